@@ -1,0 +1,121 @@
+# saebench — build, demo and tests.
+#   make                 build ./saebench (CUDA=auto: the cuda/ backend when nvcc is found)
+#   make CUDA=0|1        force host-only / CUDA build; CUDA_ARCH="80 90" picks SM targets
+#   make demo            install missing packages, build, run resident-solve on the host
+#   make test            install missing packages, build, run every CPU test
+#   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
+#   make test-gpu        device tests (needs a GPU; see tests/gpu/)
+#   SB_PREFIX=DIR        headers/libraries unpacked by scripts/gpu-node-setup.sh
+
+CC      ?= gcc
+NVCC    ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+CUDA    ?= auto
+CUDA_ARCH ?= 80 90
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
+BUILD   ?= build
+SAN     ?=
+
+ifeq ($(CUDA),auto)
+  ifneq ($(NVCC),)
+    override CUDA := 1
+  else
+    override CUDA := 0
+  endif
+endif
+
+GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+
+ifneq ($(SB_PREFIX),)
+  PREFIX_INC := -I$(SB_PREFIX)/usr/include -I$(SB_PREFIX)/usr/include/x86_64-linux-gnu
+  PREFIX_LIB := $(foreach d,$(SB_PREFIX)/usr/lib/x86_64-linux-gnu $(SB_PREFIX)/usr/lib/x86_64-linux-gnu/openblas-pthread,-L$(d) -Wl,-rpath,$(abspath $(d)))
+endif
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
+LDLIBS  := $(PREFIX_LIB) -lopenblas -llapacke -lcjson -lm $(SAN)
+
+SRC := $(filter-out src/main.c src/cuda_stub.c,$(wildcard src/*.c src/host/*.c src/oracle/*.c))
+OBJ := $(SRC:%.c=$(BUILD)/%.o)
+
+ifeq ($(CUDA),1)
+  CU_SRC    := $(wildcard cuda/*.cu)
+  CU_OBJ    := $(CU_SRC:%.cu=$(BUILD)/%.o)
+  GENCODE   := $(foreach a,$(CUDA_ARCH),-gencode arch=compute_$(a),code=sm_$(a))
+  NVCCFLAGS ?= -O3
+  NVCCFLAGS += -std=c++17 $(GENCODE) -Werror all-warnings -Xcompiler -Wall,-Wextra -Isrc -Icuda $(PREFIX_INC) -MMD -MP
+  LDLIBS    += -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcusolver -lcublas -lcudart -lstdc++
+  BACKEND_OBJ := $(CU_OBJ)
+else
+  BACKEND_OBJ := $(BUILD)/src/cuda_stub.o
+endif
+
+LIB := $(BUILD)/libsaebench.a
+
+.PHONY: all deps demo test test-unit test-cli test-asan test-gpu bench-host clean
+all: saebench
+
+saebench: $(BUILD)/src/main.o $(LIB)
+	$(CC) -o $@ $^ $(LDLIBS)
+	@echo "built ./saebench (CUDA=$(CUDA))"
+
+$(LIB): $(OBJ) $(BACKEND_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+# Tests -------------------------------------------------------------------
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+deps:
+	@./scripts/install-deps.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory saebench
+	./saebench resident-solve --shape sae-2k-2048 --backend host --out demo-verdict.json
+	@echo "verdict written to demo-verdict.json"
+
+test: deps
+	@$(MAKE) --no-print-directory saebench $(UNIT_BIN)
+	@$(MAKE) --no-print-directory test-unit test-cli
+
+test-unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-cli: saebench
+	@tests/cli/run-cli-tests.sh ./saebench
+
+# Sanitizers: a separate build tree, host-only (the CUDA runtime and ASan disagree).
+test-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    CFLAGS="-O1 -g" saebench-asan
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    $(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+	    CFLAGS="-O1 -g" test-unit
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/cli/run-cli-tests.sh ./build-asan/saebench
+
+saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN)
+	$(CC) -o $(BUILD)/saebench $(BUILD)/src/main.o $(LIB) $(LDLIBS)
+
+test-gpu: saebench
+	@tests/gpu/run-gpu-tests.sh ./saebench
+
+bench-host: saebench
+	@scripts/bench-host-vs-numpy.sh ./saebench
+
+clean:
+	rm -rf build build-asan saebench demo-verdict.json
+
+-include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BACKEND_OBJ:.o=.d)

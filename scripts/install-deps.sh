@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Install the Debian packages saebench needs to build and test.
+#
+#   scripts/install-deps.sh           install whatever is missing (no-op if none)
+#   scripts/install-deps.sh --check   list what is missing; exit 1 if anything is
+#
+# Build:      gcc make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
+# Test/tools: python3-numpy python3-scipy python3-jsonschema jq
+set -euo pipefail
+
+BUILD_PKGS=(gcc make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
+TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq)
+PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+
+die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
+
+check_only=0
+case "${1:-}" in
+    "") ;;
+    --check) check_only=1 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (usage: $0 [--check])" ;;
+esac
+[ $# -le 1 ] || die "too many arguments (usage: $0 [--check])"
+
+command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
+
+# One dpkg-query call for all packages (fast path: well under a second).
+# Packages dpkg has never heard of produce no line (error goes to /dev/null).
+declare -A status=()
+while IFS=' ' read -r name st; do
+    status["${name%%:*}"]="$st"
+done < <(dpkg-query -W -f='${Package} ${Status}\n' "${PKGS[@]}" 2>/dev/null || true)
+
+missing=()
+for p in "${PKGS[@]}"; do
+    case "${status[$p]:-}" in
+        *" ok installed") ;;
+        *) missing+=("$p") ;;
+    esac
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    if [ "$check_only" -eq 1 ]; then
+        echo "install-deps: all ${#PKGS[@]} packages present"
+    fi
+    exit 0
+fi
+
+if [ "$check_only" -eq 1 ]; then
+    echo "install-deps: missing: ${missing[*]}"
+    exit 1
+fi
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=(sudo)
+    else
+        die "need root to install ${missing[*]} (not root and sudo not found)"
+    fi
+fi
+
+echo "install-deps: installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update \
+    || die "apt-get update failed"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y --no-install-recommends "${missing[@]}" \
+    || die "apt-get install failed for: ${missing[*]}"
+echo "install-deps: done"

@@ -1,0 +1,116 @@
+/* The backend interface: the operations each workload needs from a compute
+ * backend. The orchestration (fixture, timing, oracle, gates, verdict) lives in
+ * src/cmd_*.c and is written once; src/host/ and cuda/ implement these tables.
+ * A backend leaves a workload's table NULL when it does not implement it, and
+ * the command then reports "backend X does not implement workload Y". */
+#ifndef SB_BACKEND_H
+#define SB_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+
+/* Counters a verdict reports so a reader can audit residency. */
+typedef struct sb_telemetry {
+    long long handle_creations;  /* cuBLAS/cuSOLVER handles (0 on host) */
+    long long factorizations;    /* Cholesky factorizations performed */
+    long long frame_builds;      /* resident frames built (X staged, K formed) */
+    long long h2d_bytes;         /* bytes copied host -> device */
+    long long d2h_bytes;         /* bytes copied device -> host */
+    long long kernel_launches;   /* our kernels + library calls issued */
+} sb_telemetry;
+
+typedef struct sb_device_info {
+    char name[256];
+    int cc_major, cc_minor;
+    int driver_version;   /* CUDA driver API version, e.g. 13000 */
+    int runtime_version;  /* CUDA runtime version */
+    int sm_count;
+    uint64_t total_mem;
+    double clock_mhz;
+} sb_device_info;
+
+/* Measured ceilings of one machine (saebench calibrate). */
+typedef struct sb_ceilings {
+    double fp64_flops;    /* FP64 matrix rate, FLOP/s (large DGEMM) */
+    double mem_bw;        /* memory bandwidth, bytes/s (read + write of a large copy) */
+    double dgemm_n;       /* size of the square DGEMM measured */
+    double copy_bytes;    /* bytes of the buffer copied */
+} sb_ceilings;
+
+/* --------------------------- resident-solve --------------------------- */
+typedef enum { SB_METHOD_PRIMAL = 0, SB_METHOD_DUAL = 1 } sb_method;
+
+/* (XᵀWX + ridge·I)β = rhs. Primal: factor the p×p Gram per solve.
+ * Dual (Woodbury, n ≤ p): keep K = XXᵀ and X·rhs resident, per solve factor
+ * K + ridge·diag(1/w) (n×n), y = that⁻¹·(X·rhs), β = (rhs − Xᵀy)/ridge. */
+typedef struct sb_rs_problem {
+    int64_t n, p;
+    const double *X;    /* n×p, row-major; owned by the caller, outlives the state */
+    const double *rhs;  /* p */
+    double ridge;
+    sb_method method;
+    int reupload;       /* 1: re-stage X every solve (the residency baseline) */
+    int max_solves;     /* upper bound on solve()+profile() calls (sizes per-solve info arrays) */
+    const char *factor; /* factorization variant: NULL or "library" (cuSOLVER/LAPACKE),
+                           or a backend's own (cuda: "blocked"); unknown -> SB_E_INPUT */
+} sb_rs_problem;
+
+/* Milliseconds per phase of one solve (measured in an untimed profiling solve). */
+typedef struct sb_rs_breakdown {
+    double upload_ms;  /* w (and X when re-uploading) host -> device */
+    double build_ms;   /* Gram (primal) or K + ridge/w (dual) */
+    double factor_ms;  /* Cholesky */
+    double solve_ms;   /* triangular solves (+ the Xᵀy recovery for dual) */
+    double download_ms;/* β device -> host */
+} sb_rs_breakdown;
+
+typedef struct sb_rs_ops {
+    /* Stage X (and for dual: K, X·rhs). err names the reason on failure. */
+    sb_rc (*create)(const sb_rs_problem *prob, void **state, sb_err *err);
+    /* One solve: w (n) in, β (p) out. Synchronous: when it returns, β is in
+     * host memory, so a host clock around the call times the whole rep.
+     * A device backend may defer its factorization-status check to check(). */
+    sb_rc (*solve)(void *state, const double *w, double *beta, sb_err *err);
+    /* An untimed solve that also measures the per-phase breakdown. */
+    sb_rc (*profile)(void *state, const double *w, double *beta,
+                     sb_rs_breakdown *bd, sb_err *err);
+    /* After the timed region: verify every solve so far produced a valid
+     * result (device info flags). SB_OK or SB_E_RUNTIME. */
+    sb_rc (*check)(void *state, sb_err *err);
+    void (*telemetry)(const void *state, sb_telemetry *t);
+    void (*destroy)(void *state);
+} sb_rs_ops;
+
+/* ------------------------------ a backend ----------------------------- */
+typedef struct sb_backend {
+    const char *name;     /* "host", "cuda" */
+    int is_device;        /* 1: its numbers are device numbers */
+    /* SB_OK if usable now; otherwise why names the reason ("no device backend
+     * in this build", "cudaGetDeviceCount: no CUDA-capable device"). info may
+     * be NULL; when non-NULL and the backend is a device, it is filled. */
+    sb_rc (*probe)(sb_device_info *info, sb_err *why);
+    /* Measure this backend's FP64 matrix rate and memory bandwidth. */
+    sb_rc (*calibrate)(sb_ceilings *out, sb_err *err);
+    const sb_rs_ops *resident_solve;
+    /* Later workloads add their tables here (inner_loop, outer_seq,
+     * multiplex, encode); NULL means "not implemented by this backend". */
+    const void *inner_loop;
+    const void *outer_seq;
+    const void *multiplex;
+    const void *encode;
+} sb_backend;
+
+/* The registry (src/backends.c). */
+extern const sb_backend sb_host_backend;
+extern const sb_backend sb_cuda_backend;   /* cuda/ when built with CUDA, else a stub */
+/* Test hook: with SAEBENCH_FAKE_DEVICE set, "cuda" resolves to a device
+ * backend that wraps the host math so the honesty paths (decline, fail
+ * mid-run) can be tested without a GPU. Never engaged in a real run. */
+extern const sb_backend sb_fake_device_backend;
+
+/* "host" | "cuda" -> backend (NULL if unknown). */
+const sb_backend *sb_backend_by_name(const char *name);
+
+#endif

@@ -1,0 +1,169 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct opt_spec {
+    const char *name;
+    unsigned bit;
+    int takes_value;
+    const char *help;
+} opt_spec;
+
+static const opt_spec SPECS[] = {
+    {"--shape", SB_OPT_SHAPE, 1, "NAME|FILE.json  workload shape (see 'saebench shapes')"},
+    {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host  auto: cuda when a device is engaged, else host"},
+    {"--require-device", SB_OPT_REQUIRE_DEVICE, 0, "               fail (exit 3) unless the device is engaged"},
+    {"--reps", SB_OPT_REPS, 1, "N              timed repetitions (default: the shape's)"},
+    {"--warmup", SB_OPT_WARMUP, 1, "N              untimed warm-up repetitions"},
+    {"--out", SB_OPT_OUT, 1, "FILE|-         write the JSON verdict (- for stdout)"},
+    {"--gate", SB_OPT_GATE, 1, "ID=VALUE       override a gate threshold (e.g. RS-001=1e-10)"},
+    {"--quiet", SB_OPT_QUIET, 0, "               no human summary on stderr"},
+    {"--method", SB_OPT_METHOD, 1, "primal|dual|auto  normal equations (p x p) or Woodbury (n x n, n <= p)"},
+    {"--x", SB_OPT_DATA, 1, "X.npy          design matrix, float64 n x p, C order"},
+    {"--w", SB_OPT_DATA, 1, "w.npy          weights, float64 n, positive"},
+    {"--rhs", SB_OPT_DATA, 1, "rhs.npy        right-hand side, float64 p"},
+    {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
+    {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
+    {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
+    {"--factor", SB_OPT_FACTOR, 1, "library|blocked  factorization variant (blocked: cuda only)"},
+    {"--threads", SB_OPT_THREADS, 1, "N              host BLAS threads (default: all cores)"},
+};
+#define NSPECS (sizeof SPECS / sizeof SPECS[0])
+
+static sb_rc parse_count(const char *opt, const char *v, int64_t lo, int64_t hi, int64_t *out, sb_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end != '\0')
+        return sb_fail(err, SB_E_INPUT, "%s: '%s' is not a whole number", opt, v);
+    if (x < lo || x > hi)
+        return sb_fail(err, SB_E_INPUT, "%s: %lld is out of range [%lld, %lld]", opt, x, (long long)lo, (long long)hi);
+    *out = x;
+    return SB_OK;
+}
+
+static sb_rc parse_gate(const char *v, sb_opts *o, sb_err *err)
+{
+    const char *eq = strchr(v, '=');
+    if (!eq || eq == v || (size_t)(eq - v) >= sizeof o->gates[0].id)
+        return sb_fail(err, SB_E_INPUT, "--gate: expected ID=VALUE, got '%s'", v);
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(eq + 1, &end);
+    if (errno || end == eq + 1 || *end != '\0' || !isfinite(x))
+        return sb_fail(err, SB_E_INPUT, "--gate: '%s' is not a finite number", eq + 1);
+    if (o->ngates == SB_MAX_GATES)
+        return sb_fail(err, SB_E_INPUT, "--gate: at most %d overrides", SB_MAX_GATES);
+    sb_gate_override *g = &o->gates[o->ngates++];
+    memcpy(g->id, v, (size_t)(eq - v));
+    g->id[eq - v] = '\0';
+    g->value = x;
+    return SB_OK;
+}
+
+static int one_of(const char *v, const char *a, const char *b, const char *c)
+{
+    return strcmp(v, a) == 0 || strcmp(v, b) == 0 || (c && strcmp(v, c) == 0);
+}
+
+sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err *err)
+{
+    memset(o, 0, sizeof *o);
+    o->command = argv[0];
+    o->backend = "auto";
+    o->method = "auto";
+    o->reps = -1;
+    o->warmup = -1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            o->help = 1;
+            return SB_OK;
+        }
+        /* --opt=value is accepted as well as --opt value. */
+        char name[64];
+        const char *inline_val = NULL;
+        const char *eq = strchr(a, '=');
+        if (eq && strncmp(a, "--", 2) == 0 && (size_t)(eq - a) < sizeof name) {
+            memcpy(name, a, (size_t)(eq - a));
+            name[eq - a] = '\0';
+            inline_val = eq + 1;
+        } else {
+            snprintf(name, sizeof name, "%s", a);
+        }
+        const opt_spec *s = NULL;
+        for (size_t k = 0; k < NSPECS; k++)
+            if (strcmp(SPECS[k].name, name) == 0)
+                s = &SPECS[k];
+        if (!s || !(s->bit & accepted))
+            return sb_fail(err, SB_E_INPUT, "%s: unknown option '%s' (see 'saebench %s --help')", o->command, a, o->command);
+        const char *v = NULL;
+        if (s->takes_value) {
+            if (inline_val)
+                v = inline_val;
+            else if (i + 1 < argc)
+                v = argv[++i];
+            else
+                return sb_fail(err, SB_E_INPUT, "%s needs a value", s->name);
+            if (*v == '\0')
+                return sb_fail(err, SB_E_INPUT, "%s: empty value", s->name);
+        } else if (inline_val) {
+            return sb_fail(err, SB_E_INPUT, "%s takes no value", s->name);
+        }
+        sb_rc rc = SB_OK;
+        int64_t tmp;
+        if (strcmp(name, "--shape") == 0) o->shape = v;
+        else if (strcmp(name, "--backend") == 0) {
+            if (!one_of(v, "auto", "cuda", "host"))
+                return sb_fail(err, SB_E_INPUT, "--backend: '%s' is not auto, cuda or host", v);
+            o->backend = v;
+        } else if (strcmp(name, "--require-device") == 0) o->require_device = 1;
+        else if (strcmp(name, "--reps") == 0) rc = parse_count(name, v, 1, 1000000, &o->reps, err);
+        else if (strcmp(name, "--warmup") == 0) rc = parse_count(name, v, 0, 1000000, &o->warmup, err);
+        else if (strcmp(name, "--out") == 0) o->out = v;
+        else if (strcmp(name, "--gate") == 0) rc = parse_gate(v, o, err);
+        else if (strcmp(name, "--quiet") == 0) o->quiet = 1;
+        else if (strcmp(name, "--method") == 0) {
+            if (!one_of(v, "primal", "dual", "auto"))
+                return sb_fail(err, SB_E_INPUT, "--method: '%s' is not primal, dual or auto", v);
+            o->method = v;
+        } else if (strcmp(name, "--x") == 0) o->x_path = v;
+        else if (strcmp(name, "--w") == 0) o->w_path = v;
+        else if (strcmp(name, "--rhs") == 0) o->rhs_path = v;
+        else if (strcmp(name, "--dump-beta") == 0) o->dump_beta = v;
+        else if (strcmp(name, "--reupload") == 0) o->reupload = 1;
+        else if (strcmp(name, "--calibration") == 0) o->calibration = v;
+        else if (strcmp(name, "--factor") == 0) {
+            if (!one_of(v, "library", "blocked", NULL))
+                return sb_fail(err, SB_E_INPUT, "--factor: '%s' is not library or blocked", v);
+            o->factor = v;
+        } else if (strcmp(name, "--threads") == 0) {
+            rc = parse_count(name, v, 1, 1024, &tmp, err);
+            o->threads = (int)tmp;
+        }
+        if (rc)
+            return rc;
+    }
+    return SB_OK;
+}
+
+double sb_gate_threshold(const sb_opts *o, const char *id, double dflt)
+{
+    for (int i = 0; i < o->ngates; i++)
+        if (strcmp(o->gates[i].id, id) == 0)
+            return o->gates[i].value;
+    return dflt;
+}
+
+void sb_print_opts_help(unsigned accepted)
+{
+    for (size_t k = 0; k < NSPECS; k++)
+        if (SPECS[k].bit & accepted)
+            fprintf(stdout, "  %-16s %s\n", SPECS[k].name, SPECS[k].help);
+    fprintf(stdout, "  %-16s %s\n", "--help", "               this text");
+}

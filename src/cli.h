@@ -1,0 +1,64 @@
+/* Options shared by the workload subcommands, parsed once. Each subcommand
+ * says which options it accepts; any other is a usage error (exit 2). */
+#ifndef SB_CLI_H
+#define SB_CLI_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+enum {
+    SB_OPT_SHAPE = 1u << 0,
+    SB_OPT_BACKEND = 1u << 1,
+    SB_OPT_REQUIRE_DEVICE = 1u << 2,
+    SB_OPT_REPS = 1u << 3,
+    SB_OPT_WARMUP = 1u << 4,
+    SB_OPT_OUT = 1u << 5,
+    SB_OPT_GATE = 1u << 6,
+    SB_OPT_QUIET = 1u << 7,
+    SB_OPT_METHOD = 1u << 8,
+    SB_OPT_DATA = 1u << 9,        /* --x --w --rhs */
+    SB_OPT_DUMP_BETA = 1u << 10,
+    SB_OPT_REUPLOAD = 1u << 11,
+    SB_OPT_CALIBRATION = 1u << 12,
+    SB_OPT_FACTOR = 1u << 13,
+    SB_OPT_THREADS = 1u << 14
+};
+
+#define SB_MAX_GATES 16
+
+typedef struct sb_gate_override {
+    char id[32];
+    double value;
+} sb_gate_override;
+
+typedef struct sb_opts {
+    const char *command;
+    const char *shape;
+    const char *backend;        /* auto | cuda | host */
+    int require_device;
+    int64_t reps, warmup;       /* -1: shape default */
+    const char *out;            /* NULL: no file; "-": stdout */
+    sb_gate_override gates[SB_MAX_GATES];
+    int ngates;
+    int quiet;
+    const char *method;         /* primal | dual | auto */
+    const char *x_path, *w_path, *rhs_path;
+    const char *dump_beta;
+    int reupload;
+    const char *calibration;    /* calibration JSON to take ceilings from */
+    const char *factor;         /* library | a backend's own variant */
+    int threads;                /* host BLAS threads, 0: library default */
+    int help;
+} sb_opts;
+
+/* Parse argv[0..argc) (argv[0] is the subcommand). accepted: SB_OPT_* mask. */
+sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err *err);
+
+/* Value of --gate ID=VALUE if given, else dflt. */
+double sb_gate_threshold(const sb_opts *o, const char *id, double dflt);
+
+/* Print the option lines for the accepted mask (for <cmd> --help). */
+void sb_print_opts_help(unsigned accepted);
+
+#endif

@@ -1,0 +1,12 @@
+/* One function per subcommand; main.c's table dispatches to them. Each
+ * returns the process exit code (SB_EXIT_*). */
+#ifndef SB_COMMANDS_H
+#define SB_COMMANDS_H
+
+int sb_cmd_resident_solve(int argc, char **argv);
+int sb_cmd_shapes(int argc, char **argv);
+int sb_cmd_calibrate(int argc, char **argv);
+/* Workloads and tools not built yet: say so, exit 2. */
+int sb_cmd_not_built(int argc, char **argv);
+
+#endif

@@ -1,0 +1,55 @@
+/* saebench: one dispatch table of subcommands; --help is generated from it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "common.h"
+
+typedef struct sb_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} sb_command;
+
+static const sb_command COMMANDS[] = {
+    {"resident-solve", sb_cmd_resident_solve, "penalized normal equations with X resident (SPEC 1.1)"},
+    {"inner-loop", sb_cmd_not_built, "arrow-Schur Levenberg-Marquardt loop, frame resident (not built yet)"},
+    {"outer-seq", sb_cmd_not_built, "one frame, many outer evaluations (not built yet)"},
+    {"multiplex", sb_cmd_not_built, "many independent fits on one device (not built yet)"},
+    {"encode", sb_cmd_not_built, "certified per-row latent-coordinate encode (not built yet)"},
+    {"shapes", sb_cmd_shapes, "list the named shapes, or show one"},
+    {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},
+    {"report", sb_cmd_not_built, "merge verdicts into a table, plots and HTML (not built yet)"},
+    {"compare", sb_cmd_not_built, "regression gate between two verdict sets (not built yet)"},
+};
+#define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: saebench <command> [options]   (saebench <command> --help)\n\ncommands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f, "\nexit codes: 0 all gates passed, 1 a gate failed, 2 usage or input error,\n"
+               "            3 device required but not engaged, 4 runtime failure (verdict still written)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return SB_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return SB_EXIT_PASS;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("saebench %s\n", SB_VERSION);
+        return SB_EXIT_PASS;
+    }
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(argv[1], COMMANDS[i].name) == 0)
+            return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "saebench: unknown command '%s' (see 'saebench --help')\n", argv[1]);
+    return SB_EXIT_USAGE;
+}

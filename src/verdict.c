@@ -1,0 +1,175 @@
+#include "verdict.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "host/host_info.h"
+#include "shape.h"
+
+#ifndef SB_GIT
+#define SB_GIT "unknown"
+#endif
+
+cJSON *sb_json_number(double x)
+{
+    return isfinite(x) ? cJSON_CreateNumber(x) : cJSON_CreateNull();
+}
+
+sb_rc sb_verdict_init(sb_verdict *v, const char *workload, const sb_shape *shape, sb_err *err)
+{
+    memset(v, 0, sizeof *v);
+    v->root = cJSON_CreateObject();
+    if (!v->root)
+        return sb_fail(err, SB_E_RUNTIME, "out of memory building the verdict");
+    cJSON_AddStringToObject(v->root, "schema", SB_VERDICT_SCHEMA);
+    cJSON *tool = cJSON_AddObjectToObject(v->root, "tool");
+    cJSON_AddStringToObject(tool, "name", "saebench");
+    cJSON_AddStringToObject(tool, "version", SB_VERSION);
+    cJSON_AddStringToObject(tool, "git", SB_GIT);
+    cJSON_AddStringToObject(v->root, "workload", workload);
+    cJSON_AddItemToObject(v->root, "shape", shape ? sb_shape_to_json(shape) : cJSON_CreateNull());
+    cJSON_AddItemToObject(v->root, "host", sb_host_info_json());
+    cJSON_AddNullToObject(v->root, "device");
+    v->gates = cJSON_AddArrayToObject(v->root, "gates");
+    return SB_OK;
+}
+
+void sb_verdict_free(sb_verdict *v)
+{
+    cJSON_Delete(v->root);
+    v->root = v->gates = NULL;
+}
+
+void sb_verdict_gate(sb_verdict *v, const char *id, const char *rule, double value,
+                     double threshold, int pass)
+{
+    cJSON *g = cJSON_CreateObject();
+    cJSON_AddStringToObject(g, "id", id);
+    cJSON_AddStringToObject(g, "rule", rule);
+    cJSON_AddItemToObject(g, "value", sb_json_number(value));
+    cJSON_AddItemToObject(g, "threshold", sb_json_number(threshold));
+    cJSON_AddBoolToObject(g, "pass", pass);
+    cJSON_AddItemToArray(v->gates, g);
+    if (!pass)
+        v->gates_failed++;
+}
+
+void sb_verdict_device(sb_verdict *v, const sb_device_info *info)
+{
+    cJSON *d = info ? cJSON_CreateObject() : cJSON_CreateNull();
+    if (info) {
+        char cc[16];
+        snprintf(cc, sizeof cc, "%d.%d", info->cc_major, info->cc_minor);
+        cJSON_AddStringToObject(d, "name", info->name);
+        cJSON_AddStringToObject(d, "compute_capability", cc);
+        cJSON_AddNumberToObject(d, "driver", info->driver_version);
+        cJSON_AddNumberToObject(d, "runtime", info->runtime_version);
+        cJSON_AddNumberToObject(d, "sm_count", info->sm_count);
+        cJSON_AddNumberToObject(d, "memory_bytes", (double)info->total_mem);
+        cJSON_AddItemToObject(d, "clock_mhz", info->clock_mhz > 0 ? cJSON_CreateNumber(info->clock_mhz) : cJSON_CreateNull());
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(v->root, "device", d);
+}
+
+void sb_verdict_finish(sb_verdict *v, int exit_code)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(v->root, "verdict");
+    cJSON_DeleteItemFromObjectCaseSensitive(v->root, "exit_code");
+    cJSON_AddStringToObject(v->root, "verdict", exit_code == 0 ? "pass" : "fail");
+    cJSON_AddNumberToObject(v->root, "exit_code", exit_code);
+}
+
+static void dir_of(const char *path, char *dir, size_t len)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s", path);
+    snprintf(dir, len, "%s", dirname(tmp));
+}
+
+sb_rc sb_check_writable(const char *path, sb_err *err)
+{
+    if (strcmp(path, "-") == 0)
+        return SB_OK;
+    if (strlen(path) >= PATH_MAX - 32)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: path too long", path);
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: is a directory", path);
+    char dir[PATH_MAX];
+    dir_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: directory %s does not exist", path, dir);
+    if (access(dir, W_OK) != 0)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
+    return SB_OK;
+}
+
+sb_rc sb_write_atomic(const char *path, const char *text, sb_err *err)
+{
+    size_t len = strlen(text);
+    if (strcmp(path, "-") == 0) {
+        if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
+            return sb_fail(err, SB_E_INPUT, "cannot write to stdout: %s", strerror(errno));
+        return SB_OK;
+    }
+    sb_rc rc = sb_check_writable(path, err);
+    if (rc)
+        return rc;
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
+    }
+    int bad = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF;
+    /* mkstemp creates 0600; a verdict is for sharing, so honour the umask. */
+    mode_t um = umask(0);
+    umask(um);
+    fchmod(fd, 0666 & ~um);
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(e));
+    }
+    return SB_OK;
+}
+
+sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err)
+{
+    char *text = cJSON_Print(v->root);
+    if (!text)
+        return sb_fail(err, SB_E_RUNTIME, "out of memory rendering the verdict");
+    sb_rc rc = sb_write_atomic(path, text, err);
+    cJSON_free(text);
+    return rc;
+}
+
+sb_target_status sb_target_decide(int is_device, int engaged, double measured, double target)
+{
+    if (!is_device || !engaged || !(measured > 0))
+        return SB_TARGET_UNDETERMINED;
+    return measured >= target ? SB_TARGET_MET : SB_TARGET_UNMET;
+}
+
+const char *sb_target_name(sb_target_status s)
+{
+    switch (s) {
+    case SB_TARGET_MET: return "met";
+    case SB_TARGET_UNMET: return "unmet";
+    default: return "undetermined";
+    }
+}

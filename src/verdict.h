@@ -1,0 +1,55 @@
+/* The verdict (schema saebench.verdict/1, docs/verdict.schema.json): one JSON
+ * object per run. Commands add their sections to root with the cJSON API;
+ * this file owns the common sections, the gate list, and the atomic write. */
+#ifndef SB_VERDICT_H
+#define SB_VERDICT_H
+
+#include "backend.h"
+#include "common.h"
+
+struct cJSON;
+struct sb_shape;
+
+#define SB_VERDICT_SCHEMA "saebench.verdict/1"
+
+typedef struct sb_verdict {
+    struct cJSON *root;
+    struct cJSON *gates;
+    int gates_failed;
+} sb_verdict;
+
+/* schema, tool, workload, shape, host sections. Returns SB_E_RUNTIME on OOM. */
+sb_rc sb_verdict_init(sb_verdict *v, const char *workload, const struct sb_shape *shape, sb_err *err);
+void sb_verdict_free(sb_verdict *v);
+
+/* Append {id, rule, value, threshold, pass}; a failing gate is remembered. */
+void sb_verdict_gate(sb_verdict *v, const char *id, const char *rule, double value,
+                     double threshold, int pass);
+
+/* device section from info (NULL -> JSON null). */
+void sb_verdict_device(sb_verdict *v, const sb_device_info *info);
+
+/* Sets "verdict" (pass only when exit_code == 0) and "exit_code". */
+void sb_verdict_finish(sb_verdict *v, int exit_code);
+
+/* Fail early (exit 2) if path cannot be written: its directory must exist
+ * and be writable. "-" (stdout) always passes. */
+sb_rc sb_check_writable(const char *path, sb_err *err);
+
+/* Write text to path atomically (temp file in the same directory, then
+ * rename); "-" writes to stdout. */
+sb_rc sb_write_atomic(const char *path, const char *text, sb_err *err);
+
+/* Render and write the verdict. */
+sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err);
+
+/* Status of a throughput target: a target is only met or unmet by a measured
+ * device number; anything else is undetermined (SPEC 1.1, 4). */
+typedef enum { SB_TARGET_MET, SB_TARGET_UNMET, SB_TARGET_UNDETERMINED } sb_target_status;
+sb_target_status sb_target_decide(int is_device, int engaged, double measured, double target);
+const char *sb_target_name(sb_target_status s);
+
+/* JSON number helper: NaN/Inf become null (JSON has no NaN). */
+struct cJSON *sb_json_number(double x);
+
+#endif
