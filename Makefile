@@ -30,8 +30,8 @@ ifneq ($(SB_PREFIX),)
   PREFIX_LIB := $(foreach d,$(SB_PREFIX)/usr/lib/x86_64-linux-gnu $(SB_PREFIX)/usr/lib/x86_64-linux-gnu/openblas-pthread,-L$(d) -Wl,-rpath,$(abspath $(d)))
 endif
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
+OPT     ?= -O2 -g
+override CFLAGS += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
 LDLIBS  := $(PREFIX_LIB) -lopenblas -llapacke -lcjson -lm $(SAN)
 
 SRC := $(filter-out src/main.c src/cuda_stub.c,$(wildcard src/*.c src/host/*.c src/oracle/*.c))
@@ -99,10 +99,10 @@ test-cli: saebench
 # Sanitizers: a separate build tree, host-only (the CUDA runtime and ASan disagree).
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    CFLAGS="-O1 -g" saebench-asan
+	    OPT="-O1 -g" saebench-asan
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    CFLAGS="-O1 -g" test-unit
+	    OPT="-O1 -g" test-unit
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/cli/run-cli-tests.sh ./build-asan/saebench
 

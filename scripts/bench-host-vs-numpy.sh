@@ -74,7 +74,7 @@ for s in $shapes; do
     if [ "$sb_rows" != NA ] && [ "$np_rows" != NA ]; then
         line=$(jq -nr --argjson a "$sb_rows" --argjson b "$np_rows" --arg s "$s" \
             '[$s, ($a | floor | tostring), ($b | floor | tostring),
-              (if $b > 0 then ($a / $b * 100 | round / 100 | tostring) else "NA" end)] | join("\t")')
+              (if $b > 0 then ($a / $b | tostring) else "NA" end)] | join("\t")')
     else
         line=$(printf '%s\t%s\t%s\t%s' "$s" "$sb_rows" "$np_rows" NA)
         status=1
@@ -86,7 +86,11 @@ printf '\n%-14s | %16s | %16s | %6s\n' shape "saebench rows/s" "numpy rows/s" ra
 printf '%s\n' "---------------+------------------+------------------+-------"
 for line in "${rows[@]}"; do
     IFS=$'\t' read -r s a b r <<<"$line"
-    printf '%-14s | %16s | %16s | %6s\n' "$s" "$a" "$b" "$r"
+    if [ "$r" = NA ]; then
+        printf '%-14s | %16s | %16s | %6s\n' "$s" "$a" "$b" "$r"
+    else
+        printf '%-14s | %16s | %16s | %6.2f\n' "$s" "$a" "$b" "$r"
+    fi
 done
 echo "(ratio = saebench / numpy; verdicts and numpy JSON in $OUTDIR/sbv-*.json)"
 exit "$status"

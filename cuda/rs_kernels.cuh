@@ -1,0 +1,412 @@
+/* Device kernels of the CUDA resident-solve backend.
+ *
+ * Included by cuda/rs_kernels.cu (which adds the host launchers) and by the
+ * host simulation test tests/gpu/sim_kernels.cpp, which runs these exact
+ * kernels with one OS thread per CUDA thread and a real barrier per
+ * __syncthreads() (so indexing and intra-block synchronisation are tested
+ * without a GPU). Keep this file free of host code and of CUDA headers.
+ *
+ * Why own kernels at all (SPEC section 5): cuSOLVER's potrf costs ~0.43 us per
+ * column at every size and potrs with one right-hand side is latency-bound the
+ * same way. The blocked factorization here (driven from cuda_backend.cu) keeps
+ * the column-sequential work inside one thread block in shared memory
+ * (rs_chol_diag: one barrier per column, 64 columns per launch) and gives the
+ * O(N^3) work to cuBLAS DTRSM/DSYRK. The triangular solves are two single
+ * launches each (rs_trsv_lower_fwd, rs_trsv_lower_bwd) whose row blocks hand
+ * their results to each other through flags in global memory ("chained"
+ * solve), instead of one launch per block.
+ *
+ * All matrices are column-major; only the lower triangle of a factored matrix
+ * is ever read or written. */
+#ifndef SB_RS_KERNELS_CUH
+#define SB_RS_KERNELS_CUH
+
+#include "rs_params.h"
+
+/* ------------------------------------------------------------------------ */
+/* Elementwise kernels of the per-solve build.                              */
+
+/* Xs = Xt·diag(sqrt(w)): Xt is p×n column-major (= X n×p row-major), so
+ * column i of Xt is row i of X. Then Xs·Xsᵀ = Xᵀ W X. Blocks stride over
+ * columns, threads over the p contiguous entries of a column. */
+__global__ void rs_scale_cols_sqrtw(const double *__restrict__ Xt, int64_t p, int64_t n,
+                                    const double *__restrict__ w, double *__restrict__ Xs)
+{
+    for (int64_t i = blockIdx.x; i < n; i += gridDim.x) {
+        const double s = sqrt(w[i]);
+        const double *src = Xt + i * p;
+        double *dst = Xs + i * p;
+        for (int64_t j = threadIdx.x; j < p; j += blockDim.x)
+            dst[j] = s * src[j];
+    }
+}
+
+/* A[i,i] += v for an N×N matrix with leading dimension N. */
+__global__ void rs_add_diag(double *A, int64_t N, double v)
+{
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < N; i += stride)
+        A[i + i * N] += v;
+}
+
+/* Dual form: lower(M) = lower(K) + diag(ridge / w), n×n, leading dimension n.
+ * Blocks stride over columns, threads over the rows c..n-1 of a column. */
+__global__ void rs_dual_shift(const double *__restrict__ K, int64_t n, const double *__restrict__ w,
+                              double ridge, double *__restrict__ M)
+{
+    for (int64_t c = blockIdx.x; c < n; c += gridDim.x) {
+        const double *kc = K + c * n;
+        double *mc = M + c * n;
+        for (int64_t r = c + threadIdx.x; r < n; r += blockDim.x) {
+            double v = kc[r];
+            if (r == c)
+                v += ridge / w[c];
+            mc[r] = v;
+        }
+    }
+}
+
+/* SplitMix64 of (seed + i) mapped to [-1, 1), never zero: the calibration
+ * DGEMM runs on non-trivial data. */
+__global__ void rs_fill_pseudorandom(double *a, int64_t count, uint64_t seed)
+{
+    const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+    for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < count; i += stride) {
+        uint64_t z = seed + 0x9E3779B97F4A7C15ull * (uint64_t)(i + 1);
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+        double u = (double)(z >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;
+        if (u > -1.0 / 1024 && u < 1.0 / 1024)
+            u = 0.5;
+        a[i] = u;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Diagonal block of the blocked Cholesky (lower).                          */
+
+/* Factors the jb×jb (jb <= 64) diagonal block at A (leading dimension lda) in
+ * place, A = L·Lᵀ, in shared memory with 512 threads: thread (r, g) owns row r
+ * and the columns c ≡ g (mod 8).
+ *
+ * Right-looking, one barrier per column: in step k every thread updates the
+ * trailing lower triangle with the *unscaled* column k,
+ *     a[r][c] -= a[r][k]·a[c][k] / d_k,  k < c <= r,   d_k = a[k][k],
+ * which equals a[r][c] -= l[r][k]·l[c][k]. Column k itself is scaled by
+ * 1/sqrt(d_k) (and its diagonal set to sqrt(d_k)) one step later, in step k+1,
+ * when nobody reads it any more; so each step reads only column k and writes
+ * only columns k-1 and > k, and one barrier per step suffices.
+ *
+ * A pivot d_k that is not > 0 (or NaN) stops the factorization: info gets
+ * col0 + k + 1 (LAPACK convention, 1-based global column) unless an earlier
+ * failure is already recorded, and the block is not written back. */
+__global__ void __launch_bounds__(SB_CHOL_THREADS)
+rs_chol_diag(double *A, int64_t lda, int jb, int col0, int *info)
+{
+    enum { NB = SB_RS_NB, G = SB_CHOL_THREADS / SB_RS_NB };
+    static_assert(SB_CHOL_THREADS % NB == 0 && (G & (G - 1)) == 0, "G must be a power of two");
+    __shared__ double S[NB * NB]; /* S[c*NB + r] = a[r][c] */
+    const int tid = threadIdx.x;
+    const int r = tid % NB;
+    const int g = tid / NB;
+
+    for (int c = g; c < NB; c += G)
+        S[c * NB + r] = (r < jb && c < jb && r >= c) ? A[r + (int64_t)c * lda] : 0.0;
+    __syncthreads();
+
+    double lprev = 0.0;     /* sqrt(d_{k-1}) */
+    double lprev_inv = 0.0; /* 1 / sqrt(d_{k-1}) */
+    int k = 0;
+    for (; k < jb; ++k) {
+        /* Every thread reads the same pivot after the same barrier, so the
+         * break below is taken by all threads or by none. */
+        const double d = S[k * NB + k];
+        if (!(d > 0.0))
+            break;
+        if (k > 0 && g == 0 && r >= k - 1 && r < jb)
+            S[(k - 1) * NB + r] = (r == k - 1) ? lprev : S[(k - 1) * NB + r] * lprev_inv;
+        if (r > k && r < jb) {
+            const double f = S[k * NB + r] / d;
+            /* first column c > k with c ≡ g (mod G) */
+            for (int c = k + 1 + ((g - k - 1) & (G - 1)); c <= r; c += G)
+                S[c * NB + r] -= f * S[k * NB + c];
+        }
+        lprev = sqrt(d);
+        lprev_inv = 1.0 / lprev;
+        __syncthreads();
+    }
+    if (k < jb) {
+        if (tid == 0)
+            atomicCAS(info, 0, col0 + k + 1);
+        return;
+    }
+    /* the last column has only its diagonal left to finish */
+    if (tid == 0 && jb > 0)
+        S[(jb - 1) * NB + (jb - 1)] = lprev;
+    __syncthreads();
+    for (int c = g; c < jb; c += G)
+        if (r < jb && r >= c)
+            A[r + (int64_t)c * lda] = S[c * NB + r];
+}
+
+/* ------------------------------------------------------------------------ */
+/* Chained triangular solves with one right-hand side.                      */
+/*
+ * L·y = b (rs_trsv_lower_fwd) and then Lᵀ·x = y (rs_trsv_lower_bwd), in place
+ * on b, L lower N×N. One launch each, one thread block per 64-row block.
+ * Block i (forward) first inverts its own diagonal block L_ii in shared memory
+ * (off the critical path: it runs while earlier blocks are still solving) and
+ * stores the inverse for the backward launch; then for j = 0..i-1 it waits for
+ * block j's flag, reads y_j and accumulates L_ij·y_j (the L_ij tile is loaded
+ * before the wait, so the wait hides its latency); finally
+ *   y_i = L_ii⁻¹ (b_i − Σ_j L_ij y_j)
+ * is one 64×64 product, written, fenced, and flagged. The critical path is
+ * therefore ~N/64 short hand-offs instead of N dependent column steps.
+ * The backward launch is the mirror image (blocks from the bottom, tiles
+ * L_ji for j > i read transposed, x_i = L_ii⁻ᵀ (y_i − Σ_j L_jiᵀ x_j)).
+ */
+
+__device__ __forceinline__ int rs_load_volatile(const int *p)
+{
+    return *(const volatile int *)p;
+}
+
+/* The block's logical index: the order in which blocks of this launch started. */
+__device__ __forceinline__ int rs_chain_ticket(const sb_chain_sync &cs)
+{
+    __shared__ int s_ticket;
+    if (threadIdx.x == 0)
+        s_ticket = (int)(atomicAdd(cs.ticket, 1ull) - cs.ticket_base);
+    __syncthreads();
+    return s_ticket;
+}
+
+/* All threads call this; thread 0 waits for row block `blk` of this launch,
+ * then the barrier releases the others. A wait past SB_CHAIN_SPIN_CYCLES (or
+ * an earlier timeout anywhere: *abort) marks the solve failed in *info and
+ * lets the block run on with whatever is in memory, so the launch always ends. */
+__device__ __forceinline__ void rs_chain_wait(const sb_chain_sync &cs, int blk, int *info)
+{
+    if (threadIdx.x == 0) {
+        const long long t0 = clock64();
+        while (rs_load_volatile(cs.flags + blk) < cs.epoch) {
+            if (rs_load_volatile(cs.abort) != 0 || clock64() - t0 > SB_CHAIN_SPIN_CYCLES) {
+                atomicExch(cs.abort, 1);
+                atomicCAS(info, 0, SB_INFO_CHAIN_TIMEOUT);
+                break;
+            }
+        }
+        __threadfence();
+    }
+    __syncthreads();
+}
+
+/* Called by all threads after the writers fenced their stores and a barrier. */
+__device__ __forceinline__ void rs_chain_publish(const sb_chain_sync &cs, int blk)
+{
+    if (threadIdx.x == 0) {
+        __threadfence();
+        atomicExch(cs.flags + blk, cs.epoch);
+    }
+}
+
+/* Forward: b <- L⁻¹ b; linv receives L_ii⁻¹ of every row block i as a 64×64
+ * column-major tile at linv + i·64·64 (zero outside the block's rb×rb). */
+__global__ void __launch_bounds__(SB_TRSV_THREADS)
+rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
+                  double *__restrict__ linv, sb_chain_sync cs, int *info)
+{
+    enum { NB = SB_RS_NB, TG = SB_TRSV_THREADS / SB_RS_NB, LDT = SB_RS_NB + 1, PER = NB / TG };
+    static_assert(SB_TRSV_THREADS % NB == 0 && NB % TG == 0, "thread layout");
+    __shared__ double T[NB * LDT]; /* T[c*LDT + r]: becomes L_ii⁻¹ (r, c) */
+    __shared__ double dinv[NB];
+    __shared__ double red[TG][NB];
+    __shared__ double vs[NB];
+    const int tid = threadIdx.x;
+    const int r = tid % NB;
+    const int g = tid / NB;
+
+    const int bi = rs_chain_ticket(cs);
+    const int row0 = bi * NB;
+    const int rb = min(NB, N - row0);
+    const double *Lii = L + row0 + (int64_t)row0 * lda;
+
+    /* 1. T = L_ii⁻¹ by substitution on all 64 unit columns at once. Invariant
+     * before step k, rows q >= k: T[q][c] = δ_qc − Σ_{m<k} L[q][m]·X[m][c],
+     * so X[k][c] = T[k][c]/L[k][k]. Step k subtracts L[q][k]·X[k][c] from
+     * the rows q > k; row k itself is divided one step later (step k+1)
+     * when nobody reads it, so one barrier per step suffices. */
+    for (int c = g; c < NB; c += TG)
+        T[c * LDT + r] = (r == c && r < rb) ? 1.0 : 0.0;
+    if (tid < NB)
+        dinv[tid] = tid < rb ? 1.0 / Lii[tid + (int64_t)tid * lda] : 0.0;
+    __syncthreads();
+    for (int k = 0; k < rb; ++k) {
+        if (k > 0 && r == k - 1)
+            for (int c = g; c <= k - 1; c += TG)
+                T[c * LDT + r] *= dinv[k - 1];
+        if (r > k && r < rb) {
+            const double lrk = Lii[r + (int64_t)k * lda];
+            const double dk = dinv[k];
+            for (int c = g; c <= k; c += TG)
+                T[c * LDT + r] -= lrk * (T[c * LDT + k] * dk);
+        }
+        __syncthreads();
+    }
+    if (rb > 0 && r == rb - 1)
+        for (int c = g; c <= rb - 1; c += TG)
+            T[c * LDT + r] *= dinv[rb - 1];
+    __syncthreads();
+    {
+        double *Xo = linv + (int64_t)bi * NB * NB;
+        for (int c = g; c < NB; c += TG)
+            Xo[c * NB + r] = T[c * LDT + r];
+    }
+
+    /* 2. acc = row r of Σ_{j<i} L_ij·y_j over this thread's columns. */
+    double acc = 0.0;
+    for (int bj = 0; bj < bi; ++bj) {
+        const double *Lij = L + row0 + (int64_t)bj * NB * lda;
+        double lt[PER];
+#pragma unroll
+        for (int m = 0; m < PER; ++m)
+            lt[m] = r < rb ? Lij[r + (int64_t)(g + TG * m) * lda] : 0.0;
+        rs_chain_wait(cs, bj, info);
+        if (tid < NB)
+            vs[tid] = __ldcg(b + (int64_t)bj * NB + tid); /* bj < bi: a full block */
+        __syncthreads();
+#pragma unroll
+        for (int m = 0; m < PER; ++m)
+            acc += lt[m] * vs[g + TG * m];
+    }
+
+    /* 3. y_i = L_ii⁻¹ (b_i − acc) */
+    red[g][r] = acc;
+    __syncthreads();
+    if (tid < NB) {
+        double v = 0.0;
+        if (tid < rb)
+            {
+            double s = 0.0;
+            for (int q = 0; q < TG; ++q)
+                s += red[q][tid];
+            v = b[row0 + tid] - s;
+        }
+        vs[tid] = v;
+    }
+    __syncthreads();
+    double xp = 0.0;
+#pragma unroll
+    for (int m = 0; m < PER; ++m)
+        xp += T[(g + TG * m) * LDT + r] * vs[g + TG * m];
+    red[g][r] = xp;
+    __syncthreads();
+    if (tid < rb) {
+        double s = 0.0;
+        for (int q = 0; q < TG; ++q)
+            s += red[q][tid];
+        b[row0 + tid] = s;
+        __threadfence();
+    }
+    __syncthreads();
+    rs_chain_publish(cs, bi);
+}
+
+/* Backward: b <- L⁻ᵀ b, using the L_ii⁻¹ tiles the forward launch stored. */
+__global__ void __launch_bounds__(SB_TRSV_THREADS)
+rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
+                  const double *__restrict__ linv, sb_chain_sync cs, int *info)
+{
+    enum { NB = SB_RS_NB, TG = SB_TRSV_THREADS / SB_RS_NB, LDT = SB_RS_NB + 1, PER = NB / TG,
+           WARPS = SB_TRSV_THREADS / 32 };
+    /* the rows of column group g are exactly warps 2g and 2g+1 */
+    static_assert(NB == 64 && SB_TRSV_THREADS % NB == 0, "row block must be two warps");
+    __shared__ double T[NB * LDT]; /* T[c*LDT + r] = L_ii⁻¹ (c, r): T = L_ii⁻ᵀ */
+    __shared__ double redw[WARPS][PER];
+    __shared__ double red[TG][NB];
+    __shared__ double vs[NB];
+    const int tid = threadIdx.x;
+    const int r = tid % NB;
+    const int g = tid / NB;
+    const int nblk = (N + NB - 1) / NB;
+
+    const int bi = nblk - 1 - rs_chain_ticket(cs);
+    const int row0 = bi * NB;
+    const int rb = min(NB, N - row0);
+    {
+        const double *Xi = linv + (int64_t)bi * NB * NB;
+        for (int c = g; c < NB; c += TG)
+            T[r * LDT + c] = Xi[c * NB + r];
+    }
+
+    /* acc[m] = Σ_{j>i} L[row r of block j][column g+4m of block i] · x_j[r];
+     * thread (r, g) walks down the rows, so the tile loads are coalesced. */
+    double acc[PER];
+#pragma unroll
+    for (int m = 0; m < PER; ++m)
+        acc[m] = 0.0;
+    for (int bj = nblk - 1; bj > bi; --bj) {
+        const int rowj = bj * NB;
+        const int rbj = min(NB, N - rowj);
+        const double *Lji = L + rowj + (int64_t)row0 * lda;
+        double lt[PER];
+#pragma unroll
+        for (int m = 0; m < PER; ++m) {
+            const int c = g + TG * m;
+            lt[m] = (r < rbj && c < rb) ? Lji[r + (int64_t)c * lda] : 0.0;
+        }
+        rs_chain_wait(cs, bj, info);
+        if (tid < NB)
+            vs[tid] = tid < rbj ? __ldcg(b + rowj + tid) : 0.0;
+        __syncthreads();
+        const double xr = vs[r];
+#pragma unroll
+        for (int m = 0; m < PER; ++m)
+            acc[m] += lt[m] * xr;
+    }
+
+    /* Sum acc over the 64 rows: the rows of group g are warps 2g and 2g+1. */
+#pragma unroll
+    for (int m = 0; m < PER; ++m) {
+        double v = acc[m];
+#pragma unroll
+        for (int off = 16; off > 0; off >>= 1)
+            v += __shfl_xor_sync(0xffffffffu, v, off);
+        acc[m] = v;
+    }
+    const int warp = tid / 32;
+    if (tid % 32 == 0) {
+#pragma unroll
+        for (int m = 0; m < PER; ++m)
+            redw[warp][m] = acc[m];
+    }
+    __syncthreads();
+    if (tid < NB) {
+        const int c = tid;
+        const int gc = c % TG;
+        const int mc = c / TG;
+        double v = 0.0;
+        if (c < rb)
+            v = b[row0 + c] - (redw[2 * gc][mc] + redw[2 * gc + 1][mc]);
+        vs[c] = v;
+    }
+    __syncthreads();
+    double xp = 0.0;
+#pragma unroll
+    for (int m = 0; m < PER; ++m)
+        xp += T[(g + TG * m) * LDT + r] * vs[g + TG * m];
+    red[g][r] = xp;
+    __syncthreads();
+    if (tid < rb) {
+        double s = 0.0;
+        for (int q = 0; q < TG; ++q)
+            s += red[q][tid];
+        b[row0 + tid] = s;
+        __threadfence();
+    }
+    __syncthreads();
+    rs_chain_publish(cs, bi);
+}
+
+#endif
