@@ -27,7 +27,7 @@ GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(s
 
 ifneq ($(SB_PREFIX),)
   PREFIX_INC := -I$(SB_PREFIX)/usr/include -I$(SB_PREFIX)/usr/include/x86_64-linux-gnu
-  PREFIX_LIB := $(foreach d,$(SB_PREFIX)/usr/lib/x86_64-linux-gnu $(SB_PREFIX)/usr/lib/x86_64-linux-gnu/openblas-pthread,-L$(d) -Wl,-rpath,$(abspath $(d)))
+  PREFIX_LIB := -Wl,--disable-new-dtags $(foreach d,$(SB_PREFIX)/usr/lib/x86_64-linux-gnu $(SB_PREFIX)/usr/lib/x86_64-linux-gnu/openblas-pthread,-L$(d) -Wl,-rpath,$(abspath $(d)))
 endif
 
 OPT     ?= -O2 -g

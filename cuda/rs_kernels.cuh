@@ -167,6 +167,8 @@ rs_chol_diag(double *A, int64_t lda, int jb, int col0, int *info)
  * L_ji for j > i read transposed, x_i = L_ii⁻ᵀ (y_i − Σ_j L_jiᵀ x_j)).
  */
 
+__device__ __forceinline__ int rs_imin(int a, int b) { return a < b ? a : b; }
+
 __device__ __forceinline__ int rs_load_volatile(const int *p)
 {
     return *(const volatile int *)p;
@@ -229,7 +231,7 @@ rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
 
     const int bi = rs_chain_ticket(cs);
     const int row0 = bi * NB;
-    const int rb = min(NB, N - row0);
+    const int rb = rs_imin(NB, N - row0);
     const double *Lii = L + row0 + (int64_t)row0 * lda;
 
     /* 1. T = L_ii⁻¹ by substitution on all 64 unit columns at once. Invariant
@@ -333,7 +335,7 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
 
     const int bi = nblk - 1 - rs_chain_ticket(cs);
     const int row0 = bi * NB;
-    const int rb = min(NB, N - row0);
+    const int rb = rs_imin(NB, N - row0);
     {
         const double *Xi = linv + (int64_t)bi * NB * NB;
         for (int c = g; c < NB; c += TG)
@@ -348,7 +350,7 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
         acc[m] = 0.0;
     for (int bj = nblk - 1; bj > bi; --bj) {
         const int rowj = bj * NB;
-        const int rbj = min(NB, N - rowj);
+        const int rbj = rs_imin(NB, N - rowj);
         const double *Lji = L + rowj + (int64_t)row0 * lda;
         double lt[PER];
 #pragma unroll

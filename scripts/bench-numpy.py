@@ -160,18 +160,25 @@ def blas_info():
             if hasattr(lib, "openblas_get_num_threads"):
                 info["openblas_num_threads"] = int(lib.openblas_get_num_threads())
             break
-    # numpy's build-time configuration, condensed to the library lines.
+    # numpy's build-time configuration, condensed to sections that name a
+    # library (numpy < 1.25: "blas_opt_info:" + "libraries = [...]"; newer:
+    # "Build Dependencies:" / "blas:" / "name: ...").
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
             np.show_config()
-        keep = [ln.strip() for ln in buf.getvalue().splitlines()
-                if ln.strip().startswith(("libraries", "library_dirs", "name", "blas",
-                                          "lapack", "openblas", "Supported", "found"))
-                or ln.rstrip().endswith(":") and not ln.startswith(" ")]
-        info["numpy_show_config"] = keep
+        summary, section = {}, None
+        for ln in buf.getvalue().splitlines():
+            t = ln.strip()
+            if not t:
+                continue
+            if t.endswith(":") and "=" not in t:
+                section = t[:-1]
+            elif section and t.startswith(("libraries", "name", "version", "found")):
+                summary.setdefault(section, []).append(t)
+        info["numpy_show_config"] = summary
     except Exception as e:  # show_config's format varies across versions
-        info["numpy_show_config"] = [f"unavailable: {e}"]
+        info["numpy_show_config"] = {"unavailable": [str(e)]}
     info["env"] = {k: os.environ[k] for k in
                    ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
                    if k in os.environ}
@@ -201,6 +208,9 @@ def main(argv=None):
     if "openblas_config" in blas:
         say(f"  BLAS: {blas['openblas_config']} "
             f"(threads {blas.get('openblas_num_threads', '?')})")
+    for sec in ("blas_opt_info", "lapack_opt_info", "blas", "lapack"):
+        if sec in blas["numpy_show_config"]:
+            say(f"  numpy show_config {sec}: {'; '.join(blas['numpy_show_config'][sec])}")
     for lib in blas["loaded_realpath"]:
         say(f"  loaded: {lib}")
     if "threadpoolctl" in blas:

@@ -1,0 +1,361 @@
+/* Host simulation of the CUDA resident-solve kernels (cuda/rs_kernels.cuh).
+ *
+ * Runs the exact kernel source on the CPU: every CUDA thread of a block is an
+ * OS thread, __syncthreads() is a std::barrier over the block, warp shuffles
+ * go through a per-warp exchange buffer between two barriers, and blocks of a
+ * grid run one after another in blockIdx order (so the chained solves'
+ * tickets are handed out in that order and every wait is already satisfied).
+ * This checks indexing, the phase structure of the one-barrier-per-step
+ * loops and the numerical results against LAPACKE without a GPU; built with
+ * -fsanitize=thread it also reports shared-memory races inside a block.
+ * It does not check cross-block timing (that needs the device:
+ * tests/gpu/run-gpu-tests.sh).
+ *
+ *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Wno-unknown-pragmas \
+ *       -Icuda tests/gpu/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
+ */
+#include <algorithm>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <lapacke.h>
+
+/* ---------------------------- CUDA shims ---------------------------- */
+struct sim_dim3 {
+    unsigned x = 0, y = 1, z = 1;
+};
+thread_local sim_dim3 threadIdx, blockIdx;
+static sim_dim3 blockDim, gridDim; /* set before a grid's threads start */
+
+struct sim_warp {
+    std::barrier<> bar{32};
+    double slot[32];
+};
+thread_local std::barrier<> *sim_block_barrier;
+thread_local sim_warp *sim_this_warp;
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(x)
+#define __shared__ static
+
+
+
+static void __syncthreads() { sim_block_barrier->arrive_and_wait(); }
+
+static double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
+{
+    (void)mask; /* the kernels only use full-warp shuffles */
+    sim_warp *w = sim_this_warp;
+    const unsigned lane = threadIdx.x % 32;
+    w->slot[lane] = v;
+    w->bar.arrive_and_wait();
+    const double got = w->slot[lane ^ (unsigned)lane_mask];
+    w->bar.arrive_and_wait();
+    return got;
+}
+
+static unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
+}
+static int atomicCAS(int *p, int expected, int desired)
+{
+    __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return expected;
+}
+static int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
+static void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+static double __ldcg(const double *p)
+{
+    double v;
+    __atomic_load(p, &v, __ATOMIC_SEQ_CST);
+    return v;
+}
+static long long clock64()
+{
+    return (long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+#include "rs_kernels.cuh"
+
+template <typename... Params, typename... Args>
+static void sim_launch(void (*kernel)(Params...), unsigned grid, unsigned block, Args... args)
+{
+    gridDim.x = grid;
+    blockDim.x = block;
+    for (unsigned b = 0; b < grid; ++b) {
+        std::barrier<> bar((std::ptrdiff_t)block);
+        std::unique_ptr<sim_warp[]> warps(new sim_warp[(block + 31) / 32]);
+        std::vector<std::thread> threads;
+        threads.reserve(block);
+        for (unsigned t = 0; t < block; ++t)
+            threads.emplace_back([&, t, b] {
+                threadIdx.x = t;
+                blockIdx.x = b;
+                sim_block_barrier = &bar;
+                sim_this_warp = &warps[t / 32];
+                kernel(args...);
+            });
+        for (auto &th : threads)
+            th.join();
+    }
+}
+
+/* ------------------- reference BLAS with cuBLAS semantics ------------------- */
+/* cublasDtrsm(RIGHT, LOWER, OP_T, NON_UNIT): B (m×n) <- B · L⁻ᵀ, L n×n lower */
+static void ref_trsm_rlt(int m, int n, const double *L, int64_t ldl, double *B, int64_t ldb)
+{
+    for (int i = 0; i < m; ++i)
+        for (int c = 0; c < n; ++c) {
+            double s = B[i + c * ldb];
+            for (int t = 0; t < c; ++t)
+                s -= B[i + t * ldb] * L[c + t * ldl];
+            B[i + c * ldb] = s / L[c + c * ldl];
+        }
+}
+/* cublasDsyrk(LOWER, OP_N): lower(C) <- alpha A·Aᵀ + beta C, A n×k */
+static void ref_syrk_ln(int n, int k, double alpha, const double *A, int64_t lda, double beta,
+                        double *C, int64_t ldc)
+{
+    for (int c = 0; c < n; ++c)
+        for (int r = c; r < n; ++r) {
+            double s = 0.0;
+            for (int t = 0; t < k; ++t)
+                s += A[r + t * lda] * A[c + t * lda];
+            C[r + c * ldc] = alpha * s + beta * C[r + c * ldc];
+        }
+}
+
+/* The blocked factorization exactly as cuda_backend.cu drives it. */
+static void sim_blocked_potrf(double *A, int N, int *info)
+{
+    for (int j = 0; j < N; j += SB_RS_NB) {
+        const int jb = std::min(SB_RS_NB, N - j);
+        const int rest = N - j - jb;
+        double *Ajj = A + j + (int64_t)j * N;
+        sim_launch(rs_chol_diag, 1, SB_CHOL_THREADS, Ajj, (int64_t)N, jb, j, info);
+        if (rest > 0) {
+            double *Aij = A + (j + jb) + (int64_t)j * N;
+            double *Ar = A + (j + jb) + (int64_t)(j + jb) * N;
+            ref_trsm_rlt(rest, jb, Ajj, N, Aij, N);
+            ref_syrk_ln(rest, jb, -1.0, Aij, N, 1.0, Ar, N);
+        }
+    }
+}
+
+struct sim_chain {
+    std::vector<int> flags;
+    unsigned long long ticket = 0;
+    int abort = 0;
+    std::vector<double> linv;
+    unsigned long long ticket_base = 0;
+    int epoch = 0;
+    explicit sim_chain(int nmax)
+        : flags((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB, 0),
+          linv((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB * SB_RS_NB * SB_RS_NB, 0.0)
+    {
+    }
+};
+
+/* Mirrors sb_launch_chol_solve_chained. */
+static void sim_chol_solve_chained(const double *L, int N, double *b, sim_chain &ch, int *info)
+{
+    const int nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
+    sb_chain_sync cs;
+    cs.flags = ch.flags.data();
+    cs.ticket = &ch.ticket;
+    cs.abort = &ch.abort;
+    cs.ticket_base = ch.ticket_base;
+    cs.epoch = ++ch.epoch;
+    sim_launch(rs_trsv_lower_fwd, (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
+               ch.linv.data(), cs, info);
+    ch.ticket_base += (unsigned long long)nblk;
+    cs.ticket_base = ch.ticket_base;
+    cs.epoch = ++ch.epoch;
+    sim_launch(rs_trsv_lower_bwd, (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
+               (const double *)ch.linv.data(), cs, info);
+    ch.ticket_base += (unsigned long long)nblk;
+}
+
+/* ------------------------------- tests ------------------------------- */
+static int g_pass, g_fail;
+static void report(bool ok, const char *what, double value)
+{
+    std::printf("%s %s (%.3g)\n", ok ? "ok  " : "FAIL", what, value);
+    (ok ? g_pass : g_fail)++;
+}
+
+static uint64_t g_lcg = 0x1412a100deadbeefull;
+static double lcg_u()
+{
+    g_lcg = g_lcg * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(g_lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+static double max_abs(const std::vector<double> &v)
+{
+    double m = 0.0;
+    for (double x : v)
+        m = std::max(m, std::fabs(x));
+    return m;
+}
+
+/* SPD test matrix shaped like the resident-solve systems: (XᵀWX + ridge I). */
+static std::vector<double> spd_matrix(int N)
+{
+    const int n = N + 7;
+    std::vector<double> X((size_t)n * N), A((size_t)N * N, 0.0);
+    for (auto &x : X)
+        x = 0.05 * lcg_u();
+    std::vector<double> w(n);
+    for (auto &x : w)
+        x = std::fabs(lcg_u()) + 1e-3;
+    for (int c = 0; c < N; ++c)
+        for (int r = 0; r < N; ++r) {
+            double s = 0.0;
+            for (int i = 0; i < n; ++i)
+                s += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
+            A[r + (size_t)c * N] = s + (r == c ? 1e-3 : 0.0);
+        }
+    return A;
+}
+
+static void test_factor_and_solve(int N)
+{
+    char what[160];
+    std::vector<double> A = spd_matrix(N);
+    std::vector<double> ref = A;
+    int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
+    if (rinfo != 0) {
+        std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
+        report(false, what, rinfo);
+        return;
+    }
+    std::vector<double> L = A;
+    int info = 0;
+    sim_blocked_potrf(L.data(), N, &info);
+    std::snprintf(what, sizeof what, "N=%d: blocked factor info", N);
+    report(info == 0, what, info);
+    double dmax = 0.0, lmax = 0.0;
+    for (int c = 0; c < N; ++c)
+        for (int r = c; r < N; ++r) {
+            dmax = std::max(dmax, std::fabs(L[r + (size_t)c * N] - ref[r + (size_t)c * N]));
+            lmax = std::max(lmax, std::fabs(ref[r + (size_t)c * N]));
+        }
+    std::snprintf(what, sizeof what, "N=%d: blocked factor vs LAPACKE dpotrf, rel", N);
+    report(dmax / lmax < 1e-12, what, dmax / lmax);
+
+    /* two solves on the same chain state: epochs and ticket bases carry over */
+    sim_chain chain(N + 70);
+    for (int rep = 0; rep < 2; ++rep) {
+        std::vector<double> rhs(N), x(N);
+        for (int j = 0; j < N; ++j)
+            rhs[j] = std::cos((j + 1) * 0.03 * (rep + 1));
+        x = rhs;
+        std::vector<double> xr = rhs;
+        LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, ref.data(), N, xr.data(), N);
+        int sinfo = 0;
+        sim_chol_solve_chained(L.data(), N, x.data(), chain, &sinfo);
+        double e = 0.0;
+        for (int j = 0; j < N; ++j)
+            e = std::max(e, std::fabs(x[j] - xr[j]));
+        e /= max_abs(xr);
+        std::snprintf(what, sizeof what, "N=%d solve %d: chained solve vs LAPACKE dpotrs, rel", N,
+                      rep);
+        report(e < 1e-10 && sinfo == 0, what, e);
+    }
+}
+
+static void test_not_spd(int N, int bad_col)
+{
+    std::vector<double> A((size_t)N * N, 0.0);
+    for (int i = 0; i < N; ++i)
+        A[i + (size_t)i * N] = 2.0;
+    for (int i = 1; i < N; ++i)
+        A[i + (size_t)(i - 1) * N] = 0.5;
+    A[bad_col + (size_t)bad_col * N] = -1.0;
+    int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, std::vector<double>(A).data(), N);
+    int info = 0;
+    sim_blocked_potrf(A.data(), N, &info);
+    char what[160];
+    std::snprintf(what, sizeof what, "N=%d: non-SPD at column %d gives info=%d like LAPACK (%d)", N,
+                  bad_col, info, rinfo);
+    report(info == rinfo && info == bad_col + 1, what, info);
+}
+
+static void test_elementwise()
+{
+    const int64_t n = 37, p = 70;
+    std::vector<double> Xt((size_t)(n * p)), Xs((size_t)(n * p)), w((size_t)n);
+    for (auto &x : Xt)
+        x = lcg_u();
+    for (auto &x : w)
+        x = std::fabs(lcg_u()) + 0.1;
+    sim_launch(rs_scale_cols_sqrtw, 5, 32, (const double *)Xt.data(), p, n,
+               (const double *)w.data(), Xs.data());
+    double e = 0.0;
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < p; ++j)
+            e = std::max(e, std::fabs(Xs[i * p + j] - std::sqrt(w[i]) * Xt[i * p + j]));
+    report(e == 0.0, "scale_cols_sqrtw", e);
+
+    std::vector<double> K((size_t)(n * n)), M((size_t)(n * n), 7.0);
+    for (auto &x : K)
+        x = lcg_u();
+    sim_launch(rs_dual_shift, 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
+               M.data());
+    e = 0.0;
+    for (int64_t c = 0; c < n; ++c)
+        for (int64_t r = 0; r < n; ++r) {
+            const double want = r >= c ? K[r + c * n] + (r == c ? 0.25 / w[c] : 0.0) : 7.0;
+            e = std::max(e, std::fabs(M[r + c * n] - want));
+        }
+    report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
+
+    std::vector<double> D((size_t)(n * n), 1.0);
+    sim_launch(rs_add_diag, 1, 32, D.data(), n, 0.5);
+    e = 0.0;
+    for (int64_t c = 0; c < n; ++c)
+        for (int64_t r = 0; r < n; ++r)
+            e = std::max(e, std::fabs(D[r + c * n] - (r == c ? 1.5 : 1.0)));
+    report(e == 0.0, "add_diag", e);
+
+    std::vector<double> F(1000, 0.0);
+    sim_launch(rs_fill_pseudorandom, 2, 64, F.data(), (int64_t)F.size(), (uint64_t)42);
+    bool nonzero = true, in_range = true;
+    for (double x : F) {
+        nonzero = nonzero && x != 0.0;
+        in_range = in_range && x >= -1.0 && x < 1.0;
+    }
+    report(nonzero && in_range, "fill_pseudorandom: nonzero, in [-1, 1)", F[0]);
+}
+
+int main(int argc, char **argv)
+{
+    /* the largest sizes make many OS threads; keep the default run short */
+    std::vector<int> sizes = {1, 5, 32, 63, 64, 65, 130, 200};
+    if (argc > 1) {
+        sizes.clear();
+        for (int i = 1; i < argc; ++i)
+            sizes.push_back(std::atoi(argv[i]));
+    }
+    test_elementwise();
+    for (int N : sizes)
+        test_factor_and_solve(N);
+    test_not_spd(10, 3);
+    test_not_spd(150, 100);
+    std::printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
