@@ -154,7 +154,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
 
 double sb_gate_threshold(const sb_opts *o, const char *id, double dflt)
 {
-    for (int i = 0; i < o->ngates; i++)
+    for (int i = o->ngates - 1; i >= 0; i--) /* the last --gate for an id wins */
         if (strcmp(o->gates[i].id, id) == 0)
             return o->gates[i].value;
     return dflt;

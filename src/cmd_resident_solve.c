@@ -419,7 +419,8 @@ int sb_cmd_resident_solve(int argc, char **argv)
                  why.msg[0] ? why.msg : "--backend host cannot satisfy --require-device");
         reason = reason_buf;
         exit_code = SB_EXIT_NO_DEVICE;
-        cJSON_AddStringToObject(root, "backend", b ? b->name : "cuda");
+        b = sb_backend_by_name("cuda"); /* what was asked for, not what could have run */
+        cJSON_AddStringToObject(root, "backend", b->name);
         cJSON_AddStringToObject(root, "execution_path", "none");
         goto finish;
     }
@@ -463,6 +464,7 @@ int sb_cmd_resident_solve(int argc, char **argv)
     cJSON *parity = cJSON_CreateObject();
     cJSON_AddStringToObject(parity, "oracle", "LAPACKE dposv on the full Gram from DGEMM (row-major), float64");
     cJSON_AddNumberToObject(parity, "tolerance", tol0);
+    cJSON_AddNumberToObject(parity, "tolerance_last", tol1);
     if (res.completed) {
         sb_err oerr;
         const double *w_last = r.ws + (size_t)(r.warmup + r.reps - 1) * (size_t)r.n;
@@ -582,8 +584,9 @@ finish:
     if (r.opts.out && sb_verdict_write(&v, r.opts.out, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);
         exit_code = SB_EXIT_USAGE;
+    } else {
+        print_summary(&r, b, engaged, &res, rows, bound_rows, rel0, rel_last, exit_code, reason);
     }
-    print_summary(&r, b, engaged, &res, rows, bound_rows, rel0, rel_last, exit_code, reason);
     sb_verdict_free(&v);
     rs_run_free(&r);
     return exit_code;

@@ -26,7 +26,10 @@ static const sb_command COMMANDS[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: saebench <command> [options]   (saebench <command> --help)\n\ncommands:\n");
+    fprintf(f, "usage: saebench <workload> --shape NAME|FILE.json [--backend auto|cuda|host] [--require-device]\n"
+               "                [--reps N] [--warmup N] [--out FILE|-] [--gate ID=VALUE]... [--quiet]\n"
+               "       saebench shapes [NAME] | calibrate | report FILE.json... | compare BASE NEW\n"
+               "       saebench --version | --help | <command> --help\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nexit codes: 0 all gates passed, 1 a gate failed, 2 usage or input error,\n"

@@ -107,8 +107,15 @@ sb_rc sb_check_writable(const char *path, sb_err *err)
     dir_of(path, dir, sizeof dir);
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
         return sb_fail(err, SB_E_INPUT, "cannot write %s: directory %s does not exist", path, dir);
-    if (access(dir, W_OK) != 0)
+    /* Probe by creating the temp file the final write will use: access()
+     * says yes to root even where the filesystem refuses (/proc, read-only). */
+    char probe[PATH_MAX];
+    snprintf(probe, sizeof probe, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(probe);
+    if (fd < 0)
         return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
+    close(fd);
+    unlink(probe);
     return SB_OK;
 }
 

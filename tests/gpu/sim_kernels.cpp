@@ -74,7 +74,10 @@ static int atomicCAS(int *p, int expected, int desired)
     return expected;
 }
 static int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
-static void __threadfence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+/* a seq_cst read-modify-write rather than atomic_thread_fence, which
+ * ThreadSanitizer does not model */
+static std::atomic<int> sim_fence_word;
+static void __threadfence() { sim_fence_word.fetch_add(0, std::memory_order_seq_cst); }
 static double __ldcg(const double *p)
 {
     double v;

@@ -190,6 +190,8 @@ static void test_options(void **st)
     assert_int_equal(o.reps, 7);
     assert_true(sb_gate_threshold(&o, "RS-001", 1e-9) == 1e-12);
     assert_true(sb_gate_threshold(&o, "RS-002", 1e-9) == 1e-9);
+    assert_int_equal(opts(&o, &e, 5, "x", "--gate", "RS-001=1", "--gate", "RS-001=1e-30"), SB_OK);
+    assert_true(sb_gate_threshold(&o, "RS-001", 1e-9) == 1e-30); /* the last one wins */
     assert_int_equal(opts(&o, &e, 3, "x", "--reps", "0"), SB_E_INPUT);
     assert_int_equal(opts(&o, &e, 3, "x", "--reps", "abc"), SB_E_INPUT);
     assert_int_equal(opts(&o, &e, 3, "x", "--reps", "5x"), SB_E_INPUT);
@@ -262,6 +264,8 @@ static void test_atomic_write(void **st)
     assert_int_equal(sb_write_atomic(bad, "{}", &e), SB_E_INPUT);
     assert_int_equal(sb_check_writable(dir, &e), SB_E_INPUT); /* a directory */
     assert_non_null(strstr(e.msg, "directory"));
+    /* /proc refuses new files even to root, whom access() would wave through. */
+    assert_int_equal(sb_check_writable("/proc/sb-verdict.json", &e), SB_E_INPUT);
     unlink(path);
     assert_int_equal(rmdir(dir), 0); /* nothing left behind, no temp files */
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Everything a lent GPU session needs, in ONE device call (device time is scarce):
+# offline setup from the bundle, CUDA=1 build, GPU tests, calibrate, resident-solve on
+# the canonical shapes (both methods where they apply, both factor variants, with the
+# reupload baseline), and the PyTorch peer on the same card.
+#
+# Here, before the call:
+#   scripts/gpu-bundle.sh --debs-only -o bundle/debs
+#   mkdir -p .anchors && cp ../shared/anchors/*.py .anchors/   (.anchors/ is git-ignored)
+# Device call (carry bundle/debs and .anchors):
+#   scripts/gpu-results.sh "$OUT"
+# Back here: unpack $OUT/results.tar.gz into results/<gpu>/ and commit with this command.
+set -uo pipefail
+out=${1:?usage: scripts/gpu-results.sh OUTDIR}
+mkdir -p "$out/r"
+log="$out/r/run.log"
+exec > >(tee -a "$log") 2>&1
+
+echo "== setup $(date -u +%FT%TZ)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv || true
+scripts/gpu-node-setup.sh bundle/debs .deps || { echo "setup/build failed"; exit 1; }
+# shellcheck disable=SC1091
+. .deps/env.sh
+./saebench --version
+
+echo "== unit + CLI tests (CPU side, same binary)"
+make --no-print-directory test-unit test-cli SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tail -5
+echo "== GPU tests"
+make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
+
+echo "== calibrate"
+./saebench calibrate --out "$out/r/calibration.json"
+cal=(--calibration "$out/r/calibration.json")
+[ -s "$out/r/calibration.json" ] || cal=()
+
+run() { # name, args...
+    local name=$1; shift
+    echo "-- $name: ./saebench resident-solve $*" | tee -a "$out/r/COMMANDS"
+    ./saebench resident-solve "$@" "${cal[@]}" --out "$out/r/$name.json"
+    echo "   exit $?"
+}
+for factor in library blocked; do
+    for shape in sae-2k-2048 sae-4k-4096; do
+        run "rs-$shape-dual-$factor" --shape "$shape" --require-device --method dual --factor "$factor" --reupload
+        run "rs-$shape-primal-$factor" --shape "$shape" --require-device --method primal --factor "$factor"
+    done
+    run "rs-sae-8k-1024-primal-$factor" --shape sae-8k-1024 --require-device --method primal --factor "$factor" --reupload
+done
+
+echo "== PyTorch peer"
+if [ -f .anchors/peer_torch.py ]; then
+    PYTHONUNBUFFERED=1 timeout 240 python3 .anchors/peer_torch.py > "$out/r/peer_torch.json" || echo "peer_torch failed: $?"
+fi
+
+echo "== summary"
+for f in "$out"/r/rs-*.json; do
+    jq -r --arg f "$(basename "$f" .json)" \
+      '[$f, .exit_code, .engaged, (.throughput.measured_rows_per_s // 0 | floor), (.parity.rel_err // "null"),
+        (.timing.breakdown_ms | "build \(.build|.*1000|round/1000) factor \(.factor|.*1000|round/1000) solve \(.solve|.*1000|round/1000)")] | @tsv' "$f" 2>/dev/null
+done
+tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"

@@ -1,0 +1,404 @@
+#!/usr/bin/env bash
+# CLI test battery: run by 'make test' (./saebench) and 'make test-asan'
+# (./build-asan/saebench). usage: tests/cli/run-cli-tests.sh BINARY
+#
+# Every check below can fail: good runs assert values in the verdict (schema,
+# parity, honesty fields), bad input asserts exit 2 with exactly one
+# "saebench: ..." line on stderr and no output file left behind.
+# Needs jq and /usr/bin/python3 with numpy and jsonschema (Debian packages).
+set -u
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 BINARY" >&2
+    exit 2
+fi
+BIN=$(realpath "$1") || exit 2
+[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PY=/usr/bin/python3
+SCHEMA="$ROOT/docs/verdict.schema.json"
+VALIDATE="$ROOT/tests/cli/validate_schema.py"
+command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
+"$PY" -c 'import numpy, jsonschema' 2>/dev/null || { echo "$0: $PY needs numpy and jsonschema" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-cli.XXXXXX") || exit 2
+trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+# Named shapes resolve from the project root; nothing is written there.
+cd "$ROOT" || exit 2
+# The fake device is opt-in per test, never inherited from the caller.
+unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
+
+PASSED=0
+FAILED=0
+ERR="$WORK/last.stderr"
+OUTS="$WORK/last.stdout"
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
+bad() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $1"
+    shift
+    local line
+    for line in "$@"; do echo "     $line"; done
+}
+
+# --out / --dump-beta targets named in a command line ("-" is stdout).
+out_targets() {
+    local prev="" a
+    for a in "$@"; do
+        case "$prev" in --out | --dump-beta) [ "$a" != "-" ] && echo "$a" ;; esac
+        case "$a" in --out=* | --dump-beta=*) [ "${a#*=}" != "-" ] && echo "${a#*=}" ;; esac
+        prev=$a
+    done
+}
+
+# expect_exit CODE DESC -- cmd...
+# Runs cmd with stdout in $OUTS and stderr in $ERR; one test. For CODE 2 it
+# also asserts one non-empty "saebench: " line on stderr, that no --out /
+# --dump-beta file was created and that no *.tmp.* file was left behind.
+# Returns 0 when the test passed, so callers only inspect outputs that exist.
+expect_exit() {
+    local want=$1 desc=$2
+    shift 3
+    local -a targets=() existed=()
+    local t i rc problems=()
+    mapfile -t targets < <(out_targets "$@")
+    for i in "${!targets[@]}"; do
+        if [ -e "${targets[$i]}" ]; then existed[i]=1; else existed[i]=0; fi
+    done
+    "$@" >"$OUTS" 2>"$ERR"
+    rc=$?
+    [ "$rc" -eq "$want" ] || problems+=("exit $rc, expected $want")
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ERR"; then
+        problems+=("sanitizer report on stderr")
+    fi
+    if [ "$want" -eq 2 ]; then
+        local lines first
+        lines=$(wc -l <"$ERR")
+        first=$(head -n 1 "$ERR")
+        [ "$lines" -eq 1 ] || problems+=("stderr has $lines lines, expected exactly 1")
+        case "$first" in
+            "saebench: "?*) ;;
+            *) problems+=("stderr does not start with 'saebench: '") ;;
+        esac
+        for i in "${!targets[@]}"; do
+            t=${targets[$i]}
+            if [ "${existed[$i]}" -eq 0 ] && [ -e "$t" ]; then
+                problems+=("output file $t was created")
+                rm -rf "$t"
+            fi
+        done
+    fi
+    local leftovers
+    leftovers=$(find "$WORK" -name '*.tmp.*' 2>/dev/null | head -n 3)
+    if [ -n "$leftovers" ]; then
+        problems+=("temporary files left behind: ${leftovers//$'\n'/ }")
+        find "$WORK" -name '*.tmp.*' -exec rm -f {} +
+    fi
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "$desc"
+        return 0
+    fi
+    bad "$desc" "command: $*" "${problems[@]}" "stderr: $(head -c 600 "$ERR")"
+    return 1
+}
+
+# check DESC FILE JQ-EXPR: one test that the jq expression is true on FILE.
+check() {
+    local desc=$1 file=$2 expr=$3 got
+    if got=$(jq -e "$expr" "$file" 2>&1); then
+        ok "$desc"
+    else
+        got=${got//$'\n'/ }
+        bad "$desc" "jq '$expr' $file gave: ${got:0:300}"
+    fi
+}
+
+# valid DESC FILE: one test that FILE validates against the verdict schema.
+valid() {
+    local got
+    if got=$("$PY" "$VALIDATE" "$SCHEMA" "$2" 2>&1); then
+        ok "$1"
+    else
+        bad "$1" "$got"
+    fi
+}
+
+# Ceilings given up front, so good runs skip measuring the machine (seconds
+# each); one run below still measures at run time.
+CAL="$WORK/calibration.json"
+cat >"$CAL" <<'EOF'
+{
+  "schema": "saebench.calibration/1",
+  "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
+  "device": null
+}
+EOF
+FAST=(--reps 3 --warmup 1 --calibration "$CAL")
+RS=("$BIN" resident-solve)
+
+echo "== saebench CLI tests: $BIN"
+
+# ---- the verdict schema itself ------------------------------------------
+if "$PY" "$VALIDATE" "$SCHEMA" "$CAL" >/dev/null 2>&1; then
+    bad "schema rejects a file that is not a verdict" "a calibration file validated as a verdict"
+else
+    ok "schema rejects a file that is not a verdict"
+fi
+
+# ---- good runs ------------------------------------------------------------
+V="$WORK/tiny-primal.json"
+if expect_exit 0 "tiny-primal on the host passes" -- "${RS[@]}" --shape tiny-primal --backend host --reps 4 --warmup 1 --calibration "$CAL" --out "$V"; then
+    valid "tiny-primal verdict is schema-valid" "$V"
+    check "tiny-primal parity rel_err < 1e-9" "$V" '.parity.rel_err < 1e-9 and .parity.pass == true'
+    check "host run is not engaged" "$V" '.engaged == false'
+    check "backend recorded as host" "$V" '.backend == "host"'
+    check "execution_path is cpu" "$V" '.execution_path == "cpu"'
+    check "host run leaves the target undetermined" "$V" '.target.status == "undetermined"'
+    check "gates RS-001 and RS-002 pass" "$V" '([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .pass] == [true, true])'
+    check "no RS-003 gate without a device" "$V" '[.gates[] | select(.id == "RS-003")] == []'
+    check "timing.reps equals --reps" "$V" '.timing.reps == 4 and .timing.warmup == 1 and (.timing.samples_s | length) == 4'
+    check "host throughput is measured, engaged is 0" "$V" '.throughput.measured_rows_per_s > 0 and .throughput.engaged_rows_per_s == 0'
+    check "roofline uses the given calibration" "$V" ".roofline.ceilings.source == \"$CAL\" and .roofline.ceilings.fp64_flops == 5e10 and .roofline.bound_s > 0"
+    check "verdict pass, exit_code 0" "$V" '.verdict == "pass" and .exit_code == 0'
+    check "shape records the fixture" "$V" '.shape.data == "fixture" and .shape.n == 64 and .shape.p == 32'
+fi
+
+V="$WORK/tiny-dual.json"
+if expect_exit 0 "tiny-dual on the host passes" -- "${RS[@]}" --shape tiny-dual --backend host "${FAST[@]}" --out "$V"; then
+    valid "tiny-dual verdict is schema-valid" "$V"
+    check "tiny-dual default method is dual" "$V" '.method == "dual"'
+    check "tiny-dual parity passes" "$V" '.parity.pass == true and .parity.rel_err < 1e-9'
+fi
+
+V="$WORK/tiny-dual-primal.json"
+if expect_exit 0 "tiny-dual --method primal passes" -- "${RS[@]}" --shape tiny-dual --method primal "${FAST[@]}" --out "$V"; then
+    valid "tiny-dual --method primal verdict is schema-valid" "$V"
+    check "--method primal is recorded" "$V" '.method == "primal"'
+    check "--method primal parity passes" "$V" '.parity.pass == true and .parity.rel_err < 1e-9'
+fi
+
+if expect_exit 0 "--out - writes the verdict on stdout" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --out -; then
+    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/1" and .workload == "resident-solve"'
+    cp "$OUTS" "$WORK/stdout-verdict.json"
+    valid "stdout verdict is schema-valid" "$WORK/stdout-verdict.json"
+fi
+
+if expect_exit 0 "--quiet run succeeds" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --out "$WORK/quiet.json"; then
+    if [ -s "$ERR" ]; then bad "--quiet prints nothing on stderr" "stderr: $(head -c 300 "$ERR")"; else ok "--quiet prints nothing on stderr"; fi
+fi
+
+if expect_exit 0 "a run without --out writes a human summary" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}"; then
+    if grep -q "parity" "$ERR" && [ ! -s "$OUTS" ]; then ok "summary on stderr, nothing on stdout"; else bad "summary on stderr, nothing on stdout" "stderr: $(head -c 300 "$ERR")"; fi
+fi
+
+V="$WORK/measured.json"
+if expect_exit 0 "roofline ceilings measured at run time" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --warmup 1 --quiet --out "$V"; then
+    check "measured-at-run ceilings are positive" "$V" '.roofline.ceilings.source == "measured-at-run" and .roofline.ceilings.fp64_flops > 0 and .roofline.ceilings.mem_bw > 0'
+fi
+
+V="$WORK/gatefail.json"
+if expect_exit 1 "--gate RS-001=1e-30 fails the gate" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --gate RS-001=1e-30 --out "$V"; then
+    valid "gate-fail verdict is schema-valid" "$V"
+    check "gate-fail verdict says fail" "$V" '.verdict == "fail" and .exit_code == 1'
+    check "RS-001 fails at threshold 1e-30" "$V" '[.gates[] | select(.id == "RS-001")][0] | .pass == false and .threshold == 1e-30'
+fi
+
+# --dump-beta: compare with numpy solving the w0 system rebuilt from the LCG.
+B="$WORK/beta.npy"
+if expect_exit 0 "--dump-beta writes beta" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --dump-beta "$B"; then
+    if got=$("$PY" - "$B" 2>&1 <<'EOF'
+import sys
+import numpy as np
+n, p, ridge, s = 64, 32, 1e-3, 0x1412a100deadbeef
+def draws(k):
+    global s
+    out = np.empty(k)
+    for i in range(k):
+        s = (s * 6364136223846793005 + 1442695040888963407) % (1 << 64)
+        out[i] = (s >> 11) / 2.0**53 * 2 - 1
+    return out
+X = 0.05 * draws(n * p).reshape(n, p)
+w0 = np.abs(draws(n)) + 1e-3
+rhs = np.cos((np.arange(p) + 1) * 0.03)
+ref = np.linalg.solve(X.T @ (w0[:, None] * X) + ridge * np.eye(p), rhs)
+beta = np.load(sys.argv[1])
+assert beta.dtype == np.float64, beta.dtype
+assert beta.shape == (p,), beta.shape
+rel = np.abs(beta - ref).max() / np.abs(ref).max()
+assert rel < 1e-9, "rel err %g" % rel
+print("rel err %.3g" % rel)
+EOF
+    ); then ok "dumped beta matches numpy on the w0 system ($got)"; else bad "dumped beta matches numpy on the w0 system" "$got"; fi
+fi
+
+# Real data from .npy files.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+X = rng.standard_normal((64, 32))
+w = rng.uniform(0.5, 2.0, 64)
+rhs = rng.standard_normal(32)
+np.save(d + "/X.npy", X)
+np.save(d + "/w.npy", w)
+np.save(d + "/rhs.npy", rhs)
+np.save(d + "/X_f32.npy", X.astype(np.float32))
+np.save(d + "/X_fortran.npy", np.asfortranarray(X))
+np.save(d + "/X_3d.npy", X.reshape(64, 32, 1))
+raw = open(d + "/X.npy", "rb").read()
+open(d + "/X_trunc.npy", "wb").write(raw[: len(raw) // 2])
+Xn = X.copy(); Xn[3, 4] = np.nan; np.save(d + "/X_nan.npy", Xn)
+wi = w.copy(); wi[5] = np.inf; np.save(d + "/w_inf.npy", wi)
+np.save(d + "/w_short.npy", w[:63])
+np.save(d + "/rhs_long.npy", np.append(rhs, 1.0))
+wn = w.copy(); wn[9] = -1.0; np.save(d + "/w_neg.npy", wn)
+open(d + "/text_X.npy", "w").write("this is not an npy file\n")
+EOF
+NPY=(--x "$WORK/X.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy")
+V="$WORK/npy.json"
+if expect_exit 0 "real data from .npy passes" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" "${NPY[@]}" --out "$V"; then
+    valid "npy verdict is schema-valid" "$V"
+    check "npy run parity passes" "$V" '.parity.pass == true and .parity.rel_err < 1e-9'
+    check "npy run records shape.data npy" "$V" '.shape.data == "npy" and .shape.n == 64 and .shape.p == 32'
+fi
+
+cp shapes/tiny-primal.json "$WORK/my-shape.json"
+V="$WORK/path-shape.json"
+if expect_exit 0 "a shape given as a file path" -- "${RS[@]}" --shape "$WORK/my-shape.json" --backend host "${FAST[@]}" --out "$V"; then
+    check "shape path is recorded" "$V" ".shape.name == \"tiny-primal\" and .shape.path == \"$WORK/my-shape.json\""
+fi
+
+# ---- other commands -------------------------------------------------------
+if expect_exit 0 "saebench shapes lists shapes" -- "$BIN" shapes; then
+    missing=""
+    for s in sae-2k-2048 sae-4k-4096 sae-8k-1024 qwen color-arm; do
+        grep -qE "^$s([[:space:]]|$)" "$OUTS" || missing="$missing $s"
+    done
+    if [ -z "$missing" ]; then ok "shapes lists the canonical shapes"; else bad "shapes lists the canonical shapes" "missing:$missing"; fi
+fi
+if expect_exit 0 "saebench shapes qwen" -- "$BIN" shapes qwen; then
+    check "shapes qwen prints JSON with d == 2" "$OUTS" '.name == "qwen" and .d == 2'
+fi
+if expect_exit 0 "--version" -- "$BIN" --version; then
+    if grep -qE '^saebench [0-9]+\.[0-9]+' "$OUTS"; then ok "--version prints the version"; else bad "--version prints the version" "$(head -c 200 "$OUTS")"; fi
+fi
+if expect_exit 0 "--help" -- "$BIN" --help; then
+    if grep -q -- "resident-solve" "$OUTS" && grep -q -- "--shape" "$OUTS"; then ok "--help names the commands and --shape"; else bad "--help names the commands and --shape" "$(head -c 300 "$OUTS")"; fi
+fi
+if expect_exit 0 "resident-solve --help" -- "${RS[@]}" --help; then
+    if grep -q -- "--shape" "$OUTS" && grep -q "RS-001" "$OUTS"; then ok "resident-solve --help mentions --shape and the gates"; else bad "resident-solve --help mentions --shape and the gates" "$(head -c 300 "$OUTS")"; fi
+fi
+if expect_exit 2 "inner-loop is not built yet" -- "$BIN" inner-loop --shape qwen; then
+    if grep -q "not built yet" "$ERR"; then ok "inner-loop says not built yet"; else bad "inner-loop says not built yet" "$(cat "$ERR")"; fi
+fi
+expect_exit 2 "unknown command" -- "$BIN" frobnicate
+
+# ---- device honesty -------------------------------------------------------
+V="$WORK/require.json"
+if expect_exit 3 "--require-device without a device exits 3" -- "${RS[@]}" --shape tiny-primal --require-device "${FAST[@]}" --out "$V"; then
+    valid "--require-device verdict is schema-valid" "$V"
+    check "--require-device: not engaged, no engaged number" "$V" '.engaged == false and (.throughput == null or .throughput.engaged_rows_per_s == 0)'
+    check "--require-device: target undetermined, reason given" "$V" '.target.status == "undetermined" and (.engaged_reason | length) > 0'
+    check "--require-device: verdict fail, exit_code 3" "$V" '.verdict == "fail" and .exit_code == 3'
+fi
+
+V="$WORK/decline-cuda.json"
+if SAEBENCH_FAKE_DEVICE=decline expect_exit 3 "declining device with --backend cuda exits 3" -- "${RS[@]}" --shape tiny-primal --backend cuda "${FAST[@]}" --out "$V"; then
+    valid "declined-device verdict is schema-valid" "$V"
+    check "declined device: no host stand-in" "$V" '.engaged == false and .execution_path == "none" and .throughput == null and .timing == null'
+fi
+
+V="$WORK/decline-auto.json"
+if SAEBENCH_FAKE_DEVICE=decline expect_exit 0 "declining device with --backend auto runs the host" -- "${RS[@]}" --shape tiny-primal --backend auto "${FAST[@]}" --out "$V"; then
+    valid "auto-fallback verdict is schema-valid" "$V"
+    check "auto fallback labelled host, not engaged" "$V" '.backend == "host" and .execution_path == "cpu" and .engaged == false and .device == null'
+    check "auto fallback says why" "$V" '.engaged_reason | test("declin")'
+    check "auto fallback: engaged rows/s is 0" "$V" '.throughput.engaged_rows_per_s == 0 and .throughput.measured_of == "host"'
+fi
+
+for mode in fail-at=3 bad-info-at=2; do
+    V="$WORK/fake-$mode.json"
+    if SAEBENCH_FAKE_DEVICE=$mode expect_exit 4 "device failing mid-run ($mode) exits 4" -- "${RS[@]}" --shape tiny-primal --backend cuda --reps 4 --warmup 1 --calibration "$CAL" --out "$V"; then
+        valid "$mode verdict is schema-valid" "$V"
+        check "$mode: not engaged, both rates 0" "$V" '.engaged == false and .throughput.measured_rows_per_s == 0 and .throughput.engaged_rows_per_s == 0'
+        check "$mode: engaged_reason names the failure" "$V" '.engaged_reason | test("fail")'
+        check "$mode: target undetermined, verdict fail" "$V" '.target.status == "undetermined" and .verdict == "fail" and .exit_code == 4'
+        check "$mode: no gate passes on a failed run" "$V" '[.gates[] | select(.pass)] == []'
+    fi
+done
+
+# ---- bad input: exit 2, one line, no output file ---------------------------
+OUT="$WORK/should-not-exist.json"
+bad_shape() { # bad_shape DESC FILE-CONTENT
+    local f="$WORK/shape-$((PASSED + FAILED)).json"
+    printf '%s' "$2" >"$f"
+    expect_exit 2 "$1" -- "${RS[@]}" --shape "$f" "${FAST[@]}" --out "$OUT"
+}
+SHAPE_HEAD='"name": "t", "workloads": ["resident-solve"], "ridge": 1e-3, "seed": "0x1412a100deadbeef"'
+expect_exit 2 "unknown shape" -- "${RS[@]}" --shape no-such-shape "${FAST[@]}" --out "$OUT"
+expect_exit 2 "missing --shape" -- "${RS[@]}" "${FAST[@]}" --out "$OUT"
+bad_shape "malformed shape JSON" '{"name": "t", "workloads": ["resident-solve"], "n": 64 "p": 32}'
+full=$(cat shapes/tiny-primal.json)
+bad_shape "truncated shape JSON" "${full:0:$((${#full} / 2))}"
+bad_shape "shape with an unknown field" "{$SHAPE_HEAD, \"n\": 64, \"p\": 32, \"colour\": 1}"
+bad_shape "shape missing p" "{$SHAPE_HEAD, \"n\": 64}"
+bad_shape "shape with n = 0" "{$SHAPE_HEAD, \"n\": 0, \"p\": 32}"
+bad_shape "shape with n = -5" "{$SHAPE_HEAD, \"n\": -5, \"p\": 32}"
+bad_shape "shape with p = 1e12 (exceeds memory)" "{$SHAPE_HEAD, \"n\": 64, \"p\": 1e12}"
+bad_shape "shape with n = 3000000000 (beyond int)" "{$SHAPE_HEAD, \"n\": 3000000000, \"p\": 32}"
+bad_shape "shape with n = 2.5" "{$SHAPE_HEAD, \"n\": 2.5, \"p\": 32}"
+bad_shape "shape with a huge n*p that fits int per dim" "{$SHAPE_HEAD, \"n\": 2000000000, \"p\": 2000000000}"
+bad_shape "shape with a malformed seed" '{"name": "t", "workloads": ["resident-solve"], "ridge": 1e-3, "seed": "0xZZ", "n": 64, "p": 32}'
+bad_shape "shape naming an unknown workload" '{"name": "t", "workloads": ["resident-solve", "bogus"], "ridge": 1e-3, "seed": "0x1", "n": 64, "p": 32}'
+bad_shape "shape that is a JSON array" '[1, 2, 3]'
+bad_shape "empty shape file" ''
+expect_exit 2 "an inner-loop shape given to resident-solve" -- "${RS[@]}" --shape qwen "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--reps 0" -- "${RS[@]}" --shape tiny-primal --reps 0 --out "$OUT"
+expect_exit 2 "--reps abc" -- "${RS[@]}" --shape tiny-primal --reps abc --out "$OUT"
+expect_exit 2 "--reps without a value" -- "${RS[@]}" --shape tiny-primal --out "$OUT" --reps
+expect_exit 2 "--warmup -1" -- "${RS[@]}" --shape tiny-primal --warmup -1 --out "$OUT"
+expect_exit 2 "--backend gpu" -- "${RS[@]}" --shape tiny-primal --backend gpu --out "$OUT"
+expect_exit 2 "--method foo" -- "${RS[@]}" --shape tiny-primal --method foo --out "$OUT"
+expect_exit 2 "--gate without =" -- "${RS[@]}" --shape tiny-primal --gate RS-001 --out "$OUT"
+expect_exit 2 "--gate with an unknown id" -- "${RS[@]}" --shape tiny-primal --gate XX-999=1 --out "$OUT"
+expect_exit 2 "--gate with a non-number" -- "${RS[@]}" --shape tiny-primal --gate RS-001=abc --out "$OUT"
+expect_exit 2 "unknown option --frobnicate" -- "${RS[@]}" --shape tiny-primal --frobnicate --out "$OUT"
+expect_exit 2 "--out into a non-existent directory" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$WORK/no/such/dir/v.json"
+mkdir -p "$WORK/outdir"
+expect_exit 2 "--out is a directory" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$WORK/outdir"
+# Unwritable even for root.
+expect_exit 2 "--out unwritable (/proc/x.json)" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out /proc/x.json
+expect_exit 2 "--dump-beta into a non-existent directory" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --dump-beta "$WORK/no/such/b.npy" --out "$OUT"
+
+X=(--w "$WORK/w.npy" --rhs "$WORK/rhs.npy")
+expect_exit 2 "float32 X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_f32.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "Fortran-order X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_fortran.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "3-D X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_3d.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "truncated X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_trunc.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "NaN in X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_nan.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "Inf in w" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --w "$WORK/w_inf.npy" --rhs "$WORK/rhs.npy" --out "$OUT"
+expect_exit 2 "w of the wrong length" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --w "$WORK/w_short.npy" --rhs "$WORK/rhs.npy" --out "$OUT"
+expect_exit 2 "rhs of the wrong length" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs_long.npy" --out "$OUT"
+expect_exit 2 "negative weight" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --w "$WORK/w_neg.npy" --rhs "$WORK/rhs.npy" --out "$OUT"
+expect_exit 2 "--x without --w and --rhs" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --out "$OUT"
+expect_exit 2 "non-existent --x file" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/nope.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "a text file named X.npy" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/text_X.npy" "${X[@]}" --out "$OUT"
+
+printf '{"schema": "saebench.calibration/1", "host": ' >"$WORK/cal-bad.json"
+expect_exit 2 "--calibration with malformed JSON" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/cal-bad.json" --out "$OUT"
+echo '{"schema": "saebench.verdict/1", "host": {}}' >"$WORK/cal-other.json"
+expect_exit 2 "--calibration that is not a calibration file" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/cal-other.json" --out "$OUT"
+expect_exit 2 "--calibration that does not exist" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/nope-cal.json" --out "$OUT"
+
+if [ "$(id -u)" -ne 0 ]; then
+    cp shapes/tiny-primal.json "$WORK/unreadable.json"
+    chmod 000 "$WORK/unreadable.json"
+    expect_exit 2 "unreadable shape file" -- "${RS[@]}" --shape "$WORK/unreadable.json" "${FAST[@]}" --out "$OUT"
+else
+    echo "skip unreadable shape file (running as root, which reads anyway)"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
