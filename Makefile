@@ -12,7 +12,6 @@ NVCC    ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>
 CUDA    ?= auto
 CUDA_ARCH ?= 80 90
 CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC))
-BUILD   ?= build
 SAN     ?=
 
 ifeq ($(CUDA),auto)
@@ -22,6 +21,12 @@ ifeq ($(CUDA),auto)
     override CUDA := 0
   endif
 endif
+
+# One object tree per configuration, so switching CUDA=0/1 never mixes objects.
+BUILD   ?= build/$(if $(filter 1,$(CUDA)),cuda,host)
+CONFIG  := CUDA=$(CUDA) ARCH=$(CUDA_ARCH) SAN=$(SAN) PREFIX=$(SB_PREFIX) BUILD=$(BUILD)
+CONFIG_STAMP := build/.config-saebench
+$(shell mkdir -p build; [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = "$(CONFIG)" ] || echo "$(CONFIG)" > $(CONFIG_STAMP))
 
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
@@ -54,8 +59,8 @@ LIB := $(BUILD)/libsaebench.a
 .PHONY: all deps demo test test-unit test-cli test-asan test-gpu bench-host clean
 all: saebench
 
-saebench: $(BUILD)/src/main.o $(LIB)
-	$(CC) -o $@ $^ $(LDLIBS)
+saebench: $(BUILD)/src/main.o $(LIB) $(CONFIG_STAMP)
+	$(CC) -o $@ $(BUILD)/src/main.o $(LIB) $(LDLIBS)
 	@echo "built ./saebench (CUDA=$(CUDA))"
 
 $(LIB): $(OBJ) $(BACKEND_OBJ)
@@ -72,7 +77,13 @@ $(BUILD)/%.o: %.cu
 
 # Tests -------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels
+
+# The CUDA kernels' source run on the CPU (one OS thread per CUDA thread,
+# barriers for __syncthreads) against LAPACKE: needs no GPU and no nvcc.
+$(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/rs_params.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -110,7 +121,7 @@ saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN)
 	$(CC) -o $(BUILD)/saebench $(BUILD)/src/main.o $(LIB) $(LDLIBS)
 
 test-gpu: saebench
-	@tests/gpu/run-gpu-tests.sh ./saebench
+	@BUILD=$(BUILD) tests/gpu/run-gpu-tests.sh ./saebench
 
 bench-host: saebench
 	@scripts/bench-host-vs-numpy.sh ./saebench

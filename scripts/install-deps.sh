@@ -4,11 +4,11 @@
 #   scripts/install-deps.sh           install whatever is missing (no-op if none)
 #   scripts/install-deps.sh --check   list what is missing; exit 1 if anything is
 #
-# Build:      gcc make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
+# Build:      gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
 # Test/tools: python3-numpy python3-scipy python3-jsonschema jq
 set -euo pipefail
 
-BUILD_PKGS=(gcc make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
+BUILD_PKGS=(gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
 TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq)
 PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 

@@ -1,0 +1,800 @@
+/* The CUDA backend: probe, calibrate and the resident-solve operations
+ * (src/backend.h). Own kernels live in rs_kernels.cuh; error macros in
+ * cuda_check.h (they return SB_E_RUNTIME with "call: STATUS (file:line)").
+ *
+ * resident-solve, (XᵀWX + ridge·I)β = rhs:
+ *   X (n×p row-major on the host) is uploaded once and used in place as
+ *   Xt = Xᵀ, p×n column-major (ld p): no host transpose.
+ *   primal, per solve: Xs = Xt·diag(√w) (own kernel), G = Xs·Xsᵀ (DSYRK,
+ *     lower), G += ridge·I (own kernel), β = G⁻¹ rhs.
+ *   dual (Woodbury), once at create: K = XXᵀ = Xtᵀ·Xt (DSYRK, lower) and
+ *     v = X·rhs (DGEMV); per solve: M = K + diag(ridge/w) (own kernel, lower),
+ *     y = M⁻¹ v, β = (rhs − Xᵀy)/ridge (one DGEMV with alpha = −1/ridge,
+ *     beta = 1/ridge on a copy of rhs).
+ *   The Cholesky factorization and solve of G or M are either cuSOLVER
+ *   (--factor library: Xpotrf + Xpotrs) or our own (--factor blocked):
+ *     factor: for each 64-column block j: rs_chol_diag factors the diagonal
+ *       block in shared memory inside one thread block (one barrier per
+ *       column), cublasDtrsm solves the panel below it, cublasDsyrk updates
+ *       the trailing matrix. cuSOLVER's potrf costs ~0.43 us per column at any
+ *       size (SPEC section 5); here the column-sequential part is a 64-column
+ *       kernel per block and everything O(N³) runs as DTRSM/DSYRK.
+ *     solve: two chained launches (rs_trsv_lower_fwd/bwd), one thread block
+ *       per 64-row block, handing results on through flags in device memory,
+ *       instead of potrs's column-latency-bound sweep.
+ *   Every factorization writes its status into its own slot of info_d (one
+ *   per solve); solve() never reads it back (no extra synchronisation in the
+ *   timed region): check() downloads the unchecked slots afterwards.
+ *
+ * Telemetry (exact, per state):
+ *   create:   h2d += n·p·8 (X) + p·8 (rhs); frame_builds = 1;
+ *             handle_creations = 2 (cuBLAS + cuSOLVER);
+ *             kernel_launches += 2 for dual (DSYRK for K, DGEMV for v).
+ *   solve / profile (each): h2d += n·8 (w); d2h += p·8 (β);
+ *             factorizations += 1; kernel_launches += own kernels + library
+ *             calls issued; with reupload also h2d += n·p·8 and
+ *             frame_builds += 1 (and for dual the 2 launches rebuilding K, v).
+ *   check:    d2h += 4 per solve slot not yet checked (each slot is
+ *             downloaded exactly once however often check() is called).
+ *   Device-to-device copies and memsets are not transfers and not launches. */
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <algorithm>
+
+#include "cuda_check.h"
+#include "rs_kernels.h"
+
+extern "C" {
+#include "backend.h"
+}
+
+namespace {
+
+/* ------------------------------------------------------------------ */
+/* probe                                                               */
+
+sb_rc cuda_probe(sb_device_info *info, sb_err *why)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceCount: %s",
+                       cudaGetErrorString(e));
+    }
+    if (count < 1)
+        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceCount found 0 devices");
+    if (!info)
+        return SB_OK;
+
+    int dev = 0;
+    e = cudaGetDevice(&dev);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDevice: %s",
+                       cudaGetErrorString(e));
+    }
+    cudaDeviceProp prop;
+    e = cudaGetDeviceProperties(&prop, dev);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceProperties: %s",
+                       cudaGetErrorString(e));
+    }
+    memset(info, 0, sizeof *info);
+    snprintf(info->name, sizeof info->name, "%s", prop.name);
+    info->cc_major = prop.major;
+    info->cc_minor = prop.minor;
+    info->sm_count = prop.multiProcessorCount;
+    info->total_mem = (uint64_t)prop.totalGlobalMem;
+    if (cudaDriverGetVersion(&info->driver_version) != cudaSuccess) {
+        info->driver_version = 0;
+        cudaGetLastError();
+    }
+    if (cudaRuntimeGetVersion(&info->runtime_version) != cudaSuccess) {
+        info->runtime_version = 0;
+        cudaGetLastError();
+    }
+    /* cudaDeviceProp::clockRate is gone in CUDA 13; the attribute remains
+     * (kHz) but may be unsupported: then the clock is reported as 0. */
+    int khz = 0;
+    if (cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, dev) == cudaSuccess && khz > 0) {
+        info->clock_mhz = khz / 1000.0;
+    } else {
+        info->clock_mhz = 0.0;
+        cudaGetLastError();
+    }
+    return SB_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* calibrate                                                           */
+
+const int kCalibWarmup = 2;
+const int kCalibTimed = 10;
+/* Device memory left free beside the calibration buffers (cuBLAS workspace,
+ * context). */
+const size_t kCalibSlack = (size_t)256 << 20;
+
+struct calib_bufs {
+    cudaStream_t stream;
+    cudaEvent_t e0, e1;
+    cublasHandle_t blas;
+    double *a, *b, *c;
+    void *src, *dst;
+};
+
+void calib_free(calib_bufs *cb)
+{
+    if (cb->stream)
+        cudaStreamSynchronize(cb->stream);
+    cudaFree(cb->a);
+    cudaFree(cb->b);
+    cudaFree(cb->c);
+    cudaFree(cb->src);
+    cudaFree(cb->dst);
+    if (cb->blas)
+        cublasDestroy(cb->blas);
+    if (cb->e0)
+        cudaEventDestroy(cb->e0);
+    if (cb->e1)
+        cudaEventDestroy(cb->e1);
+    if (cb->stream)
+        cudaStreamDestroy(cb->stream);
+    cudaGetLastError();
+    memset(cb, 0, sizeof *cb);
+}
+
+double median_ms(float *v, int count)
+{
+    std::sort(v, v + count);
+    return count % 2 ? v[count / 2] : 0.5 * ((double)v[count / 2 - 1] + v[count / 2]);
+}
+
+sb_rc calib_dgemm(calib_bufs *cb, sb_ceilings *out, sb_err *err)
+{
+    size_t free_b = 0, total_b = 0;
+    SB_CUDA_TRY(err, cudaMemGetInfo(&free_b, &total_b));
+    int64_t n = 8192;
+    if ((size_t)(3 * n * n) * sizeof(double) + kCalibSlack > free_b)
+        n = 4096;
+    const size_t bytes = (size_t)(n * n) * sizeof(double);
+    SB_CUDA_TRY(err, cudaMalloc((void **)&cb->a, bytes));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&cb->b, bytes));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&cb->c, bytes));
+    SB_LAUNCH_TRY(err, sb_launch_fill_pseudorandom(cb->a, n * n, 0x5aeb0001ull, cb->stream));
+    SB_LAUNCH_TRY(err, sb_launch_fill_pseudorandom(cb->b, n * n, 0x5aeb0002ull, cb->stream));
+    SB_CUDA_TRY(err, cudaMemsetAsync(cb->c, 0, bytes, cb->stream));
+
+    const double one = 1.0, zero = 0.0;
+    const int ni = (int)n;
+    float t[kCalibTimed];
+    for (int i = 0; i < kCalibWarmup + kCalibTimed; ++i) {
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e0, cb->stream));
+        SB_CUBLAS_TRY(err, cublasDgemm(cb->blas, CUBLAS_OP_N, CUBLAS_OP_N, ni, ni, ni, &one, cb->a,
+                                       ni, cb->b, ni, &zero, cb->c, ni));
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e1, cb->stream));
+        SB_CUDA_TRY(err, cudaEventSynchronize(cb->e1));
+        float ms = 0.0f;
+        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms, cb->e0, cb->e1));
+        if (i >= kCalibWarmup)
+            t[i - kCalibWarmup] = ms;
+    }
+    const double s = median_ms(t, kCalibTimed) * 1e-3;
+    if (!(s > 0.0))
+        return sb_fail(err, SB_E_RUNTIME, "calibrate: DGEMM %lld timed as %g s", (long long)n, s);
+    out->dgemm_n = (double)n;
+    out->fp64_flops = 2.0 * (double)n * (double)n * (double)n / s;
+
+    SB_CUDA_TRY(err, cudaFree(cb->a));
+    SB_CUDA_TRY(err, cudaFree(cb->b));
+    SB_CUDA_TRY(err, cudaFree(cb->c));
+    cb->a = cb->b = cb->c = NULL;
+    return SB_OK;
+}
+
+sb_rc calib_copy(calib_bufs *cb, sb_ceilings *out, sb_err *err)
+{
+    size_t free_b = 0, total_b = 0;
+    SB_CUDA_TRY(err, cudaMemGetInfo(&free_b, &total_b));
+    size_t bytes = (size_t)1 << 30;
+    if (2 * bytes + kCalibSlack > free_b)
+        bytes = (size_t)256 << 20;
+    SB_CUDA_TRY(err, cudaMalloc(&cb->src, bytes));
+    SB_CUDA_TRY(err, cudaMalloc(&cb->dst, bytes));
+    SB_CUDA_TRY(err, cudaMemsetAsync(cb->src, 0x5a, bytes, cb->stream));
+    SB_CUDA_TRY(err, cudaMemsetAsync(cb->dst, 0, bytes, cb->stream));
+
+    float t[kCalibTimed];
+    for (int i = 0; i < kCalibWarmup + kCalibTimed; ++i) {
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e0, cb->stream));
+        SB_CUDA_TRY(err, cudaMemcpyAsync(cb->dst, cb->src, bytes, cudaMemcpyDeviceToDevice,
+                                         cb->stream));
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e1, cb->stream));
+        SB_CUDA_TRY(err, cudaEventSynchronize(cb->e1));
+        float ms = 0.0f;
+        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms, cb->e0, cb->e1));
+        if (i >= kCalibWarmup)
+            t[i - kCalibWarmup] = ms;
+    }
+    const double s = median_ms(t, kCalibTimed) * 1e-3;
+    if (!(s > 0.0))
+        return sb_fail(err, SB_E_RUNTIME, "calibrate: device copy timed as %g s", s);
+    out->copy_bytes = (double)bytes;
+    out->mem_bw = 2.0 * (double)bytes / s; /* every byte is read once and written once */
+    return SB_OK;
+}
+
+sb_rc calib_body(calib_bufs *cb, sb_ceilings *out, sb_err *err)
+{
+    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(&cb->stream, cudaStreamNonBlocking));
+    SB_CUDA_TRY(err, cudaEventCreate(&cb->e0));
+    SB_CUDA_TRY(err, cudaEventCreate(&cb->e1));
+    SB_CUBLAS_TRY(err, cublasCreate(&cb->blas));
+    SB_CUBLAS_TRY(err, cublasSetStream(cb->blas, cb->stream));
+    SB_CUBLAS_TRY(err, cublasSetPointerMode(cb->blas, CUBLAS_POINTER_MODE_HOST));
+    sb_rc rc = calib_dgemm(cb, out, err);
+    if (rc != SB_OK)
+        return rc;
+    return calib_copy(cb, out, err);
+}
+
+sb_rc cuda_calibrate(sb_ceilings *out, sb_err *err)
+{
+    sb_rc rc = cuda_probe(NULL, err);
+    if (rc != SB_OK)
+        return rc;
+    calib_bufs cb;
+    memset(&cb, 0, sizeof cb);
+    sb_ceilings got;
+    memset(&got, 0, sizeof got);
+    rc = calib_body(&cb, &got, err);
+    calib_free(&cb);
+    if (rc == SB_OK)
+        *out = got;
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* resident-solve                                                      */
+
+enum rs_factor_kind { RS_FACTOR_LIBRARY, RS_FACTOR_BLOCKED };
+
+/* Events of a profiled solve, in order: the phases of sb_rs_breakdown lie
+ * between consecutive marks. */
+enum { EV_START, EV_UPLOADED, EV_BUILT, EV_FACTORED, EV_SOLVED, EV_DOWNLOADED, RS_NEV };
+
+struct rs_state {
+    /* the problem */
+    int64_t n, p;
+    int64_t N; /* order of the factored matrix: p (primal) or n (dual) */
+    sb_method method;
+    int reupload;
+    int max_solves;
+    double ridge;
+    rs_factor_kind factor;
+
+    /* handles */
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    cusolverDnHandle_t solver;
+    cusolverDnParams_t params;
+    cudaEvent_t ev[RS_NEV];
+
+    /* device buffers */
+    double *X_d;    /* Xt, p×n column-major */
+    double *Xs_d;   /* primal: Xt·diag(√w) */
+    double *w_d;    /* n */
+    double *rhs_d;  /* p */
+    double *beta_d; /* p */
+    double *A_d;    /* N×N: the matrix factored in place (lower) */
+    double *K_d;    /* dual: X·Xᵀ, n×n lower */
+    double *v_d;    /* dual: X·rhs, n */
+    double *y_d;    /* dual: M⁻¹v, n */
+    int *info_d;    /* max_solves factorization slots + 1 scratch for potrs */
+    void *work_d;   /* cuSOLVER Xpotrf workspaces */
+    size_t work_d_bytes;
+    void *work_h;
+    size_t work_h_bytes;
+    sb_chain chain; /* blocked: chained triangular-solve state */
+
+    /* host staging */
+    double *X_pin;    /* reupload only: pinned copy of X */
+    double *w_pin;    /* pinned, n */
+    double *beta_pin; /* pinned, p */
+    int *info_h;      /* max_solves */
+
+    sb_telemetry tel;
+    int solves;       /* slots used by solve() and profile() */
+    int checked;      /* slots already downloaded by check() */
+    int failed_solve; /* first slot with a nonzero info, or -1 */
+    int failed_info;
+    int broken;       /* a runtime failure left work in an unknown state */
+};
+
+void rs_destroy(void *state)
+{
+    rs_state *st = (rs_state *)state;
+    if (!st)
+        return;
+    if (st->stream)
+        cudaStreamSynchronize(st->stream);
+    cudaFree(st->X_d);
+    cudaFree(st->Xs_d);
+    cudaFree(st->w_d);
+    cudaFree(st->rhs_d);
+    cudaFree(st->beta_d);
+    cudaFree(st->A_d);
+    cudaFree(st->K_d);
+    cudaFree(st->v_d);
+    cudaFree(st->y_d);
+    cudaFree(st->info_d);
+    cudaFree(st->work_d);
+    cudaFree(st->chain.flags);
+    cudaFree(st->chain.ticket);
+    cudaFree(st->chain.abort);
+    cudaFree(st->chain.linv);
+    cudaFreeHost(st->X_pin);
+    cudaFreeHost(st->w_pin);
+    cudaFreeHost(st->beta_pin);
+    free(st->work_h);
+    free(st->info_h);
+    for (int i = 0; i < RS_NEV; ++i)
+        if (st->ev[i])
+            cudaEventDestroy(st->ev[i]);
+    if (st->params)
+        cusolverDnDestroyParams(st->params);
+    if (st->solver)
+        cusolverDnDestroy(st->solver);
+    if (st->blas)
+        cublasDestroy(st->blas);
+    if (st->stream)
+        cudaStreamDestroy(st->stream);
+    cudaGetLastError(); /* teardown errors have nowhere to go */
+    free(st);
+}
+
+/* Dual frame: K = Xtᵀ·Xt = X·Xᵀ (lower) and v = Xtᵀ·rhs = X·rhs. */
+sb_rc rs_build_dual_frame(rs_state *st, sb_err *err)
+{
+    const double one = 1.0, zero = 0.0;
+    const int n = (int)st->n, p = (int)st->p;
+    SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, n, p, &one,
+                                   st->X_d, p, &zero, st->K_d, n));
+    st->tel.kernel_launches++;
+    SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_T, p, n, &one, st->X_d, p, st->rhs_d, 1,
+                                   &zero, st->v_d, 1));
+    st->tel.kernel_launches++;
+    return SB_OK;
+}
+
+sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
+{
+    const size_t n = (size_t)st->n, p = (size_t)st->p, N = (size_t)st->N;
+    const size_t x_bytes = n * p * sizeof(double);
+    const int dual = st->method == SB_METHOD_DUAL;
+
+    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
+    SB_CUBLAS_TRY(err, cublasCreate(&st->blas));
+    st->tel.handle_creations++;
+    SB_CUBLAS_TRY(err, cublasSetStream(st->blas, st->stream));
+    SB_CUBLAS_TRY(err, cublasSetPointerMode(st->blas, CUBLAS_POINTER_MODE_HOST));
+    SB_CUSOLVER_TRY(err, cusolverDnCreate(&st->solver));
+    st->tel.handle_creations++;
+    SB_CUSOLVER_TRY(err, cusolverDnSetStream(st->solver, st->stream));
+    SB_CUSOLVER_TRY(err, cusolverDnCreateParams(&st->params));
+    for (int i = 0; i < RS_NEV; ++i)
+        SB_CUDA_TRY(err, cudaEventCreate(&st->ev[i]));
+
+    /* every buffer is allocated here, once; the solves allocate nothing */
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->X_d, x_bytes));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->w_d, n * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->rhs_d, p * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->beta_d, p * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->A_d, N * N * sizeof(double)));
+    /* the upper triangle is never written: keep it defined */
+    SB_CUDA_TRY(err, cudaMemsetAsync(st->A_d, 0, N * N * sizeof(double), st->stream));
+    if (dual) {
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->K_d, n * n * sizeof(double)));
+        SB_CUDA_TRY(err, cudaMemsetAsync(st->K_d, 0, n * n * sizeof(double), st->stream));
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->v_d, n * sizeof(double)));
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->y_d, n * sizeof(double)));
+    } else {
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->Xs_d, x_bytes));
+    }
+    const size_t info_bytes = ((size_t)st->max_solves + 1) * sizeof(int);
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->info_d, info_bytes));
+    SB_CUDA_TRY(err, cudaMemsetAsync(st->info_d, 0, info_bytes, st->stream));
+    st->info_h = (int *)calloc((size_t)st->max_solves, sizeof(int));
+    if (!st->info_h)
+        return sb_fail(err, SB_E_RUNTIME, "out of host memory (%d info slots)", st->max_solves);
+
+    if (st->factor == RS_FACTOR_LIBRARY) {
+        SB_CUSOLVER_TRY(err, cusolverDnXpotrf_bufferSize(
+                                 st->solver, st->params, CUBLAS_FILL_MODE_LOWER, st->N, CUDA_R_64F,
+                                 st->A_d, st->N, CUDA_R_64F, &st->work_d_bytes, &st->work_h_bytes));
+        SB_CUDA_TRY(err, cudaMalloc(&st->work_d, std::max(st->work_d_bytes, (size_t)1)));
+        if (st->work_h_bytes > 0) {
+            st->work_h = malloc(st->work_h_bytes);
+            if (!st->work_h)
+                return sb_fail(err, SB_E_RUNTIME, "out of host memory (cuSOLVER workspace, %zu B)",
+                               st->work_h_bytes);
+        }
+    } else {
+        const size_t nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
+        const size_t linv_bytes = nblk * SB_RS_NB * SB_RS_NB * sizeof(double);
+        st->chain.nblk_max = (int)nblk;
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.flags, nblk * sizeof(int)));
+        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.flags, 0, nblk * sizeof(int), st->stream));
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.ticket, sizeof(unsigned long long)));
+        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.ticket, 0, sizeof(unsigned long long),
+                                         st->stream));
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.abort, sizeof(int)));
+        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.abort, 0, sizeof(int), st->stream));
+        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.linv, linv_bytes));
+        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.linv, 0, linv_bytes, st->stream));
+    }
+
+    SB_CUDA_TRY(err, cudaMallocHost((void **)&st->w_pin, n * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMallocHost((void **)&st->beta_pin, p * sizeof(double)));
+
+    /* Stage X. The reupload baseline keeps a pinned copy to send every solve. */
+    const double *x_src = prob->X;
+    if (st->reupload) {
+        SB_CUDA_TRY(err, cudaMallocHost((void **)&st->X_pin, x_bytes));
+        memcpy(st->X_pin, prob->X, x_bytes);
+        x_src = st->X_pin;
+    }
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, x_src, x_bytes, cudaMemcpyHostToDevice, st->stream));
+    st->tel.h2d_bytes += (long long)x_bytes;
+    /* the caller's rhs is pageable and need not outlive create(): the copy
+     * is complete when cudaMemcpyAsync returns for a pageable source, and
+     * the synchronisation below makes that explicit */
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->rhs_d, prob->rhs, p * sizeof(double),
+                                     cudaMemcpyHostToDevice, st->stream));
+    st->tel.h2d_bytes += (long long)(p * sizeof(double));
+    if (dual) {
+        sb_rc rc = rs_build_dual_frame(st, err);
+        if (rc != SB_OK)
+            return rc;
+    }
+    st->tel.frame_builds = 1;
+    SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+    return SB_OK;
+}
+
+sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
+{
+    *state = NULL;
+    if (!prob || !prob->X || !prob->rhs)
+        return sb_fail(err, SB_E_INPUT, "cuda resident-solve: no problem data");
+    if (prob->n <= 0 || prob->p <= 0 || prob->n > INT_MAX || prob->p > INT_MAX)
+        return sb_fail(err, SB_E_INPUT,
+                       "cuda resident-solve: n=%lld, p=%lld out of range (1..%d: cuBLAS sizes are int)",
+                       (long long)prob->n, (long long)prob->p, INT_MAX);
+    if (prob->max_solves < 1)
+        return sb_fail(err, SB_E_INPUT, "cuda resident-solve: max_solves=%d, needs >= 1",
+                       prob->max_solves);
+    if (prob->method != SB_METHOD_PRIMAL && prob->method != SB_METHOD_DUAL)
+        return sb_fail(err, SB_E_INPUT, "cuda resident-solve: unknown method %d", (int)prob->method);
+    if (!(prob->ridge >= 0.0) || !(prob->ridge <= DBL_MAX))
+        return sb_fail(err, SB_E_INPUT, "cuda resident-solve: ridge=%g must be finite and >= 0",
+                       prob->ridge);
+    if (prob->method == SB_METHOD_DUAL && !(prob->ridge > 0.0))
+        return sb_fail(err, SB_E_INPUT,
+                       "cuda resident-solve: the dual form divides by ridge, which is %g",
+                       prob->ridge);
+    rs_factor_kind factor;
+    if (!prob->factor || strcmp(prob->factor, "library") == 0)
+        factor = RS_FACTOR_LIBRARY;
+    else if (strcmp(prob->factor, "blocked") == 0)
+        factor = RS_FACTOR_BLOCKED;
+    else
+        return sb_fail(err, SB_E_INPUT, "unknown --factor '%s' (cuda: library|blocked)",
+                       prob->factor);
+
+    const int64_t N = prob->method == SB_METHOD_DUAL ? prob->n : prob->p;
+    /* n, p <= INT_MAX, so n·p and N·N fit in 64 bits; bytes must fit size_t */
+    const double most = (double)SIZE_MAX / sizeof(double) / 4;
+    if ((double)prob->n * (double)prob->p > most || (double)N * (double)N > most)
+        return sb_fail(err, SB_E_INPUT, "cuda resident-solve: n=%lld, p=%lld too large",
+                       (long long)prob->n, (long long)prob->p);
+
+    /* no device: the same SB_E_NODEVICE and reason as probe() */
+    sb_rc rc = cuda_probe(NULL, err);
+    if (rc != SB_OK)
+        return rc;
+
+    rs_state *st = (rs_state *)calloc(1, sizeof *st);
+    if (!st)
+        return sb_fail(err, SB_E_RUNTIME, "out of host memory (resident-solve state)");
+    st->n = prob->n;
+    st->p = prob->p;
+    st->N = N;
+    st->method = prob->method;
+    st->reupload = prob->reupload ? 1 : 0;
+    st->max_solves = prob->max_solves;
+    st->ridge = prob->ridge;
+    st->factor = factor;
+    st->failed_solve = -1;
+
+    rc = rs_create_body(st, prob, err);
+    if (rc != SB_OK) {
+        rs_destroy(st);
+        return rc;
+    }
+    *state = st;
+    return SB_OK;
+}
+
+/* Factor A_d (N×N, lower) in place; status into *info. */
+sb_rc rs_factor(rs_state *st, int *info, sb_err *err)
+{
+    const int N = (int)st->N;
+    if (st->factor == RS_FACTOR_LIBRARY) {
+        SB_CUSOLVER_TRY(err, cusolverDnXpotrf(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N,
+                                              CUDA_R_64F, st->A_d, N, CUDA_R_64F, st->work_d,
+                                              st->work_d_bytes, st->work_h, st->work_h_bytes, info));
+        st->tel.kernel_launches++;
+        return SB_OK;
+    }
+    /* blocked right-looking Cholesky, see the file comment */
+    const double one = 1.0, minus_one = -1.0;
+    double *A = st->A_d;
+    for (int j = 0; j < N; j += SB_RS_NB) {
+        const int jb = std::min(SB_RS_NB, N - j);
+        const int rest = N - j - jb;
+        double *Ajj = A + j + (size_t)j * N;
+        SB_LAUNCH_TRY(err, sb_launch_chol_diag(Ajj, N, jb, j, info, st->stream));
+        st->tel.kernel_launches++;
+        if (rest > 0) {
+            double *Aij = A + (j + jb) + (size_t)j * N;
+            double *Ar = A + (j + jb) + (size_t)(j + jb) * N;
+            SB_CUBLAS_TRY(err, cublasDtrsm(st->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER,
+                                           CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, rest, jb, &one, Ajj,
+                                           N, Aij, N));
+            st->tel.kernel_launches++;
+            SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, rest, jb,
+                                           &minus_one, Aij, N, &one, Ar, N));
+            st->tel.kernel_launches++;
+        }
+    }
+    return SB_OK;
+}
+
+/* b <- A⁻¹ b with the factor in A_d. */
+sb_rc rs_cholesky_solve(rs_state *st, double *b, int *info, sb_err *err)
+{
+    const int N = (int)st->N;
+    if (st->factor == RS_FACTOR_LIBRARY) {
+        /* potrs only reports argument errors (which its return status also
+         * reports) and would overwrite the factorization's info with 0:
+         * give it the scratch slot */
+        SB_CUSOLVER_TRY(err, cusolverDnXpotrs(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N, 1,
+                                              CUDA_R_64F, st->A_d, N, CUDA_R_64F, b, N,
+                                              st->info_d + st->max_solves));
+        st->tel.kernel_launches++;
+        return SB_OK;
+    }
+    SB_LAUNCH_TRY(err, sb_launch_chol_solve_chained(st->A_d, N, N, b, &st->chain, info, st->stream));
+    st->tel.kernel_launches += 2;
+    return SB_OK;
+}
+
+#define RS_MARK(i)                                                                               \
+    do {                                                                                         \
+        if (profiled)                                                                            \
+            SB_CUDA_TRY(err, cudaEventRecord(st->ev[i], st->stream));                            \
+    } while (0)
+
+/* One solve, shared by solve() and profile() (profiled: record the phase
+ * events). Synchronous: beta holds β on return. */
+sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_err *err)
+{
+    const size_t n = (size_t)st->n, p = (size_t)st->p;
+    const int dual = st->method == SB_METHOD_DUAL;
+
+    /* Stage w in pinned memory and check it (the primal form takes √w, the
+     * dual form divides by w): a branch-free pass, searched only on failure. */
+    memcpy(st->w_pin, w, n * sizeof(double));
+    int w_ok = 1;
+    if (dual)
+        for (size_t i = 0; i < n; ++i)
+            w_ok &= (st->w_pin[i] > 0.0) & (st->w_pin[i] <= DBL_MAX);
+    else
+        for (size_t i = 0; i < n; ++i)
+            w_ok &= (st->w_pin[i] >= 0.0) & (st->w_pin[i] <= DBL_MAX);
+    if (!w_ok)
+        for (size_t i = 0; i < n; ++i) {
+            const double v = st->w_pin[i];
+            if (!(dual ? v > 0.0 : v >= 0.0) || !(v <= DBL_MAX))
+                return sb_fail(err, SB_E_INPUT, "w[%zu] = %g: the %s form needs every weight %s",
+                               i, v, dual ? "dual" : "primal",
+                               dual ? "> 0 and finite" : ">= 0 and finite");
+        }
+    if (st->solves >= st->max_solves)
+        return sb_fail(err, SB_E_RUNTIME, "solve %d exceeds max_solves=%d given at create",
+                       st->solves + 1, st->max_solves);
+    int *info = st->info_d + st->solves;
+    st->solves++;
+
+    const double one = 1.0, zero = 0.0;
+    const int ni = (int)st->n, pi = (int)st->p;
+
+    RS_MARK(EV_START);
+    if (st->reupload) {
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, st->X_pin, n * p * sizeof(double),
+                                         cudaMemcpyHostToDevice, st->stream));
+        st->tel.h2d_bytes += (long long)(n * p * sizeof(double));
+        st->tel.frame_builds++;
+    }
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->w_d, st->w_pin, n * sizeof(double), cudaMemcpyHostToDevice,
+                                     st->stream));
+    st->tel.h2d_bytes += (long long)(n * sizeof(double));
+    RS_MARK(EV_UPLOADED);
+
+    if (dual) {
+        if (st->reupload) {
+            sb_rc rc = rs_build_dual_frame(st, err);
+            if (rc != SB_OK)
+                return rc;
+        }
+        SB_LAUNCH_TRY(err, sb_launch_dual_shift(st->K_d, st->n, st->w_d, st->ridge, st->A_d,
+                                                st->stream));
+        st->tel.kernel_launches++;
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
+                                         cudaMemcpyDeviceToDevice, st->stream));
+    } else {
+        SB_LAUNCH_TRY(err, sb_launch_scale_cols_sqrtw(st->X_d, st->p, st->n, st->w_d, st->Xs_d,
+                                                      st->stream));
+        st->tel.kernel_launches++;
+        SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, pi, ni, &one,
+                                       st->Xs_d, pi, &zero, st->A_d, pi));
+        st->tel.kernel_launches++;
+        SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->ridge, st->stream));
+        st->tel.kernel_launches++;
+    }
+    RS_MARK(EV_BUILT);
+
+    sb_rc rc = rs_factor(st, info, err);
+    if (rc != SB_OK)
+        return rc;
+    st->tel.factorizations++;
+    RS_MARK(EV_FACTORED);
+
+    if (dual) {
+        rc = rs_cholesky_solve(st, st->y_d, info, err);
+        if (rc != SB_OK)
+            return rc;
+        /* β = (rhs − Xt·y)/ridge in one DGEMV on a copy of rhs */
+        const double alpha = -1.0 / st->ridge, beta_scale = 1.0 / st->ridge;
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
+                                         cudaMemcpyDeviceToDevice, st->stream));
+        SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_N, pi, ni, &alpha, st->X_d, pi, st->y_d,
+                                       1, &beta_scale, st->beta_d, 1));
+        st->tel.kernel_launches++;
+    } else {
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
+                                         cudaMemcpyDeviceToDevice, st->stream));
+        rc = rs_cholesky_solve(st, st->beta_d, info, err);
+        if (rc != SB_OK)
+            return rc;
+    }
+    RS_MARK(EV_SOLVED);
+
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_pin, st->beta_d, p * sizeof(double),
+                                     cudaMemcpyDeviceToHost, st->stream));
+    st->tel.d2h_bytes += (long long)(p * sizeof(double));
+    RS_MARK(EV_DOWNLOADED);
+    SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+    memcpy(beta, st->beta_pin, p * sizeof(double));
+    return SB_OK;
+}
+
+#undef RS_MARK
+
+sb_rc rs_run(rs_state *st, const double *w, double *beta, int profiled, sb_err *err)
+{
+    if (st->broken)
+        return sb_fail(err, SB_E_RUNTIME,
+                       "cuda resident-solve: state unusable after an earlier device failure");
+    sb_rc rc = rs_run_body(st, w, beta, profiled, err);
+    if (rc == SB_E_RUNTIME)
+        st->broken = 1;
+    return rc;
+}
+
+sb_rc rs_solve(void *state, const double *w, double *beta, sb_err *err)
+{
+    return rs_run((rs_state *)state, w, beta, 0, err);
+}
+
+sb_rc rs_profile(void *state, const double *w, double *beta, sb_rs_breakdown *bd, sb_err *err)
+{
+    rs_state *st = (rs_state *)state;
+    sb_rc rc = rs_run(st, w, beta, 1, err);
+    if (rc != SB_OK)
+        return rc;
+    float ms[RS_NEV - 1];
+    for (int i = 0; i + 1 < RS_NEV; ++i)
+        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms[i], st->ev[i], st->ev[i + 1]));
+    bd->upload_ms = ms[EV_START];
+    bd->build_ms = ms[EV_UPLOADED];
+    bd->factor_ms = ms[EV_BUILT];
+    bd->solve_ms = ms[EV_FACTORED];
+    bd->download_ms = ms[EV_SOLVED];
+    return SB_OK;
+}
+
+sb_rc rs_check_body(rs_state *st, sb_err *err)
+{
+    if (st->checked < st->solves) {
+        const int first = st->checked, count = st->solves - st->checked;
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->info_h + first, st->info_d + first,
+                                         (size_t)count * sizeof(int), cudaMemcpyDeviceToHost,
+                                         st->stream));
+        SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+        st->tel.d2h_bytes += (long long)((size_t)count * sizeof(int));
+        st->checked = st->solves;
+        for (int k = first; k < st->solves && st->failed_solve < 0; ++k)
+            if (st->info_h[k] != 0) {
+                st->failed_solve = k;
+                st->failed_info = st->info_h[k];
+            }
+    }
+    if (st->failed_solve < 0)
+        return SB_OK;
+    const int k = st->failed_solve, info = st->failed_info;
+    if (info == SB_INFO_CHAIN_TIMEOUT)
+        return sb_fail(err, SB_E_RUNTIME,
+                       "triangular solve failed on solve %d: a chained block waited past its "
+                       "time limit (device hang guard)", k);
+    if (info > 0)
+        return sb_fail(err, SB_E_RUNTIME,
+                       "factorization failed on solve %d: info=%d (matrix not positive definite)",
+                       k, info);
+    return sb_fail(err, SB_E_RUNTIME,
+                   "factorization failed on solve %d: info=%d (invalid argument)", k, info);
+}
+
+sb_rc rs_check(void *state, sb_err *err)
+{
+    rs_state *st = (rs_state *)state;
+    sb_rc rc = rs_check_body(st, err);
+    if (rc == SB_E_RUNTIME)
+        st->broken = 1;
+    return rc;
+}
+
+void rs_telemetry(const void *state, sb_telemetry *t)
+{
+    *t = ((const rs_state *)state)->tel;
+}
+
+const sb_rs_ops rs_ops = {
+    rs_create,    /* create */
+    rs_solve,     /* solve */
+    rs_profile,   /* profile */
+    rs_check,     /* check */
+    rs_telemetry, /* telemetry */
+    rs_destroy,   /* destroy */
+};
+
+} // namespace
+
+extern "C" const sb_backend sb_cuda_backend = {
+    "cuda",         /* name */
+    1,              /* is_device */
+    cuda_probe,     /* probe */
+    cuda_calibrate, /* calibrate */
+    &rs_ops,        /* resident_solve */
+    NULL,           /* inner_loop */
+    NULL,           /* outer_seq */
+    NULL,           /* multiplex */
+    NULL,           /* encode */
+};

@@ -1,0 +1,258 @@
+#!/usr/bin/env bash
+# GPU test battery of the CUDA backend (make test-gpu). Needs an NVIDIA GPU, the
+# built ./saebench, jq, nvcc + LAPACKE (to build tests/gpu/rs_backend_test.c) and
+# compute-sanitizer. Prints one "ok"/"FAIL" line per check, then
+# "N passed, N failed"; exits 1 if anything failed.
+#
+#   tests/gpu/run-gpu-tests.sh [SAEBENCH_BINARY]      (make test-gpu passes ./saebench)
+# Environment: BUILD (the make build directory holding libsaebench.a, default
+# build), SB_PREFIX (as for make), CUDA_HOME, COMPUTE_SANITIZER, LAPACK_LIBS
+# (link flags for LAPACKE, default as the Makefile's), GPU_TEST_REPS / GPU_TEST_WARMUP.
+set -u
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT" || exit 2
+BIN=${1:-./saebench}
+BUILD=${BUILD:-build}
+if [ -z "${CUDA_HOME:-}" ]; then
+    nvcc_path=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+    CUDA_HOME=${nvcc_path%/bin/nvcc}
+fi
+SANITIZER=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo "$CUDA_HOME/bin/compute-sanitizer")}
+REPS=${GPU_TEST_REPS:-5}
+WARMUP=${GPU_TEST_WARMUP:-2}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+pass=0
+fail=0
+ok() { printf 'ok   %s\n' "$*"; pass=$((pass + 1)); }
+bad() { printf 'FAIL %s\n' "$*"; fail=$((fail + 1)); }
+# expect DESCRIPTION COMMAND...: ok if the command succeeds
+expect() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
+# jqt FILE FILTER: true if FILTER yields true on FILE
+jqt() { jq -e "$2" "$1" >/dev/null 2>&1; }
+last_err() { tail -n 3 "$1" 2>/dev/null | tr '\n' ' '; }
+
+# ---------------- telemetry accounting: the one place to adjust ----------------
+# Solves per resident-solve run: the w0 parity solve + the profile solve +
+# the warm-up solves + the timed solves.
+total_solves() { local warmup=$1 reps=$2; echo $((1 + 1 + warmup + reps)); }
+# h2d: X once (n·p·8) + rhs once (p·8) + w every solve (n·8);
+#      --reupload: X again every solve (n·p·8).
+expected_h2d() {
+    local n=$1 p=$2 total=$3 reupload=$4
+    echo $((n * p * 8 + p * 8 + n * 8 * total + reupload * n * p * 8 * total))
+}
+# d2h: β every solve (p·8) + each solve's 4-byte info slot, downloaded once by check().
+expected_d2h() {
+    local n=$1 p=$2 total=$3
+    echo $((p * 8 * total + 4 * total))
+}
+# cuBLAS + cuSOLVER handle, once per run
+EXPECTED_HANDLES=2
+# With --reupload the orchestrator also times a separate reupload state
+# (verdict .residency.reupload_telemetry): warm-up + timed solves only (no w0,
+# no profile solve), and X is re-sent every solve.
+total_solves_reupload() { local warmup=$1 reps=$2; echo $((warmup + reps)); }
+# --------------------------------------------------------------------------------
+
+# name n p (the verdict's .shape.n/.shape.p must agree)
+SHAPES=(
+    "tiny-primal 64 32"
+    "tiny-dual 32 64"
+    "sae-2k-2048 2000 2048"
+    "sae-4k-4096 4000 4096"
+    "sae-8k-1024 8000 1024"
+)
+FACTORS=(library blocked)
+# Mid-sized shapes from tiny-primal.json: several 64-row blocks with a partial
+# last one (N = 200), cheap enough for compute-sanitizer.
+MID_PRIMAL="$TMP/gpu-mid-primal.json"
+MID_DUAL="$TMP/gpu-mid-dual.json"
+jq '.name = "gpu-mid-primal" | .n = 300 | .p = 200 | .description = "GPU test: 4 row blocks of 64, partial last"' shapes/tiny-primal.json >"$MID_PRIMAL" 2>/dev/null
+jq '.name = "gpu-mid-dual" | .n = 200 | .p = 300 | .description = "GPU test: 4 row blocks of 64, partial last"' shapes/tiny-primal.json >"$MID_DUAL" 2>/dev/null
+SHAPES+=("$MID_PRIMAL 300 200" "$MID_DUAL 200 300")
+
+command -v jq >/dev/null || bad "setup: jq not found"
+if [ ! -x "$BIN" ]; then
+    bad "setup: $BIN not built"
+    printf '%d passed, %d failed\n' "$pass" "$fail"
+    exit 1
+fi
+
+# resident_case SHAPE N P METHOD FACTOR REUPLOAD(0|1)
+resident_case() {
+    local shape=$1 n=$2 p=$3 method=$4 factor=$5 reupload=$6
+    local name="${shape##*/} $method $factor" path=gpu-resident-full
+    local args=(--shape "$shape" --backend cuda --method "$method" --factor "$factor"
+        --require-device --reps "$REPS" --warmup "$WARMUP")
+    if [ "$reupload" = 1 ]; then
+        name="$name reupload"
+        args+=(--reupload)
+    fi
+    local tag=${name// /_}
+    local out="$TMP/$tag.json" err="$TMP/$tag.err"
+    "$BIN" resident-solve "${args[@]}" --out "$out" --quiet 2>"$err"
+    local rc=$?
+    if [ "$rc" -ne 0 ]; then
+        bad "$name: exit $rc, want 0: $(last_err "$err")"
+        return
+    fi
+    if [ ! -s "$out" ]; then
+        bad "$name: exit 0 but no verdict at $out"
+        return
+    fi
+    local rows
+    rows=$(jq -r '.throughput.measured_rows_per_s // "?"' "$out" 2>/dev/null)
+    ok "$name: exit 0 ($rows rows/s)"
+    expect "$name: engaged" jqt "$out" '.engaged == true'
+    expect "$name: exit_code 0 in verdict" jqt "$out" '.exit_code == 0'
+    expect "$name: parity pass, rel_err < 1e-9 ($(jq -r '.parity.rel_err' "$out"))" \
+        jqt "$out" '.parity.pass == true and (.parity.rel_err | type) == "number" and .parity.rel_err < 1e-9'
+    expect "$name: execution_path $path ($(jq -r '.execution_path' "$out"))" \
+        jqt "$out" ".execution_path == \"$path\""
+    expect "$name: shape n=$n p=$p" jqt "$out" ".shape.n == $n and .shape.p == $p"
+    expect "$name: timing reps=$REPS warmup=$WARMUP" \
+        jqt "$out" ".timing.reps == $REPS and .timing.warmup == $WARMUP"
+
+    check_telemetry "$name" "$out" .telemetry "$n" "$p" "$(total_solves "$WARMUP" "$REPS")" 0
+    if [ "$reupload" = 1 ]; then
+        expect "$name: residency speedup reported ($(jq -r '.residency.speedup' "$out"))" \
+            jqt "$out" '(.residency.speedup | type) == "number" and .residency.speedup > 0'
+        check_telemetry "$name (reupload state)" "$out" .residency.reupload_telemetry "$n" "$p" \
+            "$(total_solves_reupload "$WARMUP" "$REPS")" 1
+    fi
+}
+
+# check_telemetry NAME VERDICT JQ_PATH N P SOLVES REUPLOAD(0|1)
+check_telemetry() {
+    local name=$1 out=$2 at=$3 n=$4 p=$5 total=$6 reupload=$7
+    local h2d d2h got
+    h2d=$(expected_h2d "$n" "$p" "$total" "$reupload")
+    d2h=$(expected_d2h "$n" "$p" "$total")
+    got=$(jq -r "$at.h2d_bytes" "$out")
+    if [ "$got" = "$h2d" ]; then ok "$name: h2d_bytes $got"; else
+        bad "$name: h2d_bytes $got, expected $h2d (n=$n p=$p solves=$total reupload=$reupload)"; fi
+    got=$(jq -r "$at.d2h_bytes" "$out")
+    if [ "$got" = "$d2h" ]; then ok "$name: d2h_bytes $got"; else
+        bad "$name: d2h_bytes $got, expected $d2h (n=$n p=$p solves=$total)"; fi
+    got=$(jq -r "$at.factorizations" "$out")
+    if [ "$got" = "$total" ]; then ok "$name: factorizations $got"; else
+        bad "$name: factorizations $got, expected $total"; fi
+    got=$(jq -r "$at.handle_creations" "$out")
+    if [ "$got" = "$EXPECTED_HANDLES" ]; then ok "$name: handle_creations $got"; else
+        bad "$name: handle_creations $got, expected $EXPECTED_HANDLES"; fi
+}
+
+# ---- 1. every shape × method × factor on the device ----
+for entry in "${SHAPES[@]}"; do
+    read -r shape n p <<<"$entry"
+    for factor in "${FACTORS[@]}"; do
+        resident_case "$shape" "$n" "$p" primal "$factor" 0
+        if [ "$n" -le "$p" ]; then
+            resident_case "$shape" "$n" "$p" dual "$factor" 0
+        fi
+    done
+done
+# the residency baseline beside the resident run: X re-sent every solve
+resident_case sae-2k-2048 2000 2048 primal library 1
+resident_case sae-2k-2048 2000 2048 dual blocked 1
+resident_case "$MID_DUAL" 200 300 dual library 1
+
+# ---- 2. no device visible ----
+# hidden NAME WANT_EXIT ARGS...: run tiny-primal with no device visible; the
+# verdict path is left in HIDDEN_OUT
+HIDDEN_OUT=
+hidden() {
+    local name=$1 want=$2; shift 2
+    HIDDEN_OUT="$TMP/hidden-$name.json"
+    local err="$TMP/hidden-$name.err"
+    CUDA_VISIBLE_DEVICES='' "$BIN" resident-solve --shape tiny-primal "$@" --out "$HIDDEN_OUT" --quiet 2>"$err"
+    local rc=$?
+    if [ "$rc" -eq "$want" ]; then ok "hidden device, $name: exit $rc"; else
+        bad "hidden device, $name: exit $rc, want $want: $(last_err "$err")"; fi
+}
+hidden require-device 3 --require-device
+expect "hidden device, --require-device: verdict says engaged false" jqt "$HIDDEN_OUT" '.engaged == false'
+hidden cuda-require-device 3 --backend cuda --require-device
+expect "hidden device, --backend cuda --require-device: engaged false" jqt "$HIDDEN_OUT" '.engaged == false'
+hidden auto 0 --backend auto
+expect "hidden device, --backend auto: ran on host ($(jq -r '.backend' "$HIDDEN_OUT" 2>/dev/null))" \
+    jqt "$HIDDEN_OUT" '.backend == "host"'
+
+# ---- 3. direct backend test (partial blocks, failure paths, exact telemetry) ----
+# Links tests/gpu/rs_backend_test.c against the objects ./saebench was built
+# from ($BUILD/libsaebench.a, which holds cuda/*.o and src/common.o), with the
+# Makefile's link flags.
+build_backend_test() {
+    local inc=() libs=()
+    if [ -n "${SB_PREFIX:-}" ]; then
+        inc=(-I"$SB_PREFIX/usr/include" -I"$SB_PREFIX/usr/include/x86_64-linux-gnu")
+        local d
+        for d in "$SB_PREFIX/usr/lib/x86_64-linux-gnu" "$SB_PREFIX/usr/lib/x86_64-linux-gnu/openblas-pthread"; do
+            # shellcheck disable=SC2054 # the comma belongs to -Wl,-rpath,DIR
+            libs+=(-L"$d" -Wl,-rpath,"$d")
+        done
+    fi
+    [ -f "$BUILD/libsaebench.a" ] || { echo "no $BUILD/libsaebench.a (run make CUDA=1 first)"; return 1; }
+    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc "${inc[@]}" \
+        -c tests/gpu/rs_backend_test.c -o "$TMP/rs_backend_test.o" || return 1
+    # shellcheck disable=SC2086 # LAPACK_LIBS is a list of flags
+    cc -o "$TMP/rs_backend_test" "$TMP/rs_backend_test.o" "$BUILD/libsaebench.a" "${libs[@]}" \
+        ${LAPACK_LIBS:--lopenblas -llapacke} -lcjson -lm \
+        -L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcusolver -lcublas -lcudart -lstdc++ || return 1
+}
+# run_counted LABEL COMMAND...: relay a test program's ok/FAIL lines into the totals
+run_counted() {
+    local label=$1; shift
+    local log="$TMP/${label// /_}.log"
+    "$@" >"$log" 2>&1
+    local rc=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) ok "$label: ${line#ok }" ;;
+        "FAIL "*) bad "$label: ${line#FAIL }" ;;
+        esac
+    done <"$log"
+    if [ "$rc" -eq 0 ]; then ok "$label: exit 0"; else bad "$label: exit $rc: $(last_err "$log")"; fi
+}
+if build_backend_test >"$TMP/build.log" 2>&1; then
+    ok "rs_backend_test: built"
+    run_counted rs_backend_test "$TMP/rs_backend_test"
+else
+    bad "rs_backend_test: build failed: $(last_err "$TMP/build.log")"
+fi
+
+# ---- 4. compute-sanitizer ----
+sanitize() {
+    local tool=$1 name=$2; shift 2
+    local log="$TMP/san-$tool-${name// /_}.log"
+    "$SANITIZER" --tool "$tool" --error-exitcode 9 "$@" >"$log" 2>&1
+    local rc=$?
+    if [ "$rc" -eq 0 ]; then ok "compute-sanitizer $tool, $name: exit 0"; else
+        bad "compute-sanitizer $tool, $name: exit $rc: $(grep -m 2 -E 'ERROR|=========' "$log" | tr '\n' ' ')$(last_err "$log")"; fi
+}
+if [ -x "$SANITIZER" ]; then
+    small=(--backend cuda --reps 2 --warmup 1 --quiet --out "$TMP/san.json")
+    sanitize memcheck "tiny-primal" "$BIN" resident-solve --shape tiny-primal "${small[@]}"
+    sanitize memcheck "tiny-dual dual" "$BIN" resident-solve --shape tiny-dual --method dual "${small[@]}"
+    sanitize memcheck "tiny-primal blocked" "$BIN" resident-solve --shape tiny-primal --factor blocked "${small[@]}"
+    sanitize memcheck "tiny-dual dual blocked" "$BIN" resident-solve --shape tiny-dual --method dual --factor blocked "${small[@]}"
+    # several chained row blocks, partial last block
+    sanitize memcheck "mid primal blocked" "$BIN" resident-solve --shape "$MID_PRIMAL" --method primal --factor blocked "${small[@]}"
+    sanitize memcheck "mid dual blocked" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor blocked "${small[@]}"
+    # 32 chained row blocks, partial last block
+    sanitize memcheck "sae-2k-2048 dual blocked" "$BIN" resident-solve --shape sae-2k-2048 --method dual \
+        --factor blocked --backend cuda --reps 1 --warmup 0 --quiet --out "$TMP/san.json"
+    if [ -x "$TMP/rs_backend_test" ]; then
+        sanitize memcheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
+        sanitize racecheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
+        sanitize synccheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
+    fi
+else
+    bad "compute-sanitizer not found (set COMPUTE_SANITIZER)"
+fi
+
+printf '%d passed, %d failed\n' "$pass" "$fail"
+[ "$fail" -eq 0 ]
