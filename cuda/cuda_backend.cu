@@ -156,6 +156,27 @@ double median_ms(float *v, int count)
     return count % 2 ? v[count / 2] : 0.5 * ((double)v[count / 2 - 1] + v[count / 2]);
 }
 
+/* Median seconds of op over kCalibTimed event-timed runs after kCalibWarmup. */
+template <typename Op>
+sb_rc calib_time(calib_bufs *cb, double *median_s, sb_err *err, Op op)
+{
+    float t[kCalibTimed];
+    for (int i = 0; i < kCalibWarmup + kCalibTimed; ++i) {
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e0, cb->stream));
+        sb_rc rc = op(err);
+        if (rc != SB_OK)
+            return rc;
+        SB_CUDA_TRY(err, cudaEventRecord(cb->e1, cb->stream));
+        SB_CUDA_TRY(err, cudaEventSynchronize(cb->e1));
+        float ms = 0.0f;
+        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms, cb->e0, cb->e1));
+        if (i >= kCalibWarmup)
+            t[i - kCalibWarmup] = ms;
+    }
+    *median_s = median_ms(t, kCalibTimed) * 1e-3;
+    return SB_OK;
+}
+
 sb_rc calib_dgemm(calib_bufs *cb, sb_ceilings *out, sb_err *err)
 {
     size_t free_b = 0, total_b = 0;
@@ -173,19 +194,14 @@ sb_rc calib_dgemm(calib_bufs *cb, sb_ceilings *out, sb_err *err)
 
     const double one = 1.0, zero = 0.0;
     const int ni = (int)n;
-    float t[kCalibTimed];
-    for (int i = 0; i < kCalibWarmup + kCalibTimed; ++i) {
-        SB_CUDA_TRY(err, cudaEventRecord(cb->e0, cb->stream));
-        SB_CUBLAS_TRY(err, cublasDgemm(cb->blas, CUBLAS_OP_N, CUBLAS_OP_N, ni, ni, ni, &one, cb->a,
-                                       ni, cb->b, ni, &zero, cb->c, ni));
-        SB_CUDA_TRY(err, cudaEventRecord(cb->e1, cb->stream));
-        SB_CUDA_TRY(err, cudaEventSynchronize(cb->e1));
-        float ms = 0.0f;
-        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms, cb->e0, cb->e1));
-        if (i >= kCalibWarmup)
-            t[i - kCalibWarmup] = ms;
-    }
-    const double s = median_ms(t, kCalibTimed) * 1e-3;
+    double s = 0.0;
+    sb_rc rc = calib_time(cb, &s, err, [&](sb_err *e) -> sb_rc {
+        SB_CUBLAS_TRY(e, cublasDgemm(cb->blas, CUBLAS_OP_N, CUBLAS_OP_N, ni, ni, ni, &one, cb->a,
+                                     ni, cb->b, ni, &zero, cb->c, ni));
+        return SB_OK;
+    });
+    if (rc != SB_OK)
+        return rc;
     if (!(s > 0.0))
         return sb_fail(err, SB_E_RUNTIME, "calibrate: DGEMM %lld timed as %g s", (long long)n, s);
     out->dgemm_n = (double)n;
@@ -210,19 +226,13 @@ sb_rc calib_copy(calib_bufs *cb, sb_ceilings *out, sb_err *err)
     SB_CUDA_TRY(err, cudaMemsetAsync(cb->src, 0x5a, bytes, cb->stream));
     SB_CUDA_TRY(err, cudaMemsetAsync(cb->dst, 0, bytes, cb->stream));
 
-    float t[kCalibTimed];
-    for (int i = 0; i < kCalibWarmup + kCalibTimed; ++i) {
-        SB_CUDA_TRY(err, cudaEventRecord(cb->e0, cb->stream));
-        SB_CUDA_TRY(err, cudaMemcpyAsync(cb->dst, cb->src, bytes, cudaMemcpyDeviceToDevice,
-                                         cb->stream));
-        SB_CUDA_TRY(err, cudaEventRecord(cb->e1, cb->stream));
-        SB_CUDA_TRY(err, cudaEventSynchronize(cb->e1));
-        float ms = 0.0f;
-        SB_CUDA_TRY(err, cudaEventElapsedTime(&ms, cb->e0, cb->e1));
-        if (i >= kCalibWarmup)
-            t[i - kCalibWarmup] = ms;
-    }
-    const double s = median_ms(t, kCalibTimed) * 1e-3;
+    double s = 0.0;
+    sb_rc rc = calib_time(cb, &s, err, [&](sb_err *e) -> sb_rc {
+        SB_CUDA_TRY(e, cudaMemcpyAsync(cb->dst, cb->src, bytes, cudaMemcpyDeviceToDevice, cb->stream));
+        return SB_OK;
+    });
+    if (rc != SB_OK)
+        return rc;
     if (!(s > 0.0))
         return sb_fail(err, SB_E_RUNTIME, "calibrate: device copy timed as %g s", s);
     out->copy_bytes = (double)bytes;

@@ -213,6 +213,32 @@ __device__ __forceinline__ void rs_chain_publish(const sb_chain_sync &cs, int bl
     }
 }
 
+/* The last step of both triangular solves: x_i = T·vs (T the block's 64×64
+ * tile in shared memory, vs its right-hand side, both complete after a
+ * barrier), written to b and then published to the blocks waiting on it. */
+template <int NB, int TG, int LDT, int PER>
+__device__ __forceinline__ void rs_tile_apply_publish(const double *T, const double *vs,
+                                                      double (*red)[NB], double *b, int row0,
+                                                      int rb, int bi, const sb_chain_sync &cs)
+{
+    const int tid = threadIdx.x, r = tid % NB, g = tid / NB;
+    double xp = 0.0;
+#pragma unroll
+    for (int m = 0; m < PER; ++m)
+        xp += T[(g + TG * m) * LDT + r] * vs[g + TG * m];
+    red[g][r] = xp;
+    __syncthreads();
+    if (tid < rb) {
+        double s = 0.0;
+        for (int q = 0; q < TG; ++q)
+            s += red[q][tid];
+        b[row0 + tid] = s;
+        __threadfence();
+    }
+    __syncthreads();
+    rs_chain_publish(cs, bi);
+}
+
 /* Forward: b <- L⁻¹ b; linv receives L_ii⁻¹ of every row block i as a 64×64
  * column-major tile at linv + i·64·64 (zero outside the block's rb×rb). */
 __global__ void __launch_bounds__(SB_TRSV_THREADS)
@@ -298,21 +324,7 @@ rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
         vs[tid] = v;
     }
     __syncthreads();
-    double xp = 0.0;
-#pragma unroll
-    for (int m = 0; m < PER; ++m)
-        xp += T[(g + TG * m) * LDT + r] * vs[g + TG * m];
-    red[g][r] = xp;
-    __syncthreads();
-    if (tid < rb) {
-        double s = 0.0;
-        for (int q = 0; q < TG; ++q)
-            s += red[q][tid];
-        b[row0 + tid] = s;
-        __threadfence();
-    }
-    __syncthreads();
-    rs_chain_publish(cs, bi);
+    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs);
 }
 
 /* Backward: b <- L⁻ᵀ b, using the L_ii⁻¹ tiles the forward launch stored. */
@@ -394,21 +406,7 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
         vs[c] = v;
     }
     __syncthreads();
-    double xp = 0.0;
-#pragma unroll
-    for (int m = 0; m < PER; ++m)
-        xp += T[(g + TG * m) * LDT + r] * vs[g + TG * m];
-    red[g][r] = xp;
-    __syncthreads();
-    if (tid < rb) {
-        double s = 0.0;
-        for (int q = 0; q < TG; ++q)
-            s += red[q][tid];
-        b[row0 + tid] = s;
-        __threadfence();
-    }
-    __syncthreads();
-    rs_chain_publish(cs, bi);
+    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs);
 }
 
 #endif
