@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "cli.h"
 #include "fixture.h"
+#include "host/host_backend.h"
 #include "oracle/oracle_dense.h"
 #include "shape.h"
 #include "timing.h"
@@ -324,6 +325,12 @@ static void test_host_parity(void **st)
     check_host_parity(40, 17, SB_METHOD_DUAL, 4);  /* dual also holds for n > p */
     check_host_parity(1, 1, SB_METHOD_PRIMAL, 5);
     check_host_parity(1, 9, SB_METHOD_DUAL, 6);
+    /* The primal Gram in row chunks: uneven (7 + 7 + ... + 5) and of one row. */
+    sb_host_gram_chunk_rows = 7;
+    check_host_parity(40, 17, SB_METHOD_PRIMAL, 7);
+    sb_host_gram_chunk_rows = 1;
+    check_host_parity(9, 5, SB_METHOD_PRIMAL, 8);
+    sb_host_gram_chunk_rows = 0;
 }
 
 static void test_oracle_known_answer(void **st)
