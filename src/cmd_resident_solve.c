@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "calibration.h"
@@ -239,6 +240,7 @@ static void rs_time_state(rs_run *r, const sb_rs_ops *ops, int reupload, rs_time
     double *samples = reupload ? r->samples_reupload : r->samples;
     double *scratch = reupload ? r->ref : r->beta_last;
     memset(t, 0, sizeof *t);
+    const int progress = !r->opts.quiet && isatty(STDERR_FILENO);
     sb_rs_problem prob = {
         .n = r->n, .p = r->p, .X = r->X, .rhs = r->rhs, .ridge = r->ridge, .method = r->method,
         .reupload = reupload, .max_solves = (int)(r->warmup + r->reps + 2), .factor = r->opts.factor,
@@ -258,7 +260,12 @@ static void rs_time_state(rs_run *r, const sb_rs_ops *ops, int reupload, rs_time
         samples[k] = sb_now_s() - t0;
         if (t->rc)
             goto out;
+        if (progress) /* between reps, outside every timed interval */
+            fprintf(stderr, "\r  %s rep %lld/%lld  %.3f ms ", reupload ? "reupload" : "resident",
+                    (long long)(k + 1), (long long)r->reps, samples[k] * 1e3);
     }
+    if (progress)
+        fprintf(stderr, "\r%*s\r", 48, "");
     if ((t->rc = ops->check(state, &t->err)))
         goto out;
     t->stats = sb_stats_of(samples, (size_t)r->reps);
