@@ -69,7 +69,8 @@ typedef struct sb_rs_breakdown {
 typedef struct sb_rs_ops {
     /* Stage X (and for dual: K, X·rhs). err names the reason on failure. */
     sb_rc (*create)(const sb_rs_problem *prob, void **state, sb_err *err);
-    /* One solve: w (n) in, β (p) out. Synchronous: when it returns, β is in
+    /* One solve: w (n, every entry positive and finite: the caller validates
+     * inputs where they enter the tool) in, β (p) out. Synchronous: when it returns, β is in
      * host memory, so a host clock around the call times the whole rep.
      * A device backend may defer its factorization-status check to check(). */
     sb_rc (*solve)(void *state, const double *w, double *beta, sb_err *err);
