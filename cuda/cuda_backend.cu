@@ -788,8 +788,7 @@ extern "C" const sb_backend sb_cuda_backend = {
     cuda_probe,     /* probe */
     cuda_calibrate, /* calibrate */
     &rs_ops,        /* resident_solve */
-    NULL,           /* inner_loop */
-    NULL,           /* outer_seq */
+    NULL,           /* arrow (inner-loop, outer-seq) */
     NULL,           /* multiplex */
     NULL,           /* encode */
 };

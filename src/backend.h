@@ -95,10 +95,10 @@ typedef struct sb_backend {
     /* Measure this backend's FP64 matrix rate and memory bandwidth. */
     sb_rc (*calibrate)(sb_ceilings *out, sb_err *err);
     const sb_rs_ops *resident_solve;
-    /* Later workloads add their tables here (inner_loop, outer_seq,
-     * multiplex, encode); NULL means "not implemented by this backend". */
-    const void *inner_loop;
-    const void *outer_seq;
+    /* inner-loop and outer-seq (src/arrow.h): the arrow-Schur factor/solve.
+     * Later workloads add their tables here (multiplex, encode); NULL means
+     * "not implemented by this backend". */
+    const struct sb_arrow_ops *arrow;
     const void *multiplex;
     const void *encode;
 } sb_backend;
