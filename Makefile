@@ -36,8 +36,8 @@ ifneq ($(SB_PREFIX),)
 endif
 
 OPT     ?= -O2 -g
-override CFLAGS += $(OPT) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
-LDLIBS  := $(PREFIX_LIB) -lopenblas -llapacke -lcjson -lm $(SAN)
+override CFLAGS += $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
+LDLIBS  := $(PREFIX_LIB) -fopenmp -lopenblas -llapacke -lcjson -lm $(SAN)
 
 SRC := $(filter-out src/main.c src/cuda_stub.c,$(wildcard src/*.c src/host/*.c src/oracle/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../arrow.h"
 #include "../backend.h"
 #include "../timing.h"
 #include "host_backend.h"
@@ -238,4 +239,5 @@ const sb_backend sb_host_backend = {
     .probe = host_probe,
     .calibrate = host_calibrate,
     .resident_solve = &HOST_RS,
+    .arrow = &sb_host_arrow_ops,
 };
