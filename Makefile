@@ -5,6 +5,7 @@
 #   make test            install missing packages, build, run every CPU test
 #   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
 #   make test-gpu        device tests (needs a GPU; see tests/gpu/)
+#   make fuzz            libFuzzer on the .npy, shape and calibration readers (FUZZ_SECONDS each)
 #   SB_PREFIX=DIR        headers/libraries unpacked by scripts/gpu-node-setup.sh
 
 CC      ?= gcc
@@ -28,6 +29,7 @@ CONFIG  := CUDA=$(CUDA) ARCH=$(CUDA_ARCH) SAN=$(SAN) PREFIX=$(SB_PREFIX) BUILD=$
 CONFIG_STAMP := build/.config-saebench
 $(shell mkdir -p build; [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = "$(CONFIG)" ] || echo "$(CONFIG)" > $(CONFIG_STAMP))
 
+BUILD_CUDA := $(if $(filter 1,$(CUDA)),on (sm $(CUDA_ARCH)),off)
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
 
 ifneq ($(SB_PREFIX),)
@@ -36,7 +38,7 @@ ifneq ($(SB_PREFIX),)
 endif
 
 OPT     ?= -O2 -g
-override CFLAGS += $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"'
+override CFLAGS += $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"' -DSB_BUILD_CUDA='"$(BUILD_CUDA)"'
 LDLIBS  := $(PREFIX_LIB) -fopenmp -lopenblas -llapacke -lcjson -lm $(SAN)
 
 SRC := $(filter-out src/main.c src/cuda_stub.c,$(wildcard src/*.c src/host/*.c src/oracle/*.c))
@@ -62,6 +64,12 @@ all: saebench
 saebench: $(BUILD)/src/main.o $(LIB) $(CONFIG_STAMP)
 	$(CC) -o $@ $(BUILD)/src/main.o $(LIB) $(LDLIBS)
 	@echo "built ./saebench (CUDA=$(CUDA))"
+
+# The test binary with the fake device (tests/fake/fake_device.c) linked in:
+# the honesty paths run through it; the shipped saebench never has it.
+FAKE_BIN := $(BUILD)/saebench-fake
+$(FAKE_BIN): $(BUILD)/src/main.o $(BUILD)/tests/fake/fake_device.o $(LIB)
+	$(CC) -o $@ $(BUILD)/src/main.o $(BUILD)/tests/fake/fake_device.o $(LIB) $(LDLIBS)
 
 $(LIB): $(OBJ) $(BACKEND_OBJ)
 	@rm -f $@
@@ -92,20 +100,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 deps:
 	@./scripts/install-deps.sh
 
-demo: deps
+demo:
+	@./scripts/install-deps.sh --build
 	@$(MAKE) --no-print-directory saebench
 	./saebench resident-solve --shape sae-2k-2048 --backend host --out demo-verdict.json
 	@echo "verdict written to demo-verdict.json"
 
 test: deps
-	@$(MAKE) --no-print-directory saebench $(UNIT_BIN)
-	@$(MAKE) --no-print-directory test-unit test-cli
+	@$(MAKE) --no-print-directory saebench $(FAKE_BIN) $(UNIT_BIN)
+	@$(MAKE) --no-print-directory test-unit test-cli fuzz-regressions
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
-test-cli: saebench
-	@tests/cli/run-cli-tests.sh ./saebench
+test-cli: saebench $(FAKE_BIN)
+	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
 
 # Sanitizers: a separate build tree, host-only (the CUDA runtime and ASan disagree).
 test-asan: deps
@@ -115,9 +124,9 @@ test-asan: deps
 	    $(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 	    OPT="-O1 -g" test-unit
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    tests/cli/run-cli-tests.sh ./build-asan/saebench
+	    tests/cli/run-cli-tests.sh ./build-asan/saebench ./build-asan/saebench-fake
 
-saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN)
+saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(FAKE_BIN)
 	$(CC) -o $(BUILD)/saebench $(BUILD)/src/main.o $(LIB) $(LDLIBS)
 
 test-gpu: saebench
@@ -127,6 +136,10 @@ bench-host: saebench
 	@scripts/bench-host-vs-numpy.sh ./saebench
 
 clean:
-	rm -rf build build-asan saebench demo-verdict.json
+	rm -rf build build-asan build-fuzz saebench demo-verdict.json
 
--include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BACKEND_OBJ:.o=.d)
+# libFuzzer harnesses of every reader of user files: make fuzz [FUZZ_SECONDS=N],
+# make fuzz-regressions (replays tests/fuzz/regressions/, part of make test).
+include tests/fuzz/fuzz.mk
+
+-include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d)

@@ -29,10 +29,11 @@
  * Telemetry (exact, per state):
  *   create:   h2d += n·p·8 (X) + p·8 (rhs); frame_builds = 1;
  *             handle_creations = 2 (cuBLAS + cuSOLVER);
- *             kernel_launches += 2 for dual (DSYRK for K, DGEMV for v).
+ *             library_calls += 2 for dual (DSYRK for K, DGEMV for v).
  *   solve / profile (each): h2d += n·8 (w); d2h += p·8 (β);
- *             factorizations += 1; kernel_launches += own kernels + library
- *             calls issued; with reupload also h2d += n·p·8 and
+ *             factorizations += 1; own_kernel_launches += our kernels
+ *             launched; library_calls += cuBLAS/cuSOLVER calls issued (one
+ *             library call may launch several kernels); with reupload also h2d += n·p·8 and
  *             frame_builds += 1 (and for dual the 2 launches rebuilding K, v).
  *   check:    d2h += 4 per solve slot not yet checked (each slot is
  *             downloaded exactly once however often check() is called).
@@ -64,11 +65,15 @@ sb_rc cuda_probe(sb_device_info *info, sb_err *why)
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceCount: %s",
+        /* No driver, or a driver without a GPU, reads "insufficient driver"
+         * to the runtime: say what a person can act on, keep the raw text. */
+        const int absent = e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice;
+        return sb_fail(why, SB_E_NODEVICE, "%s [cudaGetDeviceCount: %s]",
+                       absent ? "no NVIDIA driver or GPU found" : "the CUDA runtime cannot use a device",
                        cudaGetErrorString(e));
     }
     if (count < 1)
-        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceCount found 0 devices");
+        return sb_fail(why, SB_E_NODEVICE, "no NVIDIA driver or GPU found [cudaGetDeviceCount: 0 devices]");
     if (!info)
         return SB_OK;
 
@@ -76,14 +81,14 @@ sb_rc cuda_probe(sb_device_info *info, sb_err *why)
     e = cudaGetDevice(&dev);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDevice: %s",
+        return sb_fail(why, SB_E_NODEVICE, "no usable CUDA device [cudaGetDevice: %s]",
                        cudaGetErrorString(e));
     }
     cudaDeviceProp prop;
     e = cudaGetDeviceProperties(&prop, dev);
     if (e != cudaSuccess) {
         cudaGetLastError();
-        return sb_fail(why, SB_E_NODEVICE, "no CUDA device: cudaGetDeviceProperties: %s",
+        return sb_fail(why, SB_E_NODEVICE, "no usable CUDA device [cudaGetDeviceProperties: %s]",
                        cudaGetErrorString(e));
     }
     memset(info, 0, sizeof *info);
@@ -376,10 +381,10 @@ sb_rc rs_build_dual_frame(rs_state *st, sb_err *err)
     const int n = (int)st->n, p = (int)st->p;
     SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_T, n, p, &one,
                                    st->X_d, p, &zero, st->K_d, n));
-    st->tel.kernel_launches++;
+    st->tel.library_calls++;
     SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_T, p, n, &one, st->X_d, p, st->rhs_d, 1,
                                    &zero, st->v_d, 1));
-    st->tel.kernel_launches++;
+    st->tel.library_calls++;
     return SB_OK;
 }
 
@@ -550,7 +555,7 @@ sb_rc rs_factor(rs_state *st, int *info, sb_err *err)
         SB_CUSOLVER_TRY(err, cusolverDnXpotrf(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N,
                                               CUDA_R_64F, st->A_d, N, CUDA_R_64F, st->work_d,
                                               st->work_d_bytes, st->work_h, st->work_h_bytes, info));
-        st->tel.kernel_launches++;
+        st->tel.library_calls++;
         return SB_OK;
     }
     /* blocked right-looking Cholesky, see the file comment */
@@ -561,17 +566,17 @@ sb_rc rs_factor(rs_state *st, int *info, sb_err *err)
         const int rest = N - j - jb;
         double *Ajj = A + j + (size_t)j * N;
         SB_LAUNCH_TRY(err, sb_launch_chol_diag(Ajj, N, jb, j, info, st->stream));
-        st->tel.kernel_launches++;
+        st->tel.own_kernel_launches++;
         if (rest > 0) {
             double *Aij = A + (j + jb) + (size_t)j * N;
             double *Ar = A + (j + jb) + (size_t)(j + jb) * N;
             SB_CUBLAS_TRY(err, cublasDtrsm(st->blas, CUBLAS_SIDE_RIGHT, CUBLAS_FILL_MODE_LOWER,
                                            CUBLAS_OP_T, CUBLAS_DIAG_NON_UNIT, rest, jb, &one, Ajj,
                                            N, Aij, N));
-            st->tel.kernel_launches++;
+            st->tel.library_calls++;
             SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, rest, jb,
                                            &minus_one, Aij, N, &one, Ar, N));
-            st->tel.kernel_launches++;
+            st->tel.library_calls++;
         }
     }
     return SB_OK;
@@ -588,11 +593,11 @@ sb_rc rs_cholesky_solve(rs_state *st, double *b, int *info, sb_err *err)
         SB_CUSOLVER_TRY(err, cusolverDnXpotrs(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N, 1,
                                               CUDA_R_64F, st->A_d, N, CUDA_R_64F, b, N,
                                               st->info_d + st->max_solves));
-        st->tel.kernel_launches++;
+        st->tel.library_calls++;
         return SB_OK;
     }
     SB_LAUNCH_TRY(err, sb_launch_chol_solve_chained(st->A_d, N, N, b, &st->chain, info, st->stream));
-    st->tel.kernel_launches += 2;
+    st->tel.own_kernel_launches += 2;
     return SB_OK;
 }
 
@@ -641,18 +646,18 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
         }
         SB_LAUNCH_TRY(err, sb_launch_dual_shift(st->K_d, st->n, st->w_d, st->ridge, st->A_d,
                                                 st->stream));
-        st->tel.kernel_launches++;
+        st->tel.own_kernel_launches++;
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));
     } else {
         SB_LAUNCH_TRY(err, sb_launch_scale_cols_sqrtw(st->X_d, st->p, st->n, st->w_d, st->Xs_d,
                                                       st->stream));
-        st->tel.kernel_launches++;
+        st->tel.own_kernel_launches++;
         SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, pi, ni, &one,
                                        st->Xs_d, pi, &zero, st->A_d, pi));
-        st->tel.kernel_launches++;
+        st->tel.library_calls++;
         SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->ridge, st->stream));
-        st->tel.kernel_launches++;
+        st->tel.own_kernel_launches++;
     }
     RS_MARK(EV_BUILT);
 
@@ -672,7 +677,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
                                          cudaMemcpyDeviceToDevice, st->stream));
         SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_N, pi, ni, &alpha, st->X_d, pi, st->y_d,
                                        1, &beta_scale, st->beta_d, 1));
-        st->tel.kernel_launches++;
+        st->tel.library_calls++;
     } else {
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));

@@ -1,27 +1,30 @@
 #!/usr/bin/env bash
 # Install the Debian packages saebench needs to build and test.
 #
-#   scripts/install-deps.sh           install whatever is missing (no-op if none)
+#   scripts/install-deps.sh           build + test packages: install whatever is missing
+#   scripts/install-deps.sh --build   only what building and running need (make demo)
 #   scripts/install-deps.sh --check   list what is missing; exit 1 if anything is
 #
 # Build:      gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
-# Test/tools: python3-numpy python3-scipy python3-jsonschema jq
+# Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev
+# apt's output goes to a log file; one line says what is installed.
 set -euo pipefail
 
 BUILD_PKGS=(gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
-TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq)
-PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
+TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev)
 
 die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
 
 check_only=0
+PKGS=("${BUILD_PKGS[@]}" "${TEST_PKGS[@]}")
 case "${1:-}" in
     "") ;;
+    --build) PKGS=("${BUILD_PKGS[@]}") ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) die "unknown argument '$1' (usage: $0 [--check])" ;;
+    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument '$1' (usage: $0 [--build|--check])" ;;
 esac
-[ $# -le 1 ] || die "too many arguments (usage: $0 [--check])"
+[ $# -le 1 ] || die "too many arguments (usage: $0 [--build|--check])"
 
 command -v dpkg-query >/dev/null 2>&1 || die "dpkg-query not found: this script supports Debian/Ubuntu only"
 
@@ -61,11 +64,12 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 
-echo "install-deps: installing: ${missing[*]}"
+LOG=${TMPDIR:-/tmp}/saebench-install-deps.log
+echo "install-deps: installing ${missing[*]} (apt output in $LOG)"
 export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update \
-    || die "apt-get update failed"
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >"$LOG" 2>&1 \
+    || { tail -n 5 "$LOG" >&2; die "apt-get update failed (see $LOG)"; }
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}" \
-    || die "apt-get install failed for: ${missing[*]}"
+    apt-get install -y --no-install-recommends "${missing[@]}" >>"$LOG" 2>&1 \
+    || { tail -n 5 "$LOG" >&2; die "apt-get install failed for: ${missing[*]} (see $LOG)"; }
 echo "install-deps: done"

@@ -18,7 +18,9 @@ typedef struct sb_telemetry {
     long long frame_builds;      /* resident frames built (X staged, K formed) */
     long long h2d_bytes;         /* bytes copied host -> device */
     long long d2h_bytes;         /* bytes copied device -> host */
-    long long kernel_launches;   /* our kernels + library calls issued */
+    long long library_calls;     /* cuBLAS/cuSOLVER or BLAS/LAPACKE calls issued (one
+                                    library call may launch many device kernels) */
+    long long own_kernel_launches; /* kernels of ours launched (0 on the host) */
 } sb_telemetry;
 
 typedef struct sb_device_info {
@@ -88,9 +90,11 @@ typedef struct sb_rs_ops {
 typedef struct sb_backend {
     const char *name;     /* "host", "cuda" */
     int is_device;        /* 1: its numbers are device numbers */
-    /* SB_OK if usable now; otherwise why names the reason ("no device backend
-     * in this build", "cudaGetDeviceCount: no CUDA-capable device"). info may
-     * be NULL; when non-NULL and the backend is a device, it is filled. */
+    /* SB_OK if usable now; otherwise why names the reason in words ("no
+     * NVIDIA driver or GPU found"), with the raw library message, if any,
+     * in a bracketed tail (" [cudaGetDeviceCount: ...]") that the verdict
+     * keeps and the human summary leaves out. info may be NULL; when
+     * non-NULL and the backend is a device, it is filled. */
     sb_rc (*probe)(sb_device_info *info, sb_err *why);
     /* Measure this backend's FP64 matrix rate and memory bandwidth. */
     sb_rc (*calibrate)(sb_ceilings *out, sb_err *err);
@@ -106,10 +110,8 @@ typedef struct sb_backend {
 /* The registry (src/backends.c). */
 extern const sb_backend sb_host_backend;
 extern const sb_backend sb_cuda_backend;   /* cuda/ when built with CUDA, else a stub */
-/* Test hook: with SAEBENCH_FAKE_DEVICE set, "cuda" resolves to a device
- * backend that wraps the host math so the honesty paths (decline, fail
- * mid-run) can be tested without a GPU. Never engaged in a real run. */
-extern const sb_backend sb_fake_device_backend;
+/* The test binary saebench-fake links tests/fake/fake_device.c, which
+ * defines sb_test_device_backend(); the shipped saebench does not. */
 
 /* "host" | "cuda" -> backend (NULL if unknown). */
 const sb_backend *sb_backend_by_name(const char *name);

@@ -31,6 +31,11 @@ static const opt_spec SPECS[] = {
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
     {"--factor", SB_OPT_FACTOR, 1, "library|blocked  factorization variant (blocked: cuda only)"},
     {"--threads", SB_OPT_THREADS, 1, "N              host BLAS threads (default: all cores)"},
+    {"--min-time", SB_OPT_STOP, 1, "S              keep adding timed reps until S seconds are spent and the timing is quiet"},
+    {"--max-noise", SB_OPT_STOP, 1, "PCT            noise threshold in percent (default 5): above it timing.noisy is true"},
+    {"--max-reps", SB_OPT_STOP, 1, "N              most timed reps under --min-time (default 1000)"},
+    {"--ridge", SB_OPT_RIDGE, 1, "R              ridge (positive; default the shape's, or 1e-3 for --x data)"},
+    {"--outers", SB_OPT_OUTERS, 1, "N              outer evaluations (default the shape's, else 3)"},
 };
 #define NSPECS (sizeof SPECS / sizeof SPECS[0])
 
@@ -66,6 +71,19 @@ static sb_rc parse_gate(const char *v, sb_opts *o, sb_err *err)
     return SB_OK;
 }
 
+static sb_rc parse_real(const char *opt, const char *v, double lo, double hi, int lo_open, double *out, sb_err *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !isfinite(x))
+        return sb_fail(err, SB_E_INPUT, "%s: '%s' is not a finite number", opt, v);
+    if ((lo_open ? !(x > lo) : !(x >= lo)) || x > hi)
+        return sb_fail(err, SB_E_INPUT, "%s: %g is out of range %s%g, %g]", opt, x, lo_open ? "(" : "[", lo, hi);
+    *out = x;
+    return SB_OK;
+}
+
 static int one_of(const char *v, const char *a, const char *b, const char *c)
 {
     return strcmp(v, a) == 0 || strcmp(v, b) == 0 || (c && strcmp(v, c) == 0);
@@ -79,6 +97,10 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->method = "auto";
     o->reps = -1;
     o->warmup = -1;
+    o->max_noise = 0.05;
+    o->max_reps = -1;
+    o->outers = -1;
+    unsigned char seen[NSPECS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -102,6 +124,10 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
                 s = &SPECS[k];
         if (!s || !(s->bit & accepted))
             return sb_fail(err, SB_E_INPUT, "%s: unknown option '%s' (see 'saebench %s --help')", o->command, a, o->command);
+        /* Single-valued options given twice are ambiguous: refuse rather than
+         * let the last one win silently. --gate is a list. */
+        if (strcmp(s->name, "--gate") != 0 && seen[s - SPECS]++)
+            return sb_fail(err, SB_E_INPUT, "%s given twice", s->name);
         const char *v = NULL;
         if (s->takes_value) {
             if (inline_val)
@@ -145,7 +171,13 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         } else if (strcmp(name, "--threads") == 0) {
             rc = parse_count(name, v, 1, 1024, &tmp, err);
             o->threads = (int)tmp;
-        }
+        } else if (strcmp(name, "--min-time") == 0) rc = parse_real(name, v, 0, 86400, 1, &o->min_time, err);
+        else if (strcmp(name, "--max-noise") == 0) {
+            rc = parse_real(name, v, 0, 100, 1, &o->max_noise, err);
+            o->max_noise /= 100.0;
+        } else if (strcmp(name, "--max-reps") == 0) rc = parse_count(name, v, 1, 10000000, &o->max_reps, err);
+        else if (strcmp(name, "--ridge") == 0) rc = parse_real(name, v, 0, 1e300, 1, &o->ridge, err);
+        else if (strcmp(name, "--outers") == 0) rc = parse_count(name, v, 1, 1000000, &o->outers, err);
         if (rc)
             return rc;
     }

@@ -22,7 +22,10 @@ enum {
     SB_OPT_REUPLOAD = 1u << 11,
     SB_OPT_CALIBRATION = 1u << 12,
     SB_OPT_FACTOR = 1u << 13,
-    SB_OPT_THREADS = 1u << 14
+    SB_OPT_THREADS = 1u << 14,
+    SB_OPT_STOP = 1u << 15,       /* --min-time --max-noise --max-reps */
+    SB_OPT_RIDGE = 1u << 16,
+    SB_OPT_OUTERS = 1u << 17
 };
 
 #define SB_MAX_GATES 16
@@ -49,6 +52,11 @@ typedef struct sb_opts {
     const char *calibration;    /* calibration JSON to take ceilings from */
     const char *factor;         /* library | a backend's own variant */
     int threads;                /* host BLAS threads, 0: library default */
+    double min_time;            /* --min-time S: keep timing until S spent and quiet (0: off) */
+    double max_noise;           /* --max-noise PCT as a fraction (default 0.05) */
+    int64_t max_reps;           /* --max-reps N: cap on timed reps under --min-time (-1: default) */
+    double ridge;               /* --ridge R (0: not given) */
+    int64_t outers;             /* --outers N (-1: the shape's) */
     int help;
 } sb_opts;
 

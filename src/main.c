@@ -4,6 +4,14 @@
 
 #include "commands.h"
 #include "common.h"
+#include "host/host_info.h"
+
+#ifndef SB_GIT
+#define SB_GIT "unknown"
+#endif
+#ifndef SB_BUILD_CUDA
+#define SB_BUILD_CUDA "off"
+#endif
 
 typedef struct sb_command {
     const char *name;
@@ -47,7 +55,9 @@ int main(int argc, char **argv)
         return SB_EXIT_PASS;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("saebench %s\n", SB_VERSION);
+        char blas[512];
+        sb_host_blas_name(blas, sizeof blas);
+        printf("saebench %s\ngit %s\nbuild: CUDA %s\nBLAS: %s\n", SB_VERSION, SB_GIT, SB_BUILD_CUDA, blas);
         return SB_EXIT_PASS;
     }
     for (size_t i = 0; i < NCOMMANDS; i++)

@@ -46,6 +46,7 @@ static const field FIELDS[] = {
     {"rows", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, rows), 1, DIM_MAX},
     {"degree", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, degree), 1, 16},
     {"atoms", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, atoms), 1, DIM_MAX},
+    {"htt_shift", F_REAL, 0, ARROW_WL, offsetof(sb_shape, htt_shift), -1e12, 1e12},
 };
 #define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
 
@@ -58,6 +59,18 @@ static const struct {
     {"encode", SB_WL_ENCODE},
 };
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
+
+/* A user's key for an error line: control bytes shown as '?', so the error
+ * stays one line whatever the key holds. */
+static const char *printable(const char *key, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; key[i] && i + 1 < len; i++)
+        buf[i] = (unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 
 unsigned sb_workload_bit(const char *workload)
 {
@@ -131,9 +144,11 @@ static sb_rc parse_workloads(const cJSON *v, const char *origin, unsigned *out, 
     const cJSON *it;
     cJSON_ArrayForEach(it, v) {
         unsigned b = cJSON_IsString(it) ? sb_workload_bit(it->valuestring) : 0;
+        char name[80];
         if (!b)
             return sb_fail(err, SB_E_INPUT, "%s: unknown workload %s%s%s in \"workloads\"", origin,
-                           cJSON_IsString(it) ? "\"" : "", cJSON_IsString(it) ? it->valuestring : "(not a string)",
+                           cJSON_IsString(it) ? "\"" : "",
+                           cJSON_IsString(it) ? printable(it->valuestring, name, sizeof name) : "(not a string)",
                            cJSON_IsString(it) ? "\"" : "");
         bits |= b;
     }
@@ -169,7 +184,9 @@ static sb_rc parse_field(const field *f, const cJSON *v, const char *origin, sb_
         if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
             return sb_fail(err, SB_E_INPUT, "%s: \"%s\" must be a finite number", origin, f->key);
         if (v->valuedouble < f->lo || v->valuedouble > f->hi)
-            return sb_fail(err, SB_E_INPUT, "%s: \"%s\" = %g must be positive", origin, f->key, v->valuedouble);
+            return f->lo > 0 ? sb_fail(err, SB_E_INPUT, "%s: \"%s\" = %g must be positive", origin, f->key, v->valuedouble)
+                             : sb_fail(err, SB_E_INPUT, "%s: \"%s\" = %g is out of range [%g, %g]", origin, f->key,
+                                       v->valuedouble, f->lo, f->hi);
         *(double *)(base + f->offset) = v->valuedouble;
         return SB_OK;
     case F_SEED:
@@ -229,7 +246,9 @@ sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape 
     cJSON_ArrayForEach(item, root) {
         const field *f = find_field(item->string);
         if (!f || !(f->allows & out->workloads)) {
-            rc = sb_fail(err, SB_E_INPUT, "%s: unknown field \"%s\" for workloads of this shape", origin, item->string);
+            char key[80];
+            rc = sb_fail(err, SB_E_INPUT, "%s: unknown field \"%s\" for workloads of this shape", origin,
+                         printable(item->string, key, sizeof key));
             goto done;
         }
         unsigned bit = 1u << (unsigned)(f - FIELDS);

@@ -29,6 +29,7 @@ typedef struct sb_shape {
     uint64_t seed;
     int64_t reps, warmup;    /* defaults for this shape; the CLI overrides */
     int64_t outers;          /* outer-seq: number of outer evaluations */
+    double htt_shift;        /* inner-loop/outer-seq: added to every H_tt diagonal (tests) */
     char matrix[64];         /* multiplex: color-arm-variants | battery */
     int64_t rows, degree, atoms; /* encode */
     unsigned present;        /* bit i set: field i of the field table was given */

@@ -74,7 +74,7 @@ static sb_rc host_rs_create(const sb_rs_problem *prob, void **state, sb_err *err
         /* K = AᵀA (A = Xᵀ, p×n col-major) and v = Aᵀ·rhs, once: the resident frame. */
         cblas_dsyrk(CblasColMajor, CblasLower, CblasTrans, s->n, s->p, 1.0, prob->X, s->p, 0.0, s->K, s->n);
         cblas_dgemv(CblasColMajor, CblasTrans, s->p, s->n, 1.0, prob->X, s->p, prob->rhs, 1, 0.0, s->v, 1);
-        s->tele.kernel_launches += 2;
+        s->tele.library_calls += 2;
     }
     s->tele.frame_builds = 1;
     *state = s;
@@ -106,7 +106,7 @@ static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakd
             }
             cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, rows, 1.0, s->scaled, p,
                         i0 == 0 ? 0.0 : 1.0, s->sys, p);
-            s->tele.kernel_launches++;
+            s->tele.library_calls++;
         }
         for (int j = 0; j < p; j++)
             s->sys[(size_t)j * (size_t)p + (size_t)j] += pr->ridge;
@@ -119,7 +119,7 @@ static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakd
         info = LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', p, 1, s->sys, p, beta, p);
         if (info != 0)
             return sb_fail(err, SB_E_RUNTIME, "LAPACKE_dpotrs: info=%d", (int)info);
-        s->tele.kernel_launches += 2;
+        s->tele.library_calls += 2;
     } else {
         memcpy(s->sys, s->K, (size_t)n * (size_t)n * sizeof *s->sys);
         for (int i = 0; i < n; i++)
@@ -136,7 +136,7 @@ static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakd
         /* β = (rhs − Xᵀy)/ridge = rhs/ridge − (A·y)/ridge */
         memcpy(beta, pr->rhs, (size_t)p * sizeof *beta);
         cblas_dgemv(CblasColMajor, CblasNoTrans, p, n, -1.0 / pr->ridge, pr->X, p, s->y, 1, 1.0 / pr->ridge, beta, 1);
-        s->tele.kernel_launches += 3;
+        s->tele.library_calls += 3;
     }
     t3 = sb_now_s();
     s->tele.factorizations++;

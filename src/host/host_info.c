@@ -46,10 +46,15 @@ cJSON *sb_host_info_json(void)
     cJSON_AddNumberToObject(h, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddNumberToObject(h, "threads", sb_host_threads());
     char blas[512];
-    snprintf(blas, sizeof blas, "OpenBLAS %s", openblas_get_config());
+    sb_host_blas_name(blas, sizeof blas);
     cJSON_AddStringToObject(h, "blas", blas);
     char name[256] = "unknown";
     gethostname(name, sizeof name - 1);
     cJSON_AddStringToObject(h, "hostname", name);
     return h;
+}
+
+void sb_host_blas_name(char *buf, unsigned len)
+{
+    snprintf(buf, len, "%s", openblas_get_config());
 }

@@ -9,5 +9,7 @@ void sb_host_cpu_model(char *buf, unsigned len);
 /* Set the BLAS thread count (0 leaves the library default). */
 void sb_host_set_threads(int threads);
 int sb_host_threads(void);
+/* "OpenBLAS <its build config>" */
+void sb_host_blas_name(char *buf, unsigned len);
 
 #endif

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # CLI test battery: run by 'make test' (./saebench) and 'make test-asan'
-# (./build-asan/saebench). usage: tests/cli/run-cli-tests.sh BINARY
+# (./build-asan/saebench). usage: tests/cli/run-cli-tests.sh BINARY FAKE_BINARY
+# FAKE_BINARY is the test build with the fake device linked in (make builds it
+# as build/<config>/saebench-fake); the shipped BINARY must ignore the hook.
 #
 # Every check below can fail: good runs assert values in the verdict (schema,
 # parity, honesty fields), bad input asserts exit 2 with exactly one
@@ -8,12 +10,14 @@
 # Needs jq and /usr/bin/python3 with numpy and jsonschema (Debian packages).
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BINARY" >&2
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BINARY FAKE_BINARY" >&2
     exit 2
 fi
 BIN=$(realpath "$1") || exit 2
+FAKE_BIN=$(realpath "$2") || exit 2
 [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
+[ -x "$FAKE_BIN" ] || { echo "$0: $2 is not an executable" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 SCHEMA="$ROOT/docs/verdict.schema.json"
@@ -131,11 +135,12 @@ cat >"$CAL" <<'EOF'
 {
   "schema": "saebench.calibration/1",
   "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": null
+  "device": {"name": "test", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
 }
 EOF
 FAST=(--reps 3 --warmup 1 --calibration "$CAL")
 RS=("$BIN" resident-solve)
+FRS=("$FAKE_BIN" resident-solve)
 
 echo "== saebench CLI tests: $BIN"
 
@@ -156,7 +161,10 @@ if expect_exit 0 "tiny-primal on the host passes" -- "${RS[@]}" --shape tiny-pri
     check "execution_path is cpu" "$V" '.execution_path == "cpu"'
     check "host run leaves the target undetermined" "$V" '.target.status == "undetermined"'
     check "gates RS-001 and RS-002 pass" "$V" '([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .pass] == [true, true])'
-    check "no RS-003 gate without a device" "$V" '[.gates[] | select(.id == "RS-003")] == []'
+    check "RS-003 listed as not applying on the host, with a reason" "$V" '[.gates[] | select(.id == "RS-003")][0] | .applies == false and .pass == false and .value == null and (.reason | test("device"))'
+    check "RS-001/RS-002 apply" "$V" '[.gates[] | select(.id != "RS-003") | .applies] == [true, true]'
+    check "timing reports noise statistics" "$V" '.timing.rel_iqr >= 0 and .timing.rse_median >= 0 and (.timing.noisy | type) == "boolean" and .timing.stop_reason == "reps" and .timing.q1_s <= .timing.median_s and .timing.median_s <= .timing.q3_s'
+    check "telemetry names library calls and own kernels" "$V" '.telemetry.library_calls > 0 and .telemetry.own_kernel_launches == 0 and (.telemetry | has("kernel_launches") | not)'
     check "timing.reps equals --reps" "$V" '.timing.reps == 4 and .timing.warmup == 1 and (.timing.samples_s | length) == 4'
     check "host throughput is measured, engaged is 0" "$V" '.throughput.measured_rows_per_s > 0 and .throughput.engaged_rows_per_s == 0'
     check "roofline uses the given calibration" "$V" ".roofline.ceilings.source == \"$CAL\" and .roofline.ceilings.fp64_flops == 5e10 and .roofline.bound_s > 0"
@@ -179,7 +187,7 @@ if expect_exit 0 "tiny-dual --method primal passes" -- "${RS[@]}" --shape tiny-d
 fi
 
 if expect_exit 0 "--out - writes the verdict on stdout" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --out -; then
-    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/1" and .workload == "resident-solve"'
+    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/2" and .workload == "resident-solve"'
     cp "$OUTS" "$WORK/stdout-verdict.json"
     valid "stdout verdict is schema-valid" "$WORK/stdout-verdict.json"
 fi
@@ -290,8 +298,8 @@ fi
 if expect_exit 0 "resident-solve --help" -- "${RS[@]}" --help; then
     if grep -q -- "--shape" "$OUTS" && grep -q "RS-001" "$OUTS"; then ok "resident-solve --help mentions --shape and the gates"; else bad "resident-solve --help mentions --shape and the gates" "$(head -c 300 "$OUTS")"; fi
 fi
-if expect_exit 2 "inner-loop is not built yet" -- "$BIN" inner-loop --shape qwen; then
-    if grep -q "not built yet" "$ERR"; then ok "inner-loop says not built yet"; else bad "inner-loop says not built yet" "$(cat "$ERR")"; fi
+if expect_exit 2 "multiplex is not built yet" -- "$BIN" multiplex --shape color-arm-variants; then
+    if grep -q "not built yet" "$ERR"; then ok "multiplex says not built yet"; else bad "multiplex says not built yet" "$(cat "$ERR")"; fi
 fi
 expect_exit 2 "unknown command" -- "$BIN" frobnicate
 
@@ -305,28 +313,47 @@ if expect_exit 3 "--require-device without a device exits 3" -- "${RS[@]}" --sha
 fi
 
 V="$WORK/decline-cuda.json"
-if SAEBENCH_FAKE_DEVICE=decline expect_exit 3 "declining device with --backend cuda exits 3" -- "${RS[@]}" --shape tiny-primal --backend cuda "${FAST[@]}" --out "$V"; then
+if SAEBENCH_FAKE_DEVICE=decline expect_exit 3 "declining device with --backend cuda exits 3" -- "${FRS[@]}" --shape tiny-primal --backend cuda "${FAST[@]}" --out "$V"; then
     valid "declined-device verdict is schema-valid" "$V"
     check "declined device: no host stand-in" "$V" '.engaged == false and .execution_path == "none" and .throughput == null and .timing == null'
 fi
 
 V="$WORK/decline-auto.json"
-if SAEBENCH_FAKE_DEVICE=decline expect_exit 0 "declining device with --backend auto runs the host" -- "${RS[@]}" --shape tiny-primal --backend auto "${FAST[@]}" --out "$V"; then
+if SAEBENCH_FAKE_DEVICE=decline expect_exit 0 "declining device with --backend auto runs the host" -- "${FRS[@]}" --shape tiny-primal --backend auto "${FAST[@]}" --out "$V"; then
     valid "auto-fallback verdict is schema-valid" "$V"
     check "auto fallback labelled host, not engaged" "$V" '.backend == "host" and .execution_path == "cpu" and .engaged == false and .device == null'
     check "auto fallback says why" "$V" '.engaged_reason | test("declin")'
     check "auto fallback: engaged rows/s is 0" "$V" '.throughput.engaged_rows_per_s == 0 and .throughput.measured_of == "host"'
 fi
 
-for mode in fail-at=3 bad-info-at=2; do
+for mode in fail-at=3 bad-info-at=2 fail-at=100000 bogus; do
     V="$WORK/fake-$mode.json"
-    if SAEBENCH_FAKE_DEVICE=$mode expect_exit 4 "device failing mid-run ($mode) exits 4" -- "${RS[@]}" --shape tiny-primal --backend cuda --reps 4 --warmup 1 --calibration "$CAL" --out "$V"; then
+    if SAEBENCH_FAKE_DEVICE=$mode expect_exit 4 "fake device ($mode) never completes a device run: exits 4" -- "${FRS[@]}" --shape tiny-primal --backend cuda --reps 4 --warmup 1 --calibration "$CAL" --out "$V"; then
         valid "$mode verdict is schema-valid" "$V"
         check "$mode: not engaged, both rates 0" "$V" '.engaged == false and .throughput.measured_rows_per_s == 0 and .throughput.engaged_rows_per_s == 0'
         check "$mode: engaged_reason names the failure" "$V" '.engaged_reason | test("fail")'
         check "$mode: target undetermined, verdict fail" "$V" '.target.status == "undetermined" and .verdict == "fail" and .exit_code == 4'
         check "$mode: no gate passes on a failed run" "$V" '[.gates[] | select(.pass)] == []'
+        check "$mode: no residency, no target" "$V" '.residency == null and .target.status == "undetermined"'
     fi
+done
+V="$WORK/fake-reupload.json"
+if SAEBENCH_FAKE_DEVICE=fail-at=100000 expect_exit 4 "fake device with --reupload exits 4" -- "${FRS[@]}" --shape tiny-primal --backend cuda --reupload --reps 3 --warmup 1 --calibration "$CAL" --out "$V"; then
+    valid "fake --reupload verdict is schema-valid" "$V"
+    check "fake --reupload: nothing engaged, no speedup, no passing gate" "$V" '.engaged == false and .residency == null and .throughput.engaged_rows_per_s == 0 and .throughput.measured_rows_per_s == 0 and ([.gates[] | select(.pass)] == [])'
+fi
+
+# No environment variable can make the shipped binary report a device number.
+for mode in fail-at=100000 bad-info-at=100000 decline anything; do
+    V="$WORK/shipped-$mode.json"
+    SAEBENCH_FAKE_DEVICE=$mode "${RS[@]}" --shape tiny-primal --backend cuda --require-device "${FAST[@]}" --quiet --out "$V" >/dev/null 2>&1
+    rc=$?
+    if [ "$rc" -eq 3 ] || { [ "$rc" -eq 0 ] && jq -e '.backend == "cuda" and (.device.name | test("fake") | not)' "$V" >/dev/null 2>&1; }; then
+        ok "shipped binary ignores SAEBENCH_FAKE_DEVICE=$mode (exit $rc)"
+    else
+        bad "shipped binary ignores SAEBENCH_FAKE_DEVICE=$mode" "exit $rc"
+    fi
+    [ -f "$V" ] && check "shipped binary under SAEBENCH_FAKE_DEVICE=$mode: never a fake device" "$V" '.backend != "fake-device" and ((.device == null) or (.device.name | test("fake") | not))'
 done
 
 # ---- bad input: exit 2, one line, no output file ---------------------------
@@ -388,9 +415,112 @@ expect_exit 2 "a text file named X.npy" -- "${RS[@]}" --shape tiny-primal "${FAS
 
 printf '{"schema": "saebench.calibration/1", "host": ' >"$WORK/cal-bad.json"
 expect_exit 2 "--calibration with malformed JSON" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/cal-bad.json" --out "$OUT"
-echo '{"schema": "saebench.verdict/1", "host": {}}' >"$WORK/cal-other.json"
+echo '{"schema": "saebench.verdict/2", "host": {}}' >"$WORK/cal-other.json"
 expect_exit 2 "--calibration that is not a calibration file" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/cal-other.json" --out "$OUT"
 expect_exit 2 "--calibration that does not exist" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/nope-cal.json" --out "$OUT"
+
+
+# ---- conflicting options, thresholds, duplicates: exit 2 before any work ----
+expect_exit 2 "--backend host with --require-device conflict" -- "${RS[@]}" --shape tiny-primal --backend host --require-device "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--reupload with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --reupload "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--factor blocked with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --factor blocked "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--gate RS-001=0 (a zero tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-001=0 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--gate RS-002=-1e-9 (a negative tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-002=-1e-9 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--out given twice" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$OUT" --out "$WORK/other.json"
+expect_exit 2 "--reps given twice" -- "${RS[@]}" --shape tiny-primal --reps 3 --reps 4 --out "$OUT"
+expect_exit 2 "--shape given twice" -- "${RS[@]}" --shape tiny-primal --shape tiny-dual "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--ridge 0" -- "${RS[@]}" --shape tiny-primal --ridge 0 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--ridge -1" -- "${RS[@]}" --shape tiny-primal --ridge -1 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--ridge nan" -- "${RS[@]}" --shape tiny-primal --ridge nan "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--max-noise 0" -- "${RS[@]}" --shape tiny-primal --max-noise 0 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--min-time -1" -- "${RS[@]}" --shape tiny-primal --min-time -1 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--max-reps without --min-time" -- "${RS[@]}" --shape tiny-primal --max-reps 50 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--dump-beta and --out the same file" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$WORK/same.npy" --dump-beta "$WORK/same.npy"
+expect_exit 2 "neither --shape nor data" -- "${RS[@]}" --reps 3 --out "$OUT"
+
+# A calibration file without the ceilings this run needs is refused up front.
+cat >"$WORK/cal-nohost.json" <<'EOF2'
+{"schema": "saebench.calibration/1", "host": null, "device": null}
+EOF2
+expect_exit 2 "--calibration with no ceilings at all" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --calibration "$WORK/cal-nohost.json" --out "$OUT"
+cat >"$WORK/cal-devonly.json" <<'EOF2'
+{"schema": "saebench.calibration/1", "host": null, "device": {"name": "x", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}}
+EOF2
+expect_exit 2 "--calibration with device ceilings only, host run" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --calibration "$WORK/cal-devonly.json" --out "$OUT"
+if grep -q "no host ceilings" "$ERR"; then ok "calibration refusal names the missing ceilings"; else bad "calibration refusal names the missing ceilings" "$(cat "$ERR")"; fi
+
+# A device-only gate override on the host: the run says it does not apply.
+if expect_exit 0 "--gate RS-003 on the host runs" -- "${RS[@]}" --shape tiny-primal --backend host --gate RS-003=5e5 "${FAST[@]}" --out "$WORK/rs003.json"; then
+    if grep -q "RS-003 does not apply" "$ERR"; then ok "--gate RS-003 on the host says it does not apply"; else bad "--gate RS-003 on the host says it does not apply" "$(head -c 300 "$ERR")"; fi
+    check "RS-003 threshold recorded, not applied" "$WORK/rs003.json" '[.gates[] | select(.id == "RS-003")][0] | .threshold == 5e5 and .applies == false'
+fi
+
+# ---- real data without a shape; --ridge -------------------------------------
+V="$WORK/npy-noshape.json"
+if expect_exit 0 "real data without --shape" -- "${RS[@]}" --backend host --reps 3 --warmup 1 --calibration "$CAL" "${NPY[@]}" --out "$V"; then
+    valid "shape-less npy verdict is schema-valid" "$V"
+    check "shape-less npy: shape from the data" "$V" ".shape.name == \"X\" and .shape.n == 64 and .shape.p == 32 and .shape.data == \"npy\" and .shape.x == \"$WORK/X.npy\" and .ridge == 1e-3"
+    check "shape-less npy: parity passes" "$V" '.parity.pass == true'
+    if grep -q "shape X (n=64 p=32, npy" "$ERR"; then ok "summary names the data, not a shape"; else bad "summary names the data, not a shape" "$(head -n 1 "$ERR")"; fi
+fi
+V="$WORK/npy-ridge.json"
+B2="$WORK/beta-ridge.npy"
+if expect_exit 0 "real data with --ridge 0.5" -- "${RS[@]}" --backend host --reps 3 --warmup 1 --calibration "$CAL" "${NPY[@]}" --ridge 0.5 --dump-beta "$B2" --out "$V"; then
+    check "--ridge recorded" "$V" '.ridge == 0.5 and .shape.ridge == 0.5'
+    if got=$("$PY" - "$WORK" "$B2" 2>&1 <<'EOF2'
+import sys
+import numpy as np
+d = sys.argv[1]
+X = np.load(d + "/X.npy"); w = np.load(d + "/w.npy"); rhs = np.load(d + "/rhs.npy")
+ref = np.linalg.solve(X.T @ (w[:, None] * X) + 0.5 * np.eye(X.shape[1]), rhs)
+beta = np.load(sys.argv[2])
+rel = np.abs(beta - ref).max() / np.abs(ref).max()
+assert rel < 1e-9, "rel err %g" % rel
+print("rel err %.3g" % rel)
+EOF2
+    ); then ok "--ridge 0.5 beta matches numpy ($got)"; else bad "--ridge 0.5 beta matches numpy" "$got"; fi
+fi
+V="$WORK/npy-shape-defaults.json"
+if expect_exit 0 "real data with a --shape for defaults" -- "${RS[@]}" --shape tiny-dual --backend host --warmup 1 --calibration "$CAL" "${NPY[@]}" --out "$V"; then
+    check "data with --shape: data dims, defaults_from recorded" "$V" '.shape.n == 64 and .shape.p == 32 and .shape.defaults_from == "tiny-dual"'
+    if grep -q "supplied reps" "$ERR"; then ok "summary says the shape only supplied defaults"; else bad "summary says the shape only supplied defaults" "$(head -n 1 "$ERR")"; fi
+fi
+V="$WORK/shape-ridge.json"
+if expect_exit 0 "--ridge overrides a shape's ridge" -- "${RS[@]}" --shape tiny-primal --backend host --ridge 0.25 "${FAST[@]}" --out "$V"; then
+    check "--ridge 0.25 recorded in shape and run" "$V" '.ridge == 0.25 and .shape.ridge == 0.25 and .parity.pass == true'
+fi
+
+# ---- noise: --min-time / --max-reps ------------------------------------------
+V="$WORK/mintime.json"
+if expect_exit 0 "--min-time with --max-reps stops at the cap" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --warmup 1 --calibration "$CAL" --min-time 30 --max-reps 7 --out "$V"; then
+    check "--max-reps 7: 7 reps, stop_reason max-reps" "$V" '.timing.reps == 7 and .timing.stop_reason == "max-reps" and (.timing.samples_s | length) == 7'
+fi
+V="$WORK/mintime2.json"
+if expect_exit 0 "--min-time 0.05 runs until the time is spent" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --warmup 1 --calibration "$CAL" --min-time 0.05 --max-reps 1000000 --max-noise 50 --out "$V"; then
+    check "--min-time 0.05: timed time >= 0.05 s, stopped by the criterion" "$V" '([.timing.samples_s[]] | add) >= 0.05 and .timing.stop_reason == "noise-criterion" and .timing.noisy == false and .timing.max_noise == 0.5'
+fi
+V="$WORK/noisy.json"
+if expect_exit 0 "a 2-rep run is reported noisy" -- "${RS[@]}" --shape tiny-primal --backend host --reps 2 --warmup 0 --calibration "$CAL" --out "$V"; then
+    check "2 reps cannot show their noise: noisy true" "$V" '.timing.noisy == true'
+    if grep -q "NOISY" "$ERR"; then ok "the summary warns about noise"; else bad "the summary warns about noise" "$(head -c 400 "$ERR")"; fi
+fi
+
+# ---- saying what is happening -------------------------------------------------
+if expect_exit 0 "--version names git and the build" -- "$BIN" --version; then
+    if grep -q "^git " "$OUTS" && grep -q "^build: CUDA \(on\|off\)" "$OUTS" && grep -q "^BLAS: " "$OUTS"; then ok "--version prints git, CUDA build and BLAS"; else bad "--version prints git, CUDA build and BLAS" "$(cat "$OUTS")"; fi
+fi
+if expect_exit 0 "resident-solve --help cites the docs" -- "${RS[@]}" --help; then
+    if grep -q "docs/workloads.md" "$OUTS" && ! grep -q "shared" "$OUTS"; then ok "--help cites docs/workloads.md, nothing outside the repo"; else bad "--help cites docs/workloads.md" "$(cat "$OUTS")"; fi
+fi
+if "$BIN" --version | grep -q "build: CUDA on"; then
+    V="$WORK/nodriver.json"
+    if expect_exit 0 "--backend auto on a CUDA build without a GPU runs the host" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$V"; then
+        if grep -q "no NVIDIA driver or GPU found" "$ERR" && ! grep -qi "insufficient" "$ERR"; then ok "no GPU: the summary says so in words"; else bad "no GPU: the summary says so in words" "$(grep engaged "$ERR")"; fi
+        check "no GPU: the raw CUDA message stays in the verdict" "$V" '.engaged_reason | test("no NVIDIA driver or GPU found \\[cudaGetDeviceCount")'
+    fi
+else
+    echo "skip no-GPU wording (binary built without CUDA)"
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     cp shapes/tiny-primal.json "$WORK/unreadable.json"

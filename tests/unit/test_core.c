@@ -138,6 +138,9 @@ static void test_shape_errors(void **st)
     expect_shape_error("{\"name\":\"x\",\"workloads\":[\"resident-solve\"],\"n\":5,\"p\":3,\"ridge\":1e-3,\"seed\":\"zz\"}", "seed");
     expect_shape_error("{\"name\":\"x\",\"workloads\":[\"resident-solve\"],\"n\":5,\"p\":3,\"ridge\":-1,\"seed\":1}", "positive");
     expect_shape_error("{\"name\":\"x\",\"workloads\":[\"multiplex\"]}", "missing required field \"matrix\"");
+    /* A key or workload name holding a newline still gives one error line. */
+    expect_shape_error("{\"workloads\":[\"resident-solve\"],\"na\\nme\":1}", "unknown field \"na?me\"");
+    expect_shape_error("{\"workloads\":[\"resident\\n-solve\"]}", "unknown workload \"resident?-solve\"");
 #undef WITH
 }
 

@@ -1,0 +1,739 @@
+/* The run harness (src/run.h): everything a workload run does that is not
+ * the workload's own math. */
+#include "run.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/host_info.h"
+#include "shape.h"
+
+/* Timed reps under --min-time stop at this many unless --max-reps says otherwise. */
+#define SB_DEFAULT_MAX_REPS 1000
+/* Under --min-time a phase gives up on the noise criterion after this many
+ * times the requested time. */
+#define SB_TIMEOUT_FACTOR 3.0
+
+static const sb_gate_def *gate_def(const sb_workload *wl, const char *id, int *index)
+{
+    for (int i = 0; i < wl->ngates; i++)
+        if (strcmp(wl->gates[i].id, id) == 0) {
+            if (index)
+                *index = i;
+            return &wl->gates[i];
+        }
+    return NULL;
+}
+
+static void print_help(const sb_workload *wl, void (*help)(void))
+{
+    if (help)
+        help();
+    printf("Gates (override a threshold with --gate ID=VALUE):\n");
+    for (int i = 0; i < wl->ngates; i++)
+        printf("  %s  %s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "");
+    printf("\nWhat is solved, timed and compared: %s. Verdict fields: docs/verdict.md.\n\nOptions:\n", wl->doc);
+    sb_print_opts_help(wl->accepted);
+}
+
+static int usage_error(sb_run *r, const sb_err *err)
+{
+    fprintf(stderr, "saebench: %s\n", err->msg);
+    sb_run_free(r);
+    return SB_EXIT_USAGE;
+}
+
+int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*help)(void))
+{
+    memset(r, 0, sizeof *r);
+    r->wl = wl;
+    sb_err err = {{0}};
+    sb_opts *o = &r->opts;
+    if (sb_parse_opts(argc, argv, wl->accepted, o, &err))
+        return usage_error(r, &err);
+    if (o->help) {
+        print_help(wl, help);
+        return SB_EXIT_PASS;
+    }
+    r->gates = calloc((size_t)wl->ngates, sizeof *r->gates);
+    if (!r->gates) {
+        sb_fail(&err, SB_E_RUNTIME, "out of memory");
+        return usage_error(r, &err);
+    }
+    /* Gate ids and thresholds. */
+    for (int i = 0; i < o->ngates; i++) {
+        const sb_gate_def *g = gate_def(wl, o->gates[i].id, NULL);
+        if (!g) {
+            char ids[256] = "";
+            for (int k = 0; k < wl->ngates; k++)
+                snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%s", k ? ", " : "", wl->gates[k].id);
+            sb_fail(&err, SB_E_INPUT, "--gate: unknown gate '%s' for %s (%s)", o->gates[i].id, wl->name, ids);
+            return usage_error(r, &err);
+        }
+        if (g->positive && !(o->gates[i].value > 0)) {
+            sb_fail(&err, SB_E_INPUT, "--gate %s=%g: the threshold must be positive", g->id, o->gates[i].value);
+            return usage_error(r, &err);
+        }
+    }
+    /* Conflicting options. */
+    int host = strcmp(o->backend, "host") == 0;
+    if (host && o->require_device) {
+        sb_fail(&err, SB_E_INPUT, "--backend host and --require-device conflict: the host backend never engages a device");
+        return usage_error(r, &err);
+    }
+    if (host && (wl->device_only_opts & SB_OPT_REUPLOAD) && o->reupload) {
+        sb_fail(&err, SB_E_INPUT, "--reupload and --backend host conflict: the re-upload baseline is a device measurement");
+        return usage_error(r, &err);
+    }
+    if (host && (wl->device_only_opts & SB_OPT_FACTOR) && o->factor && strcmp(o->factor, "library") != 0) {
+        sb_fail(&err, SB_E_INPUT, "--factor %s and --backend host conflict: the host has only the library factor", o->factor);
+        return usage_error(r, &err);
+    }
+    if (o->max_reps > 0 && !(o->min_time > 0)) {
+        sb_fail(&err, SB_E_INPUT, "--max-reps applies with --min-time (without it exactly --reps timed reps run)");
+        return usage_error(r, &err);
+    }
+    /* Output paths, then the calibration file: parsed once, here. */
+    if (o->out && sb_check_writable(o->out, &err))
+        return usage_error(r, &err);
+    if (o->dump_beta && sb_check_writable(o->dump_beta, &err))
+        return usage_error(r, &err);
+    if (o->dump_beta && o->out && strcmp(o->dump_beta, o->out) == 0) {
+        sb_fail(&err, SB_E_INPUT, "--dump-beta and --out name the same file %s", o->out);
+        return usage_error(r, &err);
+    }
+    if (o->calibration) {
+        if (sb_calibration_load(o->calibration, &r->cal, &err))
+            return usage_error(r, &err);
+        if (!r->cal.have_host && !r->cal.have_device) {
+            sb_fail(&err, SB_E_INPUT, "%s: no host or device ceilings in this calibration file", o->calibration);
+            return usage_error(r, &err);
+        }
+        r->have_cal = 1;
+    }
+    r->progress = !o->quiet && isatty(STDERR_FILENO);
+    return -1;
+}
+
+void sb_run_counts(sb_run *r, int64_t shape_reps, int64_t shape_warmup, int64_t dflt_reps, int64_t dflt_warmup)
+{
+    const sb_opts *o = &r->opts;
+    r->reps = o->reps > 0 ? o->reps : (shape_reps > 0 ? shape_reps : dflt_reps);
+    r->warmup = o->warmup >= 0 ? o->warmup : (shape_warmup >= 0 ? shape_warmup : dflt_warmup);
+    r->max_reps = o->min_time > 0 ? (o->max_reps > 0 ? o->max_reps : SB_DEFAULT_MAX_REPS) : r->reps;
+    if (r->max_reps < r->reps)
+        r->max_reps = r->reps;
+}
+
+int sb_run_verdict_init(sb_run *r, const sb_shape *shape, const char *data_label)
+{
+    sb_err err = {{0}};
+    if (sb_verdict_init(&r->v, r->wl->name, shape, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_RUNTIME;
+    }
+    r->verdict_ready = 1;
+    r->shape = shape;
+    snprintf(r->data_label, sizeof r->data_label, "%s", data_label ? data_label : "fixture");
+    return -1;
+}
+
+/* The human form of a decline: the raw library message after " [" stays in
+ * the verdict only. */
+static void human_reason(const char *why, char *out, size_t len)
+{
+    snprintf(out, len, "%s", why);
+    char *raw = strstr(out, " [");
+    if (raw)
+        *raw = '\0';
+}
+
+static void note_inapplicable_gates(const sb_run *r)
+{
+    if (r->opts.quiet)
+        return;
+    for (int i = 0; i < r->opts.ngates; i++) {
+        const sb_gate_def *g = gate_def(r->wl, r->opts.gates[i].id, NULL);
+        if (g && g->device_only)
+            fprintf(stderr, "saebench: note: --gate %s does not apply to this run: %s is checked on an engaged device only\n",
+                    g->id, g->id);
+    }
+}
+
+int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
+{
+    const sb_opts *o = &r->opts;
+    int want_device = o->require_device || strcmp(o->backend, "cuda") == 0;
+    const sb_backend *dev = sb_backend_by_name("cuda");
+    sb_err why = {{0}};
+    if (strcmp(o->backend, "host") == 0) {
+        r->backend = &sb_host_backend;
+    } else if (dev->probe(&r->info, &why) == SB_OK && implements(dev)) {
+        r->backend = dev;
+    } else {
+        if (why.msg[0] == '\0')
+            sb_fail(&why, SB_E_NODEVICE, "backend %s does not implement %s yet", dev->name, r->wl->name);
+        r->declined = 1;
+        snprintf(r->declined_why, sizeof r->declined_why, "%s", why.msg);
+        r->backend = want_device ? NULL : &sb_host_backend;
+    }
+    cJSON *root = r->v.root;
+    if (!r->backend) {
+        /* The device was asked for and is not there: no run, no host stand-in. */
+        r->backend = dev;
+        cJSON_AddStringToObject(root, "backend", dev->name);
+        cJSON_AddStringToObject(root, "execution_path", "none");
+        r->exit_code = SB_EXIT_NO_DEVICE;
+        return sb_run_finish(r);
+    }
+    if (!r->backend->is_device)
+        note_inapplicable_gates(r);
+    if (r->have_cal && (r->backend->is_device ? !r->cal.have_device : !r->cal.have_host)) {
+        fprintf(stderr, "saebench: %s: no %s ceilings in this calibration file (the %s backend runs)\n",
+                o->calibration, r->backend->is_device ? "device" : "host", r->backend->name);
+        sb_run_free(r);
+        return SB_EXIT_USAGE;
+    }
+    if (r->backend->is_device)
+        sb_verdict_device(&r->v, &r->info);
+    cJSON_AddStringToObject(root, "backend", r->backend->name);
+    cJSON_AddStringToObject(root, "execution_path", r->backend->is_device ? "gpu-resident-full" : "cpu");
+    return -1;
+}
+
+void sb_run_progress(const sb_run *r, const char *fmt, ...)
+{
+    if (!r->progress)
+        return;
+    char line[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\r  %-70.70s", line);
+    fflush(stderr);
+}
+
+static void progress_clear(const sb_run *r)
+{
+    if (r->progress)
+        fprintf(stderr, "\r%*s\r", 74, "");
+}
+
+void sb_run_fail(sb_run *r, const char *fmt, ...)
+{
+    if (r->failed)
+        return; /* the first failure is the reason */
+    r->failed = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->failure, sizeof r->failure, fmt, ap);
+    va_end(ap);
+}
+
+static int push_sample(sb_phase *ph, double s)
+{
+    if (ph->count == ph->cap) {
+        int64_t cap = ph->cap ? 2 * ph->cap : 64;
+        double *grown = realloc(ph->samples, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        ph->samples = grown;
+        ph->cap = cap;
+    }
+    ph->samples[ph->count++] = s;
+    return 0;
+}
+
+sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
+{
+    sb_phase *ph = &r->phases[r->nphases < SB_RUN_MAX_PHASES ? r->nphases++ : SB_RUN_MAX_PHASES - 1];
+    memset(ph, 0, sizeof *ph);
+    ph->name = name;
+    sb_err err = {{0}};
+    const double min_time = r->opts.min_time;
+    for (int64_t k = 0; k < r->warmup; k++) {
+        sb_run_progress(r, "%s: warm-up %lld/%lld", name, (long long)(k + 1), (long long)r->warmup);
+        if ((rep->prepare && rep->prepare(rep->ctx, k, 0, &err)) || rep->run(rep->ctx, k, 0, &err))
+            goto failed;
+    }
+    double spent = 0, start = sb_now_s();
+    for (int64_t k = 0;; k++) {
+        if (rep->prepare && rep->prepare(rep->ctx, r->warmup + k, 1, &err))
+            goto failed;
+        double t0 = sb_now_s();
+        sb_rc rc = rep->run(rep->ctx, r->warmup + k, 1, &err);
+        double dt = sb_now_s() - t0;
+        if (rc)
+            goto failed;
+        if (push_sample(ph, dt)) {
+            sb_fail(&err, SB_E_RUNTIME, "out of memory recording samples");
+            goto failed;
+        }
+        spent += dt;
+        /* Progress between reps, outside every timed interval. */
+        if (min_time > 0)
+            sb_run_progress(r, "%s: rep %lld  %.3f ms  (%.1f of %.1f s)", name, (long long)(k + 1), dt * 1e3, spent, min_time);
+        else
+            sb_run_progress(r, "%s: rep %lld/%lld  %.3f ms", name, (long long)(k + 1), (long long)r->reps, dt * 1e3);
+        if (ph->count < r->reps)
+            continue;
+        if (!(min_time > 0)) {
+            ph->stop_reason = "reps";
+            break;
+        }
+        if (ph->count >= r->max_reps) {
+            ph->stop_reason = "max-reps";
+            break;
+        }
+        if (sb_now_s() - start > SB_TIMEOUT_FACTOR * min_time) {
+            ph->stop_reason = "timeout";
+            break;
+        }
+        /* The stop rule is checked every rep early on, then every 16 reps. */
+        if (spent >= min_time && (ph->count < 256 || ph->count % 16 == 0)) {
+            sb_stats s = sb_stats_of(ph->samples, (size_t)ph->count);
+            if (!sb_stats_noisy(&s, r->opts.max_noise)) {
+                ph->stop_reason = "noise-criterion";
+                break;
+            }
+        }
+    }
+    progress_clear(r);
+    ph->stats = sb_stats_of(ph->samples, (size_t)ph->count);
+    ph->noisy = sb_stats_noisy(&ph->stats, r->opts.max_noise);
+    ph->completed = 1;
+    return ph;
+failed:
+    progress_clear(r);
+    ph->stop_reason = "failed";
+    sb_run_fail(r, "%s failed in the %s phase: %s", r->backend && r->backend->is_device ? "device" : "host backend", name, err.msg);
+    return ph;
+}
+
+void sb_run_phase_telemetry(sb_phase *ph, const sb_telemetry *t)
+{
+    ph->tele = *t;
+    ph->have_tele = 1;
+}
+
+void sb_run_rate(sb_run *r, double units_per_rep) { r->rate_units = units_per_rep; }
+
+void sb_run_roofline(sb_run *r, double flops_per_rep, double bytes_per_rep)
+{
+    r->flops = flops_per_rep;
+    r->bytes = bytes_per_rep;
+    r->have_roofline = 1;
+}
+
+static sb_gate_rec *gate_rec(sb_run *r, const char *id)
+{
+    int i = -1;
+    if (!gate_def(r->wl, id, &i)) {
+        fprintf(stderr, "saebench: internal error: gate %s is not declared by %s\n", id, r->wl->name);
+        abort();
+    }
+    return &r->gates[i];
+}
+
+void sb_run_gate(sb_run *r, const char *id, double value)
+{
+    sb_gate_rec *g = gate_rec(r, id);
+    g->recorded = 1;
+    g->na = 0;
+    g->value = value;
+}
+
+void sb_run_gate_na(sb_run *r, const char *id, const char *reason)
+{
+    sb_gate_rec *g = gate_rec(r, id);
+    g->recorded = 1;
+    g->na = 1;
+    snprintf(g->na_reason, sizeof g->na_reason, "%s", reason);
+}
+
+double sb_run_threshold(const sb_run *r, const char *id)
+{
+    const sb_gate_def *g = gate_def(r->wl, id, NULL);
+    return sb_gate_threshold(&r->opts, id, g ? g->threshold : NAN);
+}
+
+void sb_run_note(sb_run *r, const char *fmt, ...)
+{
+    if (r->nnotes == SB_RUN_MAX_NOTES)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->notes[r->nnotes++], sizeof r->notes[0], fmt, ap);
+    va_end(ap);
+}
+
+void sb_run_late_input_error(sb_run *r, const char *msg)
+{
+    fprintf(stderr, "saebench: %s\n", msg);
+    r->late_exit = SB_EXIT_USAGE;
+}
+
+cJSON *sb_telemetry_json(const sb_telemetry *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "handle_creations", (double)t->handle_creations);
+    cJSON_AddNumberToObject(o, "factorizations", (double)t->factorizations);
+    cJSON_AddNumberToObject(o, "frame_builds", (double)t->frame_builds);
+    cJSON_AddNumberToObject(o, "h2d_bytes", (double)t->h2d_bytes);
+    cJSON_AddNumberToObject(o, "d2h_bytes", (double)t->d2h_bytes);
+    cJSON_AddNumberToObject(o, "library_calls", (double)t->library_calls);
+    cJSON_AddNumberToObject(o, "own_kernel_launches", (double)t->own_kernel_launches);
+    return o;
+}
+
+cJSON *sb_stats_json(const sb_phase *ph, int64_t warmup)
+{
+    const sb_stats *s = &ph->stats;
+    int ok = ph->completed;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "reps", (double)(ok ? ph->count : 0));
+    cJSON_AddNumberToObject(o, "warmup", (double)warmup);
+    cJSON_AddNumberToObject(o, "median_s", ok ? s->median : 0);
+    cJSON_AddNumberToObject(o, "min_s", ok ? s->min : 0);
+    cJSON_AddNumberToObject(o, "max_s", ok ? s->max : 0);
+    cJSON_AddNumberToObject(o, "q1_s", ok ? s->q1 : 0);
+    cJSON_AddNumberToObject(o, "q3_s", ok ? s->q3 : 0);
+    cJSON_AddNumberToObject(o, "spread", ok ? s->spread : 0);
+    cJSON_AddNumberToObject(o, "rel_iqr", ok ? s->rel_iqr : 0);
+    cJSON_AddNumberToObject(o, "rel_stdev", ok ? s->rel_stdev : 0);
+    cJSON_AddNumberToObject(o, "rse_median", ok ? s->rse_median : 0);
+    cJSON_AddNumberToObject(o, "outliers", ok ? (double)s->outliers : 0);
+    cJSON_AddBoolToObject(o, "noisy", ok ? ph->noisy : 1);
+    cJSON_AddStringToObject(o, "stop_reason", ph->stop_reason ? ph->stop_reason : "not-run");
+    cJSON *arr = cJSON_AddArrayToObject(o, "samples_s");
+    for (int64_t k = 0; ok && k < ph->count; k++)
+        cJSON_AddItemToArray(arr, cJSON_CreateNumber(ph->samples[k]));
+    return o;
+}
+
+static int gate_passes(sb_cmp cmp, double v, double t)
+{
+    switch (cmp) {
+    case SB_CMP_LT: return v < t;
+    case SB_CMP_LE: return v <= t;
+    case SB_CMP_GT: return v > t;
+    case SB_CMP_GE: return v >= t;
+    default: return v == t;
+    }
+}
+
+static const char *cmp_text(sb_cmp cmp)
+{
+    static const char *const T[] = {"<", "<=", ">", ">=", "=="};
+    return T[cmp];
+}
+
+/* ------------------------------- finish ------------------------------- */
+
+/* Engagement, decided once from everything that happened. */
+static const char *decide(sb_run *r, char *buf, size_t len)
+{
+    const sb_backend *b = r->backend;
+    if (r->exit_code == SB_EXIT_NO_DEVICE) {
+        snprintf(buf, len, "device not engaged: %s",
+                 r->declined_why[0] ? r->declined_why : "the device was required and is not available");
+        return buf;
+    }
+    int all_done = r->nphases > 0;
+    for (int i = 0; i < r->nphases; i++)
+        all_done &= r->phases[i].completed;
+    r->engaged = b->is_device && all_done && !r->failed;
+    if (r->failed) {
+        snprintf(buf, len, "%s", r->failure);
+        return buf;
+    }
+    if (r->declined) {
+        snprintf(buf, len, "device not engaged (ran the host backend): %s", r->declined_why);
+        return buf;
+    }
+    if (!b->is_device)
+        return "host backend selected: a host number is never a device number";
+    return NULL;
+}
+
+static void write_gates(sb_run *r)
+{
+    cJSON *root = r->v.root;
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "gates");
+    cJSON *arr = cJSON_AddArrayToObject(root, "gates");
+    r->v.gates = arr;
+    r->v.gates_failed = 0;
+    if (r->exit_code == SB_EXIT_NO_DEVICE)
+        return; /* nothing ran, nothing to gate */
+    for (int i = 0; i < r->wl->ngates; i++) {
+        const sb_gate_def *d = &r->wl->gates[i];
+        const sb_gate_rec *g = &r->gates[i];
+        double thr = sb_run_threshold(r, d->id);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "id", d->id);
+        char rule[256];
+        snprintf(rule, sizeof rule, "%s %s threshold", d->rule, cmp_text(d->cmp));
+        cJSON_AddStringToObject(o, "rule", rule);
+        const char *na = NULL;
+        if (r->failed)
+            na = NULL; /* a failed run evaluates nothing: every gate fails below */
+        else if (d->device_only && !r->engaged)
+            na = "applies to an engaged device run only";
+        else if (g->na)
+            na = g->na_reason;
+        else if (!g->recorded)
+            na = "not evaluated by this run";
+        int applies = r->failed || !na;
+        int pass = !r->failed && applies && g->recorded && gate_passes(d->cmp, g->value, thr);
+        cJSON_AddItemToObject(o, "value", r->failed || !applies ? cJSON_CreateNull() : sb_json_number(g->value));
+        cJSON_AddItemToObject(o, "threshold", sb_json_number(thr));
+        cJSON_AddBoolToObject(o, "applies", applies);
+        cJSON_AddBoolToObject(o, "pass", pass);
+        if (r->failed)
+            cJSON_AddStringToObject(o, "reason", "not evaluated: the run failed");
+        else if (!applies)
+            cJSON_AddStringToObject(o, "reason", na);
+        cJSON_AddItemToArray(arr, o);
+        if (applies && !pass)
+            r->v.gates_failed++;
+    }
+}
+
+static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_out)
+{
+    cJSON *root = r->v.root;
+    const sb_phase *main = r->nphases ? &r->phases[0] : NULL;
+    int main_ok = main && main->completed && !r->failed;
+    /* Timing: the first phase at the top, every phase under "phases". */
+    cJSON *timing = main ? sb_stats_json(main, r->warmup) : cJSON_CreateObject();
+    cJSON_AddStringToObject(timing, "clock", "host CLOCK_MONOTONIC around each synchronous rep (inputs up to results down)");
+    cJSON_AddNumberToObject(timing, "max_noise", r->opts.max_noise);
+    cJSON_AddNumberToObject(timing, "min_time_s", r->opts.min_time);
+    cJSON *phases = cJSON_AddObjectToObject(timing, "phases");
+    for (int i = 0; i < r->nphases; i++)
+        cJSON_AddItemToObject(phases, r->phases[i].name, sb_stats_json(&r->phases[i], r->warmup));
+    if (r->timing_extra) {
+        cJSON *it = r->timing_extra->child;
+        while (it) {
+            cJSON *next = it->next;
+            cJSON_AddItemToObject(timing, it->string, cJSON_DetachItemViaPointer(r->timing_extra, it));
+            it = next;
+        }
+    }
+    cJSON_AddItemToObject(root, "timing", timing);
+
+    /* Throughput: a failed device run measured nothing. */
+    double rate = main_ok && main->stats.median > 0 && r->rate_units > 0 ? r->rate_units / main->stats.median : 0;
+    cJSON *thr = cJSON_AddObjectToObject(root, "throughput");
+    cJSON_AddNumberToObject(thr, "measured_rows_per_s", rate);
+    cJSON_AddNumberToObject(thr, "engaged_rows_per_s", r->engaged ? rate : 0);
+    cJSON_AddStringToObject(thr, "measured_of", r->backend->is_device ? "device" : "host");
+    cJSON_AddNumberToObject(thr, "seconds_per_rep", main_ok ? main->stats.median : 0);
+    cJSON_AddStringToObject(thr, "unit", r->wl->rate_unit);
+    *rate_out = rate;
+
+    /* Residency: resident (first phase) against the re-upload baseline. */
+    const sb_phase *rup = NULL;
+    for (int i = 1; i < r->nphases; i++)
+        if (strcmp(r->phases[i].name, "reupload") == 0)
+            rup = &r->phases[i];
+    if (rup && rup->completed && main_ok) {
+        cJSON *res = cJSON_AddObjectToObject(root, "residency");
+        cJSON_AddNumberToObject(res, "resident_s", main->stats.median);
+        cJSON_AddNumberToObject(res, "reupload_s", rup->stats.median);
+        cJSON_AddNumberToObject(res, "speedup", rup->stats.median / main->stats.median);
+        cJSON_AddStringToObject(res, "measured_of", r->backend->is_device ? "device" : "host");
+        if (rup->have_tele)
+            cJSON_AddItemToObject(res, "reupload_telemetry", sb_telemetry_json(&rup->tele));
+    } else {
+        cJSON_AddNullToObject(root, "residency");
+    }
+    sb_telemetry none = {0};
+    cJSON_AddItemToObject(root, "telemetry", sb_telemetry_json(main && main->have_tele ? &main->tele : &none));
+
+    /* Roofline from measured ceilings (the calibration file, or measured now). */
+    cJSON *roof = cJSON_AddObjectToObject(root, "roofline");
+    cJSON_AddNumberToObject(roof, "flops", r->flops);
+    cJSON_AddNumberToObject(roof, "bytes", r->bytes);
+    sb_ceilings c = {0};
+    char source[512] = "";
+    sb_err cerr = {{0}};
+    int have = 0;
+    if (main_ok && r->have_roofline) {
+        if (r->have_cal) {
+            c = r->backend->is_device ? r->cal.device : r->cal.host;
+            snprintf(source, sizeof source, "%s", r->opts.calibration);
+            have = 1;
+        } else {
+            sb_run_progress(r, "measuring this machine's ceilings for the roofline");
+            have = r->backend->calibrate(&c, &cerr) == SB_OK;
+            progress_clear(r);
+            snprintf(source, sizeof source, "measured-at-run");
+        }
+    }
+    if (have) {
+        double bound = sb_roofline_bound_s(r->flops, r->bytes, &c);
+        double bound_rate = bound > 0 ? r->rate_units / bound : 0;
+        cJSON *cj = sb_ceilings_json(&c);
+        cJSON_AddStringToObject(cj, "of", r->backend->is_device ? "device" : "host");
+        cJSON_AddStringToObject(cj, "source", source);
+        cJSON_AddItemToObject(roof, "ceilings", cj);
+        cJSON_AddNumberToObject(roof, "bound_s", bound);
+        cJSON_AddNumberToObject(roof, "bound_rows_per_s", bound_rate);
+        cJSON_AddItemToObject(roof, "efficiency", sb_json_number(bound / main->stats.median));
+        *bound_rate_out = bound_rate;
+    } else {
+        cJSON_AddNullToObject(roof, "ceilings");
+        cJSON_AddNullToObject(roof, "bound_s");
+        cJSON_AddNullToObject(roof, "bound_rows_per_s");
+        cJSON_AddNullToObject(roof, "efficiency");
+        if (cerr.msg[0])
+            cJSON_AddStringToObject(roof, "note", cerr.msg);
+        else if (!main_ok)
+            cJSON_AddStringToObject(roof, "note", "nothing measured");
+    }
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The human summary, rendered from the verdict itself. */
+static void print_summary(const sb_run *r)
+{
+    if (r->opts.quiet)
+        return;
+    const cJSON *root = r->v.root;
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(root, "shape");
+    fprintf(stderr, "saebench %s  shape %s (", r->wl->name, jstr(shape, "name"));
+    const char *dims[] = {"n", "p", "d"};
+    for (int i = 0, first = 1; i < 3; i++) {
+        double x = jnum(shape, dims[i]);
+        if (isfinite(x)) {
+            fprintf(stderr, "%s%s=%.0f", first ? "" : " ", dims[i], x);
+            first = 0;
+        }
+    }
+    fprintf(stderr, ", %s)  backend %s\n", r->data_label, jstr(root, "backend"));
+    const cJSON *timing = cJSON_GetObjectItemCaseSensitive(root, "timing");
+    const cJSON *phases = cJSON_GetObjectItemCaseSensitive(timing, "phases");
+    for (const cJSON *ph = phases ? phases->child : NULL; ph; ph = ph->next) {
+        if (jnum(ph, "reps") > 0)
+            fprintf(stderr, "  %-9s %.4f ms median (q1 %.4f, q3 %.4f, min %.4f, max %.4f; rse %.1f%%, iqr %.1f%%; %.0f reps, stop: %s)%s\n",
+                    ph->string, jnum(ph, "median_s") * 1e3, jnum(ph, "q1_s") * 1e3, jnum(ph, "q3_s") * 1e3,
+                    jnum(ph, "min_s") * 1e3, jnum(ph, "max_s") * 1e3, jnum(ph, "rse_median") * 100,
+                    jnum(ph, "rel_iqr") * 100, jnum(ph, "reps"), jstr(ph, "stop_reason"),
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ph, "noisy")) ? "  NOISY" : "");
+    }
+    const cJSON *thr = cJSON_GetObjectItemCaseSensitive(root, "throughput");
+    const cJSON *roof = cJSON_GetObjectItemCaseSensitive(root, "roofline");
+    if (thr && jnum(thr, "measured_rows_per_s") > 0) {
+        fprintf(stderr, "  throughput %.0f %s/s (%s)", jnum(thr, "measured_rows_per_s"), jstr(thr, "unit"), jstr(thr, "measured_of"));
+        if (isfinite(jnum(roof, "bound_rows_per_s")))
+            fprintf(stderr, "   roofline %.0f %s/s, efficiency %.1f%%", jnum(roof, "bound_rows_per_s"), jstr(thr, "unit"),
+                    jnum(roof, "efficiency") * 100);
+        fprintf(stderr, "\n");
+    }
+    for (int i = 0; i < r->nnotes; i++)
+        fprintf(stderr, "  %s\n", r->notes[i]);
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(root, "residency");
+    if (cJSON_IsObject(res))
+        fprintf(stderr, "  residency: resident %.4f ms, re-upload %.4f ms, speedup %.2fx\n", jnum(res, "resident_s") * 1e3,
+                jnum(res, "reupload_s") * 1e3, jnum(res, "speedup"));
+    const cJSON *gates = cJSON_GetObjectItemCaseSensitive(root, "gates");
+    for (const cJSON *g = gates ? gates->child : NULL; g; g = g->next) {
+        int applies = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "applies"));
+        if (applies && !r->failed)
+            fprintf(stderr, "  %s %s  %.3g (threshold %.3g)  %s\n", jstr(g, "id"),
+                    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(g, "pass")) ? "pass" : "FAIL", jnum(g, "value"),
+                    jnum(g, "threshold"), jstr(g, "rule"));
+        else
+            fprintf(stderr, "  %s n/a   %s\n", jstr(g, "id"), jstr(g, "reason"));
+    }
+    char human[600] = "";
+    const char *why = jstr(root, "engaged_reason");
+    human_reason(why, human, sizeof human);
+    fprintf(stderr, "  device engaged: %s%s%s\n", r->engaged ? "yes" : "no", *human ? " — " : "", human);
+    const cJSON *tg = cJSON_GetObjectItemCaseSensitive(root, "target");
+    if (tg)
+        fprintf(stderr, "  target %g %s: %s\n", jnum(tg, "value"), jstr(tg, "unit"), jstr(tg, "status"));
+    fprintf(stderr, "  verdict: %s (exit %d)%s%s\n", r->exit_code == 0 ? "pass" : "fail", r->exit_code,
+            r->opts.out && strcmp(r->opts.out, "-") != 0 ? ", written to " : "",
+            r->opts.out && strcmp(r->opts.out, "-") != 0 ? r->opts.out : "");
+}
+
+int sb_run_finish(sb_run *r)
+{
+    cJSON *root = r->v.root;
+    char buf[900];
+    const char *reason = decide(r, buf, sizeof buf);
+    double rate = 0, bound_rate = 0;
+    if (r->exit_code != SB_EXIT_NO_DEVICE)
+        write_measurements(r, &rate, &bound_rate);
+    cJSON_AddBoolToObject(root, "engaged", r->engaged);
+    cJSON_AddItemToObject(root, "engaged_reason", reason ? cJSON_CreateString(reason) : cJSON_CreateNull());
+    write_gates(r);
+
+    cJSON *tg = cJSON_AddObjectToObject(root, "target");
+    double target = r->wl->target_gate ? sb_run_threshold(r, r->wl->target_gate) : NAN;
+    sb_target_status ts = r->wl->target_gate ? sb_target_decide(r->backend->is_device, r->engaged, rate, target)
+                                             : SB_TARGET_UNDETERMINED;
+    cJSON_AddItemToObject(tg, "value", sb_json_number(target));
+    cJSON_AddStringToObject(tg, "unit", r->wl->target_unit ? r->wl->target_unit : "");
+    cJSON_AddStringToObject(tg, "status", sb_target_name(ts));
+    cJSON_AddStringToObject(tg, "reason", ts == SB_TARGET_MET     ? "measured device rate meets the target"
+                                          : ts == SB_TARGET_UNMET ? "measured device rate falls short of the target"
+                                          : reason                ? reason
+                                          : r->wl->target_gate    ? "no device measurement"
+                                                                  : "this workload has no throughput target");
+    (void)bound_rate;
+
+    int exit_code = r->exit_code;
+    if (exit_code == SB_EXIT_PASS && r->failed)
+        exit_code = SB_EXIT_RUNTIME;
+    if (exit_code == SB_EXIT_PASS && r->late_exit)
+        exit_code = r->late_exit;
+    if (exit_code == SB_EXIT_PASS && r->v.gates_failed)
+        exit_code = SB_EXIT_GATE_FAIL;
+    if (exit_code == SB_EXIT_PASS && r->opts.require_device && !r->engaged)
+        exit_code = SB_EXIT_NO_DEVICE;
+    r->exit_code = exit_code;
+    sb_verdict_finish(&r->v, exit_code);
+    sb_err err = {{0}};
+    if (r->opts.out && sb_verdict_write(&r->v, r->opts.out, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        exit_code = SB_EXIT_USAGE;
+    } else {
+        print_summary(r);
+    }
+    sb_run_free(r);
+    return exit_code;
+}
+
+void sb_run_free(sb_run *r)
+{
+    if (r->verdict_ready)
+        sb_verdict_free(&r->v);
+    r->verdict_ready = 0;
+    for (int i = 0; i < r->nphases; i++)
+        free(r->phases[i].samples);
+    r->nphases = 0;
+    free(r->gates);
+    r->gates = NULL;
+    cJSON_Delete(r->timing_extra);
+    r->timing_extra = NULL;
+}

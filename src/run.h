@@ -1,0 +1,200 @@
+/* The run harness, written once for every workload (STYLE: one loop that
+ * measures, one stop rule, one verdict every printer renders from).
+ *
+ * A workload command (src/cmd_<workload>.c) holds only its own logic: its
+ * options and inputs, what one rep is, what the oracle compares. Everything
+ * else is here: option checks, backend choice and why, warm-up and timed
+ * reps under the stop rule, statistics and noise, gates with stable ids,
+ * the engagement decision, throughput, roofline, target, the verdict's
+ * common sections, the human summary and the exit code.
+ *
+ * The honesty rules live in one place, sb_run_finish(): engagement is decided
+ * there from every phase and every reported device failure, and only then
+ * are throughput, gates and target written. Before it, a workload can only
+ * record values; nothing engagement-dependent reaches the verdict.
+ *
+ * Life of a run:
+ *   sb_run_init            parse and check options (exit 2 before any work)
+ *   (workload)             load the shape / data, validate every input
+ *   sb_run_verdict_init    common verdict sections for the shape
+ *   sb_run_choose_backend  pick the backend; exit 3 written here when the
+ *                          device was required and is not there
+ *   sb_run_time            per phase: warm-up, timed reps, stop rule
+ *   sb_run_gate ...        record gate values (pass computed here)
+ *   sb_run_finish          decide, write, print, return the exit code */
+#ifndef SB_RUN_H
+#define SB_RUN_H
+
+#include <stdint.h>
+
+#include "backend.h"
+#include "calibration.h"
+#include "cli.h"
+#include "common.h"
+#include "timing.h"
+#include "verdict.h"
+
+struct cJSON;
+struct sb_shape;
+
+typedef enum { SB_CMP_LT, SB_CMP_LE, SB_CMP_GT, SB_CMP_GE, SB_CMP_EQ } sb_cmp;
+
+typedef struct sb_gate_def {
+    const char *id;          /* stable: RS-001, IL-002, ... */
+    const char *rule;        /* what is compared, in words */
+    sb_cmp cmp;              /* passes when value <cmp> threshold */
+    double threshold;        /* default; --gate ID=VALUE overrides */
+    int positive;            /* a threshold must be > 0 (tolerances, speedups) */
+    int device_only;         /* applies only to an engaged device run */
+} sb_gate_def;
+
+typedef struct sb_workload {
+    const char *name;        /* "resident-solve" */
+    unsigned accepted;       /* SB_OPT_* the command takes */
+    unsigned device_only_opts; /* options meaningless on the host (--backend host refuses them) */
+    const sb_gate_def *gates;
+    int ngates;
+    const char *target_gate; /* id whose threshold is the deployment target, or NULL */
+    const char *target_unit; /* "rows/s per GPU" */
+    const char *rate_unit;   /* what throughput counts per second: "rows" */
+    const char *doc;         /* "docs/workloads.md §1" */
+} sb_workload;
+
+#define SB_RUN_MAX_PHASES 4
+#define SB_RUN_MAX_NOTES 12
+
+/* One timed phase (resident, reupload, ...). */
+typedef struct sb_phase {
+    const char *name;
+    double *samples;
+    int64_t count, cap;
+    sb_stats stats;
+    int completed;           /* every rep returned and the phase was not failed afterwards */
+    int noisy;
+    const char *stop_reason; /* reps | noise-criterion | max-reps | timeout */
+    sb_telemetry tele;
+    int have_tele;
+} sb_phase;
+
+/* What one rep is. prepare() is untimed (draw the rep's inputs); run() is the
+ * timed, synchronous rep. k counts from 0 over warm-up then timed reps. */
+typedef struct sb_rep {
+    sb_rc (*prepare)(void *ctx, int64_t k, int timed, sb_err *err);
+    sb_rc (*run)(void *ctx, int64_t k, int timed, sb_err *err);
+    void *ctx;
+} sb_rep;
+
+typedef struct sb_gate_rec {
+    int recorded, na;
+    double value;
+    char na_reason[160];
+} sb_gate_rec;
+
+typedef struct sb_run {
+    const sb_workload *wl;
+    sb_opts opts;
+    int64_t reps, warmup, max_reps;
+    int progress;            /* stderr is a terminal and not --quiet */
+
+    sb_calibration cal;      /* --calibration, parsed once up front */
+    int have_cal;
+
+    sb_verdict v;
+    int verdict_ready;
+    const struct sb_shape *shape;
+    char data_label[96];     /* "fixture", "npy", ... for the summary */
+
+    const sb_backend *backend; /* what runs (on exit 3: what was asked for) */
+    sb_device_info info;
+    int declined;            /* a device was probed and declined */
+    char declined_why[512];
+
+    sb_phase phases[SB_RUN_MAX_PHASES];
+    int nphases;
+    int failed;              /* a phase or a check failed: exit 4 */
+    char failure[600];
+    int late_exit;           /* an input error found after the reps (exit 2 with a verdict) */
+
+    double rate_units;       /* units (rows) per rep of the primary phase */
+    double flops, bytes;     /* per rep, for the roofline */
+    int have_roofline;
+
+    sb_gate_rec *gates;      /* one per wl->gates */
+    struct cJSON *timing_extra; /* merged into "timing" */
+    char notes[SB_RUN_MAX_NOTES][200];
+    int nnotes;
+
+    /* Filled by sb_run_finish. */
+    int engaged;
+    int exit_code;
+} sb_run;
+
+/* Parse options and check everything that needs no input file: gate ids and
+ * thresholds, conflicting options, output paths, the calibration file.
+ * Returns -1 to go on, or the exit code to return now (0 after --help, 2
+ * after a usage error, which it has printed). help() prints the command's
+ * own usage before the option list. */
+int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*help)(void));
+
+/* Reps and warm-up: the CLI's, else the shape's, else the workload default. */
+void sb_run_counts(sb_run *r, int64_t shape_reps, int64_t shape_warmup, int64_t dflt_reps, int64_t dflt_warmup);
+
+/* Common verdict sections for the shape (after the workload validated its
+ * inputs). The workload may then edit the "shape" object. Returns exit code
+ * 4 on out of memory, else -1. data_label names the data in the summary. */
+int sb_run_verdict_init(sb_run *r, const struct sb_shape *shape, const char *data_label);
+
+/* Pick the backend: --backend host → host; cuda/auto → the device when it
+ * probes fine and implements the workload (implements(b) != 0), else the
+ * host for auto, else nothing. When the device was required (--backend
+ * cuda, --require-device) and is not there, writes the exit-3 verdict and
+ * returns 3; a calibration file without the ceilings the chosen backend
+ * needs returns 2 (printed). Returns -1 to go on. */
+int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b));
+
+/* Progress on a terminal (never in CI logs or under --quiet): "  label". */
+void sb_run_progress(const sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Time one phase: warm-up reps (untimed), then at least r->reps timed reps;
+ * with --min-time, more until the stop rule holds. A failing rep stops the
+ * phase (completed 0) and fails the run with its message. Returns the
+ * phase (never NULL). */
+sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep);
+
+/* A failure found outside the timed loop (a deferred device status, a
+ * profiling solve, a baseline): the run is not engaged and exits 4. */
+void sb_run_fail(sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Telemetry of a phase (the first phase's is the verdict's "telemetry"). */
+void sb_run_phase_telemetry(sb_phase *ph, const sb_telemetry *t);
+
+/* Units per rep of the first phase (rows/s = units / median s) and the
+ * roofline's work per rep. */
+void sb_run_rate(sb_run *r, double units_per_rep);
+void sb_run_roofline(sb_run *r, double flops_per_rep, double bytes_per_rep);
+
+/* Record a gate's value (pass decided at finish against the threshold), or
+ * say why it does not apply to this run. Unknown ids abort (a bug). */
+void sb_run_gate(sb_run *r, const char *id, double value);
+void sb_run_gate_na(sb_run *r, const char *id, const char *reason);
+double sb_run_threshold(const sb_run *r, const char *id);
+
+/* An extra line for the human summary (workload results). */
+void sb_run_note(sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A late input error (e.g. --dump-beta could not be written): exit 2, verdict still written. */
+void sb_run_late_input_error(sb_run *r, const char *msg);
+
+/* JSON helpers shared by workloads. */
+struct cJSON *sb_telemetry_json(const sb_telemetry *t);
+struct cJSON *sb_stats_json(const sb_phase *ph, int64_t warmup);
+
+/* Decide engagement, write timing, throughput, residency, roofline, gates,
+ * target, verdict and exit code; write the file; print the summary; free.
+ * Returns the process exit code. */
+int sb_run_finish(sb_run *r);
+
+/* Free without finishing (exit 2 paths after sb_run_init). */
+void sb_run_free(sb_run *r);
+
+#endif
