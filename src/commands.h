@@ -4,6 +4,8 @@
 #define SB_COMMANDS_H
 
 int sb_cmd_resident_solve(int argc, char **argv);
+int sb_cmd_inner_loop(int argc, char **argv);
+int sb_cmd_outer_seq(int argc, char **argv);
 int sb_cmd_shapes(int argc, char **argv);
 int sb_cmd_calibrate(int argc, char **argv);
 /* Workloads and tools not built yet: say so, exit 2. */

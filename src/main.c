@@ -20,11 +20,11 @@ typedef struct sb_command {
 } sb_command;
 
 static const sb_command COMMANDS[] = {
-    {"resident-solve", sb_cmd_resident_solve, "penalized normal equations with X resident (SPEC 1.1)"},
-    {"inner-loop", sb_cmd_not_built, "arrow-Schur Levenberg-Marquardt loop, frame resident (not built yet)"},
-    {"outer-seq", sb_cmd_not_built, "one frame, many outer evaluations (not built yet)"},
-    {"multiplex", sb_cmd_not_built, "many independent fits on one device (not built yet)"},
-    {"encode", sb_cmd_not_built, "certified per-row latent-coordinate encode (not built yet)"},
+    {"resident-solve", sb_cmd_resident_solve, "penalized normal equations with X resident (docs/workloads.md §1)"},
+    {"inner-loop", sb_cmd_inner_loop, "arrow-Schur Levenberg-Marquardt loop, frame resident (§2)"},
+    {"outer-seq", sb_cmd_outer_seq, "one frame, many outer evaluations (§3)"},
+    {"multiplex", sb_cmd_not_built, "many independent fits on one device (§4; not built yet)"},
+    {"encode", sb_cmd_not_built, "certified per-row latent-coordinate encode (§5; not built yet)"},
     {"shapes", sb_cmd_shapes, "list the named shapes, or show one"},
     {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},
     {"report", sb_cmd_not_built, "merge verdicts into a table, plots and HTML (not built yet)"},
@@ -41,7 +41,8 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nexit codes: 0 all gates passed, 1 a gate failed, 2 usage or input error,\n"
-               "            3 device required but not engaged, 4 runtime failure (verdict still written)\n");
+               "            3 device required but not engaged, 4 runtime failure (verdict still written)\n"
+               "workloads, gates and targets: docs/workloads.md; the verdict: docs/verdict.md\n");
 }
 
 int main(int argc, char **argv)

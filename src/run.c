@@ -65,6 +65,8 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
         sb_fail(&err, SB_E_RUNTIME, "out of memory");
         return usage_error(r, &err);
     }
+    for (int i = 0; i < wl->ngates; i++)
+        r->gates[i].dflt = wl->gates[i].threshold;
     /* Gate ids and thresholds. */
     for (int i = 0; i < o->ngates; i++) {
         const sb_gate_def *g = gate_def(wl, o->gates[i].id, NULL);
@@ -359,8 +361,13 @@ void sb_run_gate_na(sb_run *r, const char *id, const char *reason)
 
 double sb_run_threshold(const sb_run *r, const char *id)
 {
-    const sb_gate_def *g = gate_def(r->wl, id, NULL);
-    return sb_gate_threshold(&r->opts, id, g ? g->threshold : NAN);
+    int i = -1;
+    return gate_def(r->wl, id, &i) ? sb_gate_threshold(&r->opts, id, r->gates[i].dflt) : NAN;
+}
+
+void sb_run_gate_default(sb_run *r, const char *id, double threshold)
+{
+    gate_rec(r, id)->dflt = threshold;
 }
 
 void sb_run_note(sb_run *r, const char *fmt, ...)
@@ -669,8 +676,10 @@ static void print_summary(const sb_run *r)
     human_reason(why, human, sizeof human);
     fprintf(stderr, "  device engaged: %s%s%s\n", r->engaged ? "yes" : "no", *human ? " — " : "", human);
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(root, "target");
-    if (tg)
+    if (tg && isfinite(jnum(tg, "value")))
         fprintf(stderr, "  target %g %s: %s\n", jnum(tg, "value"), jstr(tg, "unit"), jstr(tg, "status"));
+    else if (tg)
+        fprintf(stderr, "  target: %s (%s)\n", jstr(tg, "status"), jstr(tg, "reason"));
     fprintf(stderr, "  verdict: %s (exit %d)%s%s\n", r->exit_code == 0 ? "pass" : "fail", r->exit_code,
             r->opts.out && strcmp(r->opts.out, "-") != 0 ? ", written to " : "",
             r->opts.out && strcmp(r->opts.out, "-") != 0 ? r->opts.out : "");
@@ -690,14 +699,23 @@ int sb_run_finish(sb_run *r)
 
     cJSON *tg = cJSON_AddObjectToObject(root, "target");
     double target = r->wl->target_gate ? sb_run_threshold(r, r->wl->target_gate) : NAN;
-    sb_target_status ts = r->wl->target_gate ? sb_target_decide(r->backend->is_device, r->engaged, rate, target)
-                                             : SB_TARGET_UNDETERMINED;
+    sb_target_status ts = SB_TARGET_UNDETERMINED;
+    if (r->wl->target_gate && isfinite(target)) {
+        if (r->wl->target_in_ms) {
+            /* Lower is better: decide on the rate 1/ms against 1/target. */
+            double ms = r->nphases && rate > 0 ? r->phases[0].stats.median * 1e3 : 0;
+            ts = sb_target_decide(r->backend->is_device, r->engaged, ms > 0 ? 1.0 / ms : 0, 1.0 / target);
+        } else {
+            ts = sb_target_decide(r->backend->is_device, r->engaged, rate, target);
+        }
+    }
     cJSON_AddItemToObject(tg, "value", sb_json_number(target));
     cJSON_AddStringToObject(tg, "unit", r->wl->target_unit ? r->wl->target_unit : "");
     cJSON_AddStringToObject(tg, "status", sb_target_name(ts));
     cJSON_AddStringToObject(tg, "reason", ts == SB_TARGET_MET     ? "measured device rate meets the target"
                                           : ts == SB_TARGET_UNMET ? "measured device rate falls short of the target"
                                           : reason                ? reason
+                                          : r->wl->target_gate && !isfinite(target) ? "no target for this shape"
                                           : r->wl->target_gate    ? "no device measurement"
                                                                   : "this workload has no throughput target");
     (void)bound_rate;

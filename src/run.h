@@ -55,7 +55,9 @@ typedef struct sb_workload {
     const sb_gate_def *gates;
     int ngates;
     const char *target_gate; /* id whose threshold is the deployment target, or NULL */
-    const char *target_unit; /* "rows/s per GPU" */
+    const char *target_unit; /* "rows/s per GPU", "ms per resident solve" */
+    int target_in_ms;        /* 1: the target bounds the primary phase's median in ms
+                                (met when ≤); 0: it bounds the rate (met when ≥) */
     const char *rate_unit;   /* what throughput counts per second: "rows" */
     const char *doc;         /* "docs/workloads.md §1" */
 } sb_workload;
@@ -88,6 +90,7 @@ typedef struct sb_gate_rec {
     int recorded, na;
     double value;
     char na_reason[160];
+    double dflt;             /* the default threshold for this run */
 } sb_gate_rec;
 
 typedef struct sb_run {
@@ -178,6 +181,9 @@ void sb_run_roofline(sb_run *r, double flops_per_rep, double bytes_per_rep);
 void sb_run_gate(sb_run *r, const char *id, double value);
 void sb_run_gate_na(sb_run *r, const char *id, const char *reason);
 double sb_run_threshold(const sb_run *r, const char *id);
+/* A default threshold that depends on the shape (e.g. IL-002 per shape);
+ * --gate still wins. */
+void sb_run_gate_default(sb_run *r, const char *id, double threshold);
 
 /* An extra line for the human summary (workload results). */
 void sb_run_note(sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -47,6 +47,9 @@ static const field FIELDS[] = {
     {"degree", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, degree), 1, 16},
     {"atoms", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, atoms), 1, DIM_MAX},
     {"htt_shift", F_REAL, 0, ARROW_WL, offsetof(sb_shape, htt_shift), -1e12, 1e12},
+    {"residency_min", F_REAL, 0, SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, offsetof(sb_shape, residency_min), 1e-300, 1e300},
+    {"max_iterations", F_INT, 0, ARROW_WL, offsetof(sb_shape, max_iterations), 1, 1000},
+    {"target_solve_ms", F_REAL, 0, SB_WL_INNER_LOOP, offsetof(sb_shape, target_solve_ms), 1e-300, 1e300},
 };
 #define NFIELDS (sizeof FIELDS / sizeof FIELDS[0])
 

@@ -30,6 +30,9 @@ typedef struct sb_shape {
     int64_t reps, warmup;    /* defaults for this shape; the CLI overrides */
     int64_t outers;          /* outer-seq: number of outer evaluations */
     double htt_shift;        /* inner-loop/outer-seq: added to every H_tt diagonal (tests) */
+    int64_t max_iterations; /* LM iteration cap (0: the default 16) */
+    double residency_min;    /* IL-002/OS-004 default: residency speedup must exceed it (0: 1.0) */
+    double target_solve_ms;  /* inner-loop: device target, ms per resident solve (0: none) */
     char matrix[64];         /* multiplex: color-arm-variants | battery */
     int64_t rows, degree, atoms; /* encode */
     unsigned present;        /* bit i set: field i of the field table was given */

@@ -1,0 +1,260 @@
+/* inner-loop (docs/workloads.md §2): the arrow-Schur Levenberg–Marquardt loop
+ * with the frame (L_i, Y_i, L_S) resident. This file holds only the
+ * workload: the three LM fits (resident, re-upload baseline, dense oracle),
+ * what one timed rep of each phase is, and what the oracle compares. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arrow_cmd.h"
+#include "commands.h"
+#include "host/host_info.h"
+#include "run.h"
+
+#define IL_DEFAULT_REPS 10
+#define IL_DEFAULT_WARMUP 2
+
+static const sb_gate_def IL_GATES[] = {
+    {"IL-001", "parity vs the dense oracle: worst rel_err of the last step, final z, objective and logdet", SB_CMP_LT, 1e-9, 1, 0},
+    /* Default per shape (residency_min: 1.5 color-arm, 1.0 qwen). */
+    {"IL-002", "residency speedup: re-upload s per solve / resident s per solve", SB_CMP_GT, 1.0, 1, 0},
+    {"IL-003", "the LM loop converged (1 yes, 0 no)", SB_CMP_GE, 1.0, 1, 0},
+    /* The shape's device target (target_solve_ms). */
+    {"IL-004", "device ms per resident solve", SB_CMP_LE, NAN, 1, 1},
+};
+
+static const sb_workload IL_WORKLOAD = {
+    .name = "inner-loop",
+    .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
+                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP,
+    .gates = IL_GATES,
+    .ngates = sizeof IL_GATES / sizeof IL_GATES[0],
+    .target_gate = "IL-004",
+    .target_unit = "ms per resident solve",
+    .target_in_ms = 1,
+    .rate_unit = "rows",
+    .doc = "docs/workloads.md §2",
+};
+
+static void il_help(void)
+{
+    printf("usage: saebench inner-loop --shape NAME|FILE.json [options]\n\n"
+           "Run the arrow-Schur Levenberg-Marquardt loop three ways (frame resident, the\n"
+           "same loop re-staging and re-factoring every iterate, and a dense LAPACKE\n"
+           "oracle), check parity, time a resident gradient-only solve against the\n"
+           "re-upload baseline and the frame build, write a verdict.\n\n");
+}
+
+/* A timed rep: one gradient-only solve on the resident factors, or the
+ * re-upload baseline (re-stage + factor + solve), or a frame build alone. */
+typedef struct il_rep {
+    const sb_arrow_ops *ops;
+    void *state;
+    double ridge_t, ridge_b;
+    const double *r_t, *r_b;
+    double *dt, *db;
+    int factor, solve;
+} il_rep;
+
+static sb_rc il_rep_run(void *ctx, int64_t k, int timed, sb_err *err)
+{
+    (void)k, (void)timed;
+    il_rep *c = ctx;
+    if (c->factor) {
+        int pd = 0;
+        double logdet = 0;
+        sb_rc rc = c->ops->factor(c->state, c->ridge_t, c->ridge_b, &pd, &logdet, err);
+        if (rc)
+            return rc;
+        if (!pd)
+            return sb_fail(err, SB_E_RUNTIME, "factor at ridges (%g, %g) is no longer positive definite", c->ridge_t, c->ridge_b);
+    }
+    return c->solve ? c->ops->solve(c->state, c->r_t, c->r_b, c->dt, c->db, err) : SB_OK;
+}
+
+/* The resident solve's work: u (n·d²), Yᵀu and Yδβ (4·n·d·p), δt (n·d²),
+ * two triangular solves with L_S (2p²); bytes: Y read twice, L_S's triangle
+ * read twice, the L_i, and r in / δ out. */
+static void il_roofline(sb_run *r, const sb_arrow_case *c)
+{
+    double n = (double)c->sys.n, p = (double)c->sys.p, d = (double)c->sys.d;
+    double flops = 2.0 * n * d * d + 4.0 * n * d * p + 2.0 * p * p;
+    double bytes = 8.0 * (2.0 * n * d * p + p * p + n * d * d + 4.0 * (n * d + p));
+    sb_run_roofline(r, flops, bytes);
+}
+
+static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
+
+int sb_cmd_inner_loop(int argc, char **argv)
+{
+    sb_run r;
+    int rc = sb_run_init(&r, &IL_WORKLOAD, argc, argv, il_help);
+    if (rc >= 0)
+        return rc;
+    sb_arrow_case c;
+    sb_err err = {{0}};
+    if (sb_arrow_case_load(&r.opts, SB_WL_INNER_LOOP, &c, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        sb_run_free(&r);
+        return SB_EXIT_USAGE;
+    }
+    sb_run_counts(&r, c.shape.reps, c.shape.warmup, IL_DEFAULT_REPS, IL_DEFAULT_WARMUP);
+    sb_run_gate_default(&r, "IL-002", c.shape.residency_min > 0 ? c.shape.residency_min : 1.0);
+    sb_run_gate_default(&r, "IL-004", c.shape.target_solve_ms > 0 ? c.shape.target_solve_ms : NAN);
+    sb_host_set_threads(r.opts.threads);
+    if ((rc = sb_run_verdict_init(&r, &c.shape, "fixture")) >= 0) {
+        sb_run_free(&r);
+        return rc;
+    }
+    if ((rc = sb_run_choose_backend(&r, implements_arrow)) >= 0)
+        return rc;
+    const sb_arrow_ops *ops = r.backend->arrow;
+    const int64_t nt = c.nt, p = c.shape.p;
+    sb_lm_result res = {0}, rup = {0}, orc = {0};
+    double *r_t = NULL, *r_b = NULL, *zeros = NULL, *step = NULL;
+    void *state = NULL, *rup_state = NULL;
+    sb_run_progress(&r, "building the fixture (n=%lld p=%lld d=%lld)", (long long)c.shape.n, (long long)c.shape.p,
+                    (long long)c.shape.d);
+    if (sb_arrow_case_build(&c, &err) || sb_lm_result_alloc(&res, nt, p, &err) || sb_lm_result_alloc(&rup, nt, p, &err) ||
+        sb_lm_result_alloc(&orc, nt, p, &err) || !(r_t = sb_alloc((size_t)nt, sizeof(double), &err)) ||
+        !(r_b = sb_alloc((size_t)p, sizeof(double), &err)) || !(zeros = sb_alloc((size_t)(nt + p), sizeof(double), &err)) ||
+        !(step = sb_alloc((size_t)(nt + p), sizeof(double), &err))) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        rc = SB_EXIT_RUNTIME;
+        sb_run_free(&r);
+        goto out;
+    }
+    sb_run_rate(&r, (double)c.shape.n);
+    il_roofline(&r, &c);
+    cJSON *root = r.v.root;
+    const char *who = r.backend->is_device ? "device" : "host backend";
+
+    /* 1. The resident LM fit; its state keeps the frame for the timed solves. */
+    sb_lm_frame frame = {0};
+    sb_telemetry tele = {0};
+    sb_run_progress(&r, "LM loop, frame resident");
+    double t0 = sb_now_s(), fit_s = NAN;
+    if (ops->create(&c.sys, 0, &state, &err) ||
+        sb_lm_run(&c.sys, c.sys.g_t, c.sys.g_b, ops, state, &frame, &c.lm, &res, &err)) {
+        sb_run_fail(&r, "%s failed in the resident LM loop: %s", who, err.msg);
+    } else {
+        fit_s = sb_now_s() - t0;
+        sb_run_note(&r, "LM: %d iterations (%d accepted), %s, objective %.15g, logdet %.15g, ridges (%g, %g)",
+                    res.iterations, res.accepted, res.converged ? "converged" : "NOT converged", res.objective, res.logdet,
+                    res.ridge_t, res.ridge_b);
+    }
+    /* 2. The same loop re-staging and re-factoring every iterate. */
+    int rup_ok = 0;
+    if (!r.failed) {
+        sb_run_progress(&r, "LM loop, re-upload baseline");
+        if (sb_arrow_fit(&c, ops, 1, c.sys.g_t, c.sys.g_b, &rup, NULL, &err))
+            sb_run_fail(&r, "%s failed in the re-upload LM loop: %s", who, err.msg);
+        else
+            rup_ok = 1;
+    }
+    /* 3. The dense LAPACKE oracle: same loop, independent solves. */
+    int orc_ok = 0;
+    if (!r.failed) {
+        sb_run_progress(&r, "LM loop, dense LAPACKE oracle (order %lld)", (long long)(nt + p));
+        if (sb_arrow_fit(&c, &sb_oracle_arrow_ops, 1, c.sys.g_t, c.sys.g_b, &orc, NULL, &err))
+            sb_run_fail(&r, "the dense oracle failed: %s", err.msg);
+        else
+            orc_ok = 1;
+    }
+
+    /* Timed phases at the frame's ridges, with the gradient at z = 0. */
+    if (!r.failed && !frame.valid)
+        sb_run_note(&r, "no valid frame after the LM loop (ridge limit): nothing to time");
+    if (!r.failed && frame.valid) {
+        sb_arrow_residual(&c.sys, c.sys.g_t, c.sys.g_b, zeros, zeros + nt, r_t, r_b);
+        il_rep res_rep = {ops, state, frame.ridge_t, frame.ridge_b, r_t, r_b, step, step + nt, 0, 1};
+        sb_rep rep = {NULL, il_rep_run, &res_rep};
+        sb_phase *ph = sb_run_time(&r, "resident", &rep);
+        ops->telemetry(state, &tele);
+        sb_run_phase_telemetry(ph, &tele);
+        if (!r.failed && ops->create(&c.sys, 1, &rup_state, &err))
+            sb_run_fail(&r, "%s failed staging the re-upload baseline: %s", who, err.msg);
+        if (!r.failed) {
+            il_rep up = {ops, rup_state, frame.ridge_t, frame.ridge_b, r_t, r_b, step, step + nt, 1, 1};
+            sb_rep rep2 = {NULL, il_rep_run, &up};
+            sb_phase *ph2 = sb_run_time(&r, "reupload", &rep2);
+            il_rep fb = up;
+            fb.solve = 0;
+            sb_rep rep3 = {NULL, il_rep_run, &fb};
+            if (!r.failed)
+                sb_run_time(&r, "frame_build", &rep3);
+            sb_telemetry t2 = {0};
+            ops->telemetry(rup_state, &t2);
+            sb_run_phase_telemetry(ph2, &t2);
+        }
+    } else if (state) {
+        ops->telemetry(state, &tele);
+    }
+
+    /* Gates and results. */
+    double parts[4] = {NAN, NAN, NAN, NAN}, worst = NAN;
+    if (orc_ok && !r.failed) {
+        worst = sb_lm_parity(&res, &orc, nt, p, parts);
+        sb_run_gate(&r, "IL-001", worst);
+        sb_run_gate(&r, "IL-003", res.converged ? 1.0 : 0.0);
+        sb_run_note(&r, "parity vs dense LAPACKE: step %.2e  z %.2e  objective %.2e  logdet %.2e", parts[0], parts[1],
+                    parts[2], parts[3]);
+    }
+    if (r.nphases >= 2 && r.phases[0].completed && r.phases[1].completed) {
+        sb_run_gate(&r, "IL-002", r.phases[1].stats.median / r.phases[0].stats.median);
+        if (isfinite(sb_run_threshold(&r, "IL-004")))
+            sb_run_gate(&r, "IL-004", r.phases[0].stats.median * 1e3);
+        else
+            sb_run_gate_na(&r, "IL-004", "the shape sets no target_solve_ms");
+    }
+    cJSON *parity = cJSON_AddObjectToObject(root, "parity");
+    cJSON_AddStringToObject(parity, "oracle", "the same LM loop with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
+    cJSON_AddNumberToObject(parity, "tolerance", sb_run_threshold(&r, "IL-001"));
+    cJSON_AddItemToObject(parity, "rel_err", sb_json_number(worst));
+    cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
+    cJSON_AddItemToObject(parity, "rel_err_step", sb_json_number(parts[0]));
+    cJSON_AddItemToObject(parity, "rel_err_z", sb_json_number(parts[1]));
+    cJSON_AddItemToObject(parity, "rel_err_objective", sb_json_number(parts[2]));
+    cJSON_AddItemToObject(parity, "rel_err_logdet", sb_json_number(parts[3]));
+    cJSON_AddBoolToObject(parity, "pass", isfinite(worst) && worst < sb_run_threshold(&r, "IL-001"));
+    cJSON *results = cJSON_AddObjectToObject(root, "results");
+    if (!isnan(fit_s)) {
+        cJSON *j = sb_lm_result_json(&res, frame.builds);
+        cJSON_AddNumberToObject(j, "fit_s", fit_s);
+        cJSON_AddItemToObject(results, "resident", j);
+    }
+    if (rup_ok) {
+        const char *what = NULL;
+        int same = sb_lm_identical(&res, &rup, nt, p, &what);
+        cJSON *j = sb_lm_result_json(&rup, rup.iterations);
+        cJSON_AddBoolToObject(j, "bit_identical_to_resident", same);
+        if (!same)
+            cJSON_AddStringToObject(j, "first_difference", what);
+        cJSON_AddItemToObject(results, "reupload", j);
+    }
+    if (orc_ok)
+        cJSON_AddItemToObject(results, "oracle", sb_lm_result_json(&orc, orc.iterations));
+    if (r.nphases >= 3 && r.phases[2].completed)
+        cJSON_AddNumberToObject(root, "frame_build_s", r.phases[2].stats.median);
+    cJSON_AddNumberToObject(root, "per_solve_upload_bytes", 8.0 * (double)(nt + p));
+    cJSON_AddNumberToObject(root, "per_solve_download_bytes", 8.0 * (double)(nt + p));
+    cJSON_AddStringToObject(root, "scope", "the resident gradient-only solve of one LM iterate, the re-upload baseline and the frame build");
+
+    rc = sb_run_finish(&r);
+out:
+    if (state)
+        ops->destroy(state);
+    if (rup_state)
+        ops->destroy(rup_state);
+    sb_lm_result_free(&res);
+    sb_lm_result_free(&rup);
+    sb_lm_result_free(&orc);
+    free(r_t);
+    free(r_b);
+    free(zeros);
+    free(step);
+    sb_arrow_case_free(&c);
+    return rc;
+}
