@@ -85,11 +85,16 @@ $(BUILD)/%.o: %.cu
 
 # Tests -------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels $(BUILD)/tests/sim_arrow
 
 # The CUDA kernels' source run on the CPU (one OS thread per CUDA thread,
-# barriers for __syncthreads) against LAPACKE: needs no GPU and no nvcc.
-$(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/rs_params.h
+# barriers for __syncthreads, the blocks of a grid concurrent and started in
+# four orders: tests/gpu/sim_cuda.h) against LAPACKE: needs no GPU and no nvcc.
+$(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
+
+$(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/arrow_params.h tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 

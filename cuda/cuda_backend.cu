@@ -47,6 +47,7 @@
 
 #include <algorithm>
 
+#include "arrow_backend.h"
 #include "cuda_check.h"
 #include "rs_kernels.h"
 
@@ -793,7 +794,7 @@ extern "C" const sb_backend sb_cuda_backend = {
     cuda_probe,     /* probe */
     cuda_calibrate, /* calibrate */
     &rs_ops,        /* resident_solve */
-    NULL,           /* arrow (inner-loop, outer-seq) */
+    &sb_cuda_arrow_ops, /* arrow (inner-loop, outer-seq): arrow_backend.cu */
     NULL,           /* multiplex */
     NULL,           /* encode */
 };

@@ -1,18 +1,26 @@
 /* Host simulation of the CUDA resident-solve kernels (cuda/rs_kernels.cuh).
  *
- * Runs the exact kernel source on the CPU: every CUDA thread of a block is an
- * OS thread, __syncthreads() is a std::barrier over the block, warp shuffles
- * go through a per-warp exchange buffer between two barriers, and blocks of a
- * grid run one after another in blockIdx order (so the chained solves'
- * tickets are handed out in that order and every wait is already satisfied).
- * This checks indexing, the phase structure of the one-barrier-per-step
- * loops and the numerical results against LAPACKE without a GPU; built with
- * -fsanitize=thread it also reports shared-memory races inside a block.
- * It does not check cross-block timing (that needs the device:
- * tests/gpu/run-gpu-tests.sh).
+ * Runs the exact kernel source on the CPU through tests/gpu/sim_cuda.h: every
+ * CUDA thread is an OS thread, __syncthreads() a real barrier, and the blocks
+ * of a grid run concurrently, started forward, reversed, shuffled, and
+ * shuffled with random sleeps (before each block, at barriers, inside spin
+ * waits), with 2 to 4 blocks resident at once (a block waits for a free slot
+ * as on a full GPU). Every test below runs once per launch order.
+ *
+ * What that exercises: the chained triangular solves' cross-block hand-offs
+ * (tickets taken in start order, blocks spinning on flags published by other
+ * blocks still running, the fence/flag/__ldcg protocol, ticket bases and
+ * epochs carried over between launches on one chain state) and, through
+ * SIM_KERNEL's per-slot copies of the kernels, per-block shared memory that a
+ * later block inherits dirty. The count of spin iterations shows that blocks
+ * really waited on each other. Results are compared with LAPACKE; built with
+ * -fsanitize=thread it also reports races. Not exercised: the GPU's weaker
+ * memory model (x86 is TSO; the volatile flag read in rs_load_volatile is a
+ * plain load here, ordered by the seq_cst fence RMW that follows it in
+ * rs_chain_wait), warp-synchronous execution and the timeout path.
  *
  *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Wno-unknown-pragmas \
- *       -Icuda tests/gpu/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
+ *       -Icuda -Itests/gpu tests/gpu/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
  */
 #include <algorithm>
 #include <atomic>
@@ -22,98 +30,32 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
 
 #include <lapacke.h>
 
-/* ---------------------------- CUDA shims ---------------------------- */
-struct sim_dim3 {
-    unsigned x = 0, y = 1, z = 1;
-};
-thread_local sim_dim3 threadIdx, blockIdx;
-static sim_dim3 blockDim, gridDim; /* set before a grid's threads start */
+#include "sim_cuda.h"
 
-struct sim_warp {
-    std::barrier<> bar{32};
-    double slot[32];
-};
-thread_local std::barrier<> *sim_block_barrier;
-thread_local sim_warp *sim_this_warp;
-
-#define __global__
-#define __device__
-#define __forceinline__ inline
-#define __launch_bounds__(x)
-#define __shared__ static
-
-
-
-static void __syncthreads() { sim_block_barrier->arrive_and_wait(); }
-
-static double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
-{
-    (void)mask; /* the kernels only use full-warp shuffles */
-    sim_warp *w = sim_this_warp;
-    const unsigned lane = threadIdx.x % 32;
-    w->slot[lane] = v;
-    w->bar.arrive_and_wait();
-    const double got = w->slot[lane ^ (unsigned)lane_mask];
-    w->bar.arrive_and_wait();
-    return got;
-}
-
-static unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
-{
-    return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
-}
-static int atomicCAS(int *p, int expected, int desired)
-{
-    __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-    return expected;
-}
-static int atomicExch(int *p, int v) { return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST); }
-/* a seq_cst read-modify-write rather than atomic_thread_fence, which
- * ThreadSanitizer does not model */
-static std::atomic<int> sim_fence_word;
-static void __threadfence() { sim_fence_word.fetch_add(0, std::memory_order_seq_cst); }
-static double __ldcg(const double *p)
-{
-    double v;
-    __atomic_load(p, &v, __ATOMIC_SEQ_CST);
-    return v;
-}
-static long long clock64()
-{
-    return (long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
+/* One copy of the kernels per residency slot: their __shared__ statics are
+ * the shared memory of the block holding that slot (see sim_cuda.h). */
+#include "rs_params.h"
+namespace sim_slot0 {
 #include "rs_kernels.cuh"
-
-template <typename... Params, typename... Args>
-static void sim_launch(void (*kernel)(Params...), unsigned grid, unsigned block, Args... args)
-{
-    gridDim.x = grid;
-    blockDim.x = block;
-    for (unsigned b = 0; b < grid; ++b) {
-        std::barrier<> bar((std::ptrdiff_t)block);
-        std::unique_ptr<sim_warp[]> warps(new sim_warp[(block + 31) / 32]);
-        std::vector<std::thread> threads;
-        threads.reserve(block);
-        for (unsigned t = 0; t < block; ++t)
-            threads.emplace_back([&, t, b] {
-                threadIdx.x = t;
-                blockIdx.x = b;
-                sim_block_barrier = &bar;
-                sim_this_warp = &warps[t / 32];
-                kernel(args...);
-            });
-        for (auto &th : threads)
-            th.join();
-    }
+}
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot1 {
+#include "rs_kernels.cuh"
+}
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot2 {
+#include "rs_kernels.cuh"
+}
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot3 {
+#include "rs_kernels.cuh"
 }
 
 /* ------------------- reference BLAS with cuBLAS semantics ------------------- */
@@ -148,7 +90,7 @@ static void sim_blocked_potrf(double *A, int N, int *info)
         const int jb = std::min(SB_RS_NB, N - j);
         const int rest = N - j - jb;
         double *Ajj = A + j + (int64_t)j * N;
-        sim_launch(rs_chol_diag, 1, SB_CHOL_THREADS, Ajj, (int64_t)N, jb, j, info);
+        sim_launch(SIM_KERNEL(rs_chol_diag), 1, SB_CHOL_THREADS, Ajj, (int64_t)N, jb, j, info);
         if (rest > 0) {
             double *Aij = A + (j + jb) + (int64_t)j * N;
             double *Ar = A + (j + jb) + (int64_t)(j + jb) * N;
@@ -182,21 +124,23 @@ static void sim_chol_solve_chained(const double *L, int N, double *b, sim_chain 
     cs.abort = &ch.abort;
     cs.ticket_base = ch.ticket_base;
     cs.epoch = ++ch.epoch;
-    sim_launch(rs_trsv_lower_fwd, (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
+    sim_launch(SIM_KERNEL(rs_trsv_lower_fwd), (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
                ch.linv.data(), cs, info);
     ch.ticket_base += (unsigned long long)nblk;
     cs.ticket_base = ch.ticket_base;
     cs.epoch = ++ch.epoch;
-    sim_launch(rs_trsv_lower_bwd, (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
+    sim_launch(SIM_KERNEL(rs_trsv_lower_bwd), (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
                (const double *)ch.linv.data(), cs, info);
     ch.ticket_base += (unsigned long long)nblk;
 }
 
 /* ------------------------------- tests ------------------------------- */
 static int g_pass, g_fail;
+static long long g_spins; /* spin iterations of chained waits, this launch order */
 static void report(bool ok, const char *what, double value)
 {
-    std::printf("%s %s (%.3g)\n", ok ? "ok  " : "FAIL", what, value);
+    std::printf("%s [%s] %s (%.3g)\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what,
+                value);
     (ok ? g_pass : g_fail)++;
 }
 
@@ -235,30 +179,44 @@ static std::vector<double> spd_matrix(int N)
     return A;
 }
 
+/* rs_chol_diag is launched as a one-block grid, so the launch order cannot
+ * change how it runs: the blocked factorization is checked in the first
+ * order and its factor reused by the chained solves of the later orders
+ * (whose multi-block grids are what the orders are about). */
+struct factor_case {
+    std::vector<double> L, ref;
+};
+static std::map<int, factor_case> g_factors;
+
 static void test_factor_and_solve(int N)
 {
     char what[160];
-    std::vector<double> A = spd_matrix(N);
-    std::vector<double> ref = A;
-    int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
-    if (rinfo != 0) {
-        std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
-        report(false, what, rinfo);
-        return;
-    }
-    std::vector<double> L = A;
-    int info = 0;
-    sim_blocked_potrf(L.data(), N, &info);
-    std::snprintf(what, sizeof what, "N=%d: blocked factor info", N);
-    report(info == 0, what, info);
-    double dmax = 0.0, lmax = 0.0;
-    for (int c = 0; c < N; ++c)
-        for (int r = c; r < N; ++r) {
-            dmax = std::max(dmax, std::fabs(L[r + (size_t)c * N] - ref[r + (size_t)c * N]));
-            lmax = std::max(lmax, std::fabs(ref[r + (size_t)c * N]));
+    auto cached = g_factors.find(N);
+    if (cached == g_factors.end()) {
+        std::vector<double> A = spd_matrix(N);
+        std::vector<double> ref = A;
+        int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
+        if (rinfo != 0) {
+            std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
+            report(false, what, rinfo);
+            return;
         }
-    std::snprintf(what, sizeof what, "N=%d: blocked factor vs LAPACKE dpotrf, rel", N);
-    report(dmax / lmax < 1e-12, what, dmax / lmax);
+        std::vector<double> L = A;
+        int info = 0;
+        sim_blocked_potrf(L.data(), N, &info);
+        std::snprintf(what, sizeof what, "N=%d: blocked factor info", N);
+        report(info == 0, what, info);
+        double dmax = 0.0, lmax = 0.0;
+        for (int c = 0; c < N; ++c)
+            for (int r = c; r < N; ++r) {
+                dmax = std::max(dmax, std::fabs(L[r + (size_t)c * N] - ref[r + (size_t)c * N]));
+                lmax = std::max(lmax, std::fabs(ref[r + (size_t)c * N]));
+            }
+        std::snprintf(what, sizeof what, "N=%d: blocked factor vs LAPACKE dpotrf, rel", N);
+        report(dmax / lmax < 1e-12, what, dmax / lmax);
+        cached = g_factors.emplace(N, factor_case{L, ref}).first;
+    }
+    const std::vector<double> &L = cached->second.L, &ref = cached->second.ref;
 
     /* two solves on the same chain state: epochs and ticket bases carry over */
     sim_chain chain(N + 70);
@@ -270,7 +228,12 @@ static void test_factor_and_solve(int N)
         std::vector<double> xr = rhs;
         LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, ref.data(), N, xr.data(), N);
         int sinfo = 0;
+        const long long reads0 = g_sim_clock_reads.load();
         sim_chol_solve_chained(L.data(), N, x.data(), chain, &sinfo);
+        /* clock64 is read once per wait, then once per spin; each launch
+         * waits nblk(nblk-1)/2 times */
+        const long long nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
+        g_spins += g_sim_clock_reads.load() - reads0 - nblk * (nblk - 1);
         double e = 0.0;
         for (int j = 0; j < N; ++j)
             e = std::max(e, std::fabs(x[j] - xr[j]));
@@ -306,7 +269,7 @@ static void test_elementwise()
         x = lcg_u();
     for (auto &x : w)
         x = std::fabs(lcg_u()) + 0.1;
-    sim_launch(rs_scale_cols_sqrtw, 5, 32, (const double *)Xt.data(), p, n,
+    sim_launch(SIM_KERNEL(rs_scale_cols_sqrtw), 5, 32, (const double *)Xt.data(), p, n,
                (const double *)w.data(), Xs.data());
     double e = 0.0;
     for (int64_t i = 0; i < n; ++i)
@@ -317,7 +280,7 @@ static void test_elementwise()
     std::vector<double> K((size_t)(n * n)), M((size_t)(n * n), 7.0);
     for (auto &x : K)
         x = lcg_u();
-    sim_launch(rs_dual_shift, 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
+    sim_launch(SIM_KERNEL(rs_dual_shift), 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
                M.data());
     e = 0.0;
     for (int64_t c = 0; c < n; ++c)
@@ -328,7 +291,7 @@ static void test_elementwise()
     report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
 
     std::vector<double> D((size_t)(n * n), 1.0);
-    sim_launch(rs_add_diag, 1, 32, D.data(), n, 0.5);
+    sim_launch(SIM_KERNEL(rs_add_diag), 1, 32, D.data(), n, 0.5);
     e = 0.0;
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = 0; r < n; ++r)
@@ -336,7 +299,7 @@ static void test_elementwise()
     report(e == 0.0, "add_diag", e);
 
     std::vector<double> F(1000, 0.0);
-    sim_launch(rs_fill_pseudorandom, 2, 64, F.data(), (int64_t)F.size(), (uint64_t)42);
+    sim_launch(SIM_KERNEL(rs_fill_pseudorandom), 2, 64, F.data(), (int64_t)F.size(), (uint64_t)42);
     bool nonzero = true, in_range = true;
     for (double x : F) {
         nonzero = nonzero && x != 0.0;
@@ -354,11 +317,32 @@ int main(int argc, char **argv)
         for (int i = 1; i < argc; ++i)
             sizes.push_back(std::atoi(argv[i]));
     }
-    test_elementwise();
-    for (int N : sizes)
-        test_factor_and_solve(N);
-    test_not_spd(10, 3);
-    test_not_spd(150, 100);
+    long long spins_total = 0;
+    for (int o = 0; o < SIM_NORDERS; ++o) {
+        sim_set_order((sim_order)o, 0x5eed0000ull + (uint64_t)o);
+        g_lcg = 0x1412a100deadbeefull; /* the same matrices in every order */
+        g_spins = 0;
+        const auto t0 = std::chrono::steady_clock::now();
+        test_elementwise();
+        /* after the first order only the multi-block grids: a one-block
+         * solve runs the same in every order */
+        for (int N : sizes)
+            if (o == 0 || N > SB_RS_NB)
+                test_factor_and_solve(N);
+        if (o == 0) { /* one-block grids: see test_factor_and_solve */
+            test_not_spd(10, 3);
+            test_not_spd(150, 100);
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("     [%s] %d blocks resident: chained waits spun %lld times, %.2f s\n",
+                    sim_order_name(g_sim.order), g_sim.resident, g_spins, s);
+        spins_total += g_spins;
+    }
+    /* with several row blocks resident at once some block must have found its
+     * predecessor's flag unset: otherwise the hand-off path never ran */
+    const bool multi_block = std::any_of(sizes.begin(), sizes.end(), [](int N) { return N > SB_RS_NB; });
+    if (multi_block)
+        report(spins_total > 0, "chained solves: some block spun on another's flag", (double)spins_total);
     std::printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

@@ -1,0 +1,259 @@
+/* CPU stand-ins for the CUDA built-ins our kernels use, and a grid launcher
+ * that runs thread blocks concurrently and out of order. Shared by the kernel
+ * simulations tests/gpu/sim_kernels.cpp (cuda/rs_kernels.cuh) and
+ * tests/gpu/sim_arrow.cpp (cuda/arrow_kernels.cuh).
+ *
+ * The model:
+ *   - every CUDA thread is an OS thread; __syncthreads() is a std::barrier over
+ *     the block's threads; warp shuffles go through a per-warp exchange buffer
+ *     between two barriers;
+ *   - every block of a grid is a group of OS threads, and up to SIM_SLOTS
+ *     blocks are resident at once, all running concurrently. The launcher
+ *     starts the blocks in one of four orders (forward, reversed, shuffled
+ *     with a fixed seed, shuffled with random sleeps of 0–200 µs before each
+ *     block and before each barrier and while spinning), each block waiting
+ *     for a free residency slot as on a GPU whose SMs are full;
+ *   - __shared__ memory must be per block, yet `__shared__ T x[..]` in the
+ *     kernel source can only become a function-local `static`. So a
+ *     simulation includes the kernel header once per residency slot, each
+ *     copy in its own namespace (sim_slot0 .. sim_slot3): the statics of copy
+ *     k are the shared memory of whichever block holds slot k. A block that
+ *     takes over a slot finds the previous block's shared-memory contents, as
+ *     on the device (shared memory is not cleared between blocks);
+ *   - global memory is ordinary host memory shared by every thread. Atomics
+ *     are std::atomic_ref read-modify-writes (seq_cst); __threadfence() is a
+ *     seq_cst read-modify-write on one global word (ThreadSanitizer does not
+ *     model std::atomic_thread_fence, and on x86 a locked RMW is a full
+ *     fence); __ldcg is a seq_cst atomic load; clock64() is a nanosecond
+ *     clock that also yields the CPU, since the only loops that read it are
+ *     spin-waits (two cores, hundreds of threads: a spinning thread must let
+ *     the thread it waits for run).
+ *
+ * Usage: include this, then the kernel header SIM_SLOTS times:
+ *     namespace sim_slot0 {
+ *     #include "x_kernels.cuh"
+ *     }
+ *     #undef SB_X_KERNELS_CUH
+ *     namespace sim_slot1 { ... }   (and so on up to SIM_SLOTS - 1)
+ * and launch with sim_launch(SIM_KERNEL(name), grid, block, args...).
+ * Plain headers the kernel header includes (its params header, <cmath>) must
+ * be included before the first namespace, so their guards keep them global. */
+#ifndef SB_SIM_CUDA_H
+#define SB_SIM_CUDA_H
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <barrier>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+/* ---------------------------- CUDA shims ---------------------------- */
+struct sim_dim3 {
+    unsigned x = 0, y = 1, z = 1;
+};
+static thread_local sim_dim3 threadIdx, blockIdx;
+static sim_dim3 blockDim, gridDim; /* set before a grid's threads start */
+
+#define __global__
+#define __device__
+#define __forceinline__ inline
+#define __launch_bounds__(x)
+#define __shared__ static
+
+#define SIM_SLOTS 4
+
+enum sim_order { SIM_FORWARD, SIM_REVERSED, SIM_SHUFFLED, SIM_SHUFFLED_DELAYS, SIM_NORDERS };
+
+static inline const char *sim_order_name(sim_order o)
+{
+    switch (o) {
+    case SIM_FORWARD: return "forward";
+    case SIM_REVERSED: return "reversed";
+    case SIM_SHUFFLED: return "shuffled";
+    case SIM_SHUFFLED_DELAYS: return "shuffled+delays";
+    default: return "?";
+    }
+}
+
+/* How the next launches run. Residency differs per order so that both full
+ * concurrency and blocks queued behind full slots are exercised. */
+struct sim_config {
+    sim_order order = SIM_FORWARD;
+    int resident = SIM_SLOTS; /* blocks resident at once, 1..SIM_SLOTS */
+    uint64_t seed = 0x51a0c0de5eedull;
+};
+static sim_config g_sim;
+static std::atomic<unsigned long long> g_sim_launches{0};
+
+static inline void sim_set_order(sim_order o, uint64_t seed)
+{
+    static const int resident[SIM_NORDERS] = {SIM_SLOTS, 2, 3, SIM_SLOTS};
+    g_sim.order = o;
+    g_sim.resident = resident[o];
+    g_sim.seed = seed;
+}
+
+static inline uint64_t sim_mix(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+struct sim_warp {
+    std::barrier<> bar{32};
+    double slot[32];
+};
+static thread_local std::barrier<> *sim_block_barrier;
+static thread_local sim_warp *sim_this_warp;
+static thread_local std::minstd_rand *sim_rng; /* only set in delay mode */
+
+/* 0..200 µs, only in SIM_SHUFFLED_DELAYS */
+static inline void sim_maybe_sleep()
+{
+    if (sim_rng)
+        std::this_thread::sleep_for(std::chrono::microseconds((*sim_rng)() % 201));
+}
+
+static inline void __syncthreads()
+{
+    sim_maybe_sleep();
+    sim_block_barrier->arrive_and_wait();
+}
+
+static inline double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
+{
+    (void)mask; /* the kernels only use full-warp shuffles */
+    sim_warp *w = sim_this_warp;
+    const unsigned lane = threadIdx.x % 32;
+    w->slot[lane] = v;
+    w->bar.arrive_and_wait();
+    const double got = w->slot[lane ^ (unsigned)lane_mask];
+    w->bar.arrive_and_wait();
+    return got;
+}
+
+static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
+{
+    return std::atomic_ref<unsigned long long>(*p).fetch_add(v, std::memory_order_seq_cst);
+}
+static inline int atomicCAS(int *p, int expected, int desired)
+{
+    std::atomic_ref<int>(*p).compare_exchange_strong(expected, desired, std::memory_order_seq_cst);
+    return expected;
+}
+static inline int atomicExch(int *p, int v)
+{
+    return std::atomic_ref<int>(*p).exchange(v, std::memory_order_seq_cst);
+}
+static std::atomic<int> sim_fence_word;
+static inline void __threadfence() { sim_fence_word.fetch_add(0, std::memory_order_seq_cst); }
+static inline double __ldcg(const double *p)
+{
+    return std::atomic_ref<double>(*const_cast<double *>(p)).load(std::memory_order_seq_cst);
+}
+/* Spin-wait iterations observed (clock64 is read once per wait and once per
+ * spin), so a test can tell whether cross-block waits actually waited. */
+static std::atomic<long long> g_sim_clock_reads{0};
+static inline long long clock64()
+{
+    g_sim_clock_reads.fetch_add(1, std::memory_order_relaxed);
+    if (sim_rng && (*sim_rng)() % 8 == 0)
+        sim_maybe_sleep();
+    else
+        std::this_thread::yield();
+    return (long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+/* ----------------------------- the launcher ----------------------------- */
+#define SIM_KERNEL(name)                                                                         \
+    (std::array<decltype(&sim_slot0::name), SIM_SLOTS>{&sim_slot0::name, &sim_slot1::name,       \
+                                                       &sim_slot2::name, &sim_slot3::name})
+
+static inline std::vector<unsigned> sim_block_order(unsigned grid, sim_order o, uint64_t seed)
+{
+    std::vector<unsigned> v(grid);
+    for (unsigned b = 0; b < grid; ++b)
+        v[b] = b;
+    if (o == SIM_REVERSED)
+        std::reverse(v.begin(), v.end());
+    else if (o == SIM_SHUFFLED || o == SIM_SHUFFLED_DELAYS)
+        std::shuffle(v.begin(), v.end(), std::mt19937_64(seed));
+    return v;
+}
+
+/* Runs kernel<<<grid, block>>>(args...) to completion: blocks start in the
+ * configured order as residency slots free up, and run concurrently. */
+template <typename Fn, typename... Args>
+static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned grid, unsigned block,
+                       Args... args)
+{
+    gridDim.x = grid;
+    blockDim.x = block;
+    const sim_config cfg = g_sim;
+    const uint64_t launch = g_sim_launches.fetch_add(1);
+    const uint64_t seed = sim_mix(cfg.seed ^ sim_mix(launch));
+    const bool delays = cfg.order == SIM_SHUFFLED_DELAYS;
+    const int resident = std::clamp(cfg.resident, 1, SIM_SLOTS);
+
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<int> free_slots;
+    for (int s = resident - 1; s >= 0; --s)
+        free_slots.push_back(s);
+    std::vector<std::thread> runners;
+    runners.reserve(grid);
+    for (unsigned b : sim_block_order(grid, cfg.order, seed)) {
+        int slot;
+        {
+            std::unique_lock<std::mutex> lk(m);
+            cv.wait(lk, [&] { return !free_slots.empty(); });
+            slot = free_slots.back();
+            free_slots.pop_back();
+        }
+        runners.emplace_back([&, b, slot] {
+            if (delays) {
+                std::minstd_rand r((uint32_t)sim_mix(seed + b));
+                std::this_thread::sleep_for(std::chrono::microseconds(r() % 201));
+            }
+            std::barrier<> bar((std::ptrdiff_t)block);
+            std::unique_ptr<sim_warp[]> warps(new sim_warp[(block + 31) / 32]);
+            std::vector<std::thread> threads;
+            threads.reserve(block);
+            for (unsigned t = 0; t < block; ++t)
+                threads.emplace_back([&, t] {
+                    threadIdx.x = t;
+                    blockIdx.x = b;
+                    sim_block_barrier = &bar;
+                    sim_this_warp = &warps[t / 32];
+                    std::minstd_rand rng((uint32_t)sim_mix(seed ^ ((uint64_t)b << 20) ^ t));
+                    sim_rng = delays ? &rng : nullptr;
+                    kernel[slot](args...);
+                    sim_rng = nullptr;
+                });
+            for (auto &th : threads)
+                th.join();
+            {
+                std::lock_guard<std::mutex> lk(m);
+                free_slots.push_back(slot);
+            }
+            cv.notify_one();
+        });
+    }
+    for (auto &r : runners)
+        r.join();
+}
+
+#endif
