@@ -518,7 +518,8 @@ static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_o
     const sb_phase *main = r->nphases ? &r->phases[0] : NULL;
     int main_ok = main && main->completed && !r->failed;
     /* Timing: the first phase at the top, every phase under "phases". */
-    cJSON *timing = main ? sb_stats_json(main, r->warmup) : cJSON_CreateObject();
+    sb_phase none_run = {.name = "none", .stop_reason = "not-run"};
+    cJSON *timing = sb_stats_json(main ? main : &none_run, r->warmup);
     cJSON_AddStringToObject(timing, "clock", "host CLOCK_MONOTONIC around each synchronous rep (inputs up to results down)");
     cJSON_AddNumberToObject(timing, "max_noise", r->opts.max_noise);
     cJSON_AddNumberToObject(timing, "min_time_s", r->opts.min_time);

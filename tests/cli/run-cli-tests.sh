@@ -420,6 +420,83 @@ expect_exit 2 "--calibration that is not a calibration file" -- "${RS[@]}" --sha
 expect_exit 2 "--calibration that does not exist" -- "${RS[@]}" --shape tiny-primal --reps 3 --warmup 1 --calibration "$WORK/nope-cal.json" --out "$OUT"
 
 
+
+# ---- inner-loop / outer-seq ---------------------------------------------------
+IL=("$BIN" inner-loop)
+OSQ=("$BIN" outer-seq)
+IFAST=(--reps 3 --warmup 1 --calibration "$CAL")
+V="$WORK/il-tiny.json"
+if expect_exit 0 "inner-loop tiny-arrow on the host passes" -- "${IL[@]}" --shape tiny-arrow --backend host "${IFAST[@]}" --out "$V"; then
+    valid "inner-loop verdict is schema-valid" "$V"
+    check "inner-loop lists IL-001..IL-004 in order" "$V" '[.gates[].id] == ["IL-001", "IL-002", "IL-003", "IL-004"]'
+    check "IL-001..003 apply and pass, IL-004 is device-only" "$V" '([.gates[0:3][] | .applies and .pass] | all) and (.gates[3].applies == false)'
+    check "inner-loop parity < 1e-9 on step, z, objective, logdet" "$V" '.parity.rel_err < 1e-9 and .parity.rel_err_step < 1e-9 and .parity.rel_err_logdet < 1e-9 and .parity.pass'
+    check "inner-loop: three LM fits reported, converged" "$V" '.results.resident.converged and .results.reupload.converged and .results.oracle.converged and .results.resident.iterations >= 1'
+    check "inner-loop: the re-upload fit is bit-identical to the resident fit" "$V" '.results.reupload.bit_identical_to_resident == true'
+    check "inner-loop: resident, reupload and frame_build phases timed" "$V" '(.timing.phases | keys) == ["frame_build", "resident", "reupload"] and .timing.phases.resident.reps == 3'
+    check "inner-loop: residency speedup reported" "$V" '.residency.speedup > 0 and .residency.resident_s == .timing.median_s and .frame_build_s > 0'
+    check "inner-loop: host run not engaged, target undetermined" "$V" '.engaged == false and .throughput.engaged_rows_per_s == 0 and .target.status == "undetermined"'
+    check "inner-loop: one frame built by the resident fit" "$V" '.results.resident.frame_builds == 1'
+fi
+for shp in tiny-arrow-d1 tiny-arrow-d3; do
+    V="$WORK/il-$shp.json"
+    if expect_exit 0 "inner-loop $shp passes" -- "${IL[@]}" --shape "$shp" --backend host "${IFAST[@]}" --out "$V"; then
+        check "inner-loop $shp parity < 1e-9" "$V" '.parity.rel_err < 1e-9 and .results.resident.converged'
+    fi
+done
+V="$WORK/il-indef.json"
+if expect_exit 1 "inner-loop on an indefinite H_tt fails IL-003, no crash" -- "${IL[@]}" --shape tiny-arrow-indefinite --backend host "${IFAST[@]}" --out "$V"; then
+    valid "indefinite-shape verdict is schema-valid" "$V"
+    check "indefinite: factor failures grew the ridge" "$V" '.results.resident.factor_failures > 0 and .results.resident.ridge_t > 0 and .results.resident.converged == false'
+    check "indefinite: IL-003 fails, parity still holds" "$V" '([.gates[] | select(.id == "IL-003")][0].pass == false) and .parity.rel_err < 1e-9'
+fi
+V="$WORK/il-ridge.json"
+if expect_exit 1 "inner-loop past the ridge limit fails a gate, no crash" -- "${IL[@]}" --shape tiny-arrow-ridge-limit --backend host "${IFAST[@]}" --out "$V"; then
+    valid "ridge-limit verdict is schema-valid" "$V"
+    check "ridge limit: ridge_exceeded, not converged, nothing timed" "$V" '.results.resident.ridge_exceeded == true and .results.resident.converged == false and .timing.phases == {} and .timing.stop_reason == "not-run"'
+fi
+V="$WORK/os-tiny.json"
+if expect_exit 0 "outer-seq tiny-arrow on the host passes" -- "${OSQ[@]}" --shape tiny-arrow --backend host "${IFAST[@]}" --out "$V"; then
+    valid "outer-seq verdict is schema-valid" "$V"
+    check "outer-seq: one frame build for every outer (OS-001)" "$V" '.frame_builds == 1 and ([.gates[] | select(.id == "OS-001")][0] | .value == 1 and .pass)'
+    check "outer-seq: every outer bit-identical to a fresh frame (OS-002)" "$V" '.bit_identity.outers_differing == 0 and ([.gates[] | select(.id == "OS-002")][0].pass)'
+    check "outer-seq: oracle parity (OS-003)" "$V" '.parity.rel_err < 1e-9 and ([.gates[] | select(.id == "OS-003")][0].pass)'
+    check "outer-seq: three outers reported, host moves nothing" "$V" '.outers == 3 and (.per_outer | length) == 3 and ([.per_outer[].h2d_bytes] | add) == 0'
+fi
+V="$WORK/os-5.json"
+if expect_exit 0 "outer-seq --outers 5" -- "${OSQ[@]}" --shape tiny-arrow-d3 --backend host --outers 5 "${IFAST[@]}" --out "$V"; then
+    check "--outers 5: five outers, one build" "$V" '.outers == 5 and (.per_outer | length) == 5 and .frame_builds == 1'
+fi
+expect_exit 3 "inner-loop --require-device without a device exits 3" -- "${IL[@]}" --shape tiny-arrow --require-device "${IFAST[@]}" --out "$WORK/il-req.json"
+check "inner-loop exit 3: nothing ran" "$WORK/il-req.json" '.engaged == false and .execution_path == "none" and .gates == []'
+V="$WORK/il-fake.json"
+if SAEBENCH_FAKE_DEVICE=fail-at=100000 expect_exit 0 "a device without inner-loop falls back to the host under --backend auto" -- "$FAKE_BIN" inner-loop --shape tiny-arrow "${IFAST[@]}" --out "$V"; then
+    check "fallback names why" "$V" '.backend == "host" and .engaged == false and (.engaged_reason | test("does not implement inner-loop"))'
+fi
+expect_exit 2 "outer-seq --outers 0" -- "${OSQ[@]}" --shape tiny-arrow --outers 0 "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop does not take --outers" -- "${IL[@]}" --shape tiny-arrow --outers 2 "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop does not take --reupload" -- "${IL[@]}" --shape tiny-arrow --reupload "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop with a resident-solve shape" -- "${IL[@]}" --shape tiny-primal "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "outer-seq with an inner-loop-only shape" -- "${OSQ[@]}" --shape tiny-arrow-indefinite "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop without --shape" -- "${IL[@]}" "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop --gate IL-002=0" -- "${IL[@]}" --shape tiny-arrow --gate IL-002=0 "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "inner-loop --gate RS-001=1 (another workload's gate)" -- "${IL[@]}" --shape tiny-arrow --gate RS-001=1 "${IFAST[@]}" --out "$OUT"
+ARROW_HEAD='"name": "t", "workloads": ["inner-loop"], "seed": "0x1"'
+bad_arrow() { # bad_arrow DESC JSON
+    local f="$WORK/arrow-$((PASSED + FAILED)).json"
+    printf '%s' "$2" >"$f"
+    expect_exit 2 "$1" -- "${IL[@]}" --shape "$f" "${IFAST[@]}" --out "$OUT"
+}
+bad_arrow "arrow shape with d = 0" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 0, \"basis_cols\": 2}"
+bad_arrow "arrow shape with basis_cols = 0" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 0}"
+bad_arrow "arrow shape with d = 65" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 65, \"basis_cols\": 2}"
+bad_arrow "arrow shape whose n*d + p overflows int" "{$ARROW_HEAD, \"n\": 2000000000, \"p\": 11, \"d\": 64, \"basis_cols\": 2}"
+bad_arrow "arrow shape beyond memory" "{$ARROW_HEAD, \"n\": 1000000, \"p\": 100000, \"d\": 2, \"basis_cols\": 2}"
+bad_arrow "arrow shape missing basis_cols" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2}"
+bad_arrow "arrow shape with a ridge field" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 2, \"ridge\": 1}"
+bad_arrow "arrow shape with max_iterations 0" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 2, \"max_iterations\": 0}"
+bad_arrow "arrow shape with NaN-like htt_shift" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 2, \"htt_shift\": \"nan\"}"
+
 # ---- conflicting options, thresholds, duplicates: exit 2 before any work ----
 expect_exit 2 "--backend host with --require-device conflict" -- "${RS[@]}" --shape tiny-primal --backend host --require-device "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--reupload with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --reupload "${FAST[@]}" --out "$OUT"
