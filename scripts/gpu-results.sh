@@ -2,7 +2,8 @@
 # Everything a lent GPU session needs, in ONE device call (device time is scarce):
 # offline setup from the bundle, CUDA=1 build, GPU tests, calibrate, resident-solve on
 # the canonical shapes (both methods where they apply, both factor variants, with the
-# reupload baseline), and the PyTorch peer on the same card.
+# reupload baseline), inner-loop and outer-seq on qwen and color-arm, and the PyTorch
+# peer on the same card.
 #
 # Here, before the call:
 #   scripts/gpu-bundle.sh --debs-only -o bundle/debs
@@ -33,12 +34,13 @@ echo "== calibrate"
 cal=(--calibration "$out/r/calibration.json")
 [ -s "$out/r/calibration.json" ] || cal=()
 
-run() { # name, args...
-    local name=$1; shift
-    echo "-- $name: ./saebench resident-solve $*" | tee -a "$out/r/COMMANDS"
-    ./saebench resident-solve "$@" "${cal[@]}" --out "$out/r/$name.json"
+run_wl() { # workload, name, args...
+    local wl=$1 name=$2; shift 2
+    echo "-- $name: ./saebench $wl $* ${cal[*]} --out $name.json" | tee -a "$out/r/COMMANDS"
+    ./saebench "$wl" "$@" "${cal[@]}" --out "$out/r/$name.json"
     echo "   exit $?"
 }
+run() { run_wl resident-solve "$@"; }
 for factor in library blocked; do
     for shape in sae-2k-2048 sae-4k-4096; do
         run "rs-$shape-dual-$factor" --shape "$shape" --require-device --method dual --factor "$factor" --reupload
@@ -47,15 +49,20 @@ for factor in library blocked; do
     run "rs-sae-8k-1024-primal-$factor" --shape sae-8k-1024 --require-device --method primal --factor "$factor" --reupload
 done
 
+for shape in qwen color-arm; do
+    run_wl inner-loop "il-$shape" --shape "$shape" --require-device
+    run_wl outer-seq "os-$shape" --shape "$shape" --require-device
+done
+
 echo "== PyTorch peer"
 if [ -f .anchors/peer_torch.py ]; then
     PYTHONUNBUFFERED=1 timeout 240 python3 .anchors/peer_torch.py > "$out/r/peer_torch.json" || echo "peer_torch failed: $?"
 fi
 
 echo "== summary"
-for f in "$out"/r/rs-*.json; do
+for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json; do
     jq -r --arg f "$(basename "$f" .json)" \
-      '[$f, .exit_code, .engaged, (.throughput.measured_rows_per_s // 0 | floor), (.parity.rel_err // "null"),
-        (.timing.breakdown_ms | "build \(.build|.*1000|round/1000) factor \(.factor|.*1000|round/1000) solve \(.solve|.*1000|round/1000)")] | @tsv' "$f" 2>/dev/null
+      '[$f, .exit_code, .engaged, (.throughput.measured_rows_per_s // 0 | floor), (.timing.median_s * 1e3 | tostring + " ms"),
+        (.parity.rel_err // "null"), (.residency.speedup // "-"), ([.gates[] | select(.applies and (.pass | not)) | .id] | join(","))] | @tsv' "$f" 2>/dev/null
 done
 tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"

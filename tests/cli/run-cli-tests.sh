@@ -582,6 +582,23 @@ if expect_exit 0 "a 2-rep run is reported noisy" -- "${RS[@]}" --shape tiny-prim
     if grep -q "NOISY" "$ERR"; then ok "the summary warns about noise"; else bad "the summary warns about noise" "$(head -c 400 "$ERR")"; fi
 fi
 
+# Progress covers every phase on a terminal (script(1) gives the run a pty), and
+# nothing of it reaches a log or a --quiet run.
+if command -v script >/dev/null; then
+    prog=$(script -qec "'$BIN' resident-solve --shape tiny-primal --backend host --reps 3 --warmup 1" /dev/null 2>&1 | tr '\r' '\n')
+    missing=""
+    for phase in "staging X" "warm-up 1/1" "rep 3/3" "oracle: dense LAPACKE" "measuring this machine's ceilings"; do
+        grep -q "$phase" <<<"$prog" || missing="$missing [$phase]"
+    done
+    if [ -z "$missing" ]; then ok "progress on a terminal covers every phase"; else bad "progress on a terminal covers every phase" "missing:$missing"; fi
+    prog=$(script -qec "'$BIN' resident-solve --shape tiny-primal --backend host --reps 3 --warmup 1 --quiet" /dev/null 2>&1)
+    if [ -z "$prog" ]; then ok "--quiet on a terminal prints nothing"; else bad "--quiet on a terminal prints nothing" "${prog:0:200}"; fi
+    "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" 2>"$WORK/log.txt" >/dev/null
+    if grep -q "warm-up\|staging" "$WORK/log.txt"; then bad "no progress lines in a log" "$(head -c 200 "$WORK/log.txt")"; else ok "no progress lines in a log"; fi
+else
+    echo "skip progress tests (script(1) not found)"
+fi
+
 # ---- saying what is happening -------------------------------------------------
 if expect_exit 0 "--version names git and the build" -- "$BIN" --version; then
     if grep -q "^git " "$OUTS" && grep -q "^build: CUDA \(on\|off\)" "$OUTS" && grep -q "^BLAS: " "$OUTS"; then ok "--version prints git, CUDA build and BLAS"; else bad "--version prints git, CUDA build and BLAS" "$(cat "$OUTS")"; fi
