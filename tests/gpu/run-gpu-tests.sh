@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # GPU test battery of the CUDA backend (make test-gpu). Needs an NVIDIA GPU, the
-# built ./saebench, jq, nvcc + LAPACKE (to build tests/gpu/rs_backend_test.c) and
-# compute-sanitizer. Prints one "ok"/"FAIL" line per check, then
-# "N passed, N failed"; exits 1 if anything failed.
+# built ./saebench, jq, a C compiler + LAPACKE (to build tests/gpu/rs_backend_test.c
+# and tests/gpu/arrow_backend_test.c) and compute-sanitizer. Prints one
+# "ok"/"FAIL" line per check, then "N passed, N failed"; exits 1 if anything failed.
 #
 #   tests/gpu/run-gpu-tests.sh [SAEBENCH_BINARY]      (make test-gpu passes ./saebench)
+#   tests/gpu/run-gpu-tests.sh --build-only           only build the direct test
+#       programs against $BUILD/libsaebench.a (no GPU needed: a compile check)
 # Environment: BUILD (the make build directory holding libsaebench.a, default
 # build), SB_PREFIX (as for make), CUDA_HOME, COMPUTE_SANITIZER, LAPACK_LIBS
 # (link flags for LAPACKE, default as the Makefile's), GPU_TEST_REPS / GPU_TEST_WARMUP.
@@ -12,6 +14,11 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
+BUILD_ONLY=0
+if [ "${1:-}" = "--build-only" ]; then
+    BUILD_ONLY=1
+    shift
+fi
 BIN=${1:-./saebench}
 BUILD=${BUILD:-build}
 if [ -z "${CUDA_HOME:-}" ]; then
@@ -33,6 +40,38 @@ expect() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 # jqt FILE FILTER: true if FILTER yields true on FILE
 jqt() { jq -e "$2" "$1" >/dev/null 2>&1; }
 last_err() { tail -n 3 "$1" 2>/dev/null | tr '\n' ' '; }
+
+# build_gpu_test NAME: compile tests/gpu/NAME.c and link it against the objects
+# ./saebench was built from ($BUILD/libsaebench.a: cuda/*.o, the host modes,
+# the oracles), with the Makefile's link flags, into $TMP/NAME.
+build_gpu_test() {
+    local name=$1 inc=() libs=()
+    if [ -n "${SB_PREFIX:-}" ]; then
+        inc=(-I"$SB_PREFIX/usr/include" -I"$SB_PREFIX/usr/include/x86_64-linux-gnu")
+        local d
+        for d in "$SB_PREFIX/usr/lib/x86_64-linux-gnu" "$SB_PREFIX/usr/lib/x86_64-linux-gnu/openblas-pthread"; do
+            # shellcheck disable=SC2054 # the comma belongs to -Wl,-rpath,DIR
+            libs+=(-L"$d" -Wl,-rpath,"$d")
+        done
+    fi
+    [ -f "$BUILD/libsaebench.a" ] || { echo "no $BUILD/libsaebench.a (run make CUDA=1 first)"; return 1; }
+    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc "${inc[@]}" \
+        -c "tests/gpu/$name.c" -o "$TMP/$name.o" || return 1
+    # shellcheck disable=SC2086 # LAPACK_LIBS is a list of flags
+    cc -o "$TMP/$name" "$TMP/$name.o" "$BUILD/libsaebench.a" "${libs[@]}" -fopenmp \
+        ${LAPACK_LIBS:--lopenblas -llapacke} -lcjson -lm \
+        -L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcusolver -lcublas -lcudart -lstdc++ || return 1
+}
+
+if [ "$BUILD_ONLY" = 1 ]; then
+    for prog in rs_backend_test arrow_backend_test; do
+        if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then ok "$prog: built"; else
+            bad "$prog: build failed: $(tail -n 20 "$TMP/build-$prog.log")"; fi
+    done
+    printf '%d passed, %d failed\n' "$pass" "$fail"
+    [ "$fail" -eq 0 ]
+    exit
+fi
 
 # ---------------- telemetry accounting: the one place to adjust ----------------
 # Solves per resident-solve run: the w0 parity solve + the profile solve +
@@ -182,27 +221,6 @@ expect "hidden device, --backend auto: ran on host ($(jq -r '.backend' "$HIDDEN_
     jqt "$HIDDEN_OUT" '.backend == "host"'
 
 # ---- 3. direct backend test (partial blocks, failure paths, exact telemetry) ----
-# Links tests/gpu/rs_backend_test.c against the objects ./saebench was built
-# from ($BUILD/libsaebench.a, which holds cuda/*.o and src/common.o), with the
-# Makefile's link flags.
-build_backend_test() {
-    local inc=() libs=()
-    if [ -n "${SB_PREFIX:-}" ]; then
-        inc=(-I"$SB_PREFIX/usr/include" -I"$SB_PREFIX/usr/include/x86_64-linux-gnu")
-        local d
-        for d in "$SB_PREFIX/usr/lib/x86_64-linux-gnu" "$SB_PREFIX/usr/lib/x86_64-linux-gnu/openblas-pthread"; do
-            # shellcheck disable=SC2054 # the comma belongs to -Wl,-rpath,DIR
-            libs+=(-L"$d" -Wl,-rpath,"$d")
-        done
-    fi
-    [ -f "$BUILD/libsaebench.a" ] || { echo "no $BUILD/libsaebench.a (run make CUDA=1 first)"; return 1; }
-    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc "${inc[@]}" \
-        -c tests/gpu/rs_backend_test.c -o "$TMP/rs_backend_test.o" || return 1
-    # shellcheck disable=SC2086 # LAPACK_LIBS is a list of flags
-    cc -o "$TMP/rs_backend_test" "$TMP/rs_backend_test.o" "$BUILD/libsaebench.a" "${libs[@]}" \
-        ${LAPACK_LIBS:--lopenblas -llapacke} -lcjson -lm \
-        -L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcusolver -lcublas -lcudart -lstdc++ || return 1
-}
 # run_counted LABEL COMMAND...: relay a test program's ok/FAIL lines into the totals
 run_counted() {
     local label=$1; shift
@@ -217,12 +235,54 @@ run_counted() {
     done <"$log"
     if [ "$rc" -eq 0 ]; then ok "$label: exit 0"; else bad "$label: exit $rc: $(last_err "$log")"; fi
 }
-if build_backend_test >"$TMP/build.log" 2>&1; then
-    ok "rs_backend_test: built"
-    run_counted rs_backend_test "$TMP/rs_backend_test"
-else
-    bad "rs_backend_test: build failed: $(last_err "$TMP/build.log")"
+for prog in rs_backend_test arrow_backend_test; do
+    if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then
+        ok "$prog: built"
+        run_counted "$prog" "$TMP/$prog"
+    else
+        bad "$prog: build failed: $(last_err "$TMP/build-$prog.log")"
+    fi
+done
+if [ -x "$TMP/arrow_backend_test" ]; then
+    CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$TMP/arrow_backend_test" nodevice
 fi
+
+# ---- 3b. inner-loop and outer-seq through the CLI on the device ----
+# Exit 0, or 1 when only a performance gate failed (IL-002 residency speedup,
+# which a tiny frame need not reach, or IL-004, the ms target); never 2/3
+# (input, no device). The gates named per shape must pass.
+# gate_pass VERDICT ID: the gate applies and passes
+gate_pass() { jqt "$1" ".gates[] | select(.id == \"$2\") | .applies and .pass"; }
+arrow_cli_case() {
+    local cmd=$1 shape=$2; shift 2
+    local name="$cmd $shape cuda" out="$TMP/$cmd-$shape.json" err="$TMP/$cmd-$shape.err"
+    "$BIN" "$cmd" --shape "$shape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" \
+        --out "$out" --quiet 2>"$err"
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+        bad "$name: exit $rc, want 0 or 1: $(last_err "$err")"
+        return
+    fi
+    ok "$name: exit $rc"
+    expect "$name: engaged" jqt "$out" '.engaged == true'
+    local g
+    for g in "$@"; do
+        expect "$name: gate $g passes" gate_pass "$out" "$g"
+    done
+    if [ "$rc" -eq 1 ]; then
+        expect "$name: exit 1 only from a performance gate" \
+            jqt "$out" '[.gates[] | select(.applies and (.pass | not)) | .id] - ["IL-002", "IL-004"] == []'
+    fi
+}
+for shp in tiny-arrow tiny-arrow-d1 tiny-arrow-d3; do
+    arrow_cli_case inner-loop "$shp" IL-001 IL-003
+    arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003
+done
+# SPEC 1.2: the residency gate (IL-002) applies to the canonical shapes
+for shp in qwen color-arm; do
+    arrow_cli_case inner-loop "$shp" IL-001 IL-002 IL-003
+    arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003
+done
 
 # ---- 4. compute-sanitizer ----
 sanitize() {
@@ -249,6 +309,12 @@ if [ -x "$SANITIZER" ]; then
         sanitize memcheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
         sanitize racecheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
         sanitize synccheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
+    fi
+    if [ -x "$TMP/arrow_backend_test" ]; then
+        sanitize memcheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
+        sanitize racecheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
+        sanitize synccheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
+        sanitize initcheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
     fi
 else
     bad "compute-sanitizer not found (set COMPUTE_SANITIZER)"
