@@ -10,7 +10,8 @@
  * DSYRK, DGEMV, potrf, potrs).
  *
  * Every kernel result is compared with an independent LAPACKE computation:
- *   L_i      dpotrf per row block (and its info for indefinite rows),
+ *   L_i      dpotrf per row block (and its info for indefinite rows), and
+ *            each row's Σ ln diag(L_i),
  *   Y_i      dtrtrs(L_i, B_i),
  *   logdet   2Σ ln diag of the dpotrf factors of every H_tt,i + ρ_t I and of
  *            S = H_ββ + ρ_β I − Σ Y_iᵀY_i formed by a separate DSYRK,
@@ -272,7 +273,7 @@ static unsigned grid_of(const launch_cfg &cfg, int64_t items)
 }
 
 struct sim_out {
-    std::vector<double> L, Y, u, io;
+    std::vector<double> L, Y, u, io, row_logdiag;
     std::vector<int> row_info;
     sb_arrow_status status;
 };
@@ -288,12 +289,13 @@ static sim_out run_pipeline(const arrow_sys &s, const launch_cfg &cfg, std::vect
     o.L.assign((size_t)(nd * d), kPoison);
     o.Y.assign((size_t)(nd * p), kPoison);
     o.row_info.assign((size_t)n, -7);
-    std::vector<double> row_logdiag((size_t)n, kPoison), S((size_t)(p * p), kPoison);
+    o.row_logdiag.assign((size_t)n, kPoison);
+    std::vector<double> S((size_t)(p * p), kPoison);
     o.status = {kPoison, -7, -7};
 
     /* factor */
     sim_launch(SIM_KERNEL(arrow_row_chol), grid_of(cfg, n), cfg.block, (const double *)s.Htt.data(), n,
-               d, s.ridge_t, o.L.data(), o.row_info.data(), row_logdiag.data());
+               d, s.ridge_t, o.L.data(), o.row_info.data(), o.row_logdiag.data());
     sim_launch(SIM_KERNEL(arrow_row_forward), grid_of(cfg, n * p), cfg.block, (const double *)o.L.data(),
                (const double *)s.B.data(), n, d, p, o.Y.data());
     sim_launch(SIM_KERNEL(arrow_schur_init), grid_of(cfg, p * p), cfg.block, (const double *)s.Hbb.data(),
@@ -310,7 +312,7 @@ static sim_out run_pipeline(const arrow_sys &s, const launch_cfg &cfg, std::vect
                 S.data(), (int)p);
     o.status.schur_info = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', (int)p, S.data(), (int)p);
     sim_launch(SIM_KERNEL(arrow_logdet_reduce), 1, SB_ARROW_REDUCE_THREADS, (const int *)o.row_info.data(),
-               (const double *)row_logdiag.data(), n, (const double *)S.data(), p, &o.status);
+               (const double *)o.row_logdiag.data(), n, (const double *)S.data(), p, &o.status);
     if (o.status.rows_bad != 0 || o.status.schur_info != 0)
         return o; /* factor() says pd = 0; solve() refuses */
 
@@ -374,6 +376,8 @@ static void test_case(const arrow_case &c, uint64_t seed)
                 if (R.info[(size_t)i] == 0 && s.bad_col[(size_t)i] >= 0)
                     report(false, "the test made row " + std::to_string(i) + " indefinite, LAPACKE disagrees");
             close_to("L_i vs LAPACKE dpotrf", got.L.data(), R.L.data(), R.L.size(), 1e-13, dd, (size_t)d);
+            close_to("ln diag(L_i) per row vs LAPACKE dpotrf", got.row_logdiag.data(), R.rowlog.data(),
+                     R.rowlog.size(), 1e-13);
             close_to("Y_i vs LAPACKE dtrtrs", got.Y.data(), R.Y.data(), R.Y.size(), 1e-13, (size_t)d * p, (size_t)p);
             if (got.status.rows_bad != R.rows_bad)
                 report(false, "rows_bad " + std::to_string(got.status.rows_bad) + ", want " +
@@ -415,7 +419,7 @@ static void test_case(const arrow_case &c, uint64_t seed)
                 first = got;
                 have_first = true;
             } else if (!same_bits(got.L, first.L) || !same_bits(got.Y, first.Y) || !same_bits(got.u, first.u) ||
-                       !same_bits(got.io, first.io) ||
+                       !same_bits(got.io, first.io) || !same_bits(got.row_logdiag, first.row_logdiag) ||
                        std::memcmp(&got.status.logdet, &first.status.logdet, sizeof(double)) != 0) {
                 report(false, "results differ in their bits from the first run of this system");
             }
