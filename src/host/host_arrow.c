@@ -81,6 +81,9 @@ static sb_rc host_arrow_create(const sb_arrow_system *sys, int reupload, void **
         s->B = sys->B;
         s->Hbb = sys->Hbb;
     }
+    /* A frame is staged data, as on the device: the operator is the caller's
+     * (or, re-uploading, copied again by every factor()). */
+    s->tele.frame_builds = 1;
     *state = s;
     return SB_OK;
 oom:
@@ -140,6 +143,7 @@ static sb_rc host_arrow_factor(void *state, double ridge_t, double ridge_b, int 
         memcpy(s->Htt_own, sys->Htt, (size_t)nd * (size_t)d * sizeof(double));
         memcpy(s->B_own, sys->B, (size_t)nd * (size_t)p * sizeof(double));
         memcpy(s->Hbb_own, sys->Hbb, pp * sizeof(double));
+        s->tele.frame_builds++;
     }
 
     int bad = 0;
@@ -176,7 +180,6 @@ static sb_rc host_arrow_factor(void *state, double ridge_t, double ridge_b, int 
     *pd = 1;
     s->factored = 1;
     s->tele.factorizations++;
-    s->tele.frame_builds++;
     return SB_OK;
 }
 
