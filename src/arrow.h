@@ -87,7 +87,8 @@ typedef struct sb_arrow_ops {
      * then grows the ridge. *logdet = 2Σ ln diag(L_i) + 2Σ ln diag(L_S).
      * rc != SB_OK only for a real failure (out of memory, CUDA error). */
     sb_rc (*factor)(void *state, double ridge_t, double ridge_b, int *pd, double *logdet, sb_err *err);
-    /* (H + R)δ = −r with the factors of the last successful factor():
+    /* (H + R)δ = −r with the factors of the last factor(), which must have
+     * succeeded (after pd = 0 the factors are gone and solve() refuses):
      * u_i = L_i⁻¹ r_t,i, δβ = S⁻¹(−r_β + Σ Y_iᵀu_i), δt_i = −L_i⁻ᵀ(u_i + Y_i δβ).
      * Moves r (n·d + p doubles) in and δ out; nothing else. */
     sb_rc (*solve)(void *state, const double *r_t, const double *r_b, double *dt, double *db, sb_err *err);
