@@ -113,13 +113,17 @@ demo:
 
 test: deps
 	@$(MAKE) --no-print-directory saebench $(FAKE_BIN) $(UNIT_BIN)
-	@$(MAKE) --no-print-directory test-unit test-cli fuzz-regressions
+	@$(MAKE) --no-print-directory test-unit test-cli test-report fuzz-regressions
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
+
+# report and compare on the verdict fixtures of tests/report/ (--html needs gnuplot-nox)
+test-report: saebench
+	@tests/report/run-report-tests.sh ./saebench
 
 # Sanitizers: a separate build tree, host-only (the CUDA runtime and ASan disagree).
 test-asan: deps

@@ -27,8 +27,8 @@ static const sb_command COMMANDS[] = {
     {"encode", sb_cmd_not_built, "certified per-row latent-coordinate encode (§5; not built yet)"},
     {"shapes", sb_cmd_shapes, "list the named shapes, or show one"},
     {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},
-    {"report", sb_cmd_not_built, "merge verdicts into a table, plots and HTML (not built yet)"},
-    {"compare", sb_cmd_not_built, "regression gate between two verdict sets (not built yet)"},
+    {"report", sb_cmd_report, "merge verdicts into a table (text, md, csv, json) and an HTML dashboard"},
+    {"compare", sb_cmd_compare, "regression gate between two verdict sets (docs/compare.md)"},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 

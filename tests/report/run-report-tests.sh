@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Tests of 'saebench report' and 'saebench compare' on the checked-in verdict
+# fixtures (tests/report/fixtures/, made by make-fixtures.sh from real host
+# runs edited with jq). Run by 'make test-report'.
+#   usage: tests/report/run-report-tests.sh BINARY
+# Asserts exit codes (compare: 1 on a regression or a flipped gate, 0 on an
+# improvement, noise or a missing counterpart, 2 on unusable input), the
+# labels and numbers in compare's JSON, that every report format parses, and
+# that --html writes index.html with non-empty PNGs it references.
+# Needs jq and python3; the --html tests need gnuplot (Debian: gnuplot-nox).
+set -u
+
+if [ $# -ne 1 ]; then
+    echo "usage: $0 BINARY" >&2
+    exit 2
+fi
+BIN=$(realpath "$1") || exit 2
+[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
+PY=$(command -v python3) || { echo "$0: python3 is required" >&2; exit 2; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-report.XXXXXX") || exit 2
+trap 'rm -rf "$WORK"' EXIT
+cd "$ROOT" || exit 2
+F=tests/report/fixtures
+RS=resident-solve-tiny-primal.json
+IL=inner-loop-tiny-arrow.json
+
+PASSED=0
+FAILED=0
+OUTS="$WORK/last.stdout"
+ERR="$WORK/last.stderr"
+
+ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
+bad() {
+    FAILED=$((FAILED + 1))
+    echo "FAIL $1"
+    shift
+    local line
+    for line in "$@"; do echo "     $line"; done
+}
+
+# expect_exit CODE DESC -- cmd...: stdout in $OUTS, stderr in $ERR. For exit 2
+# also exactly one "saebench: " line on stderr. Returns 0 when it passed.
+expect_exit() {
+    local want=$1 desc=$2
+    shift 3
+    "$@" >"$OUTS" 2>"$ERR"
+    local rc=$? problems=()
+    [ "$rc" -eq "$want" ] || problems+=("exit $rc, expected $want")
+    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ERR"; then
+        problems+=("sanitizer report on stderr")
+    fi
+    if [ "$want" -eq 2 ]; then
+        local lines
+        lines=$(wc -l <"$ERR")
+        [ "$lines" -eq 1 ] && grep -q '^saebench: .' "$ERR" || problems+=("stderr is not one 'saebench: ' line: $(head -c 300 "$ERR")")
+    fi
+    if [ ${#problems[@]} -eq 0 ]; then
+        ok "$desc"
+        return 0
+    fi
+    bad "$desc" "${problems[@]}" "stderr: $(head -c 400 "$ERR")"
+    return 1
+}
+
+# check DESC FILE JQ-EXPR: the expression must be true on FILE.
+check() {
+    if jq -e "$3" "$2" >/dev/null 2>&1; then ok "$1"; else bad "$1" "jq '$3' is not true on $2" "$(head -c 600 "$2")"; fi
+}
+
+# ---------------------------------------------------------------- compare
+CMP=("$BIN" compare)
+J="$WORK/cmp.json"
+
+if expect_exit 1 "compare: 30% slower with tight samples is a regression (exit 1)" -- "${CMP[@]}" $F/base/$RS $F/regression/$RS; then
+    grep -q "REGRESSION" "$OUTS" && ok "compare text says REGRESSION" || bad "compare text says REGRESSION" "$(cat "$OUTS")"
+fi
+if expect_exit 1 "compare --format json: regression" -- "${CMP[@]}" $F/base/$RS $F/regression/$RS --format json; then
+    cp "$OUTS" "$J"
+    check "regression: label, delta +30%, Mann-Whitney agrees" "$J" \
+        '.pairs[0].timing.label == "regression" and (.pairs[0].timing.delta - 0.3 | fabs) < 1e-9
+         and .pairs[0].timing.mann_whitney.p < 0.01 and .pairs[0].timing.mann_whitney.z > 0
+         and .pairs[0].regression and .pairs[0].reasons == ["slower"] and .exit_code == 1'
+    check "regression: every metric listed (median, rows/s, phase, parity)" "$J" \
+        '[.pairs[0].metrics[].name] as $m | ($m | index("median_s")) and ($m | index("measured_rows_per_s"))
+         and ($m | index("phase resident median_s")) and ($m | index("parity.rel_err"))'
+fi
+expect_exit 0 "compare: --max-regression 50 lets a 30% slowdown pass as noise" -- "${CMP[@]}" $F/base/$RS $F/regression/$RS --max-regression 50
+
+if expect_exit 0 "compare: 30% faster is an improvement (exit 0)" -- "${CMP[@]}" $F/base/$RS $F/improvement/$RS --format json; then
+    check "improvement: label" "$OUTS" '.pairs[0].timing.label == "improvement" and .pairs[0].regression == false and .summary.improvement == 1'
+fi
+if expect_exit 0 "compare: 5% slower inside a 20% rel_iqr is noise (exit 0)" -- "${CMP[@]}" $F/base/$RS $F/noise/$RS --format json; then
+    check "noise: label, threshold 20% set by NEW rel_iqr" "$OUTS" \
+        '.pairs[0].timing.label == "noise" and (.pairs[0].timing.threshold - 0.2 | fabs) < 1e-12
+         and .pairs[0].timing.threshold_from == "NEW rel_iqr" and .pairs[0].noisy'
+fi
+if expect_exit 1 "compare: a gate that passed in BASE and fails in NEW (exit 1)" -- "${CMP[@]}" $F/base/$IL $F/gate-flipped/$IL --format json; then
+    check "gate flipped: IL-002 named, timing itself is noise" "$OUTS" \
+        '.pairs[0].gates_flipped == ["IL-002"] and .pairs[0].timing.label == "noise" and .pairs[0].reasons == ["gate-flipped"]'
+fi
+expect_exit 1 "compare: the flipped gate is named in the text" -- "${CMP[@]}" $F/base/$IL $F/gate-flipped/$IL
+grep -q "gate flipped pass -> fail: IL-002" "$OUTS" && ok "text names IL-002" || bad "text names IL-002" "$(cat "$OUTS")"
+
+if expect_exit 0 "compare: identical sets are all noise" -- "${CMP[@]}" $F/base $F/base --format json; then
+    check "identical: two pairs, delta 0, nothing missing" "$OUTS" \
+        '(.pairs | length) == 2 and all(.pairs[]; .timing.label == "noise" and .timing.delta == 0)
+         and (.only_in_base | length) == 0 and .exit_code == 0'
+fi
+if expect_exit 1 "compare: directories, one key regressed" -- "${CMP[@]}" $F/base $F/regression --format json; then
+    check "directories: matched by key" "$OUTS" \
+        '([.pairs[] | {(.workload): .timing.label}] | add) == {"inner-loop": "noise", "resident-solve": "regression"}'
+fi
+if expect_exit 0 "compare: a missing counterpart is listed, not a failure" -- "${CMP[@]}" $F/base $F/missing --format json; then
+    check "missing: only in BASE and only in NEW listed" "$OUTS" \
+        '[.only_in_base[].workload] == ["inner-loop"] and [.only_in_new[].workload] == ["outer-seq"] and (.pairs | length) == 1'
+fi
+expect_exit 0 "compare text: missing counterpart" -- "${CMP[@]}" $F/base $F/missing
+grep -q "only in BASE (listed, not a failure)" "$OUTS" && ok "text says a missing counterpart is not a failure" || bad "text says a missing counterpart is not a failure" "$(cat "$OUTS")"
+expect_exit 1 "compare --require-all: a missing counterpart fails" -- "${CMP[@]}" $F/base $F/missing --require-all
+if expect_exit 1 "compare: NEW failed to measure what BASE measured (exit 4 verdict)" -- "${CMP[@]}" $F/base/$RS $F/failed/resident-solve-tiny-primal-exit4.json --format json; then
+    check "not measured in NEW: a regression, gates flipped too" "$OUTS" \
+        '.pairs[0].timing.label == "not-measured" and (.pairs[0].reasons | index("not-measured-in-new")) and (.pairs[0].gates_flipped | length) == 2'
+fi
+
+# The Mann-Whitney requirement: a 30% higher median whose samples are the
+# base's own (no real shift) is ambiguous, not a regression.
+jq '.timing.median_s *= 1.3 | .timing.phases.resident.median_s *= 1.3' $F/base/$RS > "$WORK/shifted-median.json"
+if expect_exit 0 "compare: median 30% up but samples unchanged is ambiguous (exit 0)" -- "${CMP[@]}" $F/base/$RS "$WORK/shifted-median.json" --format json; then
+    check "ambiguous: Mann-Whitney disagrees" "$OUTS" '.pairs[0].timing.label == "ambiguous" and .pairs[0].timing.mann_whitney.p > 0.01'
+fi
+# Fewer than 6 samples a side: no test, the threshold alone decides.
+jq '.timing.samples_s |= .[:5]' $F/base/$RS > "$WORK/five-base.json"
+jq '.timing.samples_s |= .[:5]' $F/regression/$RS > "$WORK/five-new.json"
+if expect_exit 1 "compare: 5 samples a side, 30% slower: a regression on the threshold alone" -- "${CMP[@]}" "$WORK/five-base.json" "$WORK/five-new.json" --format json; then
+    check "5 samples: no Mann-Whitney" "$OUTS" '.pairs[0].timing.mann_whitney == null and .pairs[0].timing.label == "regression"'
+fi
+jq '.timing.samples_s = [] | .timing.phases.resident.samples_s = []' $F/base/$RS > "$WORK/nosamples.json"
+expect_exit 1 "compare: no samples at all still decides on the medians" -- "${CMP[@]}" "$WORK/nosamples.json" $F/regression/$RS
+
+# Unusable input: exit 2, one line.
+expect_exit 2 "compare: malformed verdict" -- "${CMP[@]}" $F/base/$RS $F/broken/malformed.json
+if expect_exit 2 "compare: schema saebench.verdict/3" -- "${CMP[@]}" $F/base/$RS $F/broken/schema-v3.json; then
+    grep -q "newer schema version" "$ERR" && ok "schema /3: says newer schema version" || bad "schema /3: says newer schema version" "$(cat "$ERR")"
+fi
+if expect_exit 2 "compare: a field of the wrong type" -- "${CMP[@]}" $F/broken/bad-type.json $F/base/$RS; then
+    grep -q "timing.median_s" "$ERR" && ok "wrong type: names the field" || bad "wrong type: names the field" "$(cat "$ERR")"
+fi
+expect_exit 2 "compare: a non-finite number (1e999)" -- "${CMP[@]}" $F/base/$RS $F/broken/not-finite.json
+expect_exit 2 "compare: a directory holding a broken verdict" -- "${CMP[@]}" $F/base $F/broken
+expect_exit 2 "compare: a calibration file is not a verdict" -- "${CMP[@]}" $F/base/calibration.json $F/base/$RS
+mkdir -p "$WORK/empty"
+cp $F/base/calibration.json "$WORK/empty/"
+expect_exit 2 "compare: a directory with no verdict" -- "${CMP[@]}" $F/base "$WORK/empty"
+expect_exit 2 "compare: a path that does not exist" -- "${CMP[@]}" $F/base "$WORK/nothing-here"
+expect_exit 2 "compare: one path" -- "${CMP[@]}" $F/base
+expect_exit 2 "compare: three paths" -- "${CMP[@]}" $F/base $F/base $F/base
+expect_exit 2 "compare: unknown option" -- "${CMP[@]}" $F/base $F/base --frobnicate
+expect_exit 2 "compare: --max-regression not a number" -- "${CMP[@]}" $F/base $F/base --max-regression abc
+expect_exit 2 "compare: --max-regression 0" -- "${CMP[@]}" $F/base $F/base --max-regression 0
+expect_exit 2 "compare: --format xml" -- "${CMP[@]}" $F/base $F/base --format xml
+expect_exit 2 "compare: --max-regression twice" -- "${CMP[@]}" $F/base $F/base --max-regression 5 --max-regression 6
+if expect_exit 0 "compare --help" -- "${CMP[@]}" --help; then
+    grep -q "docs/compare.md" "$OUTS" && ok "compare --help cites docs/compare.md" || bad "compare --help cites docs/compare.md" "$(cat "$OUTS")"
+fi
+# The one-line CI gate of docs/compare.md.
+mkdir -p "$WORK/ci/results"
+cp -r $F/base "$WORK/ci/results/baseline"
+cp -r $F/regression "$WORK/ci/results/new"
+if (cd "$WORK/ci" && "$BIN" compare results/baseline results/new >/dev/null 2>&1 || exit 1); then
+    bad "CI gate one-liner fails on a regression" "'saebench compare results/baseline results/new || exit 1' did not exit 1"
+else
+    ok "CI gate one-liner fails on a regression"
+fi
+
+# ---------------------------------------------------------------- report
+REP=("$BIN" report)
+N_ALL=$(find $F/base $F/missing $F/failed -name '*.json' ! -name calibration.json | wc -l)
+
+if expect_exit 0 "report: default text table" -- "${REP[@]}" $F/base $F/missing $F/failed; then
+    head -n 1 "$OUTS" | grep -q "workload.*shape.*backend.*device.*rows/s.*s/rep.*roofline eff.*parity rel_err.*gates.*verdict.*noisy" &&
+        ok "text: header names every column" || bad "text: header names every column" "$(head -n 1 "$OUTS")"
+    [ "$(wc -l <"$OUTS")" -eq $((N_ALL + 1)) ] && ok "text: one line per verdict ($N_ALL)" || bad "text: one line per verdict" "$(cat "$OUTS")"
+    grep -q "RS-001,RS-002" "$OUTS" && ok "text: failed gate ids of the exit-4 verdict" || bad "text: failed gate ids" "$(cat "$OUTS")"
+fi
+if expect_exit 0 "report --format csv" -- "${REP[@]}" $F/base $F/missing $F/failed --format csv; then
+    [ "$(wc -l <"$OUTS")" -eq $((N_ALL + 1)) ] && ok "csv: header + $N_ALL lines" || bad "csv: header + $N_ALL lines" "$(cat "$OUTS")"
+    if "$PY" - "$OUTS" <<'PY'
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+head = rows[0]
+assert head[:4] == ["run", "date", "path", "workload"], head
+assert all(len(r) == len(head) for r in rows), "ragged rows"
+col = {h: i for i, h in enumerate(head)}
+rs = [r for r in rows[1:] if r[col["workload"]] == "resident-solve" and r[col["backend"]] == "host" and r[col["exit_code"]] == "0"]
+assert rs and all(float(r[col["measured_rows_per_s"]]) > 0 for r in rs)
+PY
+    then ok "csv: parses, every row as wide as the header, numbers readable"; else bad "csv: parses" "$(head -c 600 "$OUTS")"; fi
+fi
+if expect_exit 0 "report --format json" -- "${REP[@]}" $F/base $F/missing $F/failed --format json; then
+    check "json: rows, skipped calibration file, engaged flags" "$OUTS" \
+        "(.rows | length) == $N_ALL and .skipped_non_verdict_json == 1 and all(.rows[]; .engaged == false)
+         and ([.rows[] | select(.exit_code == 4)][0].gates_failed == [\"RS-001\", \"RS-002\"])"
+    check "json: phases and residency from the verdict fields" "$OUTS" \
+        '[.rows[] | select(.workload == "inner-loop")][0] | (.phases_median_s | keys) == ["frame_build", "resident", "reupload"] and .residency_speedup > 1'
+fi
+if expect_exit 0 "report --format md" -- "${REP[@]}" $F/base --format md; then
+    head -n 2 "$OUTS" | grep -q '^| workload | shape | backend | device | rows/s |' && sed -n 2p "$OUTS" | grep -q '^|---|' &&
+        ok "md: table header and separator" || bad "md: table header and separator" "$(head -n 2 "$OUTS")"
+fi
+if expect_exit 0 "report: two dated run sets" -- "${REP[@]}" $F/history --format json; then
+    check "history: run = dated directory, date from created or the directory" "$OUTS" \
+        '[.rows[].run] | unique == ["2026-11-20T10-00-00", "2026-11-24T10-00-00"]'
+    check "history: created wins over the directory name" "$OUTS" \
+        '[.rows[] | select(.date_from == "created")] | length == 1 and .[0].date == "2026-11-20T10:00:00Z"'
+fi
+# An atomic write's leftover temporary beside the verdicts is never read.
+cp -r $F/base "$WORK/with-tmp"
+head -c 300 $F/base/$RS > "$WORK/with-tmp/$RS.tmp.Ab12Cd"
+if expect_exit 0 "report: a half-written *.tmp.* file in the directory is skipped" -- "${REP[@]}" "$WORK/with-tmp" --format json; then
+    check "tmp file: still the two verdicts" "$OUTS" '(.rows | length) == 2'
+fi
+expect_exit 0 "report --out FILE" -- "${REP[@]}" $F/base --format csv --out "$WORK/r.csv"
+[ -s "$WORK/r.csv" ] && [ ! -s "$OUTS" ] && ok "--out writes the file, not stdout" || bad "--out writes the file, not stdout"
+expect_exit 2 "report --out into a missing directory" -- "${REP[@]}" $F/base --out "$WORK/no/such/dir/r.txt"
+expect_exit 2 "report: malformed verdict" -- "${REP[@]}" $F/broken/malformed.json
+if expect_exit 2 "report: schema saebench.verdict/3" -- "${REP[@]}" $F/base $F/broken/schema-v3.json; then
+    grep -q "newer schema version" "$ERR" && ok "report /3: says newer schema version" || bad "report /3: says newer schema version" "$(cat "$ERR")"
+fi
+expect_exit 2 "report: no path" -- "${REP[@]}"
+expect_exit 2 "report: --format xml" -- "${REP[@]}" $F/base --format xml
+expect_exit 2 "report: unknown option" -- "${REP[@]}" $F/base --frobnicate
+expect_exit 0 "report --help" -- "${REP[@]}" --help
+
+# --html: without gnuplot on PATH, one line naming the package.
+if expect_exit 2 "report --html without gnuplot says so" -- env PATH="$WORK/empty" "$BIN" report $F/base --html "$WORK/nognuplot"; then
+    grep -q "gnuplot-nox" "$ERR" && ok "names the Debian package gnuplot-nox" || bad "names gnuplot-nox" "$(cat "$ERR")"
+fi
+if command -v gnuplot >/dev/null 2>&1; then
+    H="$WORK/html"
+    if expect_exit 0 "report --html DIR" -- "${REP[@]}" $F/history $F/base $F/failed --html "$H"; then
+        [ -s "$H/index.html" ] && ok "index.html written" || bad "index.html written"
+        mapfile -t imgs < <(grep -o '<img src="[^"]*"' "$H/index.html" | sed 's/<img src="//; s/"$//')
+        [ "${#imgs[@]}" -eq 4 ] && ok "index.html references 4 charts (throughput, residency, phases, history)" || bad "4 charts referenced" "${imgs[*]:-none}"
+        for img in "${imgs[@]}"; do
+            if [ -s "$H/$img" ] && [ "$(head -c 8 "$H/$img" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then
+                ok "chart $img is a non-empty PNG"
+            else
+                bad "chart $img is a non-empty PNG"
+            fi
+        done
+        ! grep -qi '<script\|https\?://' "$H/index.html" && ok "index.html: no script, nothing from a network" || bad "index.html: no script, nothing from a network"
+        grep -q '<style>' "$H/index.html" && grep -q '<table>' "$H/index.html" && ok "index.html: inline CSS and the table" || bad "index.html: inline CSS and the table"
+        [ -s "$H/charts.gp" ] && [ -s "$H/throughput.dat" ] && [ -s "$H/report.csv" ] && ok "data files and the gnuplot script beside it" || bad "data files and script"
+    fi
+    if expect_exit 0 "report --html with one run: no history chart" -- "${REP[@]}" $F/base --html "$WORK/one"; then
+        ! grep -q 'history.png' "$WORK/one/index.html" && grep -q 'Only one run of each key' "$WORK/one/index.html" &&
+            ok "one run: the page says why there is no history" || bad "one run: no history chart"
+    fi
+    touch "$WORK/afile"
+    expect_exit 2 "report --html onto a file" -- "${REP[@]}" $F/base --html "$WORK/afile"
+else
+    echo "skip --html charts (gnuplot not installed; Debian: gnuplot-nox)"
+fi
+
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
