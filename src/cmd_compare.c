@@ -417,7 +417,7 @@ static void print_text(FILE *f, const compare_opts *o, const sb_vset *bs, const 
                 fprintf(f, " %s", p->flipped[k]);
             fprintf(f, "\n");
         }
-        if (p->base->timing.noisy == 1 || p->cur->timing.noisy == 1)
+        if (p->d.label != SB_CMP_NOT_MEASURED && (p->base->timing.noisy == 1 || p->cur->timing.noisy == 1))
             fprintf(f, "  noisy: %s%s (the threshold includes their noise)\n",
                     p->base->timing.noisy == 1 ? "BASE " : "", p->cur->timing.noisy == 1 ? "NEW" : "");
         fprintf(f, "  %-28s %12s %12s %9s\n", "metric", "base", "new", "change");

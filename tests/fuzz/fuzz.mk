@@ -9,13 +9,15 @@
 #   npy          sb_npy_read               (--x/--w/--rhs .npy files)
 #   shape        sb_shape_parse            (shapes/*.json, --shape FILE.json)
 #   calibration  sb_calibration_load, sb_ceilings_for   (--calibration FILE)
+#   verdict      sb_vrec_read, the compare rule on it  (report and compare: verdict files)
 #
 # Included by the top-level Makefile; also works alone:
 #   make -f tests/fuzz/fuzz.mk fuzz
 # The project's sources are compiled again by clang with coverage and ASan/UBSan/LSan into
 # build-fuzz/ (never build/), host-only: src/cuda_stub.c stands in for the CUDA backend,
 # exactly as in a CUDA=0 build. Needs clang and its libFuzzer runtime (Debian:
-# clang, libclang-rt-<version>-dev) and python3 for the seed inputs.
+# clang, libclang-rt-<version>-dev) and python3 for the seed inputs. The verdict seeds are
+# the fixtures of tests/report/fixtures/.
 
 # The top-level Makefile's default goal must stay its own, wherever this is included.
 FUZZ_SAVED_GOAL := $(.DEFAULT_GOAL)
@@ -28,7 +30,7 @@ FUZZ_BUILD    ?= build-fuzz
 FUZZ_TIMEOUT  ?= 10
 # Extra libFuzzer flags, e.g. FUZZ_FLAGS=-only_ascii=1
 FUZZ_FLAGS    ?=
-FUZZ_HARNESSES := npy shape calibration
+FUZZ_HARNESSES := npy shape calibration verdict
 
 FUZZ_PREFIX_INC := $(if $(SB_PREFIX),-I$(SB_PREFIX)/usr/include -I$(SB_PREFIX)/usr/include/x86_64-linux-gnu)
 FUZZ_PREFIX_LIB := $(if $(SB_PREFIX),$(foreach d,$(SB_PREFIX)/usr/lib/x86_64-linux-gnu $(SB_PREFIX)/usr/lib/x86_64-linux-gnu/openblas-pthread,-L$(d) -Wl,-rpath,$(abspath $(d))))
@@ -53,13 +55,14 @@ FUZZ_STAMP := $(FUZZ_BUILD)/.flags
 fuzz_dict_npy         := $(FUZZ_DIR)/npy.dict
 fuzz_dict_shape       := $(FUZZ_DIR)/json.dict
 fuzz_dict_calibration := $(FUZZ_DIR)/json.dict
+fuzz_dict_verdict     := $(FUZZ_DIR)/verdict.dict
 
 .PHONY: fuzz fuzz-build fuzz-regressions fuzz-runtime fuzz-seeds fuzz-clean FUZZ_FORCE
 
 fuzz: fuzz-build fuzz-seeds
 	@set -u; failed=""; \
 	for h in $(FUZZ_HARNESSES); do \
-	    case $$h in npy) dict=$(fuzz_dict_npy);; *) dict=$(fuzz_dict_shape);; esac; \
+	    case $$h in npy) dict=$(fuzz_dict_npy);; verdict) dict=$(fuzz_dict_verdict);; *) dict=$(fuzz_dict_shape);; esac; \
 	    art=$(FUZZ_DIR)/regressions/$$h; log=$(FUZZ_BUILD)/logs/$$h.log; \
 	    mkdir -p $(FUZZ_BUILD)/corpus/$$h $$art $(FUZZ_BUILD)/logs; \
 	    echo "fuzz: $$h for $(FUZZ_SECONDS) s (log $$log)"; \
@@ -117,6 +120,9 @@ fuzz-seeds: fuzz-runtime
 	@mkdir -p $(FUZZ_BUILD)/seeds/shape
 	@cp shapes/*.json $(FUZZ_BUILD)/seeds/shape/
 	@cp shapes/*.json $(FUZZ_BUILD)/seeds/calibration/
+	@mkdir -p $(FUZZ_BUILD)/seeds/verdict
+	@for f in $$(find $(FUZZ_DIR)/../report/fixtures -type f | sort); do \
+	    cp "$$f" $(FUZZ_BUILD)/seeds/verdict/$$(echo "$${f#$(FUZZ_DIR)/../report/fixtures/}" | tr / _); done
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_DIR)/fuzz_input.h $(FUZZ_LIB) $(FUZZ_STAMP)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(FUZZ_LDLIBS)
