@@ -51,6 +51,14 @@ extern "C" {
 #define SB_ENC_TWO_PI 6.283185307179586476925286766559
 /* Second-order packing of a ≤ b for d ≤ SB_ENCODE_MAX_D. */
 #define SB_ENC_MAX_PAIRS (SB_ENCODE_MAX_D * (SB_ENCODE_MAX_D + 1) / 2)
+/* Relative resolution of the m-space ‖r‖²: its three terms (‖x‖², z²ΦᵀGΦ,
+ * 2zΦᵀy) are each about ‖x‖² near a fit and carry rounding of a few ε·√p
+ * relative (y comes from a length-p GEMM), so an ‖r‖² below 1e-13·‖x‖²
+ * (‖r‖ ≲ 3e-7·‖x‖) cannot be told from 0. The candidate search stops there
+ * as the reference stops at ‖r‖ ≤ 1e-11(1 + ‖x‖): both mean "this candidate
+ * fits x to rounding"; they differ only for rows whose true residual lies
+ * between the two (none in generated data: its noise is 0 or far above). */
+#define SB_ENC_ERR2_FLOOR 1e-13
 /* Jacobi sweeps for λ_min at d = 3, 4 (cyclic Jacobi converges quadratically:
  * 6 sweeps reach rounding level for 4×4; the rest is a safety margin). */
 #define SB_ENC_JACOBI_SWEEPS 16
@@ -61,6 +69,10 @@ extern "C" {
 typedef struct sb_encode_tables {
     int d, D, m, basis, charts;
     double radius;
+    /* euclidean basis plan (sb_enc_plan): monomial j ≥ 1 is
+     * t[axis[j]]·(monomial parent[j]), its first nonzero axis times the
+     * monomial one degree lower; derivatives follow by the product rule. */
+    unsigned char parent[SB_ENCODE_MAX_M], axis[SB_ENCODE_MAX_M];
     const double *centre; /* charts·d */
     const double *phi;    /* K·charts·m */
     const double *dphi;   /* K·charts·d·m */
@@ -70,27 +82,6 @@ typedef struct sb_encode_tables {
     const double *S;      /* K */
     const double *G;      /* K·m·m */
 } sb_encode_tables;
-
-/* The tables of a host-resident atlas (basis and degree from the problem). */
-static inline sb_encode_tables sb_encode_tables_of(const sb_encode_atlas *atlas, int basis, int D)
-{
-    sb_encode_tables tb;
-    tb.d = (int)atlas->d;
-    tb.D = D;
-    tb.m = (int)atlas->m;
-    tb.basis = basis;
-    tb.charts = (int)atlas->charts;
-    tb.radius = atlas->radius;
-    tb.centre = atlas->centre;
-    tb.phi = atlas->phi;
-    tb.dphi = atlas->dphi;
-    tb.Minv = atlas->Minv;
-    tb.beta_c = atlas->beta_c;
-    tb.m1_sq = atlas->m1_sq;
-    tb.S = atlas->S;
-    tb.G = atlas->G;
-    return tb;
-}
 
 /* One row's outcome. */
 typedef struct sb_encode_row_out {
@@ -131,118 +122,127 @@ SB_ENC_FN int sb_enc_next_exponent(int d, int *alpha)
     return 1;
 }
 
-/* Π_c f_c where f_c = ∂^{e_c} t_c^{α_c} = α(α−1)…(α−e+1)·t^{α−e} (0 when
- * e > α): a monomial's value (e = 0), first (one e_a = 1) or second
- * derivative. pw[c][k] = t_c^k. */
-SB_ENC_FN double sb_enc_monomial_derivative(int d, const int *alpha, const int *e,
-                                             const double pw[SB_ENCODE_MAX_D][SB_ENCODE_MAX_M])
+/* The plan of the euclidean basis of tb (d, D, m set): for each monomial
+ * j ≥ 1, its first nonzero axis a and the index of the monomial with that
+ * exponent lowered by one. Built once per atlas on the host (O(m²·d)). */
+SB_ENC_FN void sb_enc_plan(sb_encode_tables *tb)
 {
-    double v = 1.0;
-    for (int c = 0; c < d; ++c) {
-        const int a = alpha[c], k = e[c];
-        if (k > a)
-            return 0.0;
-        double coef = 1.0;
-        for (int q = 0; q < k; ++q)
-            coef *= (double)(a - q);
-        v *= coef * pw[c][a - k];
+    int alpha[SB_ENCODE_MAX_M][SB_ENCODE_MAX_D], deg[SB_ENCODE_MAX_M];
+    for (int j = 0; j < SB_ENCODE_MAX_M; ++j)
+        tb->parent[j] = tb->axis[j] = 0;
+    if (tb->basis == SB_BASIS_PERIODIC)
+        return;
+    const int d = tb->d;
+    int e[SB_ENCODE_MAX_D], j = 0;
+    for (int g = 0; g <= tb->D && j < SB_ENCODE_MAX_M; ++g) {
+        e[0] = g;
+        for (int c = 1; c < d; ++c)
+            e[c] = 0;
+        do {
+            for (int c = 0; c < d; ++c)
+                alpha[j][c] = e[c];
+            deg[j] = g;
+            ++j;
+        } while (j < SB_ENCODE_MAX_M && sb_enc_next_exponent(d, e));
     }
-    return v;
+    for (int q = 1; q < j; ++q) {
+        int a = 0;
+        while (alpha[q][a] == 0)
+            ++a;
+        for (int r = 0; r < q; ++r) {
+            if (deg[r] != deg[q] - 1)
+                continue;
+            int same = 1;
+            for (int c = 0; c < d; ++c)
+                same &= alpha[r][c] == alpha[q][c] - (c == a);
+            if (same) {
+                tb->parent[q] = (unsigned char)r;
+                tb->axis[q] = (unsigned char)a;
+                break;
+            }
+        }
+    }
 }
 
-SB_ENC_FN void sb_enc_powers(int d, int D, const double *t, double pw[SB_ENCODE_MAX_D][SB_ENCODE_MAX_M])
+/* Φ(t) (m); with order ≥ 1 also ∂_aΦ (d·m, a-major); with order 2 also
+ * ∂_a∂_bΦ for a ≤ b packed row by row (pair q = 0 for (0,0), 1 for (0,1), …;
+ * d(d+1)/2·m). Euclidean: the plan's recursion Φ_j = t_a·Φ_P,
+ * ∂_bΦ_j = t_a·∂_bΦ_P + [b = a]·Φ_P,
+ * ∂_b∂_cΦ_j = t_a·∂_b∂_cΦ_P + [b = a]·∂_cΦ_P + [c = a]·∂_bΦ_P.
+ * Periodic: sin/cos(2πνt) and their derivatives directly. */
+SB_ENC_FN void sb_enc_basis(const sb_encode_tables *tb, const double *t, int order, double *phi, double *dphi,
+                            double *d2phi)
 {
-    for (int c = 0; c < d; ++c) {
-        pw[c][0] = 1.0;
-        for (int k = 1; k <= D; ++k)
-            pw[c][k] = pw[c][k - 1] * t[c];
-    }
-}
-
-/* Φ(t) (m) and, when dphi is non-NULL, ∂_aΦ(t) (d·m, a-major). */
-SB_ENC_FN void sb_enc_basis_eval(int basis, int d, int D, const double *t, double *phi, double *dphi)
-{
-    const int m = sb_enc_basis_size(basis, d, D);
-    if (basis == SB_BASIS_PERIODIC) {
+    const int d = tb->d, m = tb->m;
+    if (tb->basis == SB_BASIS_PERIODIC) {
         phi[0] = 1.0;
-        if (dphi)
+        if (order >= 1)
             dphi[0] = 0.0;
-        for (int f = 1; f <= D; ++f) {
+        if (order >= 2)
+            d2phi[0] = 0.0;
+        for (int f = 1; f <= tb->D; ++f) {
             const double w = SB_ENC_TWO_PI * (double)f, s = sin(w * t[0]), c = cos(w * t[0]);
             phi[2 * f - 1] = s;
             phi[2 * f] = c;
-            if (dphi) {
+            if (order >= 1) {
                 dphi[2 * f - 1] = w * c;
                 dphi[2 * f] = -w * s;
             }
+            if (order >= 2) {
+                d2phi[2 * f - 1] = -w * w * s;
+                d2phi[2 * f] = -w * w * c;
+            }
         }
         return;
     }
-    double pw[SB_ENCODE_MAX_D][SB_ENCODE_MAX_M];
-    sb_enc_powers(d, D, t, pw);
-    int alpha[SB_ENCODE_MAX_D], e[SB_ENCODE_MAX_D];
-    int j = 0;
-    for (int g = 0; g <= D; ++g) {
-        alpha[0] = g;
-        for (int c = 1; c < d; ++c)
-            alpha[c] = 0;
-        do {
-            for (int c = 0; c < d; ++c)
-                e[c] = 0;
-            phi[j] = sb_enc_monomial_derivative(d, alpha, e, pw);
-            if (dphi)
-                for (int a = 0; a < d; ++a) {
-                    e[a] = 1;
-                    dphi[a * m + j] = sb_enc_monomial_derivative(d, alpha, e, pw);
-                    e[a] = 0;
-                }
-            ++j;
-        } while (sb_enc_next_exponent(d, alpha));
+    phi[0] = 1.0;
+    for (int j = 1; j < m; ++j)
+        phi[j] = t[tb->axis[j]] * phi[tb->parent[j]];
+    if (order < 1)
+        return;
+    for (int b = 0; b < d; ++b) {
+        double *db = dphi + b * m;
+        db[0] = 0.0;
+        for (int j = 1; j < m; ++j) {
+            const int a = tb->axis[j], P = tb->parent[j];
+            db[j] = t[a] * db[P] + (b == a ? phi[P] : 0.0);
+        }
     }
+    if (order < 2)
+        return;
+    int q = 0;
+    for (int b = 0; b < d; ++b)
+        for (int c = b; c < d; ++c, ++q) {
+            double *dq = d2phi + q * m;
+            const double *db = dphi + b * m, *dc = dphi + c * m;
+            dq[0] = 0.0;
+            for (int j = 1; j < m; ++j) {
+                const int a = tb->axis[j], P = tb->parent[j];
+                dq[j] = t[a] * dq[P] + (b == a ? dc[P] : 0.0) + (c == a ? db[P] : 0.0);
+            }
+        }
 }
 
-/* hv[a·d + b] = Σ_j ∂_a∂_bΦ_j(t)·v_j, symmetric, without storing ∂²Φ. */
-SB_ENC_FN void sb_enc_basis_hess_dot(int basis, int d, int D, const double *t, const double *v, double *hv)
+/* The tables of a host-resident atlas (basis and degree from the problem). */
+static inline sb_encode_tables sb_encode_tables_of(const sb_encode_atlas *atlas, int basis, int D)
 {
-    if (basis == SB_BASIS_PERIODIC) {
-        double acc = 0.0;
-        for (int f = 1; f <= D; ++f) {
-            const double w = SB_ENC_TWO_PI * (double)f, s = sin(w * t[0]), c = cos(w * t[0]);
-            acc += (-w * w * s) * v[2 * f - 1] + (-w * w * c) * v[2 * f];
-        }
-        hv[0] = acc;
-        return;
-    }
-    double pw[SB_ENCODE_MAX_D][SB_ENCODE_MAX_M];
-    sb_enc_powers(d, D, t, pw);
-    double acc[SB_ENC_MAX_PAIRS];
-    for (int q = 0; q < SB_ENC_MAX_PAIRS; ++q)
-        acc[q] = 0.0;
-    int alpha[SB_ENCODE_MAX_D], e[SB_ENCODE_MAX_D];
-    int j = 0;
-    for (int g = 0; g <= D; ++g) {
-        alpha[0] = g;
-        for (int c = 1; c < d; ++c)
-            alpha[c] = 0;
-        do {
-            if (g >= 2) {
-                int q = 0;
-                for (int a = 0; a < d; ++a)
-                    for (int b = a; b < d; ++b, ++q) {
-                        for (int c = 0; c < d; ++c)
-                            e[c] = 0;
-                        e[a] += 1;
-                        e[b] += 1;
-                        acc[q] += sb_enc_monomial_derivative(d, alpha, e, pw) * v[j];
-                    }
-            }
-            ++j;
-        } while (sb_enc_next_exponent(d, alpha));
-    }
-    int q = 0;
-    for (int a = 0; a < d; ++a)
-        for (int b = a; b < d; ++b, ++q)
-            hv[a * d + b] = hv[b * d + a] = acc[q];
+    sb_encode_tables tb;
+    tb.d = (int)atlas->d;
+    tb.D = D;
+    tb.m = (int)atlas->m;
+    tb.basis = basis;
+    tb.charts = (int)atlas->charts;
+    tb.radius = atlas->radius;
+    tb.centre = atlas->centre;
+    tb.phi = atlas->phi;
+    tb.dphi = atlas->dphi;
+    tb.Minv = atlas->Minv;
+    tb.beta_c = atlas->beta_c;
+    tb.m1_sq = atlas->m1_sq;
+    tb.S = atlas->S;
+    tb.G = atlas->G;
+    sb_enc_plan(&tb);
+    return tb;
 }
 
 /* -------------------------- small dense algebra -------------------------- */
@@ -361,12 +361,14 @@ SB_ENC_FN double sb_enc_norm2(int d, const double *v)
 SB_ENC_FN double sb_enc_sqnorm_warp_order(const double *x, int64_t p)
 {
     double lane[32];
-    for (int l = 0; l < 32; ++l) {
-        double s = 0.0;
-        for (int64_t c = l; c < p; c += 32)
-            s += x[c] * x[c];
-        lane[l] = s;
-    }
+    for (int l = 0; l < 32; ++l)
+        lane[l] = 0.0;
+    int64_t c = 0;
+    for (; c + 32 <= p; c += 32)
+        for (int l = 0; l < 32; ++l)
+            lane[l] += x[c + l] * x[c + l];
+    for (int l = 0; c + l < p; ++l)
+        lane[l] += x[c + l] * x[c + l];
     for (int off = 16; off >= 1; off /= 2) {
         double next[32];
         for (int l = 0; l < 32; ++l)
@@ -430,18 +432,20 @@ typedef struct sb_enc_point {
     double H[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
 } sb_enc_point;
 
-/* err2 (and, with pt->g/H wanted, the gradient and full Hessian) at t. */
+/* err2 (and, with want_derivatives, the gradient and full Hessian) at t. */
 SB_ENC_FN void sb_enc_point_eval(const sb_encode_tables *tb, const double *G, double z, const double *y,
                                  double xx, const double *t, int want_derivatives, sb_enc_point *pt)
 {
     const int d = tb->d, m = tb->m;
-    double phi[SB_ENCODE_MAX_M], dphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M], v[SB_ENCODE_MAX_M];
-    sb_enc_basis_eval(tb->basis, d, tb->D, t, phi, want_derivatives ? dphi : (double *)0);
+    double phi[SB_ENCODE_MAX_M], dphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
+    double d2phi[SB_ENC_MAX_PAIRS * SB_ENCODE_MAX_M], v[SB_ENCODE_MAX_M];
+    sb_enc_basis(tb, t, want_derivatives ? 2 : 0, phi, dphi, d2phi);
     double phi_G_phi = 0.0, phi_y = 0.0;
     for (int i = 0; i < m; ++i) {
+        const double *Gi = G + i * m;
         double u = 0.0; /* (GΦ)_i */
         for (int j = 0; j < m; ++j)
-            u += G[i * m + j] * phi[j];
+            u += Gi[j] * phi[j];
         phi_G_phi += phi[i] * u;
         phi_y += phi[i] * y[i];
         v[i] = z * u - y[i];
@@ -449,32 +453,40 @@ SB_ENC_FN void sb_enc_point_eval(const sb_encode_tables *tb, const double *G, do
     pt->err2 = xx + z * (z * phi_G_phi - 2.0 * phi_y);
     if (!want_derivatives)
         return;
+    /* JJ_ab = ∂_aΦᵀ·(G∂_bΦ), one matrix-vector product per b */
+    double JJ[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
+    for (int b = 0; b < d; ++b) {
+        const double *db = dphi + b * m;
+        double w[SB_ENCODE_MAX_M]; /* G∂_bΦ */
+        for (int i = 0; i < m; ++i) {
+            const double *Gi = G + i * m;
+            double s = 0.0;
+            for (int j = 0; j < m; ++j)
+                s += Gi[j] * db[j];
+            w[i] = s;
+        }
+        for (int a = 0; a <= b; ++a) {
+            const double *da = dphi + a * m;
+            double s = 0.0;
+            for (int i = 0; i < m; ++i)
+                s += da[i] * w[i];
+            JJ[a * d + b] = s;
+        }
+    }
     for (int a = 0; a < d; ++a) {
         double s = 0.0;
         for (int j = 0; j < m; ++j)
             s += dphi[a * m + j] * v[j];
         pt->g[a] = z * s;
     }
-    double JJ[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
-    for (int q = 0; q < d * d; ++q)
-        JJ[q] = 0.0;
-    for (int i = 0; i < m; ++i) {
-        double w[SB_ENCODE_MAX_D]; /* (G∂_bΦ)_i */
-        for (int b = 0; b < d; ++b) {
-            double s = 0.0;
-            for (int j = 0; j < m; ++j)
-                s += G[i * m + j] * dphi[b * m + j];
-            w[b] = s;
-        }
-        for (int a = 0; a < d; ++a)
-            for (int b = a; b < d; ++b)
-                JJ[a * d + b] += dphi[a * m + i] * w[b];
-    }
-    double hv[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
-    sb_enc_basis_hess_dot(tb->basis, d, tb->D, t, v, hv);
+    int q = 0;
     for (int a = 0; a < d; ++a)
-        for (int b = a; b < d; ++b)
-            pt->H[a * d + b] = pt->H[b * d + a] = z * z * JJ[a * d + b] + z * hv[a * d + b];
+        for (int b = a; b < d; ++b, ++q) {
+            double hv = 0.0; /* Σ_j ∂_a∂_bΦ_j v_j */
+            for (int j = 0; j < m; ++j)
+                hv += d2phi[q * m + j] * v[j];
+            pt->H[a * d + b] = pt->H[b * d + a] = z * z * JJ[a * d + b] + z * hv;
+        }
 }
 
 /* ------------------------------- the row ------------------------------- */
@@ -489,11 +501,145 @@ SB_ENC_FN double sb_enc_route_dist(const sb_encode_tables *tb, int64_t kc, doubl
     return xx + z * (z * tb->m1_sq[kc] - 2.0 * py);
 }
 
-/* Encode one row: atom k, amplitude z, y = B_k·x, xx = ‖x‖². */
+/* t̂ = t_c + Minv·(∂Φ_cᵀ(y − z·GΦ_c))/z for chart c of atom k. */
+SB_ENC_FN void sb_enc_warm_start(const sb_encode_tables *tb, int k, int c, const double *G, double z, const double *y,
+                                 double *t)
+{
+    const int d = tb->d, m = tb->m;
+    const int64_t kc = (int64_t)k * tb->charts + c;
+    const double *tc = tb->centre + (int64_t)c * d;
+    const double *phic = tb->phi + kc * m, *dphic = tb->dphi + kc * d * m, *Minv = tb->Minv + kc * d * d;
+    double rhs[SB_ENCODE_MAX_D];
+    for (int a = 0; a < d; ++a)
+        rhs[a] = 0.0;
+    for (int i = 0; i < m; ++i) {
+        double u = 0.0;
+        for (int j = 0; j < m; ++j)
+            u += G[i * m + j] * phic[j];
+        const double w = y[i] - z * u;
+        for (int a = 0; a < d; ++a)
+            rhs[a] += dphic[a * m + i] * w;
+    }
+    for (int a = 0; a < d; ++a) {
+        double s = 0.0;
+        for (int b = 0; b < d; ++b)
+            s += Minv[a * d + b] * rhs[b];
+        t[a] = tc[a] + s / z;
+    }
+}
+
+/* The Newton iterate of one candidate. */
+typedef struct sb_enc_iter {
+    double t[SB_ENCODE_MAX_D], delta[SB_ENCODE_MAX_D];
+    double eta, h;
+} sb_enc_iter;
+
+/* Newton step at it->t: δ = −H⁻¹g (Cholesky), η = ‖δ‖₂, β = 1/λ_min(H),
+ * h = β·η·L. 0 (abandon the candidate) when t or h is not finite or H is not
+ * positive definite: no certificate exists there and δ is not a descent
+ * direction. */
+SB_ENC_FN int sb_enc_iterate_eval(const sb_encode_tables *tb, const double *G, double z, const double *y, double xx,
+                                  double L, sb_enc_iter *it)
+{
+    const int d = tb->d;
+    for (int a = 0; a < d; ++a)
+        if (!(fabs(it->t[a]) < INFINITY))
+            return 0;
+    sb_enc_point pt;
+    double Lf[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
+    sb_enc_point_eval(tb, G, z, y, xx, it->t, 1, &pt);
+    if (!sb_enc_chol(d, pt.H, Lf))
+        return 0;
+    const double lmin = sb_enc_lambda_min(d, pt.H);
+    if (!(lmin > 0.0))
+        return 0;
+    sb_enc_chol_solve_neg(d, Lf, pt.g, it->delta);
+    it->eta = sb_enc_norm2(d, it->delta);
+    it->h = (1.0 / lmin) * it->eta * L;
+    return fabs(it->h) < INFINITY;
+}
+
+SB_ENC_FN double sb_enc_norminf(int d, const double *v)
+{
+    double s = 0.0;
+    for (int a = 0; a < d; ++a)
+        s = fmax(s, fabs(v[a]));
+    return s;
+}
+
+/* One candidate chart c (docs/workloads.md §5, step for step as the
+ * reference src/oracle/encode_ref.c): warm start; navigate until accepted
+ * (h ≤ ½, ‖t − t_c‖∞ ≤ R and the Kantorovich ball B(t, 2η) inside the box
+ * where L holds) or abandoned (no progress: neither h_new ≤ (63/64)·h nor
+ * quadratic convergence η < 1, η_new ≤ η²; an accepted-quality iterate whose
+ * limit lies outside the chart, ‖t − t_c‖∞ > R + 2η; SB_ENCODE_MAX_NEWTON
+ * steps; a failed evaluation); refine with SB_ENCODE_REFINE Newton steps,
+ * skipped once ‖δ‖ ≤ 1e-12(1 + ‖t‖₂). *steps counts every update applied.
+ * 1 when certified, with the refined t, h at acceptance and ‖r‖². */
+SB_ENC_FN int sb_enc_candidate(const sb_encode_tables *tb, int k, int c, const double *G, double S, double z,
+                               const double *y, double xx, double xnorm, double *t_out, double *h_accept,
+                               double *err2, int32_t *steps)
+{
+    const int d = tb->d;
+    const double *tc = tb->centre + (int64_t)c * d, R = tb->radius;
+    sb_enc_iter it;
+    sb_enc_warm_start(tb, k, c, G, z, y, it.t);
+    const double L = sb_enc_lipschitz(tb->basis, d, tb->D, tc, R, S, z, xnorm);
+    const double region = sb_enc_lipschitz_region(tb->basis, d, tc, R);
+    if (!sb_enc_iterate_eval(tb, G, z, y, xx, L, &it))
+        return 0;
+    for (int nav = 0;; ++nav) {
+        double off = 0.0;
+        for (int a = 0; a < d; ++a)
+            off = fmax(off, fabs(it.t[a] - tc[a]));
+        const int ball_ok = sb_enc_norminf(d, it.t) + 2.0 * it.eta <= region;
+        if (it.h <= 0.5 && ball_ok && off <= R)
+            break;
+        if (it.h <= 0.5 && ball_ok && off > R + 2.0 * it.eta)
+            return 0;
+        if (nav == SB_ENCODE_MAX_NEWTON)
+            return 0;
+        sb_enc_iter next = it;
+        for (int a = 0; a < d; ++a)
+            next.t[a] = it.t[a] + it.delta[a];
+        ++*steps;
+        if (!sb_enc_iterate_eval(tb, G, z, y, xx, L, &next))
+            return 0;
+        const int progress = next.h <= (63.0 / 64.0) * it.h || (it.eta < 1.0 && next.eta <= it.eta * it.eta);
+        if (!progress)
+            return 0;
+        it = next;
+    }
+    *h_accept = it.h;
+    for (int r = 0; r < SB_ENCODE_REFINE; ++r) {
+        if (it.eta <= 1e-12 * (1.0 + sb_enc_norm2(d, it.t)))
+            break;
+        for (int a = 0; a < d; ++a)
+            it.t[a] += it.delta[a];
+        ++*steps;
+        if (r + 1 < SB_ENCODE_REFINE && !sb_enc_iterate_eval(tb, G, z, y, xx, L, &it))
+            break;
+    }
+    sb_enc_point pt;
+    sb_enc_point_eval(tb, G, z, y, xx, it.t, 0, &pt);
+    *err2 = pt.err2 > 0.0 ? pt.err2 : 0.0;
+    for (int a = 0; a < d; ++a)
+        t_out[a] = it.t[a];
+    return fabs(*err2) < INFINITY;
+}
+
+/* Encode one row: atom k, amplitude z, y = B_k·x, xx = ‖x‖². The result is
+ * the reference's (src/oracle/encode_ref.c) computed in m-space: route to the
+ * SB_ENCODE_CANDIDATES nearest charts (ties to the lower chart), try them
+ * nearest first, keep the certified candidate with the smallest ‖r‖ (ties to
+ * the earlier), stop once that is ≤ 1e-11(1 + ‖x‖) or below the m-space
+ * formula's resolution (SB_ENC_ERR2_FLOOR). Periodic t is wrapped to
+ * [−0.5, 0.5). No certificate: t = 0, h = ∞, err = ‖x‖, chart = −1; steps
+ * counts the Newton updates over every candidate tried. */
 SB_ENC_FN void sb_encode_row(const sb_encode_tables *tb, int k, double z, const double *y, double xx,
                              sb_encode_row_out *out)
 {
-    const int d = tb->d, m = tb->m, charts = tb->charts;
+    const int d = tb->d, charts = tb->charts;
     const double xnorm = sqrt(xx);
     for (int a = 0; a < d; ++a)
         out->t[a] = 0.0;
@@ -503,121 +649,87 @@ SB_ENC_FN void sb_encode_row(const sb_encode_tables *tb, int k, double z, const 
     out->steps = 0;
     if (!(z > 0.0) || !(z < INFINITY))
         return;
-    const double *G = tb->G + (int64_t)k * m * m;
+    const double *G = tb->G + (int64_t)k * tb->m * tb->m;
     const double S = tb->S[k];
 
-    /* route: the SB_ENCODE_CANDIDATES smallest distances, ties to the lower chart */
     int cand[SB_ENCODE_CANDIDATES];
     double cdist[SB_ENCODE_CANDIDATES];
     int ncand = 0;
-    for (int c = 0; c < charts; ++c) {
-        const double dist = sb_enc_route_dist(tb, (int64_t)k * charts + c, z, y, xx);
-        int pos = ncand;
-        while (pos > 0 && dist < cdist[pos - 1])
-            --pos;
-        if (pos >= SB_ENCODE_CANDIDATES)
-            continue;
-        const int last = ncand < SB_ENCODE_CANDIDATES ? ncand : SB_ENCODE_CANDIDATES - 1;
-        for (int q = last; q > pos; --q) {
-            cand[q] = cand[q - 1];
-            cdist[q] = cdist[q - 1];
+    /* four charts per pass: independent dot products (the same sums, in
+     * the same order, as one chart at a time) */
+    const int m = tb->m;
+    const double *phik = tb->phi + (int64_t)k * charts * m, *m1k = tb->m1_sq + (int64_t)k * charts;
+    for (int c0 = 0; c0 < charts; c0 += 4) {
+        double py[4] = {0.0, 0.0, 0.0, 0.0};
+        const int nc = charts - c0 < 4 ? charts - c0 : 4;
+        const double *p0 = phik + (int64_t)c0 * m;
+        if (nc == 4) {
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+            for (int j = 0; j < m; ++j) {
+                const double yj = y[j];
+                s0 += p0[j] * yj;
+                s1 += p0[m + j] * yj;
+                s2 += p0[2 * m + j] * yj;
+                s3 += p0[3 * m + j] * yj;
+            }
+            py[0] = s0;
+            py[1] = s1;
+            py[2] = s2;
+            py[3] = s3;
+        } else {
+            for (int q = 0; q < nc; ++q) {
+                double s = 0.0;
+                for (int j = 0; j < m; ++j)
+                    s += p0[q * m + j] * y[j];
+                py[q] = s;
+            }
         }
-        cand[pos] = c;
-        cdist[pos] = dist;
-        if (ncand < SB_ENCODE_CANDIDATES)
-            ++ncand;
+        for (int q = 0; q < nc; ++q) {
+            const int c = c0 + q;
+            const double dist = xx + z * (z * m1k[c] - 2.0 * py[q]);
+            int pos = ncand;
+            while (pos > 0 && dist < cdist[pos - 1])
+                --pos;
+            if (pos >= SB_ENCODE_CANDIDATES)
+                continue;
+            if (ncand < SB_ENCODE_CANDIDATES)
+                ++ncand;
+            for (int r = ncand - 1; r > pos; --r) {
+                cand[r] = cand[r - 1];
+                cdist[r] = cdist[r - 1];
+            }
+            cand[pos] = c;
+            cdist[pos] = dist;
+        }
     }
 
-    const double stop_err = 1e-11 * (1.0 + xnorm);
-    double best_err2 = INFINITY;
-    int32_t total_steps = 0;
-    for (int ci = 0; ci < ncand; ++ci) {
-        const int c = cand[ci];
-        const int64_t kc = (int64_t)k * charts + c;
-        const double *tc = tb->centre + (int64_t)c * d;
-        const double *phic = tb->phi + kc * m;
-        const double *dphic = tb->dphi + kc * d * m;
-        const double *Minv = tb->Minv + kc * d * d;
-
-        /* warm start */
-        double t[SB_ENCODE_MAX_D], rhs[SB_ENCODE_MAX_D];
-        for (int a = 0; a < d; ++a)
-            rhs[a] = 0.0;
-        for (int i = 0; i < m; ++i) {
-            double u = 0.0;
-            for (int j = 0; j < m; ++j)
-                u += G[i * m + j] * phic[j];
-            const double w = y[i] - z * u;
-            for (int a = 0; a < d; ++a)
-                rhs[a] += dphic[a * m + i] * w;
-        }
-        for (int a = 0; a < d; ++a) {
-            double s = 0.0;
-            for (int b = 0; b < d; ++b)
-                s += Minv[a * d + b] * rhs[b];
-            t[a] = tc[a] + s / z;
-        }
-        const double L = sb_enc_lipschitz(tb->basis, d, tb->D, tc, tb->radius, S, z, xnorm);
-
-        /* navigation */
-        double delta[SB_ENCODE_MAX_D], Lf[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
-        double h = INFINITY, h_prev = INFINITY, eta_prev = INFINITY;
-        int certified = 0;
-        sb_enc_point pt;
-        for (int it = 0; it < SB_ENCODE_MAX_NEWTON; ++it) {
-            sb_enc_point_eval(tb, G, z, y, xx, t, 1, &pt);
-            if (!sb_enc_chol(d, pt.H, Lf))
-                break;
-            sb_enc_chol_solve_neg(d, Lf, pt.g, delta);
-            const double eta = sb_enc_norm2(d, delta);
-            const double lmin = sb_enc_lambda_min(d, pt.H);
-            h = lmin > 0.0 ? eta * L / lmin : INFINITY;
-            int inside = 1;
-            for (int a = 0; a < d; ++a)
-                inside &= fabs(t[a] - tc[a]) <= tb->radius;
-            if (h <= 0.5 && inside) {
-                certified = 1;
-                break;
-            }
-            if (it > 0 && !(h <= (63.0 / 64.0) * h_prev || eta <= eta_prev * eta_prev))
-                break;
-            for (int a = 0; a < d; ++a)
-                t[a] += delta[a];
-            ++total_steps;
-            h_prev = h;
-            eta_prev = eta;
-        }
-        if (!certified)
+    const double stop = 1e-11 * (1.0 + xnorm);
+    const double stop2 = fmax(stop * stop, SB_ENC_ERR2_FLOOR * xx);
+    double best_err2 = INFINITY, best_h = INFINITY, best_t[SB_ENCODE_MAX_D];
+    int best_chart = -1;
+    int32_t steps = 0;
+    for (int q = 0; q < ncand; ++q) {
+        double t[SB_ENCODE_MAX_D], h, e2;
+        if (!sb_enc_candidate(tb, k, cand[q], G, S, z, y, xx, xnorm, t, &h, &e2, &steps))
             continue;
-        const double h_cert = h;
-        /* refine: the certified step, then one more; stop when the step is negligible */
-        for (int r = 0; r < SB_ENCODE_REFINE; ++r) {
-            if (r > 0) {
-                sb_enc_point_eval(tb, G, z, y, xx, t, 1, &pt);
-                if (!sb_enc_chol(d, pt.H, Lf))
-                    break;
-                sb_enc_chol_solve_neg(d, Lf, pt.g, delta);
-            }
-            for (int a = 0; a < d; ++a)
-                t[a] += delta[a];
-            ++total_steps;
-            if (sb_enc_norm2(d, delta) <= 1e-12 * (1.0 + sb_enc_norm2(d, t)))
-                break;
-        }
-        sb_enc_point_eval(tb, G, z, y, xx, t, 0, &pt);
-        const double e2 = pt.err2 > 0.0 ? pt.err2 : 0.0;
         if (e2 < best_err2) {
             best_err2 = e2;
+            best_h = h;
+            best_chart = cand[q];
             for (int a = 0; a < d; ++a)
-                out->t[a] = t[a];
-            out->h = h_cert;
-            out->err = sqrt(e2);
-            out->chart = c;
+                best_t[a] = t[a];
         }
-        if (sqrt(best_err2) <= stop_err)
+        if (best_err2 <= stop2)
             break;
     }
-    out->steps = total_steps;
+    out->steps = steps;
+    if (best_chart < 0)
+        return;
+    for (int a = 0; a < d; ++a)
+        out->t[a] = tb->basis == SB_BASIS_PERIODIC ? best_t[a] - floor(best_t[a] + 0.5) : best_t[a];
+    out->h = best_h;
+    out->err = sqrt(best_err2);
+    out->chart = best_chart;
 }
 
 #endif

@@ -9,15 +9,14 @@
  *   create(prob, atlas)  the resident part: the decoders B (K·m·p) and the
  *                        atlas tables (centres, phi, dphi, Minv, beta_c,
  *                        m1_sq, S, G). Buffers for up to prob->n rows are
- *                        allocated here, once (the host allocates its
- *                        grouped copy of X at the first upload that needs
- *                        one); encode() allocates nothing.
+ *                        allocated here, once; upload() and encode()
+ *                        allocate nothing.
  *                        prob and atlas must outlive the state.
  *   upload(batch)        stage a batch: X (n·p), atom (n), z (n) from batch
  *                        (batch->n ≤ create's prob->n; p, K, d, D, m, basis
  *                        equal to create's; batch->B is not read: the
  *                        decoders are create's). Checks every atom index
- *                        (SB_E_INPUT naming the first bad row). The batch's
+ *                        and amplitude (SB_E_INPUT naming the first bad row). The batch's
  *                        arrays must stay valid until the next upload.
  *   encode(out)          encode the staged batch and fill out (every array of
  *                        out sized for batch->n rows). Synchronous: when it
@@ -65,7 +64,7 @@ sb_rc sb_encode_batch_check(const sb_encode_problem *prob, const sb_encode_probl
  * original index of the r-th row in atom order, rows of atom k at
  * r ∈ [offset[k], offset[k+1]) (offset has K+1 entries); *identity = 1 when
  * perm is the identity (the batch is already grouped). SB_E_INPUT naming the
- * first row whose atom is outside [0, K). */
+ * first row whose atom is outside [0, K) or whose z is not finite and > 0. */
 sb_rc sb_encode_group_rows(const sb_encode_problem *batch, int64_t K, int32_t *perm, int64_t *offset,
                            int *identity, sb_err *err);
 /* sb_cuda_encode_ops: cuda/encode_backend.h (CUDA builds only). */

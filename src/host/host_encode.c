@@ -1,23 +1,24 @@
-/* Host encode fast path (docs/workloads.md §5): the same pipeline as the CUDA
- * backend (cuda/encode_backend.cu), on OpenBLAS with the per-row work
- * threaded by OpenMP. The per-row routine is cuda/encode_row.cuh, the very
- * code the CUDA kernel runs.
+/* Host encode fast path (docs/workloads.md §5): the CUDA backend's
+ * algorithm (cuda/encode_backend.cu) on OpenBLAS, threaded by OpenMP. The
+ * per-row routine is cuda/encode_row.cuh, the very code the CUDA kernel runs.
  *
- * encode() of a staged batch, in order:
- *   1. rows grouped by atom (the permutation is computed at upload): each row
- *      copied to its grouped position (skipped when the batch is already
- *      grouped) and ‖x‖² in the kernel's summation order
- *      (sb_enc_sqnorm_warp_order), OpenMP over rows;
- *   2. one DGEMM per atom with rows, Y_k = X_k·B_kᵀ: issued as the
- *      column-major call cuBLAS gets on the device (C = B_k·X_kᵀ, m × n_k,
- *      op(A) = Aᵀ with A = B_k read as p×m, B = X_k read as p×n_k), so the
- *      kernel simulation can reproduce Y bit for bit;
- *   3. sb_encode_row per row, OpenMP over rows, results written at the
- *      row's original index.
+ * encode() of a staged batch (rows grouped by atom at upload: perm, offsets):
+ *   1. projection, in chunks of up to `chunk` grouped rows of one atom, the
+ *      chunks spread over the OpenMP threads: each chunk's rows are copied
+ *      into the thread's cache-sized buffer (read in place when the batch is
+ *      already grouped), ‖x‖² per row in the kernel's summation order
+ *      (sb_enc_sqnorm_warp_order), and one DGEMM Y = X_chunk·B_kᵀ issued as
+ *      the column-major call cuBLAS gets on the device (C = B_k·X_chunkᵀ,
+ *      m × rows, op(A) = Aᵀ with A = B_k read as p×m, B = the rows read as
+ *      p×rows). OpenBLAS runs single-threaded inside the region (its own
+ *      thread pool would fight the OpenMP threads for the cores) and gets
+ *      its thread count back afterwards;
+ *   2. sb_encode_row per row, OpenMP over rows, results written at the row's
+ *      original index.
  * Telemetry: frame_builds = 1 at create; library_calls += one per DGEMM
- * issued (one per atom with rows, per encode); no handles, no copies, no
- * kernels. */
+ * (one per chunk, per encode); no handles, no copies, no kernels. */
 #include <cblas.h>
+#include <omp.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
@@ -35,7 +36,10 @@ typedef struct host_encode {
     int32_t *perm;
     int64_t *offset;
     int identity;
-    double *Xg; /* cap·p: rows grouped by atom; allocated by the first upload of a batch that is not */
+    int64_t chunk;     /* rows per projection chunk */
+    int64_t *chunks;   /* K + 1: chunks before atom k (prefix sums) */
+    int nthreads;      /* OpenMP threads the buffers are sized for */
+    double *buf;       /* nthreads·chunk·p: each thread's gathered rows */
     double *Y;  /* cap·m */
     double *xx; /* cap */
     sb_telemetry tele;
@@ -108,6 +112,9 @@ sb_rc sb_encode_group_rows(const sb_encode_problem *batch, int64_t K, int32_t *p
         if (k < 0 || k >= K)
             return sb_fail(err, SB_E_INPUT, "encode: row %lld has atom %d outside [0, %lld)", (long long)i, (int)k,
                            (long long)K);
+        if (!(batch->z[i] > 0.0) || !isfinite(batch->z[i]))
+            return sb_fail(err, SB_E_INPUT, "encode: row %lld: amplitude z = %g is not finite and > 0", (long long)i,
+                           batch->z[i]);
         offset[k + 1]++;
     }
     for (int64_t k = 0; k < K; ++k)
@@ -135,7 +142,8 @@ static void host_encode_destroy(void *state)
         return;
     free(s->perm);
     free(s->offset);
-    free(s->Xg);
+    free(s->chunks);
+    free(s->buf);
     free(s->Y);
     free(s->xx);
     free(s);
@@ -161,7 +169,17 @@ static sb_rc host_encode_create(const sb_encode_problem *prob, const sb_encode_a
     const size_t cap = (size_t)s->cap;
     if (!(s->perm = sb_alloc(cap, sizeof *s->perm, err)) ||
         !(s->offset = sb_alloc((size_t)s->K + 1, sizeof *s->offset, err)) ||
+        !(s->chunks = sb_alloc((size_t)s->K + 1, sizeof *s->chunks, err)) ||
         !(s->Y = sb_alloc(cap * (size_t)s->m, sizeof *s->Y, err)) || !(s->xx = sb_alloc(cap, sizeof *s->xx, err))) {
+        host_encode_destroy(s);
+        return SB_E_RUNTIME;
+    }
+    /* ~256 KiB of rows per chunk: the copy stays in the core's cache for the DGEMM */
+    int64_t chunk = ((int64_t)256 << 10) / (8 * s->p);
+    chunk = chunk < 8 ? 8 : chunk > 512 ? 512 : chunk;
+    s->chunk = chunk < s->cap ? chunk : s->cap;
+    s->nthreads = omp_get_max_threads();
+    if (!(s->buf = sb_alloc((size_t)s->nthreads * (size_t)s->chunk, (size_t)s->p * sizeof(double), err))) {
         host_encode_destroy(s);
         return SB_E_RUNTIME;
     }
@@ -179,8 +197,9 @@ static sb_rc host_encode_upload(void *state, const sb_encode_problem *batch, sb_
         rc = sb_encode_group_rows(batch, s->K, s->perm, s->offset, &s->identity, err);
     if (rc != SB_OK)
         return rc;
-    if (!s->identity && !s->Xg && !(s->Xg = sb_alloc((size_t)s->cap * (size_t)s->p, sizeof *s->Xg, err)))
-        return SB_E_RUNTIME;
+    s->chunks[0] = 0;
+    for (int64_t k = 0; k < s->K; ++k)
+        s->chunks[k + 1] = s->chunks[k] + (s->offset[k + 1] - s->offset[k] + s->chunk - 1) / s->chunk;
     s->batch = batch;
     return SB_OK;
 }
@@ -193,25 +212,33 @@ static sb_rc host_encode_encode(void *state, sb_encode_result *out, sb_err *err)
         return sb_fail(err, SB_E_RUNTIME, "host encode: encode without a staged batch");
     if (!out || !out->t || !out->h || !out->recon_err || !out->chart || !out->steps)
         return sb_fail(err, SB_E_INPUT, "host encode: result arrays missing");
-    const int64_t n = b->n, p = s->p, m = s->m, d = s->d;
-    const double *Xsrc = s->identity ? b->X : s->Xg;
+    const int64_t n = b->n, p = s->p, m = s->m, d = s->d, nchunks = s->chunks[s->K];
 
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < n; ++r) {
-        const double *x = b->X + (int64_t)s->perm[r] * p;
-        if (!s->identity)
-            memcpy(s->Xg + r * p, x, (size_t)p * sizeof(double));
-        s->xx[r] = sb_enc_sqnorm_warp_order(x, p);
+    const int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+#pragma omp parallel num_threads(s->nthreads)
+    {
+        double *buf = s->buf + (size_t)omp_get_thread_num() * (size_t)s->chunk * (size_t)p;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t q = 0; q < nchunks; ++q) {
+            int64_t k = 0;
+            while (s->chunks[k + 1] <= q)
+                ++k;
+            const int64_t r0 = s->offset[k] + (q - s->chunks[k]) * s->chunk;
+            const int64_t r1 = r0 + s->chunk < s->offset[k + 1] ? r0 + s->chunk : s->offset[k + 1];
+            const double *src = s->identity ? b->X + r0 * p : buf;
+            for (int64_t r = r0; r < r1; ++r) {
+                const double *x = b->X + (int64_t)s->perm[r] * p;
+                if (!s->identity)
+                    memcpy(buf + (r - r0) * p, x, (size_t)p * sizeof(double));
+                s->xx[r] = sb_enc_sqnorm_warp_order(x, p);
+            }
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, (int)(r1 - r0), (int)p, 1.0,
+                        s->prob->B + k * m * p, (int)p, src, (int)p, 0.0, s->Y + r0 * m, (int)m);
+        }
     }
-
-    for (int64_t k = 0; k < s->K; ++k) {
-        const int64_t o = s->offset[k], nk = s->offset[k + 1] - o;
-        if (nk == 0)
-            continue;
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, (int)m, (int)nk, (int)p, 1.0,
-                    s->prob->B + k * m * p, (int)p, Xsrc + o * p, (int)p, 0.0, s->Y + o * m, (int)m);
-        s->tele.library_calls++;
-    }
+    openblas_set_num_threads(blas_threads);
+    s->tele.library_calls += nchunks;
 
     const sb_encode_tables tb = s->tb;
 #pragma omp parallel for schedule(dynamic, 16)
