@@ -6,12 +6,12 @@
 #   scripts/install-deps.sh --check   list what is missing; exit 1 if anything is
 #
 # Build:      gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
-# Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev
+# Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox
 # apt's output goes to a log file; one line says what is installed.
 set -euo pipefail
 
 BUILD_PKGS=(gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
-TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev)
+TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox)
 
 die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
 
