@@ -175,4 +175,38 @@ sb_rc sb_encode_metrics(const sb_encode_problem *prob, const sb_encode_result *r
                         const sb_encode_result *ref, int64_t row0, int64_t rows, int64_t stride,
                         sb_encode_quality *q, sb_err *err);
 
+/* ----------------- the CPU reference: src/oracle/encode_ref.c ----------------- */
+
+/* Encode rows row0, row0 + stride, …  (rows of them) with the reference
+ * algorithm (the header of encode_ref.c says it step by step), writing only
+ * those rows of res (allocated for prob->n rows, e.g. sb_encode_result_alloc).
+ * Per row: t (periodic wrapped to [−0.5, 0.5)), h at acceptance, recon_err
+ * ‖z·B_kᵀΦ(t) − x‖, chart, steps = Newton updates over every candidate tried;
+ * no certificate: t = 0, h = INFINITY, recon_err = ‖x‖, chart = −1.
+ * SB_E_INPUT for a row set outside the problem, an atlas of another problem,
+ * an atom outside [0, K) or z not finite and > 0. Threaded over rows; the
+ * result does not depend on the thread count. */
+sb_rc sb_encode_reference(const sb_encode_problem *prob, const sb_encode_atlas *atlas, int64_t row0, int64_t rows,
+                          int64_t stride, sb_encode_result *res, sb_err *err);
+
+/* The reference's own basis evaluation (for tests): Φ (m), ∂_aΦ (d·m,
+ * a-major), ∂_a∂_bΦ (d·d·m, index (a·d + b)·m + j); any may be NULL. Writes
+ * nothing for sizes the basis does not support. */
+void sb_encode_ref_basis(sb_basis_kind basis, int64_t d, int64_t D, const double *t, double *phi, double *dphi,
+                         double *d2phi);
+
+/* The reference's objective at t for atom k, amplitude z and row x (p): f =
+ * ½‖z·B_kᵀΦ(t) − x‖², gradient (d) and full Hessian H (d·d), all over p.
+ * f may be NULL. */
+sb_rc sb_encode_ref_objective(const sb_encode_problem *prob, int64_t k, double z, const double *x, const double *t,
+                              double *f, double *grad, double *H, sb_err *err);
+
+/* One candidate of the reference, for tests and for diagnosing a
+ * disagreement with the fast path: row i from chart c's warm start through
+ * navigation and refinement. *certified = 1 with t (d, not wrapped), h at
+ * acceptance and the reconstruction error, else 0 (t untouched); steps =
+ * Newton updates applied. */
+sb_rc sb_encode_ref_candidate(const sb_encode_problem *prob, const sb_encode_atlas *atlas, int64_t i, int64_t c,
+                              int *certified, double *t, double *h, double *recon_err, int32_t *steps, sb_err *err);
+
 #endif
