@@ -408,6 +408,8 @@ sb_rc sb_encode_atlas_build(const sb_encode_problem *prob, sb_encode_atlas *atla
         m != sb_encode_basis_size(prob->basis, d, prob->D))
         return sb_fail(err, SB_E_INPUT, "encode atlas: bad problem sizes (K=%lld p=%lld d=%lld D=%lld m=%lld)",
                        (long long)K, (long long)p, (long long)d, (long long)prob->D, (long long)m);
+    if (p > INT32_MAX)
+        return sb_fail(err, SB_E_INPUT, "encode atlas: p = %lld exceeds BLAS's int", (long long)p);
     const int64_t P = sb_encode_atlas_points(d);
     int64_t charts = 1;
     for (int64_t a = 0; a < d; a++)
