@@ -85,7 +85,7 @@ $(BUILD)/%.o: %.cu
 
 # Tests -------------------------------------------------------------------
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels $(BUILD)/tests/sim_arrow
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels $(BUILD)/tests/sim_arrow $(BUILD)/tests/sim_encode
 
 # The CUDA kernels' source run on the CPU (one OS thread per CUDA thread,
 # barriers for __syncthreads, the blocks of a grid concurrent and started in
@@ -97,6 +97,12 @@ $(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/r
 $(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/arrow_params.h tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
+
+# The encode kernels' simulation also links the library: the generator, the
+# host fast path and the reference it is checked against.
+$(BUILD)/tests/sim_encode: tests/gpu/sim_encode.cpp cuda/encode_kernels.cuh cuda/encode_row.cuh tests/gpu/sim_cuda.h $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda -Isrc $(PREFIX_INC) $(SAN) -o $@ $< $(LIB) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)

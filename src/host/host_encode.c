@@ -28,6 +28,8 @@
 #include "../encode_ops.h"
 #include "host_encode.h"
 
+int sb_host_encode_chunk_rows = 0;
+
 typedef struct host_encode {
     const sb_encode_problem *prob; /* create's: sizes and B */
     sb_encode_tables tb;
@@ -177,6 +179,8 @@ static sb_rc host_encode_create(const sb_encode_problem *prob, const sb_encode_a
     /* ~256 KiB of rows per chunk: the copy stays in the core's cache for the DGEMM */
     int64_t chunk = ((int64_t)256 << 10) / (8 * s->p);
     chunk = chunk < 8 ? 8 : chunk > 512 ? 512 : chunk;
+    if (sb_host_encode_chunk_rows > 0)
+        chunk = sb_host_encode_chunk_rows;
     s->chunk = chunk < s->cap ? chunk : s->cap;
     s->nthreads = omp_get_max_threads();
     if (!(s->buf = sb_alloc((size_t)s->nthreads * (size_t)s->chunk, (size_t)s->p * sizeof(double), err))) {

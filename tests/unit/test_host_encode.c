@@ -2,10 +2,11 @@
  * cuda/encode_row.cuh and the host fast path (src/host/host_encode.c).
  *   - the basis: order and values written out by hand, derivatives against
  *     central differences, agreement with the setup's own basis (the atlas
- *     tables at the chart centres);
+ *     tables at the chart centres)
  *   - the m-space identities against a direct p-space computation on random
  *     data: ‖r‖², the gradient Jᵀr, the full Hessian JᵀJ + z·Σ_j ∂²Φ_j(B_j·r),
  *     the routing distance Σ(z·m₁ − x)² and the warm start t_c + A₁(x − z·m₁)/z;
+ *     and the reference's own basis (every ∂_a∂_bΦ);
  *   - λ_min (closed form, Jacobi) against LAPACKE_dsyev; the Lipschitz bound
  *     against sb_encode_lipschitz bit for bit;
  *   - the host fast path against the CPU reference on tiny shapes, both bases
@@ -213,6 +214,45 @@ static void test_basis_matches_setup_tables(void **unused)
         sb_encode_atlas_free(&at);
         sb_encode_problem_free(&pr);
     }
+}
+
+/* The reference's basis (src/oracle/encode_ref.c, its own code) gives the
+ * same Φ, ∂Φ and every ∂_a∂_bΦ at random points. */
+static void test_basis_matches_reference_basis(void **unused)
+{
+    (void)unused;
+    uint64_t seed = 31;
+    for (int basis = 0; basis <= 1; basis++)
+        for (int d = 1; d <= (basis ? 1 : 4); d++)
+            for (int D = 1; D <= 5; D++) {
+                const sb_encode_tables tb = basis_tables(basis, d, D);
+                if (tb.m > SB_ENCODE_MAX_M)
+                    continue;
+                const int m = tb.m;
+                for (int rep = 0; rep < 5; rep++) {
+                    double t[SB_ENCODE_MAX_D];
+                    for (int a = 0; a < d; a++)
+                        t[a] = 0.6 * urand(&seed);
+                    double phi[SB_ENCODE_MAX_M], dphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
+                    double d2[SB_ENC_MAX_PAIRS * SB_ENCODE_MAX_M];
+                    double rphi[SB_ENCODE_MAX_M], rdphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
+                    double rd2[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
+                    sb_enc_basis(&tb, t, 2, phi, dphi, d2);
+                    sb_encode_ref_basis((sb_basis_kind)basis, d, D, t, rphi, rdphi, rd2);
+                    for (int j = 0; j < m; j++) {
+                        assert_true(fabs(phi[j] - rphi[j]) <= 1e-15 * (1 + fabs(rphi[j])));
+                        for (int a = 0; a < d; a++)
+                            assert_true(fabs(dphi[a * m + j] - rdphi[a * m + j]) <= 1e-14 * (1 + fabs(rdphi[a * m + j])));
+                        int q = 0;
+                        for (int a = 0; a < d; a++)
+                            for (int b = a; b < d; b++, q++) {
+                                const double w = rd2[(a * d + b) * m + j];
+                                assert_true(fabs(d2[q * m + j] - w) <= 1e-13 * (1 + fabs(w)));
+                                assert_true(rd2[(b * d + a) * m + j] == w);
+                            }
+                    }
+                }
+            }
 }
 
 /* --------------------------- m-space identities --------------------------- */
@@ -497,6 +537,67 @@ static void test_row_fallback(void **unused)
     sb_encode_problem_free(&pr);
 }
 
+/* -------------------------- host vs reference -------------------------- */
+
+/* The host fast path against the CPU reference: the same rows certified,
+ * coordinates within 1e-9 (on the circle for the periodic basis), and for
+ * rows both certify the same h to rounding unless another candidate of the
+ * same minimum was kept (its error equal to rounding). */
+static void check_vs_reference(int64_t n, int64_t p, int64_t K, int64_t d, int64_t D, sb_basis_kind basis,
+                               sb_gate_kind gate, double noise, uint64_t seed)
+{
+    sb_encode_problem pr;
+    sb_encode_atlas at;
+    make_problem(n, p, K, d, D, basis, gate, noise, seed, &pr, &at);
+    sb_err e = {{0}};
+    sb_encode_result fast, ref;
+    assert_int_equal(sb_encode_result_alloc(&fast, n, d, &e), SB_OK);
+    assert_int_equal(sb_encode_result_alloc(&ref, n, d, &e), SB_OK);
+    assert_int_equal(sb_host_encode(&pr, &at, &fast, &e), SB_OK);
+    assert_int_equal(sb_encode_reference(&pr, &at, 0, n, 1, &ref, &e), SB_OK);
+    sb_encode_quality q;
+    assert_int_equal(sb_encode_metrics(&pr, &fast, &ref, 0, n, 1, &q, &e), SB_OK);
+    if (q.agree_rows != n || !(q.max_coord_abs_err < 1e-9))
+        fail_msg("d=%lld D=%lld basis=%d gate=%d noise=%g: %lld of %lld rows agree, max |t - t_ref| %.3g",
+                 (long long)d, (long long)D, (int)basis, (int)gate, noise, (long long)q.agree_rows, (long long)n,
+                 q.max_coord_abs_err);
+    assert_true(q.certified_rows > 0);
+    for (int64_t i = 0; i < n; i++) {
+        if (fast.chart[i] < 0) {
+            assert_true(isinf(fast.h[i]));
+            assert_true(fabs(fast.recon_err[i] - ref.recon_err[i]) <= 1e-12 * ref.recon_err[i]);
+            continue;
+        }
+        /* the m-space ‖r‖ resolves down to ~3e-7·‖x‖ (SB_ENC_ERR2_FLOOR) */
+        assert_true(fabs(fast.recon_err[i] - ref.recon_err[i]) <= 1e-9 + 1e-6 * ref.recon_err[i] + 1e-6);
+        /* h = β·η·L at acceptance: η, a Newton step near convergence, carries
+         * the rounding of the gradient (absolute ~1e-16·‖J‖‖x‖), so compare
+         * with an absolute part; h ≤ ½ here */
+        if (fast.chart[i] == ref.chart[i] && !(fabs(fast.h[i] - ref.h[i]) <= 1e-6 * ref.h[i] + 1e-8))
+            fail_msg("row %lld chart %d: h %.17g vs reference %.17g", (long long)i, fast.chart[i], fast.h[i],
+                     ref.h[i]);
+    }
+    sb_encode_result_free(&fast);
+    sb_encode_result_free(&ref);
+    sb_encode_atlas_free(&at);
+    sb_encode_problem_free(&pr);
+}
+
+static void test_host_vs_reference(void **unused)
+{
+    (void)unused;
+    const sb_gate_kind gates[] = {SB_GATE_SOFTMAX, SB_GATE_IBP, SB_GATE_JUMPRELU};
+    for (int g = 0; g < 3; g++) {
+        check_vs_reference(120, 48, 3, 2, 3, SB_BASIS_EUCLIDEAN, gates[g], 1e-3, 100 + g);
+        check_vs_reference(80, 40, 2, 1, 3, SB_BASIS_PERIODIC, gates[g], 1e-3, 200 + g);
+        check_vs_reference(80, 40, 2, 1, 4, SB_BASIS_PERIODIC, gates[g], 0.0, 300 + g);
+    }
+    check_vs_reference(60, 36, 2, 1, 5, SB_BASIS_EUCLIDEAN, SB_GATE_IBP, 0.0, 401);
+    check_vs_reference(60, 36, 3, 3, 2, SB_BASIS_EUCLIDEAN, SB_GATE_JUMPRELU, 1e-2, 402);
+    check_vs_reference(40, 30, 2, 4, 2, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 1e-3, 403);
+    check_vs_reference(100, 40, 3, 2, 3, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 0.3, 7); /* with fallbacks */
+}
+
 /* ------------------------------- host ops ------------------------------- */
 
 static void test_group_rows(void **unused)
@@ -611,6 +712,28 @@ static void test_host_ops(void **unused)
     assert_int_equal(ops->encode(st, &r2, &e), SB_E_RUNTIME); /* the failed upload unstaged the batch */
     ops->destroy(st);
 
+    /* small projection chunks (several DGEMMs per atom, a partial one last):
+     * the same rows certified, coordinates equal to rounding */
+    sb_host_encode_chunk_rows = 7;
+    assert_int_equal(ops->create(&pr, &at, &st, &e), SB_OK);
+    sb_host_encode_chunk_rows = 0;
+    assert_int_equal(ops->run(st, &pr, &r2, &e), SB_OK);
+    ops->telemetry(st, &t);
+    long long want_calls = 0;
+    for (int64_t k = 0; k < pr.K; k++) {
+        int64_t nk = 0;
+        for (int64_t i = 0; i < pr.n; i++)
+            nk += pr.atom[i] == k;
+        want_calls += (nk + 6) / 7;
+    }
+    assert_int_equal(t.library_calls, want_calls);
+    for (int64_t i = 0; i < pr.n; i++) {
+        assert_int_equal(r2.chart[i] >= 0, r1.chart[i] >= 0);
+        for (int64_t a = 0; a < pr.d; a++)
+            assert_true(fabs(r2.t[i * pr.d + a] - r1.t[i * pr.d + a]) < 1e-12);
+    }
+    ops->destroy(st);
+
     /* create checks */
     sb_encode_problem wrong = pr;
     wrong.m = pr.m + 1;
@@ -656,12 +779,14 @@ int main(void)
         cmocka_unit_test(test_basis_order_and_values),
         cmocka_unit_test(test_basis_derivatives_fd),
         cmocka_unit_test(test_basis_matches_setup_tables),
+        cmocka_unit_test(test_basis_matches_reference_basis),
         cmocka_unit_test(test_m_space_identities),
         cmocka_unit_test(test_lambda_min_vs_lapack),
         cmocka_unit_test(test_cholesky_solve),
         cmocka_unit_test(test_lipschitz_matches_setup),
         cmocka_unit_test(test_sqnorm_order),
         cmocka_unit_test(test_row_fallback),
+        cmocka_unit_test(test_host_vs_reference),
         cmocka_unit_test(test_group_rows),
         cmocka_unit_test(test_host_ops),
         cmocka_unit_test(test_device_declines_small_batches),
