@@ -48,6 +48,7 @@
 #include <algorithm>
 
 #include "arrow_backend.h"
+#include "encode_backend.h"
 #include "cuda_check.h"
 #include "rs_kernels.h"
 
@@ -796,5 +797,5 @@ extern "C" const sb_backend sb_cuda_backend = {
     &rs_ops,        /* resident_solve */
     &sb_cuda_arrow_ops, /* arrow (inner-loop, outer-seq): arrow_backend.cu */
     NULL,           /* multiplex */
-    NULL,           /* encode */
+    &sb_cuda_encode_ops, /* encode */
 };

@@ -104,7 +104,8 @@ typedef struct sb_backend {
      * "not implemented by this backend". */
     const struct sb_arrow_ops *arrow;
     const void *multiplex;
-    const void *encode;
+    /* encode (src/encode_ops.h): the fast path's create/upload/encode. */
+    const struct sb_encode_ops *encode;
 } sb_backend;
 
 /* The registry (src/backends.c). */

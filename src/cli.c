@@ -36,6 +36,7 @@ static const opt_spec SPECS[] = {
     {"--max-reps", SB_OPT_STOP, 1, "N              most timed reps under --min-time (default 1000)"},
     {"--ridge", SB_OPT_RIDGE, 1, "R              ridge (positive; default the shape's, or 1e-3 for --x data)"},
     {"--outers", SB_OPT_OUTERS, 1, "N              outer evaluations (default the shape's, else 3)"},
+    {"--oracle-rows", SB_OPT_ORACLE_ROWS, 1, "N         rows the CPU reference encodes, evenly strided (default all, at most 4096)"},
 };
 #define NSPECS (sizeof SPECS / sizeof SPECS[0])
 
@@ -100,6 +101,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->max_noise = 0.05;
     o->max_reps = -1;
     o->outers = -1;
+    o->oracle_rows = -1;
     unsigned char seen[NSPECS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -178,6 +180,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         } else if (strcmp(name, "--max-reps") == 0) rc = parse_count(name, v, 1, 10000000, &o->max_reps, err);
         else if (strcmp(name, "--ridge") == 0) rc = parse_real(name, v, 0, 1e300, 1, &o->ridge, err);
         else if (strcmp(name, "--outers") == 0) rc = parse_count(name, v, 1, 1000000, &o->outers, err);
+        else if (strcmp(name, "--oracle-rows") == 0) rc = parse_count(name, v, 1, 2147483647, &o->oracle_rows, err);
         if (rc)
             return rc;
     }

@@ -25,7 +25,8 @@ enum {
     SB_OPT_THREADS = 1u << 14,
     SB_OPT_STOP = 1u << 15,       /* --min-time --max-noise --max-reps */
     SB_OPT_RIDGE = 1u << 16,
-    SB_OPT_OUTERS = 1u << 17
+    SB_OPT_OUTERS = 1u << 17,
+    SB_OPT_ORACLE_ROWS = 1u << 18
 };
 
 #define SB_MAX_GATES 16
@@ -57,6 +58,7 @@ typedef struct sb_opts {
     int64_t max_reps;           /* --max-reps N: cap on timed reps under --min-time (-1: default) */
     double ridge;               /* --ridge R (0: not given) */
     int64_t outers;             /* --outers N (-1: the shape's) */
+    int64_t oracle_rows;        /* --oracle-rows N (-1: the workload's default) */
     int help;
 } sb_opts;
 

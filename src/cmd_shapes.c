@@ -21,12 +21,14 @@ static void print_line(const sb_shape *s)
         const char *k;
         int64_t v;
     } ints[] = {{"n", s->n}, {"p", s->p}, {"d", s->d}, {"basis_cols", s->basis_cols},
-                {"rows", s->rows}, {"degree", s->degree}, {"atoms", s->atoms}};
+                {"degree", s->degree}, {"atoms", s->atoms}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (ints[i].v > 0 && off < sizeof params)
             off += (size_t)snprintf(params + off, sizeof params - off, "%s=%lld ", ints[i].k, (long long)ints[i].v);
     if (s->matrix[0] && off < sizeof params)
-        snprintf(params + off, sizeof params - off, "matrix=%s ", s->matrix);
+        off += (size_t)snprintf(params + off, sizeof params - off, "matrix=%s ", s->matrix);
+    if (s->basis[0] && off < sizeof params)
+        snprintf(params + off, sizeof params - off, "basis=%s gate=%s ", s->basis, s->gate);
     cJSON *j = sb_shape_to_json(s);
     cJSON *wl = cJSON_GetObjectItemCaseSensitive(j, "workloads");
     char *wls = cJSON_PrintUnformatted(wl);

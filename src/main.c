@@ -24,7 +24,7 @@ static const sb_command COMMANDS[] = {
     {"inner-loop", sb_cmd_inner_loop, "arrow-Schur Levenberg-Marquardt loop, frame resident (§2)"},
     {"outer-seq", sb_cmd_outer_seq, "one frame, many outer evaluations (§3)"},
     {"multiplex", sb_cmd_not_built, "many independent fits on one device (§4; not built yet)"},
-    {"encode", sb_cmd_not_built, "certified per-row latent-coordinate encode (§5; not built yet)"},
+    {"encode", sb_cmd_encode, "certified per-row latent-coordinate encode (§5)"},
     {"shapes", sb_cmd_shapes, "list the named shapes, or show one"},
     {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},
     {"report", sb_cmd_report, "merge verdicts into a table (text, md, csv, json) and an HTML dashboard"},

@@ -175,9 +175,11 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
     sb_err why = {{0}};
     if (strcmp(o->backend, "host") == 0) {
         r->backend = &sb_host_backend;
-    } else if (dev->probe(&r->info, &why) == SB_OK && implements(dev)) {
+    } else if (dev->probe(&r->info, &why) == SB_OK && implements(dev) && !r->workload_declines[0]) {
         r->backend = dev;
     } else {
+        if (why.msg[0] == '\0' && r->workload_declines[0] && implements(dev))
+            sb_fail(&why, SB_E_NODEVICE, "%s", r->workload_declines);
         if (why.msg[0] == '\0')
             sb_fail(&why, SB_E_NODEVICE, "backend %s does not implement %s yet", dev->name, r->wl->name);
         r->declined = 1;
@@ -206,6 +208,11 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
     cJSON_AddStringToObject(root, "backend", r->backend->name);
     cJSON_AddStringToObject(root, "execution_path", r->backend->is_device ? "gpu-resident-full" : "cpu");
     return -1;
+}
+
+void sb_run_device_declines(sb_run *r, const char *reason)
+{
+    snprintf(r->workload_declines, sizeof r->workload_declines, "%s", reason);
 }
 
 void sb_run_progress(const sb_run *r, const char *fmt, ...)

@@ -111,6 +111,7 @@ typedef struct sb_run {
     sb_device_info info;
     int declined;            /* a device was probed and declined */
     char declined_why[512];
+    char workload_declines[256]; /* sb_run_device_declines */
 
     sb_phase phases[SB_RUN_MAX_PHASES];
     int nphases;
@@ -154,6 +155,11 @@ int sb_run_verdict_init(sb_run *r, const struct sb_shape *shape, const char *dat
  * returns 3; a calibration file without the ceilings the chosen backend
  * needs returns 2 (printed). Returns -1 to go on. */
 int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b));
+
+/* Before sb_run_choose_backend: the workload declines the device for these
+ * inputs (e.g. encode below 4096 rows). The device then counts as declined
+ * with this reason: exit 3 when it was required, the host under auto. */
+void sb_run_device_declines(sb_run *r, const char *reason);
 
 /* Progress on a terminal (never in CI logs or under --quiet): "  label". */
 void sb_run_progress(const sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

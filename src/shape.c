@@ -33,19 +33,21 @@ static const field FIELDS[] = {
     {"name", F_STRING, ALL_WL, ALL_WL, offsetof(sb_shape, name), 0, 0},
     {"workloads", F_WORKLOADS, ALL_WL, ALL_WL, offsetof(sb_shape, workloads), 0, 0},
     {"description", F_STRING, 0, ALL_WL, offsetof(sb_shape, description), 0, 0},
-    {"n", F_INT, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, ALL_WL, offsetof(sb_shape, n), 1, DIM_MAX},
-    {"p", F_INT, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, ALL_WL, offsetof(sb_shape, p), 1, DIM_MAX},
-    {"d", F_INT, SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, ARROW_WL | SB_WL_ENCODE, offsetof(sb_shape, d), 1, 64},
+    {"n", F_INT, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ | SB_WL_ENCODE, ALL_WL, offsetof(sb_shape, n), 1, DIM_MAX},
+    {"p", F_INT, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ | SB_WL_ENCODE, ALL_WL, offsetof(sb_shape, p), 1, DIM_MAX},
+    {"d", F_INT, SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ | SB_WL_ENCODE, ARROW_WL | SB_WL_ENCODE, offsetof(sb_shape, d), 1, 64},
     {"basis_cols", F_INT, SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, ARROW_WL, offsetof(sb_shape, basis_cols), 1, 4096},
     {"ridge", F_REAL, SB_WL_RESIDENT_SOLVE, SB_WL_RESIDENT_SOLVE, offsetof(sb_shape, ridge), 1e-300, 1e300},
-    {"seed", F_SEED, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, ALL_WL, offsetof(sb_shape, seed), 0, 0},
+    {"seed", F_SEED, SB_WL_RESIDENT_SOLVE | SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ | SB_WL_ENCODE, ALL_WL, offsetof(sb_shape, seed), 0, 0},
     {"reps", F_INT, 0, ALL_WL, offsetof(sb_shape, reps), 1, 1000000},
     {"warmup", F_INT, 0, ALL_WL, offsetof(sb_shape, warmup), 0, 1000000},
     {"outers", F_INT, 0, SB_WL_OUTER_SEQ, offsetof(sb_shape, outers), 1, 1000000},
     {"matrix", F_STRING, SB_WL_MULTIPLEX, SB_WL_MULTIPLEX, offsetof(sb_shape, matrix), 0, 0},
-    {"rows", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, rows), 1, DIM_MAX},
     {"degree", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, degree), 1, 16},
-    {"atoms", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, atoms), 1, DIM_MAX},
+    {"atoms", F_INT, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, atoms), 1, 2147483647.0},
+    {"basis", F_STRING, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, basis), 0, 0},
+    {"gate", F_STRING, SB_WL_ENCODE, SB_WL_ENCODE, offsetof(sb_shape, gate), 0, 0},
+    {"noise", F_REAL, 0, SB_WL_ENCODE, offsetof(sb_shape, noise), 0, 1e6},
     {"htt_shift", F_REAL, 0, ARROW_WL, offsetof(sb_shape, htt_shift), -1e12, 1e12},
     {"residency_min", F_REAL, 0, SB_WL_INNER_LOOP | SB_WL_OUTER_SEQ, offsetof(sb_shape, residency_min), 1e-300, 1e300},
     {"max_iterations", F_INT, 0, ARROW_WL, offsetof(sb_shape, max_iterations), 1, 1000},
@@ -168,6 +170,8 @@ static sb_rc parse_field(const field *f, const cJSON *v, const char *origin, sb_
             return sb_fail(err, SB_E_INPUT, "%s: \"%s\" must be a string", origin, f->key);
         size_t cap = (f->offset == offsetof(sb_shape, description)) ? sizeof s->description
                      : (f->offset == offsetof(sb_shape, name))      ? sizeof s->name
+                     : (f->offset == offsetof(sb_shape, basis))     ? sizeof s->basis
+                     : (f->offset == offsetof(sb_shape, gate))      ? sizeof s->gate
                                                                     : sizeof s->matrix;
         if (strlen(v->valuestring) >= cap)
             return sb_fail(err, SB_E_INPUT, "%s: \"%s\" is longer than %zu characters", origin, f->key, cap - 1);
@@ -383,8 +387,9 @@ cJSON *sb_shape_to_json(const sb_shape *s)
             cJSON_AddStringToObject(o, f->key, buf);
             break;
         case F_STRING:
-            if (f->offset == offsetof(sb_shape, matrix))
-                cJSON_AddStringToObject(o, f->key, s->matrix);
+            if (f->offset == offsetof(sb_shape, matrix) || f->offset == offsetof(sb_shape, basis) ||
+                f->offset == offsetof(sb_shape, gate))
+                cJSON_AddStringToObject(o, f->key, base + f->offset);
             break;
         case F_WORKLOADS:
             break;

@@ -34,7 +34,10 @@ typedef struct sb_shape {
     double residency_min;    /* IL-002/OS-004 default: residency speedup must exceed it (0: 1.0) */
     double target_solve_ms;  /* inner-loop: device target, ms per resident solve (0: none) */
     char matrix[64];         /* multiplex: color-arm-variants | battery */
-    int64_t rows, degree, atoms; /* encode */
+    int64_t degree, atoms;   /* encode: D and K (n, p, d, seed as above) */
+    char basis[16];          /* encode: euclidean | periodic */
+    char gate[16];           /* encode: softmax | ibp | jumprelu */
+    double noise;            /* encode: additive noise scale (default 0) */
     unsigned present;        /* bit i set: field i of the field table was given */
 } sb_shape;
 

@@ -11,6 +11,7 @@
 
 #include "../arrow.h"
 #include "../backend.h"
+#include "../encode_ops.h"
 #include "../timing.h"
 #include "host_backend.h"
 #include "host_info.h"
@@ -240,4 +241,5 @@ const sb_backend sb_host_backend = {
     .calibrate = host_calibrate,
     .resident_solve = &HOST_RS,
     .arrow = &sb_host_arrow_ops,
+    .encode = &sb_host_encode_ops,
 };

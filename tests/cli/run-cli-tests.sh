@@ -497,6 +497,42 @@ bad_arrow "arrow shape with a ridge field" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \
 bad_arrow "arrow shape with max_iterations 0" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 2, \"max_iterations\": 0}"
 bad_arrow "arrow shape with NaN-like htt_shift" "{$ARROW_HEAD, \"n\": 7, \"p\": 11, \"d\": 2, \"basis_cols\": 2, \"htt_shift\": \"nan\"}"
 
+# ---- encode ---------------------------------------------------------------------
+EN=("$BIN" encode)
+V="$WORK/en-tiny.json"
+if expect_exit 0 "encode tiny-encode on the host passes" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --out "$V"; then
+    valid "encode verdict is schema-valid" "$V"
+    check "encode lists EN-001..EN-004, EN-004 device-only" "$V" '[.gates[].id] == ["EN-001", "EN-002", "EN-003", "EN-004"] and .gates[3].applies == false and ([.gates[0:3][] | .applies and .pass] | all)'
+    check "encode: fast path agrees with the reference < 1e-9 on every sampled row" "$V" '.quality.fast_path_vs_reference.max_coord_abs_err < 1e-9 and .quality.fast_path_vs_reference.support_agreement == 1 and .parity.pass'
+    check "encode: quality metrics reported" "$V" '.quality.fast_path.explained_variance > 0.99 and .quality.fast_path.fallback_rate < 0.5 and .quality.fast_path.certified_rows > 0 and (.quality.fast_path.max_coord_err_vs_truth | type) == "number"'
+    check "encode: reference rows/s and the fast path's speedup reported" "$V" '.reference.rows_per_s > 0 and .reference.fast_path_speedup > 0'
+    check "encode: resident and upload phases timed" "$V" '(.timing.phases | keys) == ["encode", "upload_encode"]'
+fi
+V="$WORK/en-small-dev.json"
+if expect_exit 3 "encode below 4096 rows declines a required device" -- "${EN[@]}" --shape tiny-encode --require-device "${IFAST[@]}" --out "$V"; then
+    check "the decline says why" "$V" '.engaged == false and (.engaged_reason | length) > 0'
+fi
+if SAEBENCH_FAKE_DEVICE=fail-at=100000 expect_exit 0 "encode: a device without encode falls back under auto" -- "$FAKE_BIN" encode --shape tiny-encode "${IFAST[@]}" --out "$WORK/en-fake.json"; then
+    check "encode fallback: host, not engaged, target undetermined" "$WORK/en-fake.json" '.backend == "host" and .engaged == false and .target.status == "undetermined"'
+fi
+ENC_HEAD='"name": "t", "workloads": ["encode"], "seed": "0x1", "n": 64, "p": 40, "atoms": 3'
+bad_encode() { # bad_encode DESC JSON-TAIL
+    local f="$WORK/encode-$((PASSED + FAILED)).json"
+    printf '{%s, %s}' "$ENC_HEAD" "$2" >"$f"
+    expect_exit 2 "$1" -- "${EN[@]}" --shape "$f" "${IFAST[@]}" --out "$OUT"
+}
+bad_encode "encode shape with d = 0" '"d": 0, "degree": 2, "basis": "euclidean", "gate": "softmax"'
+bad_encode "encode shape with D too large for the per-row routine" '"d": 4, "degree": 9, "basis": "euclidean", "gate": "softmax"'
+bad_encode "encode shape with an unknown basis" '"d": 2, "degree": 2, "basis": "spline", "gate": "softmax"'
+bad_encode "encode shape with an unknown gate" '"d": 2, "degree": 2, "basis": "euclidean", "gate": "relu"'
+bad_encode "periodic basis with d = 2" '"d": 2, "degree": 2, "basis": "periodic", "gate": "softmax"'
+bad_encode "encode shape with negative noise" '"d": 2, "degree": 2, "basis": "euclidean", "gate": "softmax", "noise": -1'
+bad_encode "encode shape without a gate" '"d": 2, "degree": 2, "basis": "euclidean"'
+f="$WORK/encode-k0.json"; printf '{"name": "t", "workloads": ["encode"], "seed": "0x1", "n": 64, "p": 40, "atoms": 0, "d": 2, "degree": 2, "basis": "euclidean", "gate": "softmax"}' >"$f"
+expect_exit 2 "encode shape with K = 0" -- "${EN[@]}" --shape "$f" "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "encode --oracle-rows 0" -- "${EN[@]}" --shape tiny-encode --oracle-rows 0 "${IFAST[@]}" --out "$OUT"
+expect_exit 2 "encode with an inner-loop shape" -- "${EN[@]}" --shape tiny-arrow "${IFAST[@]}" --out "$OUT"
+
 # ---- conflicting options, thresholds, duplicates: exit 2 before any work ----
 expect_exit 2 "--backend host with --require-device conflict" -- "${RS[@]}" --shape tiny-primal --backend host --require-device "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--reupload with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --reupload "${FAST[@]}" --out "$OUT"

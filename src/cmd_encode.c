@@ -1,0 +1,292 @@
+/* encode (docs/workloads.md §5): the certified per-row latent-coordinate
+ * encode. This file holds only the workload: the generated problem and its
+ * atlas, what one timed rep is (the fast path's encode of the resident
+ * batch; and with the rows uploaded), and what the CPU reference compares. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "encode.h"
+#include "encode_ops.h"
+#include "host/host_info.h"
+#include "run.h"
+#include "shape.h"
+
+#define EN_DEFAULT_REPS 10
+#define EN_DEFAULT_WARMUP 2
+/* The reference runs on an evenly strided sample of at most this many rows. */
+#define EN_DEFAULT_ORACLE_ROWS 4096
+
+static const sb_gate_def EN_GATES[] = {
+    {"EN-001", "fast path vs CPU reference: max |coordinate difference| over the reference's rows", SB_CMP_LT, 1e-9, 1, 0},
+    {"EN-002", "explained variance of the fast path's reconstruction (column-centred)", SB_CMP_GT, 0.99, 1, 0},
+    {"EN-003", "fallback rate of the fast path (rows without a certificate)", SB_CMP_LT, 0.5, 1, 0},
+    /* The deployment target, device only. */
+    {"EN-004", "device rows/s", SB_CMP_GE, 100000.0, 1, 1},
+};
+
+static const sb_workload EN_WORKLOAD = {
+    .name = "encode",
+    .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
+                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_ORACLE_ROWS,
+    .gates = EN_GATES,
+    .ngates = sizeof EN_GATES / sizeof EN_GATES[0],
+    .target_gate = "EN-004",
+    .target_unit = "rows/s per GPU",
+    .rate_unit = "rows",
+    .doc = "docs/workloads.md §5",
+};
+
+static void en_help(void)
+{
+    printf("usage: saebench encode --shape NAME|FILE.json [options]\n\n"
+           "Encode every row's latent coordinates with a certificate: the fast path (one\n"
+           "GEMM over the batch, then per-row Newton in m-space) on the chosen backend,\n"
+           "checked against the straightforward CPU reference over full p-vectors on a\n"
+           "sample of rows; quality metrics, gates and the tri-state target decision.\n\n");
+}
+
+static sb_rc en_params(const sb_shape *s, sb_encode_params *prm, sb_err *err)
+{
+    memset(prm, 0, sizeof *prm);
+    if (strcmp(s->basis, "euclidean") == 0)
+        prm->basis = SB_BASIS_EUCLIDEAN;
+    else if (strcmp(s->basis, "periodic") == 0)
+        prm->basis = SB_BASIS_PERIODIC;
+    else
+        return sb_fail(err, SB_E_INPUT, "shape %s: basis \"%s\" is not euclidean or periodic", s->name, s->basis);
+    if (strcmp(s->gate, "softmax") == 0)
+        prm->gate = SB_GATE_SOFTMAX;
+    else if (strcmp(s->gate, "ibp") == 0)
+        prm->gate = SB_GATE_IBP;
+    else if (strcmp(s->gate, "jumprelu") == 0)
+        prm->gate = SB_GATE_JUMPRELU;
+    else
+        return sb_fail(err, SB_E_INPUT, "shape %s: gate \"%s\" is not softmax, ibp or jumprelu", s->name, s->gate);
+    prm->n = s->n;
+    prm->p = s->p;
+    prm->K = s->atoms;
+    prm->d = s->d;
+    prm->D = s->degree;
+    prm->noise = s->noise;
+    prm->seed = s->seed;
+    return sb_encode_check_params(prm, err);
+}
+
+/* Timed reps on a state holding the decoders and atlas: encode the resident
+ * batch, or upload the rows and encode them. */
+typedef struct en_rep {
+    const sb_encode_ops *ops;
+    void *state;
+    const sb_encode_problem *prob;
+    sb_encode_result *out;
+    int with_upload;
+} en_rep;
+
+static sb_rc en_rep_run(void *ctx, int64_t k, int timed, sb_err *err)
+{
+    (void)k, (void)timed;
+    en_rep *c = ctx;
+    return c->with_upload ? c->ops->run(c->state, c->prob, c->out, err) : c->ops->encode(c->state, c->out, err);
+}
+
+static cJSON *quality_json(const sb_encode_quality *q)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "rows", (double)q->rows);
+    cJSON_AddNumberToObject(o, "certified_rows", (double)q->certified_rows);
+    cJSON_AddItemToObject(o, "fallback_rate", sb_json_number(q->fallback_rate));
+    cJSON_AddItemToObject(o, "explained_variance", sb_json_number(q->explained_variance));
+    if (q->has_truth)
+        cJSON_AddItemToObject(o, "max_coord_err_vs_truth", sb_json_number(q->max_coord_err_vs_truth));
+    if (q->has_ref) {
+        cJSON_AddItemToObject(o, "support_agreement", sb_json_number(q->support_agreement));
+        cJSON_AddItemToObject(o, "max_coord_abs_err", sb_json_number(q->max_coord_abs_err));
+        cJSON_AddItemToObject(o, "max_coord_abs_err_certified", sb_json_number(q->max_coord_abs_err_certified));
+        cJSON_AddItemToObject(o, "max_reconstruction_abs_err", sb_json_number(q->max_reconstruction_abs_err));
+        cJSON_AddItemToObject(o, "max_reconstruction_abs_err_certified",
+                              sb_json_number(q->max_reconstruction_abs_err_certified));
+    }
+    return o;
+}
+
+static int implements_encode(const sb_backend *b) { return b->encode != NULL; }
+
+int sb_cmd_encode(int argc, char **argv)
+{
+    sb_run r;
+    int rc = sb_run_init(&r, &EN_WORKLOAD, argc, argv, en_help);
+    if (rc >= 0)
+        return rc;
+    sb_err err = {{0}};
+    sb_shape shape;
+    sb_encode_params prm;
+    if (!r.opts.shape) {
+        sb_fail(&err, SB_E_INPUT, "encode: --shape is required (see 'saebench shapes')");
+    } else if (sb_shape_load(r.opts.shape, &shape, &err) == SB_OK) {
+        if (!sb_shape_serves(&shape, SB_WL_ENCODE))
+            sb_fail(&err, SB_E_INPUT, "shape \"%s\" is not an encode shape", shape.name);
+        else
+            en_params(&shape, &prm, &err);
+    }
+    if (err.msg[0]) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        sb_run_free(&r);
+        return SB_EXIT_USAGE;
+    }
+    /* Memory: the problem, a second copy of the rows for the device staging
+     * or the GEMM, two results and the atlas (small beside them). */
+    uint64_t need = sb_encode_problem_bytes(&prm), have = sb_physical_memory();
+    double total = 2.0 * (double)need + 8.0 * (double)prm.n * (double)prm.p;
+    if (need == 0 || (have && total > (double)have)) {
+        fprintf(stderr, "saebench: shape %s (n=%lld p=%lld K=%lld) needs %.1f GiB of host memory; this machine has %.1f GiB\n",
+                shape.name, (long long)prm.n, (long long)prm.p, (long long)prm.K, total / 1073741824.0,
+                (double)have / 1073741824.0);
+        sb_run_free(&r);
+        return SB_EXIT_USAGE;
+    }
+    int64_t oracle_rows = r.opts.oracle_rows > 0 ? r.opts.oracle_rows : EN_DEFAULT_ORACLE_ROWS;
+    if (oracle_rows > prm.n)
+        oracle_rows = prm.n;
+    int64_t stride = prm.n / oracle_rows;
+    sb_run_counts(&r, shape.reps, shape.warmup, EN_DEFAULT_REPS, EN_DEFAULT_WARMUP);
+    sb_host_set_threads(r.opts.threads);
+    if (prm.n < SB_ENCODE_DEVICE_MIN_ROWS) {
+        char why[160];
+        snprintf(why, sizeof why, "the device path runs only for batches of at least %d rows (this batch: %lld)",
+                 SB_ENCODE_DEVICE_MIN_ROWS, (long long)prm.n);
+        sb_run_device_declines(&r, why);
+    }
+    if ((rc = sb_run_verdict_init(&r, &shape, "fixture")) >= 0) {
+        sb_run_free(&r);
+        return rc;
+    }
+    if ((rc = sb_run_choose_backend(&r, implements_encode)) >= 0)
+        return rc;
+    const sb_encode_ops *ops = r.backend->encode;
+    const char *who = r.backend->is_device ? "device" : "host fast path";
+    sb_encode_problem prob;
+    sb_encode_atlas atlas;
+    sb_encode_result fast, fast2, ref;
+    memset(&prob, 0, sizeof prob);
+    memset(&atlas, 0, sizeof atlas);
+    memset(&fast, 0, sizeof fast);
+    memset(&fast2, 0, sizeof fast2);
+    memset(&ref, 0, sizeof ref);
+    void *state = NULL;
+    sb_run_progress(&r, "generating %lld rows of width %lld over %lld atoms", (long long)prm.n, (long long)prm.p,
+                    (long long)prm.K);
+    if (sb_encode_generate(&prm, &prob, &err) || (sb_run_progress(&r, "building the atlas"), 0) ||
+        sb_encode_atlas_build(&prob, &atlas, &err) || sb_encode_result_alloc(&fast, prm.n, prm.d, &err) ||
+        sb_encode_result_alloc(&fast2, prm.n, prm.d, &err) || sb_encode_result_alloc(&ref, prm.n, prm.d, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        rc = SB_EXIT_RUNTIME;
+        sb_run_free(&r);
+        goto out;
+    }
+    const int64_t m = prob.m;
+    sb_run_rate(&r, (double)prm.n);
+    /* Per batch: the GEMM Y = X·B_kᵀ (2·n·m·p) dominates the flops, and
+     * reading X once (8·n·p bytes) the traffic. */
+    sb_run_roofline(&r, 2.0 * (double)prm.n * (double)m * (double)prm.p,
+                    8.0 * (double)prm.n * (double)prm.p + 8.0 * (double)prm.K * (double)m * (double)prm.p);
+    cJSON *root = r.v.root;
+
+    /* The fast path: the batch staged once, then timed encodes of it, then
+     * timed uploads + encodes. */
+    sb_run_progress(&r, "%s: staging decoders, atlas and rows", who);
+    if (ops->create(&prob, &atlas, &state, &err) || ops->upload(state, &prob, &err)) {
+        sb_run_fail(&r, "%s failed staging the batch: %s", who, err.msg);
+    } else {
+        en_rep e1 = {ops, state, &prob, &fast, 0};
+        sb_rep rep = {NULL, en_rep_run, &e1};
+        sb_phase *ph = sb_run_time(&r, "encode", &rep);
+        if (!r.failed) {
+            en_rep e2 = {ops, state, &prob, &fast2, 1};
+            sb_rep rep2 = {NULL, en_rep_run, &e2};
+            sb_run_time(&r, "upload_encode", &rep2);
+        }
+        sb_telemetry t = {0};
+        ops->telemetry(state, &t);
+        sb_run_phase_telemetry(ph, &t);
+    }
+
+    /* The CPU reference on an evenly strided sample, timed once. */
+    double ref_s = NAN;
+    if (!r.failed) {
+        sb_run_progress(&r, "CPU reference: %lld rows over full p-vectors", (long long)oracle_rows);
+        double t0 = sb_now_s();
+        if (sb_encode_reference(&prob, &atlas, 0, oracle_rows, stride, &ref, &err))
+            sb_run_fail(&r, "the CPU reference failed: %s", err.msg);
+        else
+            ref_s = sb_now_s() - t0;
+    }
+    sb_encode_quality q_all, q_ref, q_refself;
+    memset(&q_all, 0, sizeof q_all);
+    memset(&q_ref, 0, sizeof q_ref);
+    memset(&q_refself, 0, sizeof q_refself);
+    if (!r.failed && (sb_encode_metrics(&prob, &fast, NULL, 0, prm.n, 1, &q_all, &err) ||
+                      sb_encode_metrics(&prob, &fast, &ref, 0, oracle_rows, stride, &q_ref, &err) ||
+                      sb_encode_metrics(&prob, &ref, NULL, 0, oracle_rows, stride, &q_refself, &err)))
+        sb_run_fail(&r, "metrics: %s", err.msg);
+    if (!r.failed) {
+        /* The two fast-path results (resident and with upload) must agree bit for bit. */
+        int same = memcmp(fast.t, fast2.t, (size_t)(prm.n * prm.d) * sizeof(double)) == 0 &&
+                   memcmp(fast.chart, fast2.chart, (size_t)prm.n * sizeof(int32_t)) == 0;
+        if (!same)
+            sb_run_fail(&r, "%s: encoding the same rows twice gave different coordinates", who);
+    }
+    if (!r.failed) {
+        sb_run_gate(&r, "EN-001", q_ref.max_coord_abs_err);
+        sb_run_gate(&r, "EN-002", q_all.explained_variance);
+        sb_run_gate(&r, "EN-003", q_all.fallback_rate);
+        if (r.nphases && r.phases[0].completed)
+            sb_run_gate(&r, "EN-004", (double)prm.n / r.phases[0].stats.median);
+        sb_run_note(&r, "quality: %lld/%lld rows certified, EV %.6f, max |t - t*| %.2e; vs reference (%lld rows): max |dt| %.2e, support agreement %.4f",
+                    (long long)q_all.certified_rows, (long long)q_all.rows, q_all.explained_variance,
+                    q_all.max_coord_err_vs_truth, (long long)oracle_rows, q_ref.max_coord_abs_err, q_ref.support_agreement);
+    }
+    cJSON *qj = cJSON_AddObjectToObject(root, "quality");
+    cJSON_AddItemToObject(qj, "fast_path", quality_json(&q_all));
+    cJSON_AddItemToObject(qj, "fast_path_vs_reference", quality_json(&q_ref));
+    cJSON_AddItemToObject(qj, "reference", quality_json(&q_refself));
+    cJSON *parity = cJSON_AddObjectToObject(root, "parity");
+    cJSON_AddStringToObject(parity, "oracle", "the CPU reference encode over full p-vectors (src/oracle/encode_ref.c), on an evenly strided sample of rows");
+    cJSON_AddNumberToObject(parity, "tolerance", sb_run_threshold(&r, "EN-001"));
+    cJSON_AddItemToObject(parity, "max_abs_err", r.failed ? cJSON_CreateNull() : sb_json_number(q_ref.max_coord_abs_err));
+    cJSON_AddItemToObject(parity, "rel_err", cJSON_CreateNull());
+    cJSON_AddNumberToObject(parity, "rows", (double)oracle_rows);
+    cJSON_AddNumberToObject(parity, "stride", (double)stride);
+    cJSON_AddBoolToObject(parity, "pass", !r.failed && q_ref.max_coord_abs_err < sb_run_threshold(&r, "EN-001"));
+    cJSON *refj = cJSON_AddObjectToObject(root, "reference");
+    cJSON_AddNumberToObject(refj, "rows", (double)oracle_rows);
+    cJSON_AddItemToObject(refj, "seconds", sb_json_number(ref_s));
+    cJSON_AddItemToObject(refj, "rows_per_s", sb_json_number((double)oracle_rows / ref_s));
+    if (!r.failed && r.nphases && r.phases[0].completed && isfinite(ref_s)) {
+        double fast_rate = (double)prm.n / r.phases[0].stats.median, ref_rate = (double)oracle_rows / ref_s;
+        cJSON_AddNumberToObject(refj, "fast_path_speedup", fast_rate / ref_rate);
+        cJSON_AddNumberToObject(refj, "p_over_m", (double)prm.p / (double)m);
+        sb_run_note(&r, "reference %.0f rows/s; the fast path is %.1fx faster (p/m = %.0f)", ref_rate, fast_rate / ref_rate,
+                    (double)prm.p / (double)m);
+    }
+    cJSON *mj = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddNumberToObject(mj, "m", (double)m);
+    cJSON_AddNumberToObject(mj, "charts", (double)atlas.charts);
+    cJSON_AddNumberToObject(mj, "chart_radius", atlas.radius);
+    cJSON_AddNumberToObject(mj, "device_min_rows", SB_ENCODE_DEVICE_MIN_ROWS);
+    cJSON_AddStringToObject(root, "scope", "the full certified per-row encode of a batch: GEMM, routing, Newton, certificate, refine");
+
+    rc = sb_run_finish(&r);
+out:
+    if (state)
+        ops->destroy(state);
+    sb_encode_result_free(&fast);
+    sb_encode_result_free(&fast2);
+    sb_encode_result_free(&ref);
+    sb_encode_atlas_free(&atlas);
+    sb_encode_problem_free(&prob);
+    return rc;
+}
