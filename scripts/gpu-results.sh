@@ -2,8 +2,8 @@
 # Everything a lent GPU session needs, in ONE device call (device time is scarce):
 # offline setup from the bundle, CUDA=1 build, GPU tests, calibrate, resident-solve on
 # the canonical shapes (both methods where they apply, both factor variants, with the
-# reupload baseline), inner-loop and outer-seq on qwen and color-arm, and the PyTorch
-# peer on the same card.
+# reupload baseline), inner-loop and outer-seq on qwen and color-arm, encode on its
+# canonical shapes (gated at the 20 M rows/s H100 target), and the PyTorch peer.
 #
 # Here, before the call:
 #   scripts/gpu-bundle.sh --debs-only -o bundle/debs
@@ -53,6 +53,9 @@ for shape in qwen color-arm; do
     run_wl inner-loop "il-$shape" --shape "$shape" --require-device
     run_wl outer-seq "os-$shape" --shape "$shape" --require-device
 done
+for shape in encode-device-small encode-qwen encode-color; do
+    run_wl encode "en-$shape" --shape "$shape" --require-device --gate EN-004=2e7
+done
 
 echo "== PyTorch peer"
 if [ -f .anchors/peer_torch.py ]; then
@@ -60,7 +63,7 @@ if [ -f .anchors/peer_torch.py ]; then
 fi
 
 echo "== summary"
-for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json; do
+for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json "$out"/r/en-*.json; do
     jq -r --arg f "$(basename "$f" .json)" \
       '[$f, .exit_code, .engaged, (.throughput.measured_rows_per_s // 0 | floor), (.timing.median_s * 1e3 | tostring + " ms"),
         (.parity.rel_err // "null"), (.residency.speedup // "-"), ([.gates[] | select(.applies and (.pass | not)) | .id] | join(","))] | @tsv' "$f" 2>/dev/null
