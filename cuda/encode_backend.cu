@@ -6,8 +6,9 @@
  * fill a GPU.
  *
  * create(prob, atlas): one stream and a cuBLAS handle; every device buffer
- *   for up to prob->n rows; stages the resident part once: B (K·m·p) and
- *   the atlas tables (centre, phi, dphi, Minv, beta_c, m1_sq, S, G).
+ *   for up to prob->n rows; stages the resident part once: B (K·m·p), the
+ *   atlas tables (centre, phi, dphi, Minv, beta_c, m1_sq, S, G) and the
+ *   chart derivative bounds M_0..M_3 (sb_enc_moments_fill, charts·4).
  * upload(batch): groups the rows by atom on the host (counting sort: perm,
  *   offsets; O(n)), then copies X (n·p), atom (n), z (n) and perm (n) up,
  *   and synchronises.
@@ -24,7 +25,8 @@
  *
  * Telemetry (exact, per state):
  *   create:  handle_creations = 1 (cuBLAS); frame_builds = 1;
- *            h2d += 8·(K·m·p + charts·d + K·charts·(m + d·m + d·d + 2) + K + K·m·m).
+ *            h2d += 8·(K·m·p + charts·d + K·charts·(m + d·m + d·d + 2) + K + K·m·m
+ *                      + charts·4) (B, the atlas tables, the chart moments).
  *   upload:  h2d += n·(8p + 4 + 8 + 4) (X, atom, z, perm).
  *   encode:  own_kernel_launches += 2 (gather_sqnorm, rows);
  *            library_calls += number of atoms with rows in the batch (DGEMMs);
@@ -55,7 +57,7 @@ struct encode_state {
 
     /* resident */
     double *B_d;
-    double *tables_d; /* centre | phi | dphi | Minv | beta_c | m1_sq | S | G */
+    double *tables_d; /* centre | phi | dphi | Minv | beta_c | m1_sq | S | G | moments */
     sb_encode_tables tb; /* pointers into tables_d */
 
     /* the staged batch */
@@ -67,6 +69,7 @@ struct encode_state {
     double *z_d;
     int32_t *perm_h;
     int64_t *offset_h; /* K + 1 */
+    double *moments_h; /* charts·4, staged with the tables */
 
     /* per encode */
     double *Y_d;    /* cap·m */
@@ -100,6 +103,7 @@ void encode_destroy(void *state)
     cudaFreeHost(st->res_pin);
     free(st->perm_h);
     free(st->offset_h);
+    free(st->moments_h);
     if (st->blas)
         cublasDestroy(st->blas);
     if (st->stream)
@@ -133,13 +137,14 @@ sb_rc encode_create_body(encode_state *st, sb_err *err)
 
     st->perm_h = (int32_t *)malloc(cap * sizeof(int32_t));
     st->offset_h = (int64_t *)malloc((K + 1) * sizeof(int64_t));
-    if (!st->perm_h || !st->offset_h)
+    st->moments_h = (double *)malloc(C * 4 * sizeof(double));
+    if (!st->perm_h || !st->offset_h || !st->moments_h)
         return sb_fail(err, SB_E_RUNTIME, "out of host memory (cuda encode permutation, %zu rows)", cap);
 
     /* the table layout, in doubles */
     const size_t n_centre = C * d, n_phi = K * C * m, n_dphi = K * C * d * m, n_minv = K * C * d * d;
-    const size_t n_beta = K * C, n_m1 = K * C, n_S = K, n_G = K * m * m;
-    const size_t n_tables = n_centre + n_phi + n_dphi + n_minv + n_beta + n_m1 + n_S + n_G;
+    const size_t n_beta = K * C, n_m1 = K * C, n_S = K, n_G = K * m * m, n_mom = C * 4;
+    const size_t n_tables = n_centre + n_phi + n_dphi + n_minv + n_beta + n_m1 + n_S + n_G + n_mom;
 
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->B_d, K * m * p * D8));
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->tables_d, n_tables * D8));
@@ -155,6 +160,7 @@ sb_rc encode_create_body(encode_state *st, sb_err *err)
     SB_CUDA_TRY(err, cudaMemcpyAsync(st->B_d, prob->B, K * m * p * D8, cudaMemcpyHostToDevice, st->stream));
     st->tel.h2d_bytes += (long long)(K * m * p * D8);
     st->tb = sb_encode_tables_of(at, (int)prob->basis, (int)prob->D);
+    sb_enc_moments_fill(&st->tb, st->moments_h); /* from the host centres, before tb points at the device */
     double *q = st->tables_d;
     sb_rc rc = SB_OK;
     if ((rc = stage_piece(st, &q, at->centre, n_centre, &st->tb.centre, err)) != SB_OK ||
@@ -164,7 +170,8 @@ sb_rc encode_create_body(encode_state *st, sb_err *err)
         (rc = stage_piece(st, &q, at->beta_c, n_beta, &st->tb.beta_c, err)) != SB_OK ||
         (rc = stage_piece(st, &q, at->m1_sq, n_m1, &st->tb.m1_sq, err)) != SB_OK ||
         (rc = stage_piece(st, &q, at->S, n_S, &st->tb.S, err)) != SB_OK ||
-        (rc = stage_piece(st, &q, at->G, n_G, &st->tb.G, err)) != SB_OK)
+        (rc = stage_piece(st, &q, at->G, n_G, &st->tb.G, err)) != SB_OK ||
+        (rc = stage_piece(st, &q, st->moments_h, n_mom, &st->tb.moments, err)) != SB_OK)
         return rc;
     st->tel.frame_builds++;
     SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));

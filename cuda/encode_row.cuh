@@ -51,6 +51,13 @@ extern "C" {
 #define SB_ENC_TWO_PI 6.283185307179586476925286766559
 /* Second-order packing of a ≤ b for d ≤ SB_ENCODE_MAX_D. */
 #define SB_ENC_MAX_PAIRS (SB_ENCODE_MAX_D * (SB_ENCODE_MAX_D + 1) / 2)
+/* Largest d·m and d(d+1)/2·m over the bases the fast path accepts (d ≤ 4,
+ * m ≤ 64): m = C(d+D, d) ≤ 64 means m ≤ 64, 55, 56, 35 for d = 1..4, so
+ * d·m ≤ 168 (d = 3, m = 56) and d(d+1)/2·m ≤ 350 (d = 4, m = 35). Sizing the
+ * per-point arrays by these rather than d·64 keeps the CUDA kernel's local
+ * frame small. */
+#define SB_ENC_MAX_DM 168
+#define SB_ENC_MAX_PAIRS_M 350
 /* Relative resolution of the m-space ‖r‖²: its three terms (‖x‖², z²ΦᵀGΦ,
  * 2zΦᵀy) are each about ‖x‖² near a fit and carry rounding of a few ε·√p
  * relative (y comes from a length-p GEMM), so an ‖r‖² below 1e-13·‖x‖²
@@ -81,6 +88,7 @@ typedef struct sb_encode_tables {
     const double *m1_sq;  /* K·charts */
     const double *S;      /* K */
     const double *G;      /* K·m·m */
+    const double *moments; /* charts·4: M_0..M_3 per chart (sb_enc_moments_fill) */
 } sb_encode_tables;
 
 /* One row's outcome. */
@@ -223,7 +231,9 @@ SB_ENC_FN void sb_enc_basis(const sb_encode_tables *tb, const double *t, int ord
         }
 }
 
-/* The tables of a host-resident atlas (basis and degree from the problem). */
+/* The tables of a host-resident atlas (basis and degree from the problem),
+ * the basis plan included. moments is left NULL: the caller owns that table
+ * (charts·4 doubles, sb_enc_moments_fill). */
 static inline sb_encode_tables sb_encode_tables_of(const sb_encode_atlas *atlas, int basis, int D)
 {
     sb_encode_tables tb;
@@ -241,6 +251,7 @@ static inline sb_encode_tables sb_encode_tables_of(const sb_encode_atlas *atlas,
     tb.m1_sq = atlas->m1_sq;
     tb.S = atlas->S;
     tb.G = atlas->G;
+    tb.moments = (const double *)0;
     sb_enc_plan(&tb);
     return tb;
 }
@@ -381,34 +392,54 @@ SB_ENC_FN double sb_enc_sqnorm_warp_order(const double *x, int64_t p)
 
 /* ------------------------- certificate constants ------------------------- */
 
-/* Hessian-Lipschitz bound of the chart centred at tc, re-implemented from
- * sb_encode_lipschitz (src/encode_setup.c, which derives it): with
- * ρ = ‖t_c‖∞ + R the basis derivative bounds are
+/* Derivative bounds M_0..M_3 of the chart centred at tc, re-implemented from
+ * sb_encode_lipschitz_moments (src/encode_setup.c, which derives them): with
+ * ρ = ‖t_c‖∞ + R,
  *   euclidean  M_g = dᵍ·Dᵍ·max(ρ^(D−g), 1)
- *   periodic   M_g = (2πD)^g
- * and L = 3(Z·S·M₁)(Z·S·M₂) + (T + Z·S·M₀)(Z·S·M₃) with the row's own
- * Z = z and T = ‖x‖ (the per-row choice the reference uses). Same operations
- * in the same order as the setup's, so the same bits on the host. */
-SB_ENC_FN double sb_enc_lipschitz(int basis, int d, int D, const double *tc, double R, double S, double Z,
-                                  double T)
+ *   periodic   M_g = (2πD)^g.
+ * Same operations in the same order as the setup's, so the same bits. They
+ * depend on the chart only: the fast path tabulates them once per atlas
+ * (tb->moments) instead of 8 pow() per candidate. */
+SB_ENC_FN void sb_enc_chart_moments(int basis, int d, int D, const double *tc, double R, double *M)
 {
-    double M[4];
     if (basis == SB_BASIS_PERIODIC) {
         const double w = SB_ENC_TWO_PI * (double)D;
         M[0] = 1.0;
         M[1] = w;
         M[2] = w * w;
         M[3] = w * w * w;
-    } else {
-        double rho = 0.0;
-        for (int a = 0; a < d; ++a)
-            rho = fmax(rho, fabs(tc[a]));
-        rho += R;
-        const double dD = (double)d * (double)D;
-        for (int g = 0; g < 4; ++g)
-            M[g] = pow(dD, (double)g) * fmax(pow(rho, (double)(D - g)), 1.0);
+        return;
     }
+    double rho = 0.0;
+    for (int a = 0; a < d; ++a)
+        rho = fmax(rho, fabs(tc[a]));
+    rho += R;
+    const double dD = (double)d * (double)D;
+    for (int g = 0; g < 4; ++g)
+        M[g] = pow(dD, (double)g) * fmax(pow(rho, (double)(D - g)), 1.0);
+}
+
+/* L = 3(Z·S·M₁)(Z·S·M₂) + (T + Z·S·M₀)(Z·S·M₃) (sb_encode_lipschitz): a
+ * Lipschitz constant of the Hessian on the chart, with the row's own Z = z
+ * and T = ‖x‖ (the per-row choice the reference uses). */
+SB_ENC_FN double sb_enc_lipschitz_of(const double *M, double S, double Z, double T)
+{
     return 3.0 * (Z * S * M[1]) * (Z * S * M[2]) + (T + Z * S * M[0]) * (Z * S * M[3]);
+}
+
+SB_ENC_FN double sb_enc_lipschitz(int basis, int d, int D, const double *tc, double R, double S, double Z,
+                                  double T)
+{
+    double M[4];
+    sb_enc_chart_moments(basis, d, D, tc, R, M);
+    return sb_enc_lipschitz_of(M, S, Z, T);
+}
+
+/* tb->moments for every chart (charts·4), on the host. */
+static inline void sb_enc_moments_fill(const sb_encode_tables *tb, double *moments)
+{
+    for (int c = 0; c < tb->charts; ++c)
+        sb_enc_chart_moments(tb->basis, tb->d, tb->D, tb->centre + (int64_t)c * tb->d, tb->radius, moments + 4 * c);
 }
 
 /* Half-width ρ̄ of the box ‖t‖∞ ≤ ρ̄ on which the chart's L holds
@@ -421,6 +452,35 @@ SB_ENC_FN double sb_enc_lipschitz_region(int basis, int d, const double *tc, dou
     for (int a = 0; a < d; ++a)
         rho = fmax(rho, fabs(tc[a]));
     return fmax(rho + R, 1.0);
+}
+
+/* out = G·x (m×m row-major), four rows per pass: independent dot products,
+ * each summed in j order from 0 (the same bits as one row at a time). */
+SB_ENC_FN void sb_enc_gemv(int m, const double *G, const double *x, double *out)
+{
+    int i = 0;
+    for (; i + 4 <= m; i += 4) {
+        const double *g0 = G + i * m, *g1 = g0 + m, *g2 = g1 + m, *g3 = g2 + m;
+        double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        for (int j = 0; j < m; ++j) {
+            const double xj = x[j];
+            s0 += g0[j] * xj;
+            s1 += g1[j] * xj;
+            s2 += g2[j] * xj;
+            s3 += g3[j] * xj;
+        }
+        out[i] = s0;
+        out[i + 1] = s1;
+        out[i + 2] = s2;
+        out[i + 3] = s3;
+    }
+    for (; i < m; ++i) {
+        const double *gi = G + i * m;
+        double s = 0.0;
+        for (int j = 0; j < m; ++j)
+            s += gi[j] * x[j];
+        out[i] = s;
+    }
 }
 
 /* ------------------------------ one point ------------------------------ */
@@ -437,15 +497,12 @@ SB_ENC_FN void sb_enc_point_eval(const sb_encode_tables *tb, const double *G, do
                                  double xx, const double *t, int want_derivatives, sb_enc_point *pt)
 {
     const int d = tb->d, m = tb->m;
-    double phi[SB_ENCODE_MAX_M], dphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
-    double d2phi[SB_ENC_MAX_PAIRS * SB_ENCODE_MAX_M], v[SB_ENCODE_MAX_M];
+    double phi[SB_ENCODE_MAX_M], dphi[SB_ENC_MAX_DM], d2phi[SB_ENC_MAX_PAIRS_M], v[SB_ENCODE_MAX_M];
     sb_enc_basis(tb, t, want_derivatives ? 2 : 0, phi, dphi, d2phi);
-    double phi_G_phi = 0.0, phi_y = 0.0;
+    double phi_G_phi = 0.0, phi_y = 0.0, w[SB_ENCODE_MAX_M];
+    sb_enc_gemv(m, G, phi, w); /* GΦ */
     for (int i = 0; i < m; ++i) {
-        const double *Gi = G + i * m;
-        double u = 0.0; /* (GΦ)_i */
-        for (int j = 0; j < m; ++j)
-            u += Gi[j] * phi[j];
+        const double u = w[i];
         phi_G_phi += phi[i] * u;
         phi_y += phi[i] * y[i];
         v[i] = z * u - y[i];
@@ -456,15 +513,7 @@ SB_ENC_FN void sb_enc_point_eval(const sb_encode_tables *tb, const double *G, do
     /* JJ_ab = ∂_aΦᵀ·(G∂_bΦ), one matrix-vector product per b */
     double JJ[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D];
     for (int b = 0; b < d; ++b) {
-        const double *db = dphi + b * m;
-        double w[SB_ENCODE_MAX_M]; /* G∂_bΦ */
-        for (int i = 0; i < m; ++i) {
-            const double *Gi = G + i * m;
-            double s = 0.0;
-            for (int j = 0; j < m; ++j)
-                s += Gi[j] * db[j];
-            w[i] = s;
-        }
+        sb_enc_gemv(m, G, dphi + b * m, w); /* G∂_bΦ */
         for (int a = 0; a <= b; ++a) {
             const double *da = dphi + a * m;
             double s = 0.0;
@@ -509,14 +558,12 @@ SB_ENC_FN void sb_enc_warm_start(const sb_encode_tables *tb, int k, int c, const
     const int64_t kc = (int64_t)k * tb->charts + c;
     const double *tc = tb->centre + (int64_t)c * d;
     const double *phic = tb->phi + kc * m, *dphic = tb->dphi + kc * d * m, *Minv = tb->Minv + kc * d * d;
-    double rhs[SB_ENCODE_MAX_D];
+    double rhs[SB_ENCODE_MAX_D], gphi[SB_ENCODE_MAX_M];
     for (int a = 0; a < d; ++a)
         rhs[a] = 0.0;
+    sb_enc_gemv(m, G, phic, gphi);
     for (int i = 0; i < m; ++i) {
-        double u = 0.0;
-        for (int j = 0; j < m; ++j)
-            u += G[i * m + j] * phic[j];
-        const double w = y[i] - z * u;
+        const double w = y[i] - z * gphi[i];
         for (int a = 0; a < d; ++a)
             rhs[a] += dphic[a * m + i] * w;
     }
@@ -584,7 +631,7 @@ SB_ENC_FN int sb_enc_candidate(const sb_encode_tables *tb, int k, int c, const d
     const double *tc = tb->centre + (int64_t)c * d, R = tb->radius;
     sb_enc_iter it;
     sb_enc_warm_start(tb, k, c, G, z, y, it.t);
-    const double L = sb_enc_lipschitz(tb->basis, d, tb->D, tc, R, S, z, xnorm);
+    const double L = sb_enc_lipschitz_of(tb->moments + 4 * c, S, z, xnorm);
     const double region = sb_enc_lipschitz_region(tb->basis, d, tc, R);
     if (!sb_enc_iterate_eval(tb, G, z, y, xx, L, &it))
         return 0;

@@ -38,6 +38,7 @@ typedef struct host_encode {
     int32_t *perm;
     int64_t *offset;
     int identity;
+    double *moments;   /* charts·4: the chart derivative bounds (tb.moments) */
     int64_t chunk;     /* rows per projection chunk */
     int64_t *chunks;   /* K + 1: chunks before atom k (prefix sums) */
     int nthreads;      /* OpenMP threads the buffers are sized for */
@@ -145,6 +146,7 @@ static void host_encode_destroy(void *state)
     free(s->perm);
     free(s->offset);
     free(s->chunks);
+    free(s->moments);
     free(s->buf);
     free(s->Y);
     free(s->xx);
@@ -172,6 +174,7 @@ static sb_rc host_encode_create(const sb_encode_problem *prob, const sb_encode_a
     if (!(s->perm = sb_alloc(cap, sizeof *s->perm, err)) ||
         !(s->offset = sb_alloc((size_t)s->K + 1, sizeof *s->offset, err)) ||
         !(s->chunks = sb_alloc((size_t)s->K + 1, sizeof *s->chunks, err)) ||
+        !(s->moments = sb_alloc((size_t)atlas->charts * 4, sizeof *s->moments, err)) ||
         !(s->Y = sb_alloc(cap * (size_t)s->m, sizeof *s->Y, err)) || !(s->xx = sb_alloc(cap, sizeof *s->xx, err))) {
         host_encode_destroy(s);
         return SB_E_RUNTIME;
@@ -187,6 +190,8 @@ static sb_rc host_encode_create(const sb_encode_problem *prob, const sb_encode_a
         host_encode_destroy(s);
         return SB_E_RUNTIME;
     }
+    sb_enc_moments_fill(&s->tb, s->moments);
+    s->tb.moments = s->moments;
     s->tele.frame_builds = 1;
     *state = s;
     return SB_OK;

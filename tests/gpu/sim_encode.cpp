@@ -145,7 +145,10 @@ static sim_result run_pipeline(const sb_encode_problem &pr, const sb_encode_atla
     o.err.assign((size_t)n, -7.0);
     o.chart.assign((size_t)n, -7);
     o.steps.assign((size_t)n, -7);
-    const sb_encode_tables tb = sb_encode_tables_of(&at, (int)pr.basis, (int)pr.D);
+    sb_encode_tables tb = sb_encode_tables_of(&at, (int)pr.basis, (int)pr.D);
+    std::vector<double> moments((size_t)at.charts * 4);
+    sb_enc_moments_fill(&tb, moments.data());
+    tb.moments = moments.data();
     const unsigned rb = cfg.rows_block ? cfg.rows_block : SB_ENCODE_THREADS;
     const unsigned rg = cfg.rows_grid ? cfg.rows_grid : sim_slot0::sb_encode_grid(n, 1);
     sim_launch(SIM_KERNEL(encode_rows), rg, rb, tb, (const int32_t *)o.perm.data(), (const int32_t *)pr.atom,
