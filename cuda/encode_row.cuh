@@ -454,8 +454,9 @@ SB_ENC_FN double sb_enc_lipschitz_region(int basis, int d, const double *tc, dou
     return fmax(rho + R, 1.0);
 }
 
-/* out = G·x (m×m row-major), four rows per pass: independent dot products,
- * each summed in j order from 0 (the same bits as one row at a time). */
+/* out = G·x (m×m row-major), four rows per pass (then two, then one):
+ * independent dot products, each summed in j order from 0 (the same bits as
+ * one row at a time). */
 SB_ENC_FN void sb_enc_gemv(int m, const double *G, const double *x, double *out)
 {
     int i = 0;
@@ -474,7 +475,18 @@ SB_ENC_FN void sb_enc_gemv(int m, const double *G, const double *x, double *out)
         out[i + 2] = s2;
         out[i + 3] = s3;
     }
-    for (; i < m; ++i) {
+    if (i + 2 <= m) {
+        const double *g0 = G + i * m, *g1 = g0 + m;
+        double s0 = 0.0, s1 = 0.0;
+        for (int j = 0; j < m; ++j) {
+            s0 += g0[j] * x[j];
+            s1 += g1[j] * x[j];
+        }
+        out[i] = s0;
+        out[i + 1] = s1;
+        i += 2;
+    }
+    if (i < m) {
         const double *gi = G + i * m;
         double s = 0.0;
         for (int j = 0; j < m; ++j)
@@ -558,14 +570,16 @@ SB_ENC_FN void sb_enc_warm_start(const sb_encode_tables *tb, int k, int c, const
     const int64_t kc = (int64_t)k * tb->charts + c;
     const double *tc = tb->centre + (int64_t)c * d;
     const double *phic = tb->phi + kc * m, *dphic = tb->dphi + kc * d * m, *Minv = tb->Minv + kc * d * d;
-    double rhs[SB_ENCODE_MAX_D], gphi[SB_ENCODE_MAX_M];
-    for (int a = 0; a < d; ++a)
-        rhs[a] = 0.0;
-    sb_enc_gemv(m, G, phic, gphi);
-    for (int i = 0; i < m; ++i) {
-        const double w = y[i] - z * gphi[i];
-        for (int a = 0; a < d; ++a)
-            rhs[a] += dphic[a * m + i] * w;
+    double rhs[SB_ENCODE_MAX_D], w[SB_ENCODE_MAX_M];
+    sb_enc_gemv(m, G, phic, w);
+    for (int i = 0; i < m; ++i)
+        w[i] = y[i] - z * w[i]; /* B_k(x − z·m₁) */
+    for (int a = 0; a < d; ++a) {
+        const double *da = dphic + a * m;
+        double s = 0.0;
+        for (int i = 0; i < m; ++i)
+            s += da[i] * w[i];
+        rhs[a] = s;
     }
     for (int a = 0; a < d; ++a) {
         double s = 0.0;
@@ -702,27 +716,35 @@ SB_ENC_FN void sb_encode_row(const sb_encode_tables *tb, int k, double z, const 
     int cand[SB_ENCODE_CANDIDATES];
     double cdist[SB_ENCODE_CANDIDATES];
     int ncand = 0;
-    /* four charts per pass: independent dot products (the same sums, in
+    /* eight charts per pass: independent dot products (the same sums, in
      * the same order, as one chart at a time) */
     const int m = tb->m;
     const double *phik = tb->phi + (int64_t)k * charts * m, *m1k = tb->m1_sq + (int64_t)k * charts;
-    for (int c0 = 0; c0 < charts; c0 += 4) {
-        double py[4] = {0.0, 0.0, 0.0, 0.0};
-        const int nc = charts - c0 < 4 ? charts - c0 : 4;
+    for (int c0 = 0; c0 < charts; c0 += 8) {
+        double py[8];
+        const int nc = charts - c0 < 8 ? charts - c0 : 8;
         const double *p0 = phik + (int64_t)c0 * m;
-        if (nc == 4) {
-            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0;
+        if (nc == 8) {
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, s4 = 0.0, s5 = 0.0, s6 = 0.0, s7 = 0.0;
             for (int j = 0; j < m; ++j) {
                 const double yj = y[j];
                 s0 += p0[j] * yj;
                 s1 += p0[m + j] * yj;
                 s2 += p0[2 * m + j] * yj;
                 s3 += p0[3 * m + j] * yj;
+                s4 += p0[4 * m + j] * yj;
+                s5 += p0[5 * m + j] * yj;
+                s6 += p0[6 * m + j] * yj;
+                s7 += p0[7 * m + j] * yj;
             }
             py[0] = s0;
             py[1] = s1;
             py[2] = s2;
             py[3] = s3;
+            py[4] = s4;
+            py[5] = s5;
+            py[6] = s6;
+            py[7] = s7;
         } else {
             for (int q = 0; q < nc; ++q) {
                 double s = 0.0;
