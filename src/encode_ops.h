@@ -9,8 +9,10 @@
  *   create(prob, atlas)  the resident part: the decoders B (K·m·p) and the
  *                        atlas tables (centres, phi, dphi, Minv, beta_c,
  *                        m1_sq, S, G). Buffers for up to prob->n rows are
- *                        allocated here, once; upload() and encode()
- *                        allocate nothing.
+ *                        allocated here, once; encode() allocates
+ *                        nothing (the CUDA backend allocates its grouped
+ *                        copy of X at the first upload of a batch that is
+ *                        not already grouped by atom).
  *                        prob and atlas must outlive the state.
  *   upload(batch)        stage a batch: X (n·p), atom (n), z (n) from batch
  *                        (batch->n ≤ create's prob->n; p, K, d, D, m, basis

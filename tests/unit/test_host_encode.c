@@ -12,7 +12,9 @@
  *   - the host fast path against the CPU reference on tiny shapes, both bases
  *     and all three gates: the same certified rows, coordinates within 1e-9;
  *   - the host ops: row grouping, batch checks, telemetry, repeatability;
- *   - the device ops' decline below 4096 rows where the CUDA encode is linked. */
+ *   - in a CUDA build, the device ops: the decline below 4096 rows, and
+ *     either "no CUDA device" (no GPU) or, on a GPU, the device encode
+ *     against the host fast path with its telemetry checked exactly. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,11 +29,10 @@
 
 #include "../../cuda/encode_row.cuh"
 #include "encode.h"
+#include "backend.h"
 #include "encode_ops.h"
 #include "host/host_encode.h"
 
-/* present only when a CUDA build links cuda/encode_backend.cu into this binary */
-extern const sb_encode_ops sb_cuda_encode_ops __attribute__((weak));
 
 /* SplitMix64 uniform in [−1, 1) for the random data of these tests. */
 static double urand(uint64_t *s)
@@ -752,23 +753,130 @@ static void test_host_ops(void **unused)
     sb_encode_problem_free(&pr);
 }
 
-/* The CUDA encode declines batches under 4096 rows before touching a device
- * (so this runs without a GPU); only where a CUDA build links it here. */
+/* The device encode (sb_cuda_backend's encode table: cuda/encode_backend.cu
+ * in a CUDA build, absent in a host build) declines batches under 4096 rows
+ * before touching a device, so this runs without a GPU. */
 static void test_device_declines_small_batches(void **unused)
 {
     (void)unused;
-    if (!&sb_cuda_encode_ops) {
+    const sb_backend *cuda = sb_backend_by_name("cuda");
+    const sb_encode_ops *ops = cuda ? cuda->encode : NULL;
+    if (!ops) {
+        skip();
+        return;
+    }
+    assert_ptr_equal(sb_backend_by_name("host")->encode, &sb_host_encode_ops);
+    sb_encode_problem pr;
+    sb_encode_atlas at;
+    make_problem(SB_ENCODE_DEVICE_MIN_ROWS - 1, 8, 1, 1, 2, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 0.0, 1, &pr, &at);
+    sb_err e = {{0}};
+    void *st = (void *)1;
+    assert_int_equal(ops->create(&pr, &at, &st, &e), SB_E_NODEVICE);
+    assert_null(st);
+    assert_non_null(strstr(e.msg, "device path only for batches"));
+    assert_non_null(strstr(e.msg, "4096"));
+    assert_non_null(strstr(e.msg, "4095"));
+    sb_encode_atlas_free(&at);
+    sb_encode_problem_free(&pr);
+}
+
+/* A batch the device path takes (≥ 4096 rows): without a GPU (here) create
+ * says there is none; with one, the device encode must certify the rows the
+ * host fast path certifies, with coordinates within 1e-9 (the device
+ * contracts to FMA, so the bits differ), repeat its own bits, take an
+ * already-grouped batch, decline a small batch at upload, and account its
+ * traffic exactly as cuda/encode_backend.cu documents. */
+static void test_device_encode_or_no_device(void **unused)
+{
+    (void)unused;
+    const sb_backend *cuda = sb_backend_by_name("cuda");
+    const sb_encode_ops *ops = cuda ? cuda->encode : NULL;
+    if (!ops) {
         skip();
         return;
     }
     sb_encode_problem pr;
     sb_encode_atlas at;
-    make_problem(4095, 8, 1, 1, 2, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 0.0, 1, &pr, &at);
+    make_problem(SB_ENCODE_DEVICE_MIN_ROWS + 37, 64, 5, 2, 3, SB_BASIS_EUCLIDEAN, SB_GATE_IBP, 1e-3, 91, &pr, &at);
     sb_err e = {{0}};
-    void *st = (void *)1;
-    assert_int_equal(sb_cuda_encode_ops.create(&pr, &at, &st, &e), SB_E_NODEVICE);
-    assert_null(st);
+    void *st = NULL;
+    sb_rc rc = ops->create(&pr, &at, &st, &e);
+    if (rc == SB_E_NODEVICE) {
+        assert_null(st);
+        assert_non_null(strstr(e.msg, "no CUDA device"));
+        sb_encode_atlas_free(&at);
+        sb_encode_problem_free(&pr);
+        return;
+    }
+    assert_int_equal(rc, SB_OK);
+    const int64_t n = pr.n, p = pr.p, K = pr.K, m = pr.m, d = pr.d, C = at.charts;
+    sb_encode_result dev, again, host;
+    assert_int_equal(sb_encode_result_alloc(&dev, n, d, &e), SB_OK);
+    assert_int_equal(sb_encode_result_alloc(&again, n, d, &e), SB_OK);
+    assert_int_equal(sb_encode_result_alloc(&host, n, d, &e), SB_OK);
+    assert_int_equal(ops->run(st, &pr, &dev, &e), SB_OK);
+    assert_int_equal(ops->encode(st, &again, &e), SB_OK);
+    assert_true(results_equal(&dev, &again, n, d));
+    assert_int_equal(sb_host_encode(&pr, &at, &host, &e), SB_OK);
+    sb_encode_quality q;
+    assert_int_equal(sb_encode_metrics(&pr, &dev, &host, 0, n, 1, &q, &e), SB_OK);
+    assert_int_equal(q.agree_rows, n);
+    assert_true(q.certified_rows > n / 2);
+    assert_true(q.max_coord_abs_err < 1e-9);
+
+    int64_t atoms_used = 0;
+    for (int64_t k = 0; k < K; k++) {
+        int used = 0;
+        for (int64_t i = 0; i < n; i++)
+            used |= pr.atom[i] == k;
+        atoms_used += used;
+    }
+    const long long resident = 8LL * (K * m * p + C * d + K * C * (m + d * m + d * d + 2) + K + K * m * m + C * 4);
+    const long long upload = n * (8LL * p + 4 + 8 + 4), download = n * (8LL * d + 8 + 8 + 4 + 4);
+    sb_telemetry t;
+    ops->telemetry(st, &t);
+    assert_int_equal(t.handle_creations, 1);
+    assert_int_equal(t.frame_builds, 1);
+    assert_int_equal(t.h2d_bytes, resident + upload);
+    assert_int_equal(t.d2h_bytes, 2 * download);
+    assert_int_equal(t.library_calls, 2 * atoms_used);
+    assert_int_equal(t.own_kernel_launches, 4);
+
+    /* the same rows grouped by atom: the copy is skipped, the results are the same per row */
+    sb_encode_problem g = pr;
+    int32_t *perm = malloc((size_t)n * sizeof *perm);
+    int64_t *off = malloc((size_t)(K + 1) * sizeof *off);
+    g.X = malloc((size_t)(n * p) * sizeof(double));
+    g.atom = malloc((size_t)n * sizeof(int32_t));
+    g.z = malloc((size_t)n * sizeof(double));
+    assert_true(perm && off && g.X && g.atom && g.z);
+    int identity;
+    assert_int_equal(sb_encode_group_rows(&pr, K, perm, off, &identity, &e), SB_OK);
+    for (int64_t r = 0; r < n; r++) {
+        memcpy((double *)g.X + r * p, pr.X + perm[r] * p, (size_t)p * sizeof(double));
+        g.atom[r] = pr.atom[perm[r]];
+        g.z[r] = pr.z[perm[r]];
+    }
+    assert_int_equal(ops->run(st, &g, &again, &e), SB_OK);
+    for (int64_t r = 0; r < n; r++) {
+        assert_int_equal(again.chart[r], dev.chart[perm[r]]);
+        for (int64_t a = 0; a < d; a++)
+            assert_true(again.t[r * d + a] == dev.t[perm[r] * d + a]);
+    }
+    /* a batch under 4096 rows is declined at upload too */
+    sb_encode_problem small = pr;
+    small.n = SB_ENCODE_DEVICE_MIN_ROWS - 1;
+    assert_int_equal(ops->upload(st, &small, &e), SB_E_NODEVICE);
     assert_non_null(strstr(e.msg, "4096"));
+    ops->destroy(st);
+    free(perm);
+    free(off);
+    free((double *)g.X);
+    free(g.atom);
+    free(g.z);
+    sb_encode_result_free(&dev);
+    sb_encode_result_free(&again);
+    sb_encode_result_free(&host);
     sb_encode_atlas_free(&at);
     sb_encode_problem_free(&pr);
 }
@@ -790,6 +898,7 @@ int main(void)
         cmocka_unit_test(test_group_rows),
         cmocka_unit_test(test_host_ops),
         cmocka_unit_test(test_device_declines_small_batches),
+        cmocka_unit_test(test_device_encode_or_no_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
