@@ -19,10 +19,16 @@
  *     (A₁(x − z·m₁)/z with J₁·w = (∂_aΦ_cᵀB_k w)_a and B_k(x − z·m₁) = y − z·GΦ_c).
  * Cost per row O(charts·m + candidates·steps·(d+1)·m²), independent of p.
  *
- * Rounding: ‖r‖² is a difference of terms of size ‖x‖², so below about
- * 1e-8·‖x‖ the m-space residual norm is rounding noise (SB_ENC_ERR2_FLOOR
- * says how this is used); everything else (t, h) is computed without such
- * cancellation.
+ * The decisions are the reference's (src/oracle/encode_ref.c), step for step;
+ * the small algebra differs but is equivalent (δ by Cholesky, λ_min in closed
+ * form or by Jacobi, sums in m-space), so results agree to rounding: t within
+ * ~1e-12 on generated data. Two things can differ without affecting t:
+ *   - ‖r‖² is a difference of terms of size ‖x‖², so the m-space ‖r‖ cannot
+ *     resolve residuals below ~3e-7·‖x‖ (SB_ENC_ERR2_FLOOR): such rows report
+ *     recon_err up to that much off the reference's p-space value;
+ *   - when two candidates converge to the same minimum their errors differ by
+ *     rounding only, and the one kept (so chart and h, which is taken at
+ *     acceptance) can differ from the reference's choice.
  *
  * Layouts (src/encode.h): atlas tables per (atom k, chart c) at index
  * k·charts + c (phi ·m, dphi ·d·m a-major, Minv ·d·d); G per atom m×m; t per
