@@ -23,7 +23,7 @@ static const opt_spec SPECS[] = {
     {"--gate", SB_OPT_GATE, 1, "ID=VALUE       override a gate threshold (e.g. RS-001=1e-10)"},
     {"--quiet", SB_OPT_QUIET, 0, "               no human summary on stderr"},
     {"--method", SB_OPT_METHOD, 1, "primal|dual|auto  normal equations (p x p) or Woodbury (n x n, n <= p)"},
-    {"--x", SB_OPT_DATA, 1, "X.npy          design matrix, float64 n x p, C order"},
+    {"--x", SB_OPT_DATA, 1, "X.npy          data rows, float64 n x p, C order (the design matrix; encode: the rows)"},
     {"--w", SB_OPT_DATA, 1, "w.npy          weights, float64 n, positive"},
     {"--rhs", SB_OPT_DATA, 1, "rhs.npy        right-hand side, float64 p"},
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
@@ -36,6 +36,9 @@ static const opt_spec SPECS[] = {
     {"--max-reps", SB_OPT_STOP, 1, "N              most timed reps under --min-time (default 1000)"},
     {"--ridge", SB_OPT_RIDGE, 1, "R              ridge (positive; default the shape's, or 1e-3 for --x data)"},
     {"--outers", SB_OPT_OUTERS, 1, "N              outer evaluations (default the shape's, else 3)"},
+    {"--decoders", SB_OPT_ENCODE_DATA, 1, "B.npy          encode: decoders, float64 (K*m) x p: row k*m + j is atom k's basis row j"},
+    {"--atoms", SB_OPT_ENCODE_DATA, 1, "atoms.npy      encode: each row's active atom, float64 integers in [0, K)"},
+    {"--amplitudes", SB_OPT_ENCODE_DATA, 1, "z.npy          encode: each row's gate amplitude, float64 > 0"},
     {"--oracle-rows", SB_OPT_ORACLE_ROWS, 1, "N         rows the CPU reference encodes, evenly strided (default all, at most 4096)"},
 };
 #define NSPECS (sizeof SPECS / sizeof SPECS[0])
@@ -164,6 +167,9 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--w") == 0) o->w_path = v;
         else if (strcmp(name, "--rhs") == 0) o->rhs_path = v;
         else if (strcmp(name, "--dump-beta") == 0) o->dump_beta = v;
+        else if (strcmp(name, "--decoders") == 0) o->decoders_path = v;
+        else if (strcmp(name, "--atoms") == 0) o->atoms_path = v;
+        else if (strcmp(name, "--amplitudes") == 0) o->amplitudes_path = v;
         else if (strcmp(name, "--reupload") == 0) o->reupload = 1;
         else if (strcmp(name, "--calibration") == 0) o->calibration = v;
         else if (strcmp(name, "--factor") == 0) {

@@ -26,7 +26,8 @@ enum {
     SB_OPT_STOP = 1u << 15,       /* --min-time --max-noise --max-reps */
     SB_OPT_RIDGE = 1u << 16,
     SB_OPT_OUTERS = 1u << 17,
-    SB_OPT_ORACLE_ROWS = 1u << 18
+    SB_OPT_ORACLE_ROWS = 1u << 18,
+    SB_OPT_ENCODE_DATA = 1u << 19  /* --decoders --atoms --amplitudes */
 };
 
 #define SB_MAX_GATES 16
@@ -48,6 +49,7 @@ typedef struct sb_opts {
     int quiet;
     const char *method;         /* primal | dual | auto */
     const char *x_path, *w_path, *rhs_path;
+    const char *decoders_path, *atoms_path, *amplitudes_path;
     const char *dump_beta;
     int reupload;
     const char *calibration;    /* calibration JSON to take ceilings from */

@@ -12,6 +12,7 @@
 #include "encode.h"
 #include "encode_ops.h"
 #include "host/host_info.h"
+#include "npy.h"
 #include "run.h"
 #include "shape.h"
 
@@ -31,7 +32,8 @@ static const sb_gate_def EN_GATES[] = {
 static const sb_workload EN_WORKLOAD = {
     .name = "encode",
     .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
-                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_ORACLE_ROWS,
+                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_ORACLE_ROWS |
+                SB_OPT_DATA | SB_OPT_ENCODE_DATA,
     .gates = EN_GATES,
     .ngates = sizeof EN_GATES / sizeof EN_GATES[0],
     .target_gate = "EN-004",
@@ -42,7 +44,9 @@ static const sb_workload EN_WORKLOAD = {
 
 static void en_help(void)
 {
-    printf("usage: saebench encode --shape NAME|FILE.json [options]\n\n"
+    printf("usage: saebench encode --shape NAME|FILE.json [options]\n"
+           "       saebench encode --shape MODEL.json --x rows.npy --decoders B.npy --atoms atoms.npy --amplitudes z.npy\n"
+           "              (real data: the shape gives d, degree and basis; n, p and K come from the files)\n\n"
            "Encode every row's latent coordinates with a certificate: the fast path (one\n"
            "GEMM over the batch, then per-row Newton in m-space) on the chosen backend,\n"
            "checked against the straightforward CPU reference over full p-vectors on a\n"
@@ -74,6 +78,67 @@ static sb_rc en_params(const sb_shape *s, sb_encode_params *prm, sb_err *err)
     prm->noise = s->noise;
     prm->seed = s->seed;
     return sb_encode_check_params(prm, err);
+}
+
+/* Real data: rows X (n×p), decoders B ((K·m)×p, row k·m + j is B_k's basis
+ * row j), each row's atom (integers in [0, K)) and amplitude (> 0). The
+ * shape supplies the model (d, degree, basis); n, p and K come from the data.
+ * Every check happens here, before any work. */
+static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_problem *prob, sb_err *err)
+{
+    if (o->w_path || o->rhs_path)
+        return sb_fail(err, SB_E_INPUT, "encode: --w and --rhs are resident-solve's; encode takes --x, --decoders, --atoms, --amplitudes");
+    if (!o->x_path || !o->decoders_path || !o->atoms_path || !o->amplitudes_path)
+        return sb_fail(err, SB_E_INPUT, "encode: --x, --decoders, --atoms and --amplitudes go together: give all four");
+    int64_t m = sb_encode_basis_size(prm->basis, prm->d, prm->D);
+    sb_npy x = {0}, b = {0}, a = {0}, z = {0};
+    sb_rc rc = sb_npy_read(o->x_path, 2, &x, err);
+    if (!rc)
+        rc = sb_npy_read(o->decoders_path, 2, &b, err);
+    if (!rc)
+        rc = sb_npy_read(o->atoms_path, 1, &a, err);
+    if (!rc)
+        rc = sb_npy_read(o->amplitudes_path, 1, &z, err);
+    if (!rc && b.shape[1] != x.shape[1])
+        rc = sb_fail(err, SB_E_INPUT, "%s: %lld columns, but the rows in %s have %lld", o->decoders_path,
+                     (long long)b.shape[1], o->x_path, (long long)x.shape[1]);
+    if (!rc && (m < 1 || b.shape[0] % m != 0))
+        rc = sb_fail(err, SB_E_INPUT, "%s: %lld rows is not a whole number of atoms of m = %lld basis rows", o->decoders_path,
+                     (long long)b.shape[0], (long long)m);
+    if (!rc && (a.shape[0] != x.shape[0] || z.shape[0] != x.shape[0]))
+        rc = sb_fail(err, SB_E_INPUT, "%s and %s need one entry per row of %s (%lld)", o->atoms_path, o->amplitudes_path,
+                     o->x_path, (long long)x.shape[0]);
+    int64_t K = !rc ? b.shape[0] / m : 0;
+    for (int64_t i = 0; !rc && i < a.shape[0]; i++)
+        if (!(a.data[i] >= 0 && a.data[i] < (double)K && floor(a.data[i]) == a.data[i]))
+            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %g is not an integer in [0, %lld)", o->atoms_path, (long long)i,
+                         a.data[i], (long long)K);
+    for (int64_t i = 0; !rc && i < z.shape[0]; i++)
+        if (!(z.data[i] > 0))
+            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's amplitude %g is not positive", o->amplitudes_path, (long long)i,
+                         z.data[i]);
+    int32_t *atom = NULL;
+    if (!rc) {
+        prm->n = x.shape[0];
+        prm->p = x.shape[1];
+        prm->K = K;
+        rc = sb_encode_check_params(prm, err);
+    }
+    if (!rc && !(atom = sb_alloc((size_t)prm->n, sizeof *atom, err)))
+        rc = SB_E_RUNTIME;
+    if (rc) {
+        sb_npy_free(&x);
+        sb_npy_free(&b);
+        sb_npy_free(&a);
+        sb_npy_free(&z);
+        return rc;
+    }
+    for (int64_t i = 0; i < prm->n; i++)
+        atom[i] = (int32_t)a.data[i];
+    sb_npy_free(&a);
+    *prob = (sb_encode_problem){.n = prm->n, .p = prm->p, .K = K, .d = prm->d, .D = prm->D, .m = m,
+                                .basis = prm->basis, .B = b.data, .X = x.data, .atom = atom, .z = z.data};
+    return SB_OK;
 }
 
 /* Timed reps on a state holding the decoders and atlas: encode the resident
@@ -132,8 +197,15 @@ int sb_cmd_encode(int argc, char **argv)
         else
             en_params(&shape, &prm, &err);
     }
+    sb_encode_problem prob;
+    memset(&prob, 0, sizeof prob);
+    const int from_npy = r.opts.x_path || r.opts.decoders_path || r.opts.atoms_path || r.opts.amplitudes_path ||
+                         r.opts.w_path || r.opts.rhs_path;
+    if (!err.msg[0] && from_npy)
+        en_load_data(&r.opts, &prm, &prob, &err);
     if (err.msg[0]) {
         fprintf(stderr, "saebench: %s\n", err.msg);
+        sb_encode_problem_free(&prob);
         sb_run_free(&r);
         return SB_EXIT_USAGE;
     }
@@ -145,6 +217,7 @@ int sb_cmd_encode(int argc, char **argv)
         fprintf(stderr, "saebench: shape %s (n=%lld p=%lld K=%lld) needs %.1f GiB of host memory; this machine has %.1f GiB\n",
                 shape.name, (long long)prm.n, (long long)prm.p, (long long)prm.K, total / 1073741824.0,
                 (double)have / 1073741824.0);
+        sb_encode_problem_free(&prob);
         sb_run_free(&r);
         return SB_EXIT_USAGE;
     }
@@ -160,18 +233,30 @@ int sb_cmd_encode(int argc, char **argv)
                  SB_ENCODE_DEVICE_MIN_ROWS, (long long)prm.n);
         sb_run_device_declines(&r, why);
     }
-    if ((rc = sb_run_verdict_init(&r, &shape, "fixture")) >= 0) {
+    if ((rc = sb_run_verdict_init(&r, &shape, from_npy ? "npy; the shape gives the model only" : "fixture")) >= 0) {
+        sb_encode_problem_free(&prob);
         sb_run_free(&r);
         return rc;
     }
-    if ((rc = sb_run_choose_backend(&r, implements_encode)) >= 0)
+    cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(r.v.root, "shape");
+    cJSON_AddStringToObject(shape_json, "data", from_npy ? "npy" : "fixture");
+    if (from_npy) {
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "n", cJSON_CreateNumber((double)prm.n));
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "p", cJSON_CreateNumber((double)prm.p));
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "atoms", cJSON_CreateNumber((double)prm.K));
+        cJSON_AddStringToObject(shape_json, "x", r.opts.x_path);
+        cJSON_AddStringToObject(shape_json, "decoders", r.opts.decoders_path);
+        cJSON_AddStringToObject(shape_json, "atoms_file", r.opts.atoms_path);
+        cJSON_AddStringToObject(shape_json, "amplitudes", r.opts.amplitudes_path);
+    }
+    if ((rc = sb_run_choose_backend(&r, implements_encode)) >= 0) {
+        sb_encode_problem_free(&prob);
         return rc;
+    }
     const sb_encode_ops *ops = r.backend->encode;
     const char *who = r.backend->is_device ? "device" : "host fast path";
-    sb_encode_problem prob;
     sb_encode_atlas atlas;
     sb_encode_result fast, fast2, ref;
-    memset(&prob, 0, sizeof prob);
     memset(&atlas, 0, sizeof atlas);
     memset(&fast, 0, sizeof fast);
     memset(&fast2, 0, sizeof fast2);
@@ -179,7 +264,7 @@ int sb_cmd_encode(int argc, char **argv)
     void *state = NULL;
     sb_run_progress(&r, "generating %lld rows of width %lld over %lld atoms", (long long)prm.n, (long long)prm.p,
                     (long long)prm.K);
-    if (sb_encode_generate(&prm, &prob, &err) || (sb_run_progress(&r, "building the atlas"), 0) ||
+    if ((!from_npy && sb_encode_generate(&prm, &prob, &err)) || (sb_run_progress(&r, "building the atlas"), 0) ||
         sb_encode_atlas_build(&prob, &atlas, &err) || sb_encode_result_alloc(&fast, prm.n, prm.d, &err) ||
         sb_encode_result_alloc(&fast2, prm.n, prm.d, &err) || sb_encode_result_alloc(&ref, prm.n, prm.d, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);

@@ -515,6 +515,43 @@ fi
 if SAEBENCH_FAKE_DEVICE=fail-at=100000 expect_exit 0 "encode: a device without encode falls back under auto" -- "$FAKE_BIN" encode --shape tiny-encode "${IFAST[@]}" --out "$WORK/en-fake.json"; then
     check "encode fallback: host, not engaged, target undetermined" "$WORK/en-fake.json" '.backend == "host" and .engaged == false and .target.status == "undetermined"'
 fi
+# encode on real data: the shape gives the model, the files give everything else.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+K, m, p, n = 3, 6, 40, 96
+B = rng.standard_normal((K, m, p)) / np.sqrt(p)
+t = rng.uniform(-0.45, 0.45, (n, 2))
+atoms = rng.integers(0, K, n)
+z = rng.uniform(0.5, 1.0, n)
+phi = np.stack([np.ones(n), t[:, 0], t[:, 1], t[:, 0] ** 2, t[:, 0] * t[:, 1], t[:, 1] ** 2], axis=1)
+X = z[:, None] * np.einsum("ij,ijc->ic", phi, B[atoms])
+np.save(d + "/en_X.npy", X)
+np.save(d + "/en_B.npy", B.reshape(K * m, p))
+np.save(d + "/en_atoms.npy", atoms.astype(np.float64))
+np.save(d + "/en_z.npy", z)
+np.save(d + "/en_B_bad.npy", B.reshape(K * m, p)[:-1])
+bad = atoms.astype(np.float64); bad[4] = K; np.save(d + "/en_atoms_range.npy", bad)
+bad = atoms.astype(np.float64); bad[4] = 0.5; np.save(d + "/en_atoms_frac.npy", bad)
+bad = z.copy(); bad[7] = -1; np.save(d + "/en_z_neg.npy", bad)
+np.save(d + "/en_z_short.npy", z[:-1])
+EOF
+ENPY=(--x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy")
+V="$WORK/en-npy.json"
+if expect_exit 0 "encode on real .npy data" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" "${ENPY[@]}" --out "$V"; then
+    valid "encode npy verdict is schema-valid" "$V"
+    check "encode npy: sizes from the data, every row certified, EV ~ 1" "$V" '.shape.data == "npy" and .shape.n == 96 and .shape.p == 40 and .shape.atoms == 3 and .quality.fast_path.certified_rows == 96 and .quality.fast_path.explained_variance > 0.9999 and .parity.pass'
+fi
+expect_exit 2 "encode data: decoders not a whole number of atoms" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B_bad.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
+expect_exit 2 "encode data: an atom out of range" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_range.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
+expect_exit 2 "encode data: a fractional atom" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_frac.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
+expect_exit 2 "encode data: a negative amplitude" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z_neg.npy" --out "$OUT"
+expect_exit 2 "encode data: amplitudes of the wrong length" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z_short.npy" --out "$OUT"
+expect_exit 2 "encode data: --x without the decoders" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --out "$OUT"
+expect_exit 2 "encode data: resident-solve's --w" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" "${ENPY[@]}" --w "$WORK/w.npy" --out "$OUT"
+expect_exit 2 "encode data: NaN in the rows" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/X_nan.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
 ENC_HEAD='"name": "t", "workloads": ["encode"], "seed": "0x1", "n": 64, "p": 40, "atoms": 3'
 bad_encode() { # bad_encode DESC JSON-TAIL
     local f="$WORK/encode-$((PASSED + FAILED)).json"
