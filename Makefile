@@ -131,6 +131,26 @@ test-cli: saebench $(FAKE_BIN)
 test-report: saebench
 	@tests/report/run-report-tests.sh ./saebench
 
+# Sweeps and the dashboard for real: a one-node Slurm started here (installs slurmctld,
+# slurmd, slurm-client, munge; needs root, else skips), and the --html dashboard in
+# headless Chromium (installs chromium; skips when it cannot). docs/example-report/ from
+# host verdicts of plans/example.plan, written to results/host-2cpu/<UTC date>/.
+.PHONY: test-slurm test-dashboard example-report
+test-slurm: deps saebench
+	@tests/slurm/run-slurm-test.sh ./saebench
+
+test-dashboard: deps saebench
+	@tests/report/run-dashboard-test.sh ./saebench
+
+example-report: deps saebench
+	@set -e; run=results/host-2cpu/$$(date -u +%Y-%m-%dT%H-%M-%S); \
+	scripts/sweep.sh plans/example.plan --out "$$run" --no-html; \
+	sets=; for d in results/*/; do d=$${d%/}; [ "$$d" = results/sweeps ] || sets="$$sets $$d"; done; \
+	rm -rf docs/example-report; mkdir -p docs/example-report; \
+	./saebench report $$sets --html docs/example-report --out docs/example-report/report.txt; \
+	rm -f docs/example-report/gnuplot.log; \
+	echo "docs/example-report/ from:$$sets"
+
 # Sanitizers: a separate build tree, host-only (the CUDA runtime and ASan disagree).
 test-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
