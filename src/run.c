@@ -602,6 +602,13 @@ static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_o
         cJSON_AddNumberToObject(roof, "bound_s", bound);
         cJSON_AddNumberToObject(roof, "bound_rows_per_s", bound_rate);
         cJSON_AddItemToObject(roof, "efficiency", sb_json_number(bound / main->stats.median));
+        /* Faster than the bound is impossible: a ceiling (e.g. measured at run
+         * start on a loaded machine) or a timing is wrong. Say so, loudly. */
+        int suspect = bound > main->stats.median;
+        cJSON_AddBoolToObject(roof, "suspect", suspect);
+        if (suspect)
+            sb_run_note(r, "WARNING: efficiency %.0f%% is above the roofline: the ceilings (%.60s) are too low or a timing is wrong",
+                        100.0 * bound / main->stats.median, source);
         *bound_rate_out = bound_rate;
     } else {
         cJSON_AddNullToObject(roof, "ceilings");

@@ -672,6 +672,17 @@ else
     echo "skip progress tests (script(1) not found)"
 fi
 
+# A number faster than its roofline bound is flagged, never passed off silently.
+cat >"$WORK/cal-low.json" <<'EOF2'
+{"schema": "saebench.calibration/1", "host": {"cpu": "x", "ceilings": {"fp64_flops": 1e3, "mem_bw": 1e3, "dgemm_n": 64, "copy_bytes": 1024}}, "device": null}
+EOF2
+V="$WORK/suspect.json"
+if expect_exit 0 "ceilings far too low: the run completes" -- "${RS[@]}" --shape tiny-primal --backend host --reps 3 --warmup 1 --calibration "$WORK/cal-low.json" --out "$V"; then
+    check "efficiency above 1 is marked suspect" "$V" '.roofline.efficiency > 1 and .roofline.suspect == true'
+    if grep -q "WARNING: efficiency" "$ERR"; then ok "the summary warns about an impossible efficiency"; else bad "the summary warns about an impossible efficiency" "$(head -c 400 "$ERR")"; fi
+fi
+check "an honest run is not suspect" "$WORK/tiny-primal.json" '.roofline.suspect == false'
+
 # ---- saying what is happening -------------------------------------------------
 if expect_exit 0 "--version names git and the build" -- "$BIN" --version; then
     if grep -q "^git " "$OUTS" && grep -q "^build: CUDA \(on\|off\)" "$OUTS" && grep -q "^BLAS: " "$OUTS"; then ok "--version prints git, CUDA build and BLAS"; else bad "--version prints git, CUDA build and BLAS" "$(cat "$OUTS")"; fi
