@@ -119,13 +119,17 @@ demo:
 
 test: deps
 	@$(MAKE) --no-print-directory saebench $(FAKE_BIN) $(UNIT_BIN)
-	@$(MAKE) --no-print-directory test-unit test-cli test-report fuzz-regressions
+	@$(MAKE) --no-print-directory test-unit test-cli test-report test-multiplex fuzz-regressions
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
+
+# multiplex through the CLI on the tiny matrices, and every refusal before work
+test-multiplex: saebench
+	@tests/multiplex/run-multiplex-tests.sh ./saebench
 
 # report and compare on the verdict fixtures of tests/report/ (--html needs gnuplot-nox)
 test-report: saebench

@@ -56,6 +56,8 @@ done
 for shape in encode-device-small encode-qwen encode-color; do
     run_wl encode "en-$shape" --shape "$shape" --require-device --gate EN-004=2e7
 done
+run_wl multiplex mx-color-arm-variants --shape color-arm-variants --require-device
+run_wl multiplex mx-battery --shape battery --require-device
 
 echo "== PyTorch peer"
 if [ -f .anchors/peer_torch.py ]; then

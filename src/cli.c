@@ -40,6 +40,9 @@ static const opt_spec SPECS[] = {
     {"--atoms", SB_OPT_ENCODE_DATA, 1, "atoms.npy      encode: each row's active atom, float64 integers in [0, K)"},
     {"--amplitudes", SB_OPT_ENCODE_DATA, 1, "z.npy          encode: each row's gate amplitude, float64 > 0"},
     {"--oracle-rows", SB_OPT_ORACLE_ROWS, 1, "N         rows the CPU reference encodes, evenly strided (default all, at most 4096)"},
+    {"--concurrency", SB_OPT_CONCURRENCY, 1, "N              fits in flight at once (default: host cores, within memory)"},
+    {"--oracle-sample", SB_OPT_ORACLE_SAMPLE, 1, "K              fits checked against the dense oracle, evenly spaced (default all when tiny, else 2)"},
+    {"--variants", SB_OPT_VARIANTS, 1, "FILE.json      the fit matrix: a JSON array of {name, n, p, d, basis_cols, seed}"},
 };
 #define NSPECS (sizeof SPECS / sizeof SPECS[0])
 
@@ -105,6 +108,8 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->max_reps = -1;
     o->outers = -1;
     o->oracle_rows = -1;
+    o->concurrency = -1;
+    o->oracle_sample = -1;
     unsigned char seen[NSPECS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -187,6 +192,9 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--ridge") == 0) rc = parse_real(name, v, 0, 1e300, 1, &o->ridge, err);
         else if (strcmp(name, "--outers") == 0) rc = parse_count(name, v, 1, 1000000, &o->outers, err);
         else if (strcmp(name, "--oracle-rows") == 0) rc = parse_count(name, v, 1, 2147483647, &o->oracle_rows, err);
+        else if (strcmp(name, "--concurrency") == 0) rc = parse_count(name, v, 1, 4096, &o->concurrency, err);
+        else if (strcmp(name, "--oracle-sample") == 0) rc = parse_count(name, v, 1, 2147483647, &o->oracle_sample, err);
+        else if (strcmp(name, "--variants") == 0) o->variants = v;
         if (rc)
             return rc;
     }

@@ -27,7 +27,10 @@ enum {
     SB_OPT_RIDGE = 1u << 16,
     SB_OPT_OUTERS = 1u << 17,
     SB_OPT_ORACLE_ROWS = 1u << 18,
-    SB_OPT_ENCODE_DATA = 1u << 19  /* --decoders --atoms --amplitudes */
+    SB_OPT_ENCODE_DATA = 1u << 19, /* --decoders --atoms --amplitudes */
+    SB_OPT_CONCURRENCY = 1u << 20,
+    SB_OPT_ORACLE_SAMPLE = 1u << 21,
+    SB_OPT_VARIANTS = 1u << 22
 };
 
 #define SB_MAX_GATES 16
@@ -61,6 +64,9 @@ typedef struct sb_opts {
     double ridge;               /* --ridge R (0: not given) */
     int64_t outers;             /* --outers N (-1: the shape's) */
     int64_t oracle_rows;        /* --oracle-rows N (-1: the workload's default) */
+    int64_t concurrency;        /* --concurrency N: fits in flight (-1: the workload's default) */
+    int64_t oracle_sample;      /* --oracle-sample K: fits checked against the oracle (-1: default) */
+    const char *variants;       /* --variants FILE.json: a user's fit matrix */
     int help;
 } sb_opts;
 

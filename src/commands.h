@@ -6,6 +6,7 @@
 int sb_cmd_resident_solve(int argc, char **argv);
 int sb_cmd_inner_loop(int argc, char **argv);
 int sb_cmd_outer_seq(int argc, char **argv);
+int sb_cmd_multiplex(int argc, char **argv);
 int sb_cmd_encode(int argc, char **argv);
 int sb_cmd_shapes(int argc, char **argv);
 int sb_cmd_calibrate(int argc, char **argv);

@@ -2,6 +2,7 @@
  * the device backend exists and declines, so every command still runs and
  * says why the device is not engaged. */
 #include "backend.h"
+#include "multiplex.h"
 
 static sb_rc stub_probe(sb_device_info *info, sb_err *why)
 {
@@ -21,3 +22,9 @@ const sb_backend sb_cuda_backend = {
     .probe = stub_probe,
     .calibrate = stub_calibrate,
 };
+
+sb_rc sb_cuda_free_memory(uint64_t *free_bytes, sb_err *err)
+{
+    *free_bytes = 0;
+    return sb_fail(err, SB_E_NODEVICE, "no device backend in this build");
+}

@@ -23,7 +23,7 @@ static const sb_command COMMANDS[] = {
     {"resident-solve", sb_cmd_resident_solve, "penalized normal equations with X resident (docs/workloads.md §1)"},
     {"inner-loop", sb_cmd_inner_loop, "arrow-Schur Levenberg-Marquardt loop, frame resident (§2)"},
     {"outer-seq", sb_cmd_outer_seq, "one frame, many outer evaluations (§3)"},
-    {"multiplex", sb_cmd_not_built, "many independent fits on one device (§4; not built yet)"},
+    {"multiplex", sb_cmd_multiplex, "many independent fits on one device, against one after another (§4)"},
     {"encode", sb_cmd_encode, "certified per-row latent-coordinate encode (§5)"},
     {"shapes", sb_cmd_shapes, "list the named shapes, or show one"},
     {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},

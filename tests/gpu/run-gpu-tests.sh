@@ -284,6 +284,58 @@ for shp in qwen color-arm; do
     arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003
 done
 
+# ---- 3c. multiplex through the CLI on the device ----
+# One host thread and one stream per fit in flight. Every fit must match its
+# sequential run bit for bit (MX-001) and the dense oracle (MX-003); exit 1
+# only from MX-002, the speedup (microsecond fits of the tiny matrix need not
+# gain; color-arm-variants is gated at the H100 target, 3x).
+mx_cli_case() {
+    local shape=$1 tag=$2; shift 2
+    local name="multiplex $shape cuda $tag" out="$TMP/multiplex-$shape-$tag.json" err="$TMP/multiplex-$shape-$tag.err"
+    "$BIN" multiplex --shape "$shape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" "$@" \
+        --out "$out" --quiet 2>"$err"
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
+        bad "$name: exit $rc, want 0 or 1: $(last_err "$err")"
+        return
+    fi
+    ok "$name: exit $rc"
+    expect "$name: engaged" jqt "$out" '.engaged == true'
+    expect "$name: gate MX-001 passes (every fit bit-identical)" gate_pass "$out" MX-001
+    expect "$name: gate MX-003 passes (dense oracle)" gate_pass "$out" MX-003
+    expect "$name: one host thread and one stream per fit in flight" \
+        jqt "$out" '.concurrency >= 1 and .multiplexing.streams == .concurrency and .multiplexing.host_threads == .concurrency'
+    expect "$name: device memory estimate within the free memory" \
+        jqt "$out" '.memory.device_bytes_estimate <= .memory.device_free_bytes_at_start'
+    if [ "$rc" -eq 1 ]; then
+        expect "$name: exit 1 only from MX-002" \
+            jqt "$out" '[.gates[] | select(.applies and (.pass | not)) | .id] - ["MX-002"] == []'
+    fi
+}
+mx_cli_case tiny-variants default
+mx_cli_case tiny-variants c8 --concurrency 8
+mx_cli_case color-arm-variants target --gate MX-002=3
+# fits in flight that device memory cannot hold are refused before any work:
+# 24 fits with a 20000 x 20000 H_bb (3.2 GB each: 77 GB of host memory) need
+# about 6.5 GB each on the device, more than 24 x that on an H100 or H200
+mx_big="$TMP/mx-big.json"
+{
+    printf '['
+    for i in $(seq 0 23); do
+        [ "$i" -gt 0 ] && printf ','
+        printf '{"name": "big%d", "n": 1, "p": 20000, "d": 1, "basis_cols": 1, "seed": %d}' "$i" "$i"
+    done
+    printf ']'
+} >"$mx_big"
+"$BIN" multiplex --variants "$mx_big" --backend cuda --require-device --concurrency 24 --oracle-sample 1 \
+    --out "$TMP/mx-big-verdict.json" 2>"$TMP/mx-big.err"
+mx_rc=$?
+if [ "$mx_rc" -eq 2 ] && grep -q "of device memory" "$TMP/mx-big.err" && [ ! -e "$TMP/mx-big-verdict.json" ]; then
+    ok "multiplex --concurrency 24 beyond device memory: exit 2, no verdict"
+else
+    bad "multiplex --concurrency 24 beyond device memory: exit $mx_rc: $(last_err "$TMP/mx-big.err")"
+fi
+
 # ---- 4. compute-sanitizer ----
 sanitize() {
     local tool=$1 name=$2; shift 2
