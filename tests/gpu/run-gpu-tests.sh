@@ -289,10 +289,11 @@ done
 # sequential run bit for bit (MX-001) and the dense oracle (MX-003); exit 1
 # only from MX-002, the speedup (microsecond fits of the tiny matrix need not
 # gain; color-arm-variants is gated at the H100 target, 3x).
+# mx_cli_case SHAPE TAG REPS WARMUP [ARGS...]: one rep is a whole-matrix sweep
 mx_cli_case() {
-    local shape=$1 tag=$2; shift 2
+    local shape=$1 tag=$2 reps=$3 warmup=$4; shift 4
     local name="multiplex $shape cuda $tag" out="$TMP/multiplex-$shape-$tag.json" err="$TMP/multiplex-$shape-$tag.err"
-    "$BIN" multiplex --shape "$shape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" "$@" \
+    "$BIN" multiplex --shape "$shape" --backend cuda --require-device --reps "$reps" --warmup "$warmup" "$@" \
         --out "$out" --quiet 2>"$err"
     local rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
@@ -312,12 +313,12 @@ mx_cli_case() {
             jqt "$out" '[.gates[] | select(.applies and (.pass | not)) | .id] - ["MX-002"] == []'
     fi
 }
-mx_cli_case tiny-variants default
-mx_cli_case tiny-variants c8 --concurrency 8
-mx_cli_case color-arm-variants target --gate MX-002=3
+mx_cli_case tiny-variants default "$REPS" "$WARMUP"
+mx_cli_case tiny-variants c8 "$REPS" "$WARMUP" --concurrency 8
+mx_cli_case color-arm-variants target 2 1 --gate MX-002=3
 # fits in flight that device memory cannot hold are refused before any work:
 # 24 fits with a 20000 x 20000 H_bb (3.2 GB each: 77 GB of host memory) need
-# about 6.5 GB each on the device, more than 24 x that on an H100 or H200
+# about 6.5 GB each on the device: 24 in flight (156 GB) fit neither an H100 nor an H200
 mx_big="$TMP/mx-big.json"
 {
     printf '['
