@@ -27,82 +27,8 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT" || exit 2
 unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
 
-PASSED=0
-FAILED=0
-ERR="$WORK/last.stderr"
-OUTS="$WORK/last.stdout"
-
-ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
-bad() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $1"
-    shift
-    local line
-    for line in "$@"; do echo "     $line"; done
-}
-
-# The --out target of a command line ("-" is stdout).
-out_target() {
-    local prev="" a
-    for a in "$@"; do
-        [ "$prev" = --out ] && [ "$a" != "-" ] && echo "$a"
-        prev=$a
-    done
-}
-
-# expect_exit CODE DESC -- cmd...: one test. For CODE 2 it also asserts one
-# "saebench: " line on stderr and that no --out file was created.
-expect_exit() {
-    local want=$1 desc=$2
-    shift 3
-    local target existed=0 rc problems=()
-    target=$(out_target "$@")
-    [ -n "$target" ] && [ -e "$target" ] && existed=1
-    "$@" >"$OUTS" 2>"$ERR"
-    rc=$?
-    [ "$rc" -eq "$want" ] || problems+=("exit $rc, expected $want")
-    if [ "$want" -eq 2 ]; then
-        local lines first
-        lines=$(wc -l <"$ERR")
-        first=$(head -n 1 "$ERR")
-        [ "$lines" -eq 1 ] || problems+=("stderr has $lines lines, expected exactly 1")
-        case "$first" in
-            "saebench: "?*) ;;
-            *) problems+=("stderr does not start with 'saebench: '") ;;
-        esac
-        if [ -n "$target" ] && [ "$existed" -eq 0 ] && [ -e "$target" ]; then
-            problems+=("output file $target was created")
-            rm -f "$target"
-        fi
-    fi
-    if [ ${#problems[@]} -eq 0 ]; then
-        ok "$desc"
-        return 0
-    fi
-    bad "$desc" "command: $*" "${problems[@]}" "stderr: $(head -c 600 "$ERR")"
-    return 1
-}
-
-# check DESC FILE JQ-EXPR: one test that the jq expression is true on FILE.
-check() {
-    local desc=$1 file=$2 expr=$3 got
-    if got=$(jq -e "$expr" "$file" 2>&1); then
-        ok "$desc"
-    else
-        got=${got//$'\n'/ }
-        bad "$desc" "jq '$expr' $file gave: ${got:0:300}"
-    fi
-}
-
-valid() {
-    local got
-    if got=$("$PY" "$VALIDATE" "$SCHEMA" "$2" 2>&1); then ok "$1"; else bad "$1" "$got"; fi
-}
-
-# stderr names the problem: has NEEDLE
-says() {
-    if grep -qF -- "$2" "$ERR"; then ok "$1"; else bad "$1" "stderr: $(head -c 400 "$ERR")"; fi
-}
+# shellcheck source=tests/lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
 
 # Ceilings given up front, so runs skip measuring the machine.
 CAL="$WORK/calibration.json"
@@ -277,5 +203,4 @@ printf '{"name": "x", "workloads": ["multiplex"], "matrix": "battery", "d": 3}' 
 expect_exit 2 "a named matrix's shape that sets d" -- "${MX[@]}" --shape "$WORK/with-d.json" "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--backend host with --require-device" -- "${MX[@]}" --shape tiny-variants --backend host --require-device --out "$OUT"
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+sb_test_summary

@@ -27,48 +27,8 @@ F=tests/report/fixtures
 RS=resident-solve-tiny-primal.json
 IL=inner-loop-tiny-arrow.json
 
-PASSED=0
-FAILED=0
-OUTS="$WORK/last.stdout"
-ERR="$WORK/last.stderr"
-
-ok() { PASSED=$((PASSED + 1)); echo "ok   $1"; }
-bad() {
-    FAILED=$((FAILED + 1))
-    echo "FAIL $1"
-    shift
-    local line
-    for line in "$@"; do echo "     $line"; done
-}
-
-# expect_exit CODE DESC -- cmd...: stdout in $OUTS, stderr in $ERR. For exit 2
-# also exactly one "saebench: " line on stderr. Returns 0 when it passed.
-expect_exit() {
-    local want=$1 desc=$2
-    shift 3
-    "$@" >"$OUTS" 2>"$ERR"
-    local rc=$? problems=()
-    [ "$rc" -eq "$want" ] || problems+=("exit $rc, expected $want")
-    if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$ERR"; then
-        problems+=("sanitizer report on stderr")
-    fi
-    if [ "$want" -eq 2 ]; then
-        local lines
-        lines=$(wc -l <"$ERR")
-        [ "$lines" -eq 1 ] && grep -q '^saebench: .' "$ERR" || problems+=("stderr is not one 'saebench: ' line: $(head -c 300 "$ERR")")
-    fi
-    if [ ${#problems[@]} -eq 0 ]; then
-        ok "$desc"
-        return 0
-    fi
-    bad "$desc" "${problems[@]}" "stderr: $(head -c 400 "$ERR")"
-    return 1
-}
-
-# check DESC FILE JQ-EXPR: the expression must be true on FILE.
-check() {
-    if jq -e "$3" "$2" >/dev/null 2>&1; then ok "$1"; else bad "$1" "jq '$3' is not true on $2" "$(head -c 600 "$2")"; fi
-}
+# shellcheck source=tests/lib/harness.sh
+. "$ROOT/tests/lib/harness.sh"
 
 # ---------------------------------------------------------------- compare
 CMP=("$BIN" compare)
@@ -217,9 +177,12 @@ if expect_exit 0 "report: two dated run sets" -- "${REP[@]}" $F/history --format
         '[.rows[] | select(.date_from == "created")] | length == 1 and .[0].date == "2026-11-20T10:00:00Z"'
 fi
 # An atomic write's leftover temporary beside the verdicts is never read.
-cp -r $F/base "$WORK/with-tmp"
-head -c 300 $F/base/$RS > "$WORK/with-tmp/$RS.tmp.Ab12Cd"
-if expect_exit 0 "report: a half-written *.tmp.* file in the directory is skipped" -- "${REP[@]}" "$WORK/with-tmp" --format json; then
+# Outside $WORK: the harness fails any test that leaves a *.tmp.* file there.
+TMPSET=$(mktemp -d "${TMPDIR:-/tmp}/saebench-report-tmp.XXXXXX") || exit 2
+trap 'rm -rf "$WORK" "$TMPSET"' EXIT
+cp -r $F/base "$TMPSET/with-tmp"
+head -c 300 $F/base/$RS > "$TMPSET/with-tmp/$RS.tmp.Ab12Cd"
+if expect_exit 0 "report: a half-written *.tmp.* file in the directory is skipped" -- "${REP[@]}" "$TMPSET/with-tmp" --format json; then
     check "tmp file: still the two verdicts" "$OUTS" '(.rows | length) == 2'
 fi
 expect_exit 0 "report --out FILE" -- "${REP[@]}" $F/base --format csv --out "$WORK/r.csv"
@@ -265,5 +228,4 @@ else
     echo "skip --html charts (gnuplot not installed; Debian: gnuplot-nox)"
 fi
 
-echo "$PASSED passed, $FAILED failed"
-[ "$FAILED" -eq 0 ]
+sb_test_summary
