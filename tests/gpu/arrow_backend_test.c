@@ -22,37 +22,8 @@
 
 #include "arrow.h"
 #include "backend.h"
+#include "gpu_check.h"
 
-static int g_pass, g_fail;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok)
-        g_pass++;
-    else
-        g_fail++;
-}
-
-/* max|a − ref| / max|ref|, NaN-propagating */
-static double rel_err(const double *a, const double *ref, int64_t m)
-{
-    double d = 0.0, r = 0.0;
-    for (int64_t i = 0; i < m; i++) {
-        const double e = fabs(a[i] - ref[i]);
-        if (!(e <= d))
-            d = e;
-        r = fmax(r, fabs(ref[i]));
-    }
-    return r > 0.0 ? d / r : d;
-}
 
 static double rel1(double a, double b) { return fabs(a - b) / fmax(fabs(b), 1e-300); }
 
@@ -416,8 +387,7 @@ int main(int argc, char **argv)
         sb_rc rc = sb_cuda_backend.arrow->create(&s, 0, &st, &err);
         check(rc == SB_E_NODEVICE && st == NULL && strstr(err.msg, "no CUDA device"),
               "no device: create says SB_E_NODEVICE: %s", err.msg);
-        printf("%d passed, %d failed\n", g_pass, g_fail);
-        return g_fail ? 1 : 0;
+        return check_summary();
     }
     sb_err why = {{0}};
     sb_device_info info;
@@ -447,6 +417,5 @@ int main(int argc, char **argv)
             run_lm(&big[k]);
         }
     }
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return check_summary();
 }

@@ -15,24 +15,8 @@
 #include <lapacke.h>
 
 #include "backend.h"
+#include "gpu_check.h"
 
-static int g_pass, g_fail;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    if (ok)
-        g_pass++;
-    else
-        g_fail++;
-}
 
 static uint64_t g_s = 0x1412a100deadbeefull;
 static double draw(void)
@@ -61,16 +45,6 @@ static int reference(int64_t n, int64_t p, const double *X, const double *w, con
                              (lapack_int)p);
     free(A);
     return info;
-}
-
-static double rel_err(const double *a, const double *ref, int64_t m)
-{
-    double d = 0.0, r = 0.0;
-    for (int64_t i = 0; i < m; i++) {
-        d = fmax(d, fabs(a[i] - ref[i]));
-        r = fmax(r, fabs(ref[i]));
-    }
-    return r > 0.0 ? d / r : d;
 }
 
 /* n×p problem, `solves` solve() calls + 1 profile(): parity, check(), telemetry. */
@@ -260,8 +234,7 @@ int main(int argc, char **argv)
         run_case(300, 200, SB_METHOD_PRIMAL, "blocked", 0);
         run_case(200, 300, SB_METHOD_DUAL, "blocked", 0);
         run_failure("blocked");
-        printf("%d passed, %d failed\n", g_pass, g_fail);
-        return g_fail ? 1 : 0;
+        return check_summary();
     }
     static const int64_t sizes[][2] = {{70, 40}, {300, 200}, {200, 300}, {130, 129}, {64, 64},
                                        {1, 1},   {33, 1},    {500, 1000}};
@@ -277,6 +250,5 @@ int main(int argc, char **argv)
     run_failure("library");
     run_failure("blocked");
 
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return check_summary();
 }
