@@ -91,6 +91,18 @@ static sb_rc parse_real(const char *opt, const char *v, double lo, double hi, in
     return SB_OK;
 }
 
+const char *sb_opt_split(const char *arg, char *name, size_t len)
+{
+    const char *eq = strchr(arg, '=');
+    if (eq && strncmp(arg, "--", 2) == 0 && (size_t)(eq - arg) < len) {
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = '\0';
+        return eq + 1;
+    }
+    snprintf(name, len, "%s", arg);
+    return NULL;
+}
+
 static int one_of(const char *v, const char *a, const char *b, const char *c)
 {
     return strcmp(v, a) == 0 || strcmp(v, b) == 0 || (c && strcmp(v, c) == 0);
@@ -119,15 +131,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         }
         /* --opt=value is accepted as well as --opt value. */
         char name[64];
-        const char *inline_val = NULL;
-        const char *eq = strchr(a, '=');
-        if (eq && strncmp(a, "--", 2) == 0 && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = '\0';
-            inline_val = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
+        const char *inline_val = sb_opt_split(a, name, sizeof name);
         const opt_spec *s = NULL;
         for (size_t k = 0; k < NSPECS; k++)
             if (strcmp(SPECS[k].name, name) == 0)

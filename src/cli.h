@@ -73,6 +73,10 @@ typedef struct sb_opts {
 /* Parse argv[0..argc) (argv[0] is the subcommand). accepted: SB_OPT_* mask. */
 sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err *err);
 
+/* Split "--name=value": name (NUL-terminated, at most len - 1 bytes) and the
+ * value after '=' (NULL when arg has no '=' or is not a "--" option). */
+const char *sb_opt_split(const char *arg, char *name, size_t len);
+
 /* Value of --gate ID=VALUE if given, else dflt. */
 double sb_gate_threshold(const sb_opts *o, const char *id, double dflt);
 

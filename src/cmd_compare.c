@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "common.h"
 #include "compare.h"
@@ -203,15 +204,7 @@ static sb_rc parse_args(int argc, char **argv, compare_opts *o, sb_err *err)
             continue;
         }
         char name[40];
-        const char *v = NULL;
-        const char *eq = strchr(a, '=');
-        if (eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = '\0';
-            v = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
+        const char *v = sb_opt_split(a, name, sizeof name);
         int takes = strcmp(name, "--max-regression") == 0 || strcmp(name, "--alpha") == 0 ||
                     strcmp(name, "--format") == 0;
         if (!takes && strcmp(name, "--require-all") != 0)

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "common.h"
 #include "verdict.h"
@@ -127,15 +128,7 @@ static sb_rc parse_args(int argc, char **argv, report_opts *o, sb_err *err)
             continue;
         }
         char name[40];
-        const char *v = NULL;
-        const char *eq = strchr(a, '=');
-        if (eq && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = '\0';
-            v = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
-        }
+        const char *v = sb_opt_split(a, name, sizeof name);
         int *seen = strcmp(name, "--format") == 0 ? &seen_fmt
                     : strcmp(name, "--html") == 0 ? &seen_html
                     : strcmp(name, "--out") == 0  ? &seen_out

@@ -47,3 +47,12 @@ uint64_t sb_physical_memory(void)
         return 0;
     return (uint64_t)pages * (uint64_t)page;
 }
+
+const char *sb_printable(const char *text, char *buf, size_t len)
+{
+    size_t i = 0;
+    for (; text[i] && i + 1 < len; i++)
+        buf[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    buf[i] = '\0';
+    return buf;
+}

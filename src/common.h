@@ -39,6 +39,10 @@ void *sb_alloc(size_t count, size_t size, sb_err *err);
 /* count*size without overflow; 0 on overflow. */
 int sb_mul_ok(size_t a, size_t b, size_t *out);
 
+/* A user's text for an error line, control bytes shown as '?', so the line
+ * stays one line whatever the text holds; at most len - 1 bytes. */
+const char *sb_printable(const char *text, char *buf, size_t len);
+
 /* Physical memory of this machine in bytes (0 if unknown). */
 uint64_t sb_physical_memory(void);
 

@@ -89,16 +89,6 @@ sb_rc sb_mx_matrix_named(const char *matrix, int64_t n, int64_t p, sb_mx_matrix 
 static const char *const VARIANT_KEYS[] = {"name", "n", "p", "d", "basis_cols", "seed"};
 #define NVARIANT_KEYS (sizeof VARIANT_KEYS / sizeof VARIANT_KEYS[0])
 
-/* A user's text for an error line: control bytes as '?', so it stays one line. */
-static const char *printable(const char *s, char *buf, size_t len)
-{
-    size_t i = 0;
-    for (; s[i] && i + 1 < len; i++)
-        buf[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
-    buf[i] = '\0';
-    return buf;
-}
-
 static sb_rc variant_int(const cJSON *v, const char *origin, int64_t k, const char *key, double lo, double hi,
                          int64_t *out, sb_err *err)
 {
@@ -121,7 +111,7 @@ static sb_rc variant_seed(const cJSON *v, const char *origin, int64_t k, uint64_
         unsigned long long x = strtoull(s, &end, 0);
         if (errno || end == s || *end != '\0' || s[0] == '-' || s[0] == '+' || s[0] == ' ')
             return sb_fail(err, SB_E_INPUT, "%s: fit %lld: \"seed\" must be a 64-bit integer like \"0x1017c01000000000\", got \"%s\"",
-                           origin, (long long)k, printable(s, buf, sizeof buf));
+                           origin, (long long)k, sb_printable(s, buf, sizeof buf));
         *out = (uint64_t)x;
         return SB_OK;
     }
@@ -147,7 +137,7 @@ static sb_rc parse_variant(const cJSON *item, const char *origin, int64_t k, sb_
         char key[64];
         if (i == NVARIANT_KEYS)
             return sb_fail(err, SB_E_INPUT, "%s: fit %lld: unknown field \"%s\" (name, n, p, d, basis_cols, seed)", origin,
-                           (long long)k, printable(v->string, key, sizeof key));
+                           (long long)k, sb_printable(v->string, key, sizeof key));
         if (seen & (1u << i))
             return sb_fail(err, SB_E_INPUT, "%s: fit %lld: field \"%s\" given twice", origin, (long long)k, VARIANT_KEYS[i]);
         seen |= 1u << i;
@@ -208,7 +198,7 @@ sb_rc sb_mx_variants_parse(const char *text, size_t len, const char *origin, sb_
             if (strcmp(m->fits[j].name, m->fits[k].name) == 0) {
                 char nm[64];
                 rc = sb_fail(err, SB_E_INPUT, "%s: fits %lld and %lld are both named \"%s\"", origin, (long long)j,
-                             (long long)k, printable(m->fits[k].name, nm, sizeof nm));
+                             (long long)k, sb_printable(m->fits[k].name, nm, sizeof nm));
                 goto done;
             }
         k++;

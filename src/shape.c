@@ -65,17 +65,6 @@ static const struct {
 };
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
-/* A user's key for an error line: control bytes shown as '?', so the error
- * stays one line whatever the key holds. */
-static const char *printable(const char *key, char *buf, size_t len)
-{
-    size_t i = 0;
-    for (; key[i] && i + 1 < len; i++)
-        buf[i] = (unsigned char)key[i] < 0x20 || key[i] == 0x7f ? '?' : key[i];
-    buf[i] = '\0';
-    return buf;
-}
-
 
 unsigned sb_workload_bit(const char *workload)
 {
@@ -153,7 +142,7 @@ static sb_rc parse_workloads(const cJSON *v, const char *origin, unsigned *out, 
         if (!b)
             return sb_fail(err, SB_E_INPUT, "%s: unknown workload %s%s%s in \"workloads\"", origin,
                            cJSON_IsString(it) ? "\"" : "",
-                           cJSON_IsString(it) ? printable(it->valuestring, name, sizeof name) : "(not a string)",
+                           cJSON_IsString(it) ? sb_printable(it->valuestring, name, sizeof name) : "(not a string)",
                            cJSON_IsString(it) ? "\"" : "");
         bits |= b;
     }
@@ -255,7 +244,7 @@ sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape 
         if (!f || !(f->allows & out->workloads)) {
             char key[80];
             rc = sb_fail(err, SB_E_INPUT, "%s: unknown field \"%s\" for workloads of this shape", origin,
-                         printable(item->string, key, sizeof key));
+                         sb_printable(item->string, key, sizeof key));
             goto done;
         }
         unsigned bit = 1u << (unsigned)(f - FIELDS);
