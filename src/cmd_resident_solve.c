@@ -292,10 +292,6 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
     sb_err err = {{0}};
     sb_run_progress(r, "%s: staging X (%lld x %lld)", name, (long long)d->n, (long long)d->p);
     if (c.ops->create(&prob, &c.state, &err)) {
-        sb_phase *ph = &r->phases[r->nphases++];
-        memset(ph, 0, sizeof *ph);
-        ph->name = name;
-        ph->stop_reason = "failed";
         sb_run_fail(r, "%s failed staging the %s phase: %s", r->backend->is_device ? "device" : "host backend", name, err.msg);
         return;
     }
@@ -411,12 +407,6 @@ int sb_cmd_resident_solve(int argc, char **argv)
     if ((rc = sb_run_choose_backend(&r, implements_rs)) >= 0) {
         rs_free(&d);
         return rc;
-    }
-    if (!r.backend->is_device && r.opts.factor && strcmp(r.opts.factor, "library") != 0) {
-        fprintf(stderr, "saebench: --factor %s needs the device, which is not engaged: %s\n", r.opts.factor, r.declined_why);
-        rs_free(&d);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
     }
     if (rs_make_inputs(&d, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);

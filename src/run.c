@@ -195,6 +195,13 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
         r->exit_code = SB_EXIT_NO_DEVICE;
         return sb_run_finish(r);
     }
+    if (!r->backend->is_device && (r->wl->device_only_opts & SB_OPT_FACTOR) && o->factor &&
+        strcmp(o->factor, "library") != 0) {
+        /* --backend host was refused in sb_run_init; this is auto falling back. */
+        fprintf(stderr, "saebench: --factor %s needs the device, which is not engaged: %s\n", o->factor, r->declined_why);
+        sb_run_free(r);
+        return SB_EXIT_USAGE;
+    }
     if (!r->backend->is_device)
         note_inapplicable_gates(r);
     if (r->have_cal && (r->backend->is_device ? !r->cal.have_device : !r->cal.have_host)) {

@@ -482,6 +482,9 @@ expect_exit 2 "encode with an inner-loop shape" -- "${EN[@]}" --shape tiny-arrow
 expect_exit 2 "--backend host with --require-device conflict" -- "${RS[@]}" --shape tiny-primal --backend host --require-device "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--reupload with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --reupload "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--factor blocked with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --factor blocked "${FAST[@]}" --out "$OUT"
+if SAEBENCH_FAKE_DEVICE=decline expect_exit 2 "--factor blocked when --backend auto falls back to the host" -- "${FRS[@]}" --shape tiny-primal --factor blocked "${FAST[@]}" --out "$OUT"; then
+    says "the refusal says the device is needed" "needs the device"
+fi
 expect_exit 2 "--gate RS-001=0 (a zero tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-001=0 "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--gate RS-002=-1e-9 (a negative tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-002=-1e-9 "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--out given twice" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$OUT" --out "$WORK/other.json"
