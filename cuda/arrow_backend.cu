@@ -119,15 +119,7 @@ void arrow_destroy(void *state)
     cudaFreeHost(st->io_pin);
     cudaFreeHost(st->status_pin);
     free(st->work_h);
-    if (st->params)
-        cusolverDnDestroyParams(st->params);
-    if (st->solver)
-        cusolverDnDestroy(st->solver);
-    if (st->blas)
-        cublasDestroy(st->blas);
-    if (st->stream)
-        cudaStreamDestroy(st->stream);
-    cudaGetLastError(); /* teardown errors have nowhere to go */
+    sb_cuda_lib_close(st->stream, st->blas, st->solver, st->params);
     free(st);
 }
 
@@ -151,15 +143,9 @@ sb_rc arrow_create_body(arrow_state *st, sb_err *err)
     const size_t n = (size_t)st->n, p = (size_t)st->p, d = (size_t)st->d, nd = (size_t)st->nd;
     const size_t D = sizeof(double);
 
-    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
-    SB_CUBLAS_TRY(err, cublasCreate(&st->blas));
-    st->tel.handle_creations++;
-    SB_CUBLAS_TRY(err, cublasSetStream(st->blas, st->stream));
-    SB_CUBLAS_TRY(err, cublasSetPointerMode(st->blas, CUBLAS_POINTER_MODE_HOST));
-    SB_CUSOLVER_TRY(err, cusolverDnCreate(&st->solver));
-    st->tel.handle_creations++;
-    SB_CUSOLVER_TRY(err, cusolverDnSetStream(st->solver, st->stream));
-    SB_CUSOLVER_TRY(err, cusolverDnCreateParams(&st->params));
+    sb_rc rc = sb_cuda_lib_open(&st->stream, &st->blas, &st->solver, &st->params, &st->tel.handle_creations, err);
+    if (rc != SB_OK)
+        return rc;
 
     /* every buffer is allocated here, once: factor() and solve() allocate nothing */
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->Htt_d, nd * d * D));
@@ -191,7 +177,7 @@ sb_rc arrow_create_body(arrow_state *st, sb_err *err)
     SB_CUDA_TRY(err, cudaMallocHost((void **)&st->io_pin, (nd + p) * D));
     SB_CUDA_TRY(err, cudaMallocHost((void **)&st->status_pin, sizeof(sb_arrow_status)));
 
-    sb_rc rc = arrow_stage(st, err);
+    rc = arrow_stage(st, err);
     if (rc != SB_OK)
         return rc;
     SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));

@@ -364,15 +364,7 @@ void rs_destroy(void *state)
     for (int i = 0; i < RS_NEV; ++i)
         if (st->ev[i])
             cudaEventDestroy(st->ev[i]);
-    if (st->params)
-        cusolverDnDestroyParams(st->params);
-    if (st->solver)
-        cusolverDnDestroy(st->solver);
-    if (st->blas)
-        cublasDestroy(st->blas);
-    if (st->stream)
-        cudaStreamDestroy(st->stream);
-    cudaGetLastError(); /* teardown errors have nowhere to go */
+    sb_cuda_lib_close(st->stream, st->blas, st->solver, st->params);
     free(st);
 }
 
@@ -396,15 +388,9 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
     const size_t x_bytes = n * p * sizeof(double);
     const int dual = st->method == SB_METHOD_DUAL;
 
-    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
-    SB_CUBLAS_TRY(err, cublasCreate(&st->blas));
-    st->tel.handle_creations++;
-    SB_CUBLAS_TRY(err, cublasSetStream(st->blas, st->stream));
-    SB_CUBLAS_TRY(err, cublasSetPointerMode(st->blas, CUBLAS_POINTER_MODE_HOST));
-    SB_CUSOLVER_TRY(err, cusolverDnCreate(&st->solver));
-    st->tel.handle_creations++;
-    SB_CUSOLVER_TRY(err, cusolverDnSetStream(st->solver, st->stream));
-    SB_CUSOLVER_TRY(err, cusolverDnCreateParams(&st->params));
+    sb_rc rc = sb_cuda_lib_open(&st->stream, &st->blas, &st->solver, &st->params, &st->tel.handle_creations, err);
+    if (rc != SB_OK)
+        return rc;
     for (int i = 0; i < RS_NEV; ++i)
         SB_CUDA_TRY(err, cudaEventCreate(&st->ev[i]));
 
@@ -476,7 +462,7 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
                                      cudaMemcpyHostToDevice, st->stream));
     st->tel.h2d_bytes += (long long)(p * sizeof(double));
     if (dual) {
-        sb_rc rc = rs_build_dual_frame(st, err);
+        rc = rs_build_dual_frame(st, err);
         if (rc != SB_OK)
             return rc;
     }

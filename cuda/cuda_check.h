@@ -84,4 +84,40 @@ static inline const char *sb_cusolver_status_name(cusolverStatus_t s)
 /* For our own kernels: call is a launcher returning cudaGetLastError(). */
 #define SB_LAUNCH_TRY(err, call) SB_CUDA_TRY(err, call)
 
+/* What every device state opens first and closes last: one non-blocking
+ * stream with a cuBLAS handle on it (host pointer mode) and, when solver is
+ * given, a cuSOLVER handle and its params. Each handle created adds one to
+ * *handle_creations (the telemetry counter). close() takes what open() left,
+ * whatever it got to; NULL or zero members are skipped. */
+static inline sb_rc sb_cuda_lib_open(cudaStream_t *stream, cublasHandle_t *blas, cusolverDnHandle_t *solver,
+                                     cusolverDnParams_t *params, long long *handle_creations, sb_err *err)
+{
+    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(stream, cudaStreamNonBlocking));
+    SB_CUBLAS_TRY(err, cublasCreate(blas));
+    ++*handle_creations;
+    SB_CUBLAS_TRY(err, cublasSetStream(*blas, *stream));
+    SB_CUBLAS_TRY(err, cublasSetPointerMode(*blas, CUBLAS_POINTER_MODE_HOST));
+    if (!solver)
+        return SB_OK;
+    SB_CUSOLVER_TRY(err, cusolverDnCreate(solver));
+    ++*handle_creations;
+    SB_CUSOLVER_TRY(err, cusolverDnSetStream(*solver, *stream));
+    SB_CUSOLVER_TRY(err, cusolverDnCreateParams(params));
+    return SB_OK;
+}
+
+static inline void sb_cuda_lib_close(cudaStream_t stream, cublasHandle_t blas, cusolverDnHandle_t solver,
+                                     cusolverDnParams_t params)
+{
+    if (params)
+        cusolverDnDestroyParams(params);
+    if (solver)
+        cusolverDnDestroy(solver);
+    if (blas)
+        cublasDestroy(blas);
+    if (stream)
+        cudaStreamDestroy(stream);
+    cudaGetLastError(); /* teardown errors have nowhere to go */
+}
+
 #endif

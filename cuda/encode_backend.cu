@@ -104,11 +104,7 @@ void encode_destroy(void *state)
     free(st->perm_h);
     free(st->offset_h);
     free(st->moments_h);
-    if (st->blas)
-        cublasDestroy(st->blas);
-    if (st->stream)
-        cudaStreamDestroy(st->stream);
-    cudaGetLastError(); /* teardown errors have nowhere to go */
+    sb_cuda_lib_close(st->stream, st->blas, NULL, NULL);
     free(st);
 }
 
@@ -129,11 +125,9 @@ sb_rc encode_create_body(encode_state *st, sb_err *err)
     const size_t K = (size_t)st->K, m = (size_t)st->m, d = (size_t)st->d, p = (size_t)st->p;
     const size_t C = (size_t)st->charts, cap = (size_t)st->cap, D8 = sizeof(double);
 
-    SB_CUDA_TRY(err, cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking));
-    SB_CUBLAS_TRY(err, cublasCreate(&st->blas));
-    st->tel.handle_creations++;
-    SB_CUBLAS_TRY(err, cublasSetStream(st->blas, st->stream));
-    SB_CUBLAS_TRY(err, cublasSetPointerMode(st->blas, CUBLAS_POINTER_MODE_HOST));
+    sb_rc rc = sb_cuda_lib_open(&st->stream, &st->blas, NULL, NULL, &st->tel.handle_creations, err);
+    if (rc != SB_OK)
+        return rc;
 
     st->perm_h = (int32_t *)malloc(cap * sizeof(int32_t));
     st->offset_h = (int64_t *)malloc((K + 1) * sizeof(int64_t));
@@ -162,7 +156,7 @@ sb_rc encode_create_body(encode_state *st, sb_err *err)
     st->tb = sb_encode_tables_of(at, (int)prob->basis, (int)prob->D);
     sb_enc_moments_fill(&st->tb, st->moments_h); /* from the host centres, before tb points at the device */
     double *q = st->tables_d;
-    sb_rc rc = SB_OK;
+    rc = SB_OK;
     if ((rc = stage_piece(st, &q, at->centre, n_centre, &st->tb.centre, err)) != SB_OK ||
         (rc = stage_piece(st, &q, at->phi, n_phi, &st->tb.phi, err)) != SB_OK ||
         (rc = stage_piece(st, &q, at->dphi, n_dphi, &st->tb.dphi, err)) != SB_OK ||
