@@ -770,6 +770,7 @@ const sb_rs_ops rs_ops = {
     rs_profile,   /* profile */
     rs_check,     /* check */
     rs_telemetry, /* telemetry */
+    nullptr,      /* last_solve: fp64 only */
     rs_destroy,   /* destroy */
 };
 

@@ -44,6 +44,27 @@ typedef struct sb_ceilings {
 /* --------------------------- resident-solve --------------------------- */
 typedef enum { SB_METHOD_PRIMAL = 0, SB_METHOD_DUAL = 1 } sb_method;
 
+/* --precision (docs/workloads.md §1.4). MIXED: factor the system in FP32,
+ * then refine β (dual: y) in FP64 against the FP64 system until LAPACK
+ * dsposv's criterion holds, ‖r‖∞ ≤ ‖x‖∞·‖A‖∞·ε·√N with ε = 2⁻⁵³, or
+ * SB_REFINE_MAX iterations pass; a solve whose FP32 factor fails or whose
+ * refinement does not converge re-factors in FP64 on the same backend (a
+ * fallback, counted). AUTO: the state's first solve runs MIXED; if it
+ * converged within SB_REFINE_AUTO_MAX iterations without a fallback, every
+ * later solve is MIXED, otherwise FP64. */
+typedef enum { SB_PREC_FP64 = 0, SB_PREC_MIXED = 1, SB_PREC_AUTO = 2 } sb_precision;
+#define SB_REFINE_MAX 30
+#define SB_REFINE_AUTO_MAX 5
+
+/* What the latest solve did. */
+typedef struct sb_rs_solve_info {
+    int mixed;          /* 1: the FP32 factor + FP64 refinement ran (even if it then fell back) */
+    int iterations;     /* refinement iterations: FP64 residuals computed after the first FP32 solve */
+    int fallback;       /* 1: the solve re-factored in FP64 */
+    const char *why;    /* fallback: why (a static string), else NULL */
+    const char *auto_choice; /* AUTO, on the deciding solve only: what was chosen and why (static) */
+} sb_rs_solve_info;
+
 /* (XᵀWX + ridge·I)β = rhs. Primal: factor the p×p Gram per solve.
  * Dual (Woodbury, n ≤ p): keep K = XXᵀ and X·rhs resident, per solve factor
  * K + ridge·diag(1/w) (n×n), y = that⁻¹·(X·rhs), β = (rhs − Xᵀy)/ridge. */
@@ -57,6 +78,7 @@ typedef struct sb_rs_problem {
     int max_solves;     /* upper bound on solve()+profile() calls (sizes per-solve info arrays) */
     const char *factor; /* factorization variant: NULL or "library" (cuSOLVER/LAPACKE),
                            or a backend's own (cuda: "blocked"); unknown -> SB_E_INPUT */
+    sb_precision precision;
 } sb_rs_problem;
 
 /* Milliseconds per phase of one solve (measured in an untimed profiling solve). */
@@ -83,6 +105,8 @@ typedef struct sb_rs_ops {
      * result (device info flags). SB_OK or SB_E_RUNTIME. */
     sb_rc (*check)(void *state, sb_err *err);
     void (*telemetry)(const void *state, sb_telemetry *t);
+    /* What the latest solve() or profile() did (precision, refinement). */
+    void (*last_solve)(const void *state, sb_rs_solve_info *info);
     void (*destroy)(void *state);
 } sb_rs_ops;
 

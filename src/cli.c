@@ -30,6 +30,7 @@ static const opt_spec SPECS[] = {
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
     {"--factor", SB_OPT_FACTOR, 1, "library|blocked  factorization variant (blocked: cuda only)"},
+    {"--precision", SB_OPT_PRECISION, 1, "fp64|mixed|auto  mixed: FP32 factor + FP64 iterative refinement (default fp64)"},
     {"--threads", SB_OPT_THREADS, 1, "N              host BLAS threads (default: all cores)"},
     {"--min-time", SB_OPT_STOP, 1, "S              keep adding timed reps until S seconds are spent and the timing is quiet"},
     {"--max-noise", SB_OPT_STOP, 1, "PCT            noise threshold in percent (default 5): above it timing.noisy is true"},
@@ -114,6 +115,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->command = argv[0];
     o->backend = "auto";
     o->method = "auto";
+    o->precision = "fp64";
     o->reps = -1;
     o->warmup = -1;
     o->max_noise = 0.05;
@@ -172,6 +174,10 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
             if (!one_of(v, "primal", "dual", "auto"))
                 return sb_fail(err, SB_E_INPUT, "--method: '%s' is not primal, dual or auto", v);
             o->method = v;
+        } else if (strcmp(name, "--precision") == 0) {
+            if (!one_of(v, "fp64", "mixed", "auto"))
+                return sb_fail(err, SB_E_INPUT, "--precision: '%s' is not fp64, mixed or auto", v);
+            o->precision = v;
         } else if (strcmp(name, "--x") == 0) o->x_path = v;
         else if (strcmp(name, "--w") == 0) o->w_path = v;
         else if (strcmp(name, "--rhs") == 0) o->rhs_path = v;

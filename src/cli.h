@@ -30,7 +30,8 @@ enum {
     SB_OPT_ENCODE_DATA = 1u << 19, /* --decoders --atoms --amplitudes */
     SB_OPT_CONCURRENCY = 1u << 20,
     SB_OPT_ORACLE_SAMPLE = 1u << 21,
-    SB_OPT_VARIANTS = 1u << 22
+    SB_OPT_VARIANTS = 1u << 22,
+    SB_OPT_PRECISION = 1u << 23
 };
 
 #define SB_MAX_GATES 16
@@ -51,6 +52,7 @@ typedef struct sb_opts {
     int ngates;
     int quiet;
     const char *method;         /* primal | dual | auto */
+    const char *precision;      /* fp64 | mixed | auto (resident-solve) */
     const char *x_path, *w_path, *rhs_path;
     const char *decoders_path, *atoms_path, *amplitudes_path;
     const char *dump_beta;

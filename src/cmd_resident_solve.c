@@ -36,7 +36,7 @@ static const sb_workload RS_WORKLOAD = {
     .name = "resident-solve",
     .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
                 SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_METHOD | SB_OPT_DATA | SB_OPT_DUMP_BETA | SB_OPT_REUPLOAD |
-                SB_OPT_CALIBRATION | SB_OPT_FACTOR | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_RIDGE,
+                SB_OPT_CALIBRATION | SB_OPT_FACTOR | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_RIDGE | SB_OPT_PRECISION,
     .device_only_opts = SB_OPT_REUPLOAD | SB_OPT_FACTOR,
     .gates = RS_GATES,
     .ngates = sizeof RS_GATES / sizeof RS_GATES[0],
@@ -59,6 +59,13 @@ typedef struct rs_data {
     double *w_last, *beta_last; /* the resident phase's last timed rep (oracle) */
     double *beta0, *ref;
     sb_lcg gen;          /* the weight stream: every solve draws a fresh w */
+    sb_precision precision;
+    /* What the resident phase's solves did (--precision mixed|auto). */
+    sb_rs_solve_info w0_info;   /* the w0 solve (auto decides on it) */
+    int *iters;          /* refinement iterations of each timed mixed rep */
+    int64_t niters, cap_iters;
+    int64_t timed_reps, mixed_reps, fallback_reps;
+    const char *fallback_why;
 } rs_data;
 
 static void rs_free(rs_data *d)
@@ -72,6 +79,7 @@ static void rs_free(rs_data *d)
     free(d->beta);
     free(d->beta_last);
     free(d->ref);
+    free(d->iters);
 }
 
 static void rs_help(void)
@@ -200,6 +208,8 @@ static sb_rc rs_prepare(rs_data *d, sb_run *r, sb_err *err)
         d->method = SB_METHOD_DUAL;
     else /* auto: the smaller system to factor (n×n when n ≤ p) */
         d->method = d->n <= d->p ? SB_METHOD_DUAL : SB_METHOD_PRIMAL;
+    d->precision = strcmp(o->precision, "mixed") == 0 ? SB_PREC_MIXED
+                 : strcmp(o->precision, "auto") == 0 ? SB_PREC_AUTO : SB_PREC_FP64;
     sb_run_counts(r, d->shape.reps, d->shape.warmup, RS_DEFAULT_REPS, RS_DEFAULT_WARMUP);
     return SB_OK;
 }
@@ -245,7 +255,26 @@ typedef struct rs_rep_ctx {
     rs_data *d;
     const sb_rs_ops *ops;
     void *state;
+    int record;          /* the resident phase: keep what each timed rep did */
 } rs_rep_ctx;
+
+/* Keep what a timed rep did (a struct copy: nothing here costs time). */
+static void rs_record_solve(rs_data *d, const sb_rs_ops *ops, const void *state)
+{
+    sb_rs_solve_info info = {0};
+    if (ops->last_solve)
+        ops->last_solve(state, &info);
+    d->timed_reps++;
+    if (!info.mixed)
+        return;
+    d->mixed_reps++;
+    if (info.fallback) {
+        d->fallback_reps++;
+        d->fallback_why = info.why;
+    }
+    if (d->niters < d->cap_iters)
+        d->iters[d->niters++] = info.iterations;
+}
 
 static sb_rc rs_rep_prepare(void *ctx, int64_t k, int timed, sb_err *err)
 {
@@ -259,7 +288,10 @@ static sb_rc rs_rep_run(void *ctx, int64_t k, int timed, sb_err *err)
 {
     (void)k, (void)timed;
     rs_rep_ctx *c = ctx;
-    return c->ops->solve(c->state, c->d->w, c->d->beta, err);
+    sb_rc rc = c->ops->solve(c->state, c->d->w, c->d->beta, err);
+    if (!rc && timed && c->record)
+        rs_record_solve(c->d, c->ops, c->state);
+    return rc;
 }
 
 static double rs_flops(const rs_data *d)
@@ -288,7 +320,8 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
         .n = d->n, .p = d->p, .X = d->X, .rhs = d->rhs, .ridge = d->ridge, .method = d->method,
         .reupload = reupload, .max_solves = (int)(r->warmup + r->max_reps + 2), .factor = r->opts.factor,
     };
-    rs_rep_ctx c = {d, r->backend->resident_solve, NULL};
+    prob.precision = d->precision;
+    rs_rep_ctx c = {d, r->backend->resident_solve, NULL, !reupload};
     sb_err err = {{0}};
     sb_run_progress(r, "%s: staging X (%lld x %lld)", name, (long long)d->n, (long long)d->p);
     if (c.ops->create(&prob, &c.state, &err)) {
@@ -298,6 +331,8 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
     if (!reupload && c.ops->solve(c.state, d->w0, d->beta0, &err)) {
         sb_run_fail(r, "%s failed on the w0 solve: %s", r->backend->is_device ? "device" : "host backend", err.msg);
     } else {
+        if (!reupload && c.ops->last_solve)
+            c.ops->last_solve(c.state, &d->w0_info);
         sb_rep rep = {rs_rep_prepare, rs_rep_run, &c};
         sb_phase *ph = sb_run_time(r, name, &rep);
         if (ph->completed && !reupload) {
@@ -363,6 +398,65 @@ static void rs_parity(sb_run *r, rs_data *d)
         sb_run_note(r, "parity vs LAPACKE dposv: w0 %.2e  last rep %.2e  (tolerance %.0e)", rel0, rel_last, tol0);
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* The verdict's precision section: what was asked, what the timed reps ran,
+ * their refinement iterations and fallbacks (docs/workloads.md §1.4). */
+static const char *const PREC_NAMES[] = {"fp64", "mixed", "auto"};
+
+static void rs_precision_json(sb_run *r, rs_data *d)
+{
+    cJSON *pj = cJSON_GetObjectItemCaseSensitive(r->v.root, "precision");
+    if (r->nphases == 0)
+        return;
+    cJSON_AddStringToObject(pj, "used", d->mixed_reps > 0 ? "mixed" : "fp64");
+    if (d->precision != SB_PREC_FP64) {
+        const sb_rs_solve_info *w0 = &d->w0_info;
+        cJSON_AddStringToObject(pj, "factor_precision", "fp32, refined in fp64");
+        cJSON_AddStringToObject(pj, "residual", d->method == SB_METHOD_PRIMAL
+                                                    ? "fp64: rhs - ridge*beta - X^T(w*(X beta)), two passes over X per row chunk"
+                                                    : "fp64: v - (K + diag(ridge/w)) y, one symmetric matrix-vector product with the resident K");
+        cJSON_AddStringToObject(pj, "criterion", "LAPACK dsposv: max|r| <= max|x| * ||A||_inf * 2^-53 * sqrt(N)");
+        cJSON_AddNumberToObject(pj, "iteration_cap", SB_REFINE_MAX);
+        cJSON_AddNumberToObject(pj, "timed_reps", (double)d->timed_reps);
+        cJSON_AddNumberToObject(pj, "mixed_reps", (double)d->mixed_reps);
+        cJSON_AddNumberToObject(pj, "fallback_reps", (double)d->fallback_reps);
+        cJSON_AddItemToObject(pj, "fallback_reason", d->fallback_why ? cJSON_CreateString(d->fallback_why) : cJSON_CreateNull());
+        cJSON *it = cJSON_CreateObject();
+        if (d->niters > 0) {
+            qsort(d->iters, (size_t)d->niters, sizeof *d->iters, cmp_int);
+            int64_t m = d->niters;
+            double med = m % 2 ? d->iters[m / 2] : 0.5 * (d->iters[m / 2 - 1] + d->iters[m / 2]);
+            cJSON_AddNumberToObject(it, "median", med);
+            cJSON_AddNumberToObject(it, "min", d->iters[0]);
+            cJSON_AddNumberToObject(it, "max", d->iters[m - 1]);
+        } else {
+            cJSON_AddNullToObject(it, "median");
+            cJSON_AddNullToObject(it, "min");
+            cJSON_AddNullToObject(it, "max");
+        }
+        cJSON_AddItemToObject(pj, "refinement_iterations", it);
+        cJSON *w0j = cJSON_CreateObject();
+        cJSON_AddBoolToObject(w0j, "mixed", w0->mixed);
+        cJSON_AddNumberToObject(w0j, "iterations", w0->iterations);
+        cJSON_AddBoolToObject(w0j, "fallback", w0->fallback);
+        cJSON_AddItemToObject(pj, "w0_solve", w0j);
+        if (d->precision == SB_PREC_AUTO)
+            cJSON_AddStringToObject(pj, "auto_choice", w0->auto_choice ? w0->auto_choice : "not decided: the w0 solve did not run");
+        if (d->niters > 0)
+            sb_run_note(r, "precision %s: refinement iterations median %g (max %d); %lld of %lld timed reps fell back to FP64%s%s",
+                        PREC_NAMES[d->precision], cJSON_GetObjectItem(it, "median")->valuedouble, d->iters[d->niters - 1],
+                        (long long)d->fallback_reps, (long long)d->timed_reps, d->fallback_why ? ": " : "",
+                        d->fallback_why ? d->fallback_why : "");
+        if (d->precision == SB_PREC_AUTO && w0->auto_choice)
+            sb_run_note(r, "precision auto chose %s", w0->auto_choice);
+    }
+}
+
 static int implements_rs(const sb_backend *b) { return b->resident_solve != NULL; }
 
 int sb_cmd_resident_solve(int argc, char **argv)
@@ -404,6 +498,7 @@ int sb_cmd_resident_solve(int argc, char **argv)
     cJSON_AddStringToObject(root, "method", d.method == SB_METHOD_PRIMAL ? "primal" : "dual");
     cJSON_AddStringToObject(root, "factor", r.opts.factor ? r.opts.factor : "library");
     cJSON_AddNumberToObject(root, "ridge", d.ridge);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "precision"), "requested", PREC_NAMES[d.precision]);
     if ((rc = sb_run_choose_backend(&r, implements_rs)) >= 0) {
         rs_free(&d);
         return rc;
@@ -414,8 +509,17 @@ int sb_cmd_resident_solve(int argc, char **argv)
         sb_run_free(&r);
         return SB_EXIT_RUNTIME;
     }
+    d.cap_iters = r.max_reps;
+    if (!(d.iters = sb_alloc((size_t)d.cap_iters, sizeof *d.iters, &err))) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        rs_free(&d);
+        sb_run_free(&r);
+        return SB_EXIT_RUNTIME;
+    }
     sb_run_rate(&r, (double)d.n);
     sb_run_roofline(&r, rs_flops(&d), rs_bytes(&d));
+    if (d.precision != SB_PREC_FP64)
+        sb_run_no_roofline(&r, "none for --precision mixed|auto: the ceilings are FP64 rates, which do not bound an FP32 factorization");
 
     rs_phase(&r, &d, 0);
     if (r.opts.reupload && !r.failed) {
@@ -424,6 +528,7 @@ int sb_cmd_resident_solve(int argc, char **argv)
         else
             cJSON_AddStringToObject(root, "residency_note", "--reupload applies to device backends; the host holds X in its own memory");
     }
+    rs_precision_json(&r, &d);
     rs_parity(&r, &d);
     if (r.opts.dump_beta && r.nphases && r.phases[0].completed) {
         sb_err derr = {{0}};

@@ -347,6 +347,12 @@ void sb_run_roofline(sb_run *r, double flops_per_rep, double bytes_per_rep)
     r->have_roofline = 1;
 }
 
+void sb_run_no_roofline(sb_run *r, const char *why)
+{
+    r->have_roofline = 0;
+    r->roofline_why = why;
+}
+
 static sb_gate_rec *gate_rec(sb_run *r, const char *id)
 {
     int i = -1;
@@ -622,7 +628,9 @@ static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_o
         cJSON_AddNullToObject(roof, "bound_s");
         cJSON_AddNullToObject(roof, "bound_rows_per_s");
         cJSON_AddNullToObject(roof, "efficiency");
-        if (cerr.msg[0])
+        if (r->roofline_why)
+            cJSON_AddStringToObject(roof, "note", r->roofline_why);
+        else if (cerr.msg[0])
             cJSON_AddStringToObject(roof, "note", cerr.msg);
         else if (!main_ok)
             cJSON_AddStringToObject(roof, "note", "nothing measured");

@@ -122,6 +122,7 @@ typedef struct sb_run {
     double rate_units;       /* units (rows) per rep of the primary phase */
     double flops, bytes;     /* per rep, for the roofline */
     int have_roofline;
+    const char *roofline_why; /* no roofline: why (static), written as roofline.note */
 
     sb_gate_rec *gates;      /* one per wl->gates */
     struct cJSON *timing_extra; /* merged into "timing" */
@@ -181,6 +182,9 @@ void sb_run_phase_telemetry(sb_phase *ph, const sb_telemetry *t);
  * roofline's work per rep. */
 void sb_run_rate(sb_run *r, double units_per_rep);
 void sb_run_roofline(sb_run *r, double flops_per_rep, double bytes_per_rep);
+/* No roofline for this run, and why (a static string): where the measured
+ * ceilings do not bound the work (an FP32 factor against FP64 ceilings). */
+void sb_run_no_roofline(sb_run *r, const char *why);
 
 /* Record a gate's value (pass decided at finish against the threshold), or
  * say why it does not apply to this run. Unknown ids abort (a bug). */

@@ -329,6 +329,59 @@ expect_exit 2 "--calibration that does not exist" -- "${RS[@]}" --shape tiny-pri
 
 
 
+# ---- --precision mixed|auto (docs/workloads.md §1.4) -----------------------
+for sh in sae-2k-2048 sae-8k-1024; do
+    V="$WORK/mixed-$sh.json"
+    if expect_exit 0 "$sh --precision mixed on the host passes" -- "${RS[@]}" --shape "$sh" --backend host --precision mixed --reps 2 --warmup 0 --calibration "$CAL" --out "$V"; then
+        valid "$sh mixed verdict is schema-valid" "$V"
+        check "$sh mixed: parity vs the FP64 oracle < 1e-9 on both systems" "$V" '.parity.rel_err_w0 < 1e-9 and .parity.rel_err_last < 1e-9 and .gates[0].pass and .gates[1].pass'
+        check "$sh mixed: the timed reps ran mixed, none fell back, iterations reported" "$V" \
+            '.precision.requested == "mixed" and .precision.used == "mixed" and .precision.mixed_reps == 2 and .precision.fallback_reps == 0 and .precision.refinement_iterations.max >= 1 and .precision.refinement_iterations.max <= 30'
+        check "$sh mixed: no FP64 roofline claimed for an FP32 factor" "$V" '.roofline.bound_s == null and (.roofline.note | test("FP64"))'
+        says "$sh mixed: the summary reports the refinement" "refinement iterations median"
+    fi
+done
+V="$WORK/fp64-default.json"
+if expect_exit 0 "default precision is fp64" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --out "$V"; then
+    check "fp64 verdict: requested and used fp64, no refinement fields" "$V" '.precision == {"requested": "fp64", "used": "fp64"}'
+fi
+expect_exit 2 "--precision fp16 is refused" -- "${RS[@]}" --shape tiny-primal --precision fp16 "${FAST[@]}" --out "$OUT"
+says "--precision fp16: one clear line" "--precision: 'fp16' is not fp64, mixed or auto"
+expect_exit 2 "--precision given twice is refused" -- "${RS[@]}" --shape tiny-primal --precision mixed --precision fp64 "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--precision is resident-solve's only" -- "$BIN" inner-loop --shape tiny-arrow --precision mixed --out "$OUT"
+# Ill-conditioned data: X rank one plus 1e-5 noise, weights 1e-8..1, ridge 1e-13:
+# cond(A) far beyond 1/ε₃₂, and beyond what even FP64 solves to 1e-9 (exit 1
+# on parity), so the test is that mixed falls back, says so, and then gives
+# exactly the fp64 run's answer.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+n, p = 60, 40
+X = np.outer(rng.uniform(-1, 1, n), np.cos(0.1 * np.arange(p))) + 1e-5 * rng.uniform(-1, 1, (n, p))
+np.save(d + "/ill_X.npy", X)
+np.save(d + "/ill_w.npy", 10.0 ** (-8.0 * np.arange(n) / (n - 1)))
+np.save(d + "/ill_rhs.npy", rng.uniform(-1, 1, p))
+EOF
+ILL=(--x "$WORK/ill_X.npy" --w "$WORK/ill_w.npy" --rhs "$WORK/ill_rhs.npy" --ridge 1e-13 --reps 3 --warmup 0 --calibration "$CAL")
+V="$WORK/ill-mixed.json"
+expect_exit 1 "ill-conditioned data, --precision fp64: exit 1 on parity" -- "${RS[@]}" --backend host --precision fp64 "${ILL[@]}" --out "$WORK/ill-fp64.json"
+expect_exit 1 "ill-conditioned data, --precision mixed: exit 1 on parity" -- "${RS[@]}" --backend host --precision mixed "${ILL[@]}" --out "$V"
+check "ill-conditioned mixed: the fallback's answer is the fp64 run's" "$V" \
+    ".parity.rel_err_w0 == $(jq .parity.rel_err_w0 "$WORK/ill-fp64.json") and .parity.rel_err_last == $(jq .parity.rel_err_last "$WORK/ill-fp64.json")"
+check "ill-conditioned mixed: every timed rep fell back to FP64, with the reason" "$V" \
+    '.precision.used == "mixed" and .precision.mixed_reps == 3 and .precision.fallback_reps == 3 and (.precision.fallback_reason | length > 0) and .precision.w0_solve.fallback == true'
+says "ill-conditioned mixed: the summary says so" "3 of 3 timed reps fell back to FP64"
+V="$WORK/ill-auto.json"
+expect_exit 1 "ill-conditioned data, --precision auto: exit 1 on parity" -- "${RS[@]}" --backend host --precision auto "${ILL[@]}" --out "$V"
+check "ill-conditioned auto: chose fp64 after the w0 probe, no timed rep ran mixed" "$V" \
+    '.precision.used == "fp64" and .precision.mixed_reps == 0 and (.precision.auto_choice | startswith("fp64:"))'
+V="$WORK/auto-ok.json"
+if expect_exit 0 "well-conditioned data with --precision auto passes" -- "${RS[@]}" --shape tiny-dual --backend host --precision auto "${FAST[@]}" --out "$V"; then
+    check "well-conditioned auto: chose mixed" "$V" '.precision.used == "mixed" and (.precision.auto_choice | startswith("mixed:")) and .parity.pass'
+fi
+
 # ---- inner-loop / outer-seq ---------------------------------------------------
 IL=("$BIN" inner-loop)
 OSQ=("$BIN" outer-seq)

@@ -92,7 +92,20 @@ static void fake_destroy(void *state)
     free(f);
 }
 
-static const sb_rs_ops FAKE_RS = {fake_create, fake_solve, fake_profile, fake_check, fake_telemetry, fake_destroy};
+static void fake_last_solve(const void *state, sb_rs_solve_info *info)
+{
+    sb_host_backend.resident_solve->last_solve(((const fake_rs *)state)->inner, info);
+}
+
+static const sb_rs_ops FAKE_RS = {
+    .create = fake_create,
+    .solve = fake_solve,
+    .profile = fake_profile,
+    .check = fake_check,
+    .telemetry = fake_telemetry,
+    .last_solve = fake_last_solve,
+    .destroy = fake_destroy,
+};
 
 static sb_rc fake_probe(sb_device_info *info, sb_err *why)
 {
