@@ -44,7 +44,7 @@ typedef struct sb_ceilings {
 /* --------------------------- resident-solve --------------------------- */
 typedef enum { SB_METHOD_PRIMAL = 0, SB_METHOD_DUAL = 1 } sb_method;
 
-/* --precision (docs/workloads.md §1.4). MIXED: factor the system in FP32,
+/* --precision (docs/workloads.md §1, Precision). MIXED: factor the system in FP32,
  * then refine β (dual: y) in FP64 against the FP64 system until LAPACK
  * dsposv's criterion holds, ‖r‖∞ ≤ ‖x‖∞·‖A‖∞·ε·√N with ε = 2⁻⁵³, or
  * SB_REFINE_MAX iterations pass; a solve whose FP32 factor fails or whose

@@ -405,7 +405,7 @@ static int cmp_int(const void *a, const void *b)
 }
 
 /* The verdict's precision section: what was asked, what the timed reps ran,
- * their refinement iterations and fallbacks (docs/workloads.md §1.4). */
+ * their refinement iterations and fallbacks (docs/workloads.md §1, Precision). */
 static const char *const PREC_NAMES[] = {"fp64", "mixed", "auto"};
 
 static void rs_precision_json(sb_run *r, rs_data *d)

@@ -329,7 +329,7 @@ expect_exit 2 "--calibration that does not exist" -- "${RS[@]}" --shape tiny-pri
 
 
 
-# ---- --precision mixed|auto (docs/workloads.md §1.4) -----------------------
+# ---- --precision mixed|auto (docs/workloads.md §1, Precision) -----------------------
 for sh in sae-2k-2048 sae-8k-1024; do
     V="$WORK/mixed-$sh.json"
     if expect_exit 0 "$sh --precision mixed on the host passes" -- "${RS[@]}" --shape "$sh" --backend host --precision mixed --reps 2 --warmup 0 --calibration "$CAL" --out "$V"; then
