@@ -98,6 +98,13 @@ $(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/ar
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 
+# The mixed-precision resident-solve kernels and the whole mixed rep, with
+# CBLAS/LAPACKE in place of cuBLAS/cuSOLVER.
+UNIT_BIN += $(BUILD)/tests/sim_mixed
+$(BUILD)/tests/sim_mixed: tests/gpu/sim_mixed.cpp cuda/rs_mixed_kernels.cuh cuda/rs_mixed_params.h tests/gpu/sim_cuda.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
+
 # The encode kernels' simulation also links the library: the generator, the
 # host fast path and the reference it is checked against.
 $(BUILD)/tests/sim_encode: tests/gpu/sim_encode.cpp cuda/encode_kernels.cuh cuda/encode_row.cuh tests/gpu/sim_cuda.h $(LIB)
