@@ -352,10 +352,7 @@ void rs_destroy(void *state)
     cudaFree(st->y_d);
     cudaFree(st->info_d);
     cudaFree(st->work_d);
-    cudaFree(st->chain.flags);
-    cudaFree(st->chain.ticket);
-    cudaFree(st->chain.abort);
-    cudaFree(st->chain.linv);
+    sb_chain_free(&st->chain);
     cudaFreeHost(st->X_pin);
     cudaFreeHost(st->w_pin);
     cudaFreeHost(st->beta_pin);
@@ -429,18 +426,7 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
                                st->work_h_bytes);
         }
     } else {
-        const size_t nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
-        const size_t linv_bytes = nblk * SB_RS_NB * SB_RS_NB * sizeof(double);
-        st->chain.nblk_max = (int)nblk;
-        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.flags, nblk * sizeof(int)));
-        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.flags, 0, nblk * sizeof(int), st->stream));
-        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.ticket, sizeof(unsigned long long)));
-        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.ticket, 0, sizeof(unsigned long long),
-                                         st->stream));
-        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.abort, sizeof(int)));
-        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.abort, 0, sizeof(int), st->stream));
-        SB_CUDA_TRY(err, cudaMalloc((void **)&st->chain.linv, linv_bytes));
-        SB_CUDA_TRY(err, cudaMemsetAsync(st->chain.linv, 0, linv_bytes, st->stream));
+        SB_CUDA_TRY(err, sb_chain_alloc(&st->chain, (int)N, st->stream));
     }
 
     SB_CUDA_TRY(err, cudaMallocHost((void **)&st->w_pin, n * sizeof(double)));
@@ -633,7 +619,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
                 return rc;
         }
         SB_LAUNCH_TRY(err, sb_launch_dual_shift(st->K_d, st->n, st->w_d, st->ridge, st->A_d,
-                                                st->stream));
+                                                st->n, st->stream));
         st->tel.own_kernel_launches++;
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));
@@ -644,7 +630,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
         SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, pi, ni, &one,
                                        st->Xs_d, pi, &zero, st->A_d, pi));
         st->tel.library_calls++;
-        SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->ridge, st->stream));
+        SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->p, st->ridge, st->stream));
         st->tel.own_kernel_launches++;
     }
     RS_MARK(EV_BUILT);

@@ -1,8 +1,11 @@
-/* Host launchers of the resident-solve kernels; the kernels themselves and
- * the reasoning behind them are in rs_kernels.cuh. */
+/* Host launchers of the resident-solve kernels and the allocation of their
+ * cross-block state; the kernels themselves and the reasoning behind them
+ * are in rs_kernels.cuh and rs_tiled.cuh. */
 #include "rs_kernels.h"
 
-#include "rs_kernels.cuh"
+#include <string.h>
+
+#include "rs_tiled.cuh"
 
 namespace {
 
@@ -29,16 +32,16 @@ cudaError_t sb_launch_scale_cols_sqrtw(const double *Xt, int64_t p, int64_t n, c
     return cudaGetLastError();
 }
 
-cudaError_t sb_launch_add_diag(double *A, int64_t N, double v, cudaStream_t stream)
+cudaError_t sb_launch_add_diag(double *A, int64_t N, int64_t lda, double v, cudaStream_t stream)
 {
-    rs_add_diag<<<grid_for(N, kThreads), kThreads, 0, stream>>>(A, N, v);
+    rs_add_diag<<<grid_for(N, kThreads), kThreads, 0, stream>>>(A, N, lda, v);
     return cudaGetLastError();
 }
 
 cudaError_t sb_launch_dual_shift(const double *K, int64_t n, const double *w, double ridge,
-                                 double *M, cudaStream_t stream)
+                                 double *M, int64_t ldm, cudaStream_t stream)
 {
-    rs_dual_shift<<<grid_for(n, 1), kThreads, 0, stream>>>(K, n, w, ridge, M);
+    rs_dual_shift<<<grid_for(n, 1), kThreads, 0, stream>>>(K, n, w, ridge, M, ldm);
     return cudaGetLastError();
 }
 
@@ -58,31 +61,114 @@ cudaError_t sb_launch_chol_diag(double *A, int64_t lda, int jb, int col0, int *i
     return cudaGetLastError();
 }
 
+cudaError_t sb_chain_alloc(sb_chain *chain, int n_max, cudaStream_t stream)
+{
+    memset(chain, 0, sizeof *chain);
+    if (n_max < 1)
+        return cudaErrorInvalidValue;
+    const size_t nblk = ((size_t)n_max + SB_RS_NB - 1) / SB_RS_NB;
+    const size_t linv_bytes = nblk * SB_RS_NB * SB_RS_NB * sizeof(double);
+    chain->nblk_max = (int)nblk;
+    cudaError_t e;
+    if ((e = cudaMalloc((void **)&chain->flags, nblk * sizeof(unsigned))) != cudaSuccess ||
+        (e = cudaMemsetAsync(chain->flags, 0, nblk * sizeof(unsigned), stream)) != cudaSuccess ||
+        (e = cudaMalloc((void **)&chain->ctl, sizeof(sb_chain_ctl))) != cudaSuccess ||
+        (e = cudaMemsetAsync(chain->ctl, 0, sizeof(sb_chain_ctl), stream)) != cudaSuccess ||
+        (e = cudaMalloc((void **)&chain->linv, linv_bytes)) != cudaSuccess ||
+        (e = cudaMemsetAsync(chain->linv, 0, linv_bytes, stream)) != cudaSuccess)
+        return e;
+    return cudaSuccess;
+}
+
+void sb_chain_free(sb_chain *chain)
+{
+    cudaFree(chain->flags);
+    cudaFree(chain->ctl);
+    cudaFree(chain->linv);
+    memset(chain, 0, sizeof *chain);
+}
+
+namespace {
+
+sb_chain_sync chain_sync(const sb_chain *chain)
+{
+    sb_chain_sync cs;
+    cs.flags = chain->flags;
+    cs.ctl = chain->ctl;
+    cs.spin_limit = SB_CHAIN_SPIN_CYCLES;
+    cs.test_start_delay = chain->test_start_delay;
+    return cs;
+}
+
+} // namespace
+
+/* No host-side state changes between or inside these launches: the device
+ * state carries everything (sb_chain_ctl), so a captured graph replays them. */
 cudaError_t sb_launch_chol_solve_chained(const double *L, int64_t lda, int N, double *b,
-                                         sb_chain *chain, int *info, cudaStream_t stream)
+                                         const sb_chain *chain, int *info, cudaStream_t stream)
 {
     const int nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
     if (N < 1 || nblk > chain->nblk_max)
         return cudaErrorInvalidValue;
-    sb_chain_sync cs;
-    cs.flags = chain->flags;
-    cs.ticket = chain->ticket;
-    cs.abort = chain->abort;
-
-    cs.ticket_base = chain->ticket_base;
-    cs.epoch = ++chain->epoch;
+    const sb_chain_sync cs = chain_sync(chain);
     rs_trsv_lower_fwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv, cs, info);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return e;
-    chain->ticket_base += (unsigned long long)nblk;
-
-    cs.ticket_base = chain->ticket_base;
-    cs.epoch = ++chain->epoch;
     rs_trsv_lower_bwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv, cs, info);
-    e = cudaGetLastError();
-    if (e != cudaSuccess)
+    return cudaGetLastError();
+}
+
+cudaError_t sb_launch_chol_solve_bwd(const double *L, int64_t lda, int N, double *b,
+                                     const sb_chain *chain, int *info, cudaStream_t stream)
+{
+    const int nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
+    if (N < 1 || nblk > chain->nblk_max)
+        return cudaErrorInvalidValue;
+    rs_trsv_lower_bwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv,
+                                                            chain_sync(chain), info);
+    return cudaGetLastError();
+}
+
+cudaError_t sb_tiled_alloc(sb_tiled *tiled, int n_max, int grid, cudaStream_t stream)
+{
+    memset(tiled, 0, sizeof *tiled);
+    if (n_max < 1 || grid < 1)
+        return cudaErrorInvalidValue;
+    const int nt = (n_max + SB_RS_NB - 1) / SB_RS_NB;
+    const size_t count_bytes = (size_t)nt * (size_t)nt * sizeof(unsigned);
+    tiled->nt_max = nt;
+    const long long tasks = sb_tiled_ntasks(nt);
+    tiled->grid = (int)(grid < tasks ? grid : tasks);
+    cudaError_t e;
+    if ((e = cudaMalloc((void **)&tiled->counts, count_bytes)) != cudaSuccess ||
+        (e = cudaMemsetAsync(tiled->counts, 0, count_bytes, stream)) != cudaSuccess ||
+        (e = cudaMalloc((void **)&tiled->ctl, sizeof(sb_chain_ctl))) != cudaSuccess ||
+        (e = cudaMemsetAsync(tiled->ctl, 0, sizeof(sb_chain_ctl), stream)) != cudaSuccess)
         return e;
-    chain->ticket_base += (unsigned long long)nblk;
     return cudaSuccess;
+}
+
+void sb_tiled_free(sb_tiled *tiled)
+{
+    cudaFree(tiled->counts);
+    cudaFree(tiled->ctl);
+    memset(tiled, 0, sizeof *tiled);
+}
+
+cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out,
+                                 double *linv, const sb_tiled *tiled, int *info,
+                                 cudaStream_t stream)
+{
+    const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
+    if (n < 1 || lda < n || nt > tiled->nt_max || (bordered && n < 2))
+        return cudaErrorInvalidValue;
+    sb_tiled_sync ts;
+    ts.counts = tiled->counts;
+    ts.ctl = tiled->ctl;
+    ts.spin_limit = SB_CHAIN_SPIN_CYCLES;
+    ts.test_start_delay = tiled->test_start_delay;
+    rs_chol_tiled<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, n, bordered ? 1 : 0,
+                                                                border_out, linv, ts, info);
+    return cudaGetLastError();
 }

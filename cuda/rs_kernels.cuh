@@ -41,22 +41,23 @@ __global__ void rs_scale_cols_sqrtw(const double *__restrict__ Xt, int64_t p, in
     }
 }
 
-/* A[i,i] += v for an N×N matrix with leading dimension N. */
-__global__ void rs_add_diag(double *A, int64_t N, double v)
+/* A[i,i] += v for an N×N matrix with leading dimension lda. */
+__global__ void rs_add_diag(double *A, int64_t N, int64_t lda, double v)
 {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < N; i += stride)
-        A[i + i * N] += v;
+        A[i + i * lda] += v;
 }
 
-/* Dual form: lower(M) = lower(K) + diag(ridge / w), n×n, leading dimension n.
- * Blocks stride over columns, threads over the rows c..n-1 of a column. */
+/* Dual form: lower(M) = lower(K) + diag(ridge / w), n×n, K with leading
+ * dimension n, M with ldm (n, or n + 1 for the bordered matrix of the fused
+ * tiled factor). Blocks stride over columns, threads over the rows c..n-1. */
 __global__ void rs_dual_shift(const double *__restrict__ K, int64_t n, const double *__restrict__ w,
-                              double ridge, double *__restrict__ M)
+                              double ridge, double *__restrict__ M, int64_t ldm)
 {
     for (int64_t c = blockIdx.x; c < n; c += gridDim.x) {
         const double *kc = K + c * n;
-        double *mc = M + c * n;
+        double *mc = M + c * ldm;
         for (int64_t r = c + threadIdx.x; r < n; r += blockDim.x) {
             double v = kc[r];
             if (r == c)
@@ -169,48 +170,129 @@ rs_chol_diag(double *A, int64_t lda, int jb, int col0, int *info)
 
 __device__ __forceinline__ int rs_imin(int a, int b) { return a < b ? a : b; }
 
+__device__ __forceinline__ unsigned rs_load_volatile(const unsigned *p)
+{
+    return *(const volatile unsigned *)p;
+}
 __device__ __forceinline__ int rs_load_volatile(const int *p)
 {
     return *(const volatile int *)p;
 }
 
-/* The block's logical index: the order in which blocks of this launch started. */
-__device__ __forceinline__ int rs_chain_ticket(const sb_chain_sync &cs)
+/* Test-only start skew (sb_chain_sync.test_start_delay): the low half of
+ * the block indices spin before they take a ticket. */
+__device__ __forceinline__ void rs_test_start_delay(long long cycles)
+{
+    if (cycles > 0 && blockIdx.x < gridDim.x / 2) {
+        const long long t0 = clock64();
+        while (clock64() - t0 < cycles) {
+        }
+    }
+}
+
+/* A block's place in one chained-solve launch: its logical index (the order
+ * in which blocks of this launch started) and the flag value this launch
+ * publishes (epoch E + 1, see sb_chain_ctl in rs_params.h). */
+struct rs_chain_pos {
+    int blk;
+    unsigned epoch;
+};
+
+__device__ __forceinline__ rs_chain_pos rs_chain_ticket(const sb_chain_sync &cs)
 {
     __shared__ int s_ticket;
-    if (threadIdx.x == 0)
-        s_ticket = (int)(atomicAdd(cs.ticket, 1ull) - cs.ticket_base);
+    __shared__ unsigned s_epoch;
+    if (threadIdx.x == 0) {
+        rs_test_start_delay(cs.test_start_delay);
+        s_ticket = (int)atomicAdd(&cs.ctl->ticket, 1u);
+        s_epoch = rs_load_volatile(&cs.ctl->epoch) + 1u;
+    }
     __syncthreads();
-    return s_ticket;
+    rs_chain_pos pos;
+    pos.blk = s_ticket;
+    pos.epoch = s_epoch;
+    return pos;
+}
+
+/* Thread 0 spins until *word satisfies ready(); false after a timeout or an
+ * abort (which it then records: abort = 1, info = SB_INFO_CHAIN_TIMEOUT
+ * unless info already holds a failure). Only thread 0 calls this. */
+template <typename Ready>
+__device__ __forceinline__ bool rs_spin_until(const unsigned *word, Ready ready,
+                                              sb_chain_ctl *ctl, long long spin_limit, int *info)
+{
+    const long long t0 = clock64();
+    while (!ready(rs_load_volatile(word))) {
+        if (rs_load_volatile(&ctl->abort) != 0 || clock64() - t0 > spin_limit) {
+            atomicCAS(info, 0, SB_INFO_CHAIN_TIMEOUT);
+            __threadfence();
+            atomicExch(&ctl->abort, 1);
+            return false;
+        }
+    }
+    __threadfence();
+    return true;
 }
 
 /* All threads call this; thread 0 waits for row block `blk` of this launch,
- * then the barrier releases the others. A wait past SB_CHAIN_SPIN_CYCLES (or
- * an earlier timeout anywhere: *abort) marks the solve failed in *info and
- * lets the block run on with whatever is in memory, so the launch always ends. */
-__device__ __forceinline__ void rs_chain_wait(const sb_chain_sync &cs, int blk, int *info)
+ * then the barrier releases the others. A wait past the spin limit (or an
+ * earlier timeout anywhere: abort) marks the solve failed in *info and lets
+ * the block run on with whatever is in memory, so the launch always ends. */
+__device__ __forceinline__ void rs_chain_wait(const sb_chain_sync &cs, rs_chain_pos pos, int blk,
+                                              int *info)
 {
     if (threadIdx.x == 0) {
-        const long long t0 = clock64();
-        while (rs_load_volatile(cs.flags + blk) < cs.epoch) {
-            if (rs_load_volatile(cs.abort) != 0 || clock64() - t0 > SB_CHAIN_SPIN_CYCLES) {
-                atomicExch(cs.abort, 1);
-                atomicCAS(info, 0, SB_INFO_CHAIN_TIMEOUT);
-                break;
-            }
-        }
-        __threadfence();
+        const unsigned want = pos.epoch;
+        rs_spin_until(cs.flags + blk, [want](unsigned v) { return v == want; }, cs.ctl,
+                      cs.spin_limit, info);
     }
     __syncthreads();
 }
 
-/* Called by all threads after the writers fenced their stores and a barrier. */
-__device__ __forceinline__ void rs_chain_publish(const sb_chain_sync &cs, int blk)
+/* Called by all threads after the writers fenced their stores and a barrier:
+ * row block `blk` of this launch is published. */
+__device__ __forceinline__ void rs_chain_publish(const sb_chain_sync &cs, rs_chain_pos pos, int blk)
 {
     if (threadIdx.x == 0) {
         __threadfence();
-        atomicExch(cs.flags + blk, cs.epoch);
+        atomicExch(cs.flags + blk, pos.epoch);
     }
+}
+
+/* The end of every block of a launch on a sb_chain_ctl (see rs_params.h):
+ * the last block to finish resets the state for the next launch. Returns
+ * true in every thread of that last block (after a barrier), so the caller
+ * can reset launch-private state too before calling rs_chain_reopen. */
+__device__ __forceinline__ bool rs_chain_is_last(sb_chain_ctl *ctl)
+{
+    __shared__ int s_last;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        s_last = atomicAdd(&ctl->done, 1u) == gridDim.x - 1;
+    }
+    __syncthreads();
+    return s_last != 0;
+}
+
+/* Thread 0 of the last block: ticket = done = abort = 0, epoch + 1. Stores
+ * made before this by the block are ordered by the barrier and the fence. */
+__device__ __forceinline__ void rs_chain_reopen(sb_chain_ctl *ctl)
+{
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        __threadfence();
+        atomicExch(&ctl->ticket, 0u);
+        atomicExch(&ctl->done, 0u);
+        atomicExch(&ctl->abort, 0);
+        atomicAdd(&ctl->epoch, 1u);
+    }
+}
+
+__device__ __forceinline__ void rs_chain_finish(const sb_chain_sync &cs)
+{
+    if (rs_chain_is_last(cs.ctl))
+        rs_chain_reopen(cs.ctl);
 }
 
 /* The last step of both triangular solves: x_i = T·vs (T the block's 64×64
@@ -219,7 +301,8 @@ __device__ __forceinline__ void rs_chain_publish(const sb_chain_sync &cs, int bl
 template <int NB, int TG, int LDT, int PER>
 __device__ __forceinline__ void rs_tile_apply_publish(const double *T, const double *vs,
                                                       double (*red)[NB], double *b, int row0,
-                                                      int rb, int bi, const sb_chain_sync &cs)
+                                                      int rb, int bi, const sb_chain_sync &cs,
+                                                      rs_chain_pos pos)
 {
     const int tid = threadIdx.x, r = tid % NB, g = tid / NB;
     double xp = 0.0;
@@ -236,7 +319,7 @@ __device__ __forceinline__ void rs_tile_apply_publish(const double *T, const dou
         __threadfence();
     }
     __syncthreads();
-    rs_chain_publish(cs, bi);
+    rs_chain_publish(cs, pos, bi);
 }
 
 /* Forward: b <- L⁻¹ b; linv receives L_ii⁻¹ of every row block i as a 64×64
@@ -255,7 +338,8 @@ rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
     const int r = tid % NB;
     const int g = tid / NB;
 
-    const int bi = rs_chain_ticket(cs);
+    const rs_chain_pos pos = rs_chain_ticket(cs);
+    const int bi = pos.blk;
     const int row0 = bi * NB;
     const int rb = rs_imin(NB, N - row0);
     const double *Lii = L + row0 + (int64_t)row0 * lda;
@@ -300,7 +384,7 @@ rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
 #pragma unroll
         for (int m = 0; m < PER; ++m)
             lt[m] = r < rb ? Lij[r + (int64_t)(g + TG * m) * lda] : 0.0;
-        rs_chain_wait(cs, bj, info);
+        rs_chain_wait(cs, pos, bj, info);
         if (tid < NB)
             vs[tid] = __ldcg(b + (int64_t)bj * NB + tid); /* bj < bi: a full block */
         __syncthreads();
@@ -324,7 +408,8 @@ rs_trsv_lower_fwd(const double *__restrict__ L, int64_t lda, int N, double *b,
         vs[tid] = v;
     }
     __syncthreads();
-    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs);
+    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs, pos);
+    rs_chain_finish(cs);
 }
 
 /* Backward: b <- L⁻ᵀ b, using the L_ii⁻¹ tiles the forward launch stored. */
@@ -345,7 +430,8 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
     const int g = tid / NB;
     const int nblk = (N + NB - 1) / NB;
 
-    const int bi = nblk - 1 - rs_chain_ticket(cs);
+    const rs_chain_pos pos = rs_chain_ticket(cs);
+    const int bi = nblk - 1 - pos.blk;
     const int row0 = bi * NB;
     const int rb = rs_imin(NB, N - row0);
     {
@@ -370,7 +456,7 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
             const int c = g + TG * m;
             lt[m] = (r < rbj && c < rb) ? Lji[r + (int64_t)c * lda] : 0.0;
         }
-        rs_chain_wait(cs, bj, info);
+        rs_chain_wait(cs, pos, bj, info);
         if (tid < NB)
             vs[tid] = tid < rbj ? __ldcg(b + rowj + tid) : 0.0;
         __syncthreads();
@@ -406,7 +492,8 @@ rs_trsv_lower_bwd(const double *__restrict__ L, int64_t lda, int N, double *b,
         vs[c] = v;
     }
     __syncthreads();
-    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs);
+    rs_tile_apply_publish<NB, TG, LDT, PER>(T, vs, red, b, row0, rb, bi, cs, pos);
+    rs_chain_finish(cs);
 }
 
 #endif

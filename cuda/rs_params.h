@@ -1,43 +1,119 @@
 /* Constants and plain structs shared by the resident-solve kernels
- * (cuda/rs_kernels.cuh), their launchers (cuda/rs_kernels.cu), the backend
- * (cuda/cuda_backend.cu) and the host simulation test (tests/gpu/sim_kernels.cpp).
- * No CUDA headers here: the simulation compiles this with a plain C++ compiler. */
+ * (cuda/rs_kernels.cuh, cuda/rs_tiled.cuh), their launchers
+ * (cuda/rs_kernels.cu), the backend (cuda/cuda_backend.cu), the direct GPU
+ * test (tests/gpu/rs_backend_test.c) and the host simulations
+ * (tests/gpu/sim_kernels.cpp, tests/gpu/sim_tiled.cpp).
+ * No CUDA headers here and plain C: the simulations compile this with a C++
+ * compiler, the GPU test with a C compiler. */
 #ifndef SB_RS_PARAMS_H
 #define SB_RS_PARAMS_H
 
 #include <stdint.h>
 
-/* Width of a diagonal block of the blocked Cholesky and of a row block of the
- * chained triangular solves. 64 doubles square = 32 KB of shared memory. */
+/* Width of a diagonal block of the blocked Cholesky, of a tile of the tiled
+ * Cholesky and of a row block of the chained triangular solves. 64 doubles
+ * square = 32 KB of shared memory. */
 #define SB_RS_NB 64
 /* Threads of the diagonal-block factorization: 64 rows x 8 column groups. */
 #define SB_CHOL_THREADS 512
 /* Threads of a triangular-solve block: 64 rows x 4 column groups. */
 #define SB_TRSV_THREADS 256
+/* Threads of a tiled-Cholesky block: 8 warps, warp w owns rows 8w..8w+7 of
+ * a 64×64 output tile (rs_tiled.cuh). */
+#define SB_TILED_THREADS 256
 
-/* info value written into a solve's info slot when a chained triangular-solve
- * block waited past SB_CHAIN_SPIN_CYCLES for its predecessor (a hang guard:
- * the kernel gives up instead of hanging the device). Factorization failures
- * use the LAPACK convention instead: info = k > 0, the leading minor of
- * order k is not positive definite. */
+/* info value written into a solve's info slot when a block of a chained
+ * triangular solve or of the tiled factorization waited past its spin limit
+ * for work another block owns (a hang guard: the kernel gives up instead of
+ * hanging the device). Factorization failures use the LAPACK convention
+ * instead: info = k > 0, the leading minor of order k is not positive
+ * definite. */
 #define SB_INFO_CHAIN_TIMEOUT (-1000001)
 /* About 4.8 s at 1.8 GHz; a normal wait is a few microseconds, and several
  * milliseconds under compute-sanitizer. */
 #define SB_CHAIN_SPIN_CYCLES (1LL << 33)
 
-/* Cross-block synchronisation of one chained triangular-solve launch.
- * flags[b] >= epoch: row block b of this launch has published its result.
- * Blocks take a ticket from *ticket in the order they start; ticket - ticket_base
- * is the block's logical index, so a block only ever waits on blocks that
- * started before it (no deadlock whatever order the hardware schedules them).
- * Every launch consumes exactly gridDim.x tickets and uses a fresh epoch, so
- * neither counter is ever reset. *abort != 0 after a timeout: waits stop. */
+/* Cross-block state of one kernel that hands work between its blocks (a
+ * chained triangular solve, or the tiled factorization), in device memory,
+ * zeroed once when it is allocated and never written by the host again.
+ *
+ * The protocol, per launch of G blocks (all launches of one state on one
+ * stream, so a launch starts after the previous one has ended; replaying a
+ * captured CUDA graph is the same sequence of launches):
+ *   - at launch start ticket = done = abort = 0 and epoch = E, the number of
+ *     launches of this state that have completed (mod 2^32);
+ *   - a block takes tickets with atomicAdd(&ticket, 1) in the order it gets
+ *     to run: ticket order is start order, so a block only ever waits on work
+ *     owned by tickets taken before its own (by blocks already running): no
+ *     deadlock whatever order the hardware starts blocks in, nor with fewer
+ *     blocks resident than launched;
+ *   - a chained solve publishes row block b by storing E + 1 into flags[b]
+ *     (after its results are fenced) and waits for flags[b] == E + 1: values
+ *     of earlier launches (E or older) never match, so a flag is never reset;
+ *   - a block that waits past its spin limit sets abort = 1 and writes
+ *     SB_INFO_CHAIN_TIMEOUT into the solve's info slot; a block that sees
+ *     abort != 0 stops waiting (chained solves run on with what is in
+ *     memory; the tiled factorization stops taking work);
+ *   - every block ends with atomicAdd(&done, 1); the block that takes the
+ *     last one (done == G - 1: every other block has finished) stores
+ *     ticket = done = abort = 0 and epoch = E + 1, and the tiled
+ *     factorization also zeroes its tile counters. The next launch starts
+ *     from the same state as this one did, whatever happened in this one
+ *     (a timeout included), with no host write in between. */
+typedef struct sb_chain_ctl {
+    unsigned ticket;
+    unsigned done;
+    unsigned epoch;
+    int abort;
+} sb_chain_ctl;
+
+/* What a chained-solve launch receives (by value). spin_limit is
+ * SB_CHAIN_SPIN_CYCLES in every launch the tool makes; test_start_delay is
+ * test-only: when > 0, blocks with blockIdx.x < gridDim.x / 2 spin that many
+ * clock64() cycles before they take their ticket, so that a GPU test sees
+ * low block indices start last. The tool never sets it (no option or
+ * environment variable reaches it): only tests/gpu/rs_backend_test.c and
+ * the simulations do. */
 typedef struct sb_chain_sync {
-    int *flags;                  /* one per row block, zeroed once at create */
-    unsigned long long *ticket;  /* zeroed once at create */
-    int *abort;                  /* zeroed once at create */
-    unsigned long long ticket_base;
-    int epoch;
+    unsigned *flags;     /* one per row block */
+    sb_chain_ctl *ctl;
+    long long spin_limit;
+    long long test_start_delay;
 } sb_chain_sync;
+
+/* What the tiled factorization receives (by value); see rs_tiled.cuh.
+ * counts[i + j·nt] counts the operations finished on tile (i, j) in this
+ * launch (zeroed by the launch's last block, see sb_chain_ctl). */
+typedef struct sb_tiled_sync {
+    unsigned *counts;
+    sb_chain_ctl *ctl;
+    long long spin_limit;
+    long long test_start_delay;
+} sb_tiled_sync;
+
+/* Tasks of the tiled factorization of a matrix with nt = ceil(n / 64) tile
+ * rows, in ticket order (rs_tiled.cuh): nt for column 0 (its diagonal tile
+ * and panel), then for each step k = 0..nt-2, with m = nt - k - 1: m updates
+ * of tile column k + 1, its diagonal tile and m - 1 panel tiles, and the
+ * m(m-1)/2 remaining updates of step k. Host and device code both use it. */
+#if defined(__CUDACC__)
+#define SB_HOST_DEVICE __host__ __device__
+#else
+#define SB_HOST_DEVICE
+#endif
+static inline SB_HOST_DEVICE long long sb_tiled_segment_tasks(int nt, int seg)
+{
+    if (seg < 0)
+        return nt;
+    const long long m = nt - seg - 1;
+    return 2 * m + m * (m - 1) / 2;
+}
+static inline SB_HOST_DEVICE long long sb_tiled_ntasks(int nt)
+{
+    long long total = 0;
+    for (int seg = -1; seg <= nt - 2; ++seg)
+        total += sb_tiled_segment_tasks(nt, seg);
+    return total;
+}
 
 #endif

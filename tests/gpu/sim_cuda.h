@@ -6,7 +6,11 @@
  * The model:
  *   - every CUDA thread is an OS thread; __syncthreads() is a std::barrier over
  *     the block's threads; warp shuffles go through a per-warp exchange buffer
- *     between two barriers;
+ *     between two barriers; __syncwarp() is a barrier over the warp's 32
+ *     threads; the FP64 tensor-core product mma.m8n8k4 (sim_mma_f64_m8n8k4)
+ *     is emulated with the PTX per-lane fragment layout: each lane hands in
+ *     the one A and one B element and gets back the two D elements the
+ *     hardware would give it, so a kernel that feeds wrong elements fails;
  *   - every block of a grid is a group of OS threads, and up to SIM_SLOTS
  *     blocks are resident at once, all running concurrently. The launcher
  *     starts the blocks in one of four orders (forward, reversed, shuffled
@@ -113,10 +117,12 @@ static inline uint64_t sim_mix(uint64_t z)
 struct sim_warp {
     std::barrier<> bar{32};
     double slot[32];
+    double mma[2][32][2]; /* double-buffered (a, b) fragments, see sim_mma_f64_m8n8k4 */
 };
 static thread_local std::barrier<> *sim_block_barrier;
 static thread_local sim_warp *sim_this_warp;
 static thread_local std::minstd_rand *sim_rng; /* only set in delay mode */
+static thread_local unsigned sim_mma_calls;      /* this thread's mma count: the buffer parity */
 
 /* 0..200 µs, only in SIM_SHUFFLED_DELAYS */
 static inline void sim_maybe_sleep()
@@ -143,6 +149,46 @@ static inline double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
     return got;
 }
 
+static inline void __syncwarp(unsigned mask = 0xffffffffu)
+{
+    (void)mask; /* the kernels only synchronise full warps */
+    sim_this_warp->bar.arrive_and_wait();
+}
+
+/* mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {d0,d1}, {a}, {b}, {d0,d1}
+ * for the calling warp (all 32 lanes call it together). PTX fragment layout,
+ * g = lane >> 2, t = lane % 4: lane holds a = A[g][t], b = B[t][g] and
+ * d0 = D[g][2t], d1 = D[g][2t+1]. So A[row][k] is lane 4·row + k's a and
+ * B[k][col] is lane 4·col + k's b. One barrier per call: a lane writes
+ * buffer p again only two calls later, after every lane has passed the
+ * barrier of the call in between and so has finished reading buffer p. */
+static inline void sim_mma_f64_m8n8k4(double &d0, double &d1, double a, double b)
+{
+    sim_warp *w = sim_this_warp;
+    const unsigned lane = threadIdx.x % 32;
+    const unsigned p = sim_mma_calls++ & 1u;
+    w->mma[p][lane][0] = a;
+    w->mma[p][lane][1] = b;
+    w->bar.arrive_and_wait();
+    const unsigned g = lane >> 2, t = lane & 3u;
+    double *d[2] = {&d0, &d1};
+    for (unsigned e = 0; e < 2; ++e) {
+        const unsigned col = 2 * t + e;
+        double s = *d[e];
+        for (unsigned k = 0; k < 4; ++k)
+            s = std::fma(w->mma[p][4 * g + k][0], w->mma[p][4 * col + k][1], s);
+        *d[e] = s;
+    }
+}
+
+static inline unsigned atomicAdd(unsigned *p, unsigned v)
+{
+    return std::atomic_ref<unsigned>(*p).fetch_add(v, std::memory_order_seq_cst);
+}
+static inline unsigned atomicExch(unsigned *p, unsigned v)
+{
+    return std::atomic_ref<unsigned>(*p).exchange(v, std::memory_order_seq_cst);
+}
 static inline unsigned long long atomicAdd(unsigned long long *p, unsigned long long v)
 {
     return std::atomic_ref<unsigned long long>(*p).fetch_add(v, std::memory_order_seq_cst);

@@ -11,8 +11,10 @@
  *
  * What that exercises: the chained triangular solves' cross-block hand-offs
  * (tickets taken in start order, blocks spinning on flags published by other
- * blocks still running, the fence/flag/__ldcg protocol, ticket bases and
- * epochs carried over between launches on one chain state) and, through
+ * blocks still running, the fence/flag/__ldcg protocol, and the device
+ * chain state (tickets, epoch, abort) carried from launch to launch with no
+ * host write in between, as a replayed CUDA graph runs them, with the
+ * test-only start delay, and a timed-out launch followed by exact ones) and, through
  * SIM_KERNEL's per-slot copies of the kernels, per-block shared memory that a
  * later block inherits dirty. The count of spin iterations shows that blocks
  * really waited on each other (a kernel that skipped its waits passes a
@@ -21,8 +23,8 @@
  * words' volatile polling is suppressed, see __tsan_default_suppressions).
  * Not exercised: the GPU's weaker memory model (x86 is TSO; the volatile
  * flag read in rs_load_volatile is a plain load here, ordered by the seq_cst
- * fence RMW that follows it in rs_chain_wait), warp-synchronous execution
- * and the timeout path.
+ * fence RMW that follows it in rs_spin_until) and warp-synchronous
+ * execution.
  *
  *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Wno-unknown-pragmas \
  *       -Icuda -Itests/gpu tests/gpu/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
@@ -73,7 +75,7 @@ namespace sim_slot3 {
  * suppressed; any other race is still reported. */
 extern "C" const char *__tsan_default_suppressions()
 {
-    return "race:rs_chain_wait\nrace:rs_chain_publish\n";
+    return "race:rs_spin_until\nrace:rs_chain_publish\n";
 }
 
 /* ------------------- reference BLAS with cuBLAS semantics ------------------- */
@@ -118,38 +120,37 @@ static void sim_blocked_potrf(double *A, int N, int *info)
     }
 }
 
+/* The device state of sb_chain (rs_kernels.h), zeroed once like
+ * sb_chain_alloc. After construction the host never writes it again. */
 struct sim_chain {
-    std::vector<int> flags;
-    unsigned long long ticket = 0;
-    int abort = 0;
+    std::vector<unsigned> flags;
+    sb_chain_ctl ctl{};
     std::vector<double> linv;
-    unsigned long long ticket_base = 0;
-    int epoch = 0;
+    long long test_start_delay = 0;
     explicit sim_chain(int nmax)
-        : flags((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB, 0),
+        : flags((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB, 0u),
           linv((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB * SB_RS_NB * SB_RS_NB, 0.0)
     {
     }
 };
 
-/* Mirrors sb_launch_chol_solve_chained. */
-static void sim_chol_solve_chained(const double *L, int N, double *b, sim_chain &ch, int *info)
+/* Mirrors sb_launch_chol_solve_chained: the same two launches with the same
+ * arguments every time (no host-side bookkeeping between launches, as when a
+ * captured CUDA graph is replayed). spin_limit: SB_CHAIN_SPIN_CYCLES in the
+ * tool; a test passes 0 to force timeouts. */
+static void sim_chol_solve_chained(const double *L, int N, double *b, sim_chain &ch, int *info,
+                                   long long spin_limit = SB_CHAIN_SPIN_CYCLES)
 {
     const int nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
     sb_chain_sync cs;
     cs.flags = ch.flags.data();
-    cs.ticket = &ch.ticket;
-    cs.abort = &ch.abort;
-    cs.ticket_base = ch.ticket_base;
-    cs.epoch = ++ch.epoch;
+    cs.ctl = &ch.ctl;
+    cs.spin_limit = spin_limit;
+    cs.test_start_delay = ch.test_start_delay;
     sim_launch(SIM_KERNEL(rs_trsv_lower_fwd), (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
                ch.linv.data(), cs, info);
-    ch.ticket_base += (unsigned long long)nblk;
-    cs.ticket_base = ch.ticket_base;
-    cs.epoch = ++ch.epoch;
     sim_launch(SIM_KERNEL(rs_trsv_lower_bwd), (unsigned)nblk, SB_TRSV_THREADS, L, (int64_t)N, N, b,
                (const double *)ch.linv.data(), cs, info);
-    ch.ticket_base += (unsigned long long)nblk;
 }
 
 /* ------------------------------- tests ------------------------------- */
@@ -236,9 +237,14 @@ static void test_factor_and_solve(int N)
     }
     const std::vector<double> &L = cached->second.L, &ref = cached->second.ref;
 
-    /* two solves on the same chain state: epochs and ticket bases carry over */
+    /* three solves back to back on one chain state that the host never
+     * touches after creating it (as a replayed graph would run them); in the
+     * forward and delayed orders low block indices also spin before taking
+     * their tickets (the test-only start delay) */
     sim_chain chain(N + 70);
-    for (int rep = 0; rep < 2; ++rep) {
+    if (g_sim.order == SIM_FORWARD || g_sim.order == SIM_SHUFFLED_DELAYS)
+        chain.test_start_delay = 300000; /* ns in the simulation's clock64 */
+    for (int rep = 0; rep < 3; ++rep) {
         std::vector<double> rhs(N), x(N);
         for (int j = 0; j < N; ++j)
             rhs[j] = std::cos((j + 1) * 0.03 * (rep + 1));
@@ -249,9 +255,11 @@ static void test_factor_and_solve(int N)
         const long long reads0 = g_sim_clock_reads.load();
         sim_chol_solve_chained(L.data(), N, x.data(), chain, &sinfo);
         /* clock64 is read once per wait, then once per spin; each launch
-         * waits nblk(nblk-1)/2 times */
+         * waits nblk(nblk-1)/2 times (not counted with the start delay,
+         * whose own loop reads the clock) */
         const long long nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
-        g_spins += g_sim_clock_reads.load() - reads0 - nblk * (nblk - 1);
+        if (chain.test_start_delay == 0)
+            g_spins += g_sim_clock_reads.load() - reads0 - nblk * (nblk - 1);
         double e = 0.0;
         for (int j = 0; j < N; ++j)
             e = std::max(e, std::fabs(x[j] - xr[j]));
@@ -260,6 +268,54 @@ static void test_factor_and_solve(int N)
                       rep);
         report(e < 1e-10 && sinfo == 0, what, e);
     }
+    const unsigned launches = 2 * 3;
+    std::snprintf(what, sizeof what, "N=%d: device state after %u launches: epoch %u, ticket/done/abort 0",
+                  N, launches, chain.ctl.epoch);
+    report(chain.ctl.epoch == launches && chain.ctl.ticket == 0 && chain.ctl.done == 0 &&
+               chain.ctl.abort == 0,
+           what, chain.ctl.epoch);
+}
+
+/* A solve whose waits time out (spin limit 0: any wait that finds its flag
+ * unset gives up) reports SB_INFO_CHAIN_TIMEOUT; the next solve on the same
+ * state, with no host write in between, must be exact again (abort and the
+ * tickets were reset on the device). A timeout needs a block that found its
+ * predecessor unfinished, which the start order makes likely, not certain:
+ * up to 8 tries, each followed by a normal solve, and at least one must
+ * time out. */
+static void test_timeout_then_recover(int N)
+{
+    auto cached = g_factors.find(N);
+    if (cached == g_factors.end())
+        return;
+    const std::vector<double> &L = cached->second.L, &ref = cached->second.ref;
+    sim_chain chain(N);
+    std::vector<double> rhs(N), xr(N);
+    for (int j = 0; j < N; ++j)
+        rhs[j] = std::sin((j + 1) * 0.07);
+    xr = rhs;
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, ref.data(), N, xr.data(), N);
+    int timeouts = 0, recovered = 0, tries = 0;
+    for (; tries < 8 && timeouts == 0; ++tries) {
+        std::vector<double> x = rhs;
+        int info = 0;
+        sim_chol_solve_chained(L.data(), N, x.data(), chain, &info, 0);
+        timeouts += info == SB_INFO_CHAIN_TIMEOUT;
+        x = rhs;
+        info = 0;
+        sim_chol_solve_chained(L.data(), N, x.data(), chain, &info);
+        double e = 0.0;
+        for (int j = 0; j < N; ++j)
+            e = std::max(e, std::fabs(x[j] - xr[j]));
+        recovered += info == 0 && e / max_abs(xr) < 1e-10;
+    }
+    char what[160];
+    std::snprintf(what, sizeof what, "N=%d: a timed-out solve (%d of %d tries) reports the timeout",
+                  N, timeouts, tries);
+    report(timeouts > 0, what, timeouts);
+    std::snprintf(what, sizeof what, "N=%d: every solve after a timed-out one is exact (%d of %d)",
+                  N, recovered, tries);
+    report(recovered == tries, what, recovered);
 }
 
 static void test_not_spd(int N, int bad_col)
@@ -299,7 +355,7 @@ static void test_elementwise()
     for (auto &x : K)
         x = lcg_u();
     sim_launch(SIM_KERNEL(rs_dual_shift), 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
-               M.data());
+               M.data(), n);
     e = 0.0;
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = 0; r < n; ++r) {
@@ -309,7 +365,7 @@ static void test_elementwise()
     report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
 
     std::vector<double> D((size_t)(n * n), 1.0);
-    sim_launch(SIM_KERNEL(rs_add_diag), 1, 32, D.data(), n, 0.5);
+    sim_launch(SIM_KERNEL(rs_add_diag), 1, 32, D.data(), n, n, 0.5);
     e = 0.0;
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = 0; r < n; ++r)
@@ -351,6 +407,8 @@ int main(int argc, char **argv)
             test_not_spd(10, 3);
             test_not_spd(150, 100);
         }
+        if (o == SIM_SHUFFLED_DELAYS && g_factors.count(200))
+            test_timeout_then_recover(200);
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("     [%s] %d blocks resident: chained waits spun %lld times, %.2f s\n",
                     sim_order_name(g_sim.order), g_sim.resident, g_spins, s);
