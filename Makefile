@@ -94,6 +94,13 @@ $(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/r
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 
+# The tiled Cholesky (one persistent launch, the tensor-core product
+# emulated lane by lane) and the fused forward + backward chained solve.
+UNIT_BIN += $(BUILD)/tests/sim_tiled
+$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
+
 $(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/arrow_params.h tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)

@@ -1,0 +1,358 @@
+/* Host simulation of the tiled Cholesky factorization (cuda/rs_tiled.cuh)
+ * and of the fused forward solve + backward chained solve that follows it.
+ *
+ * The exact kernel source runs on the CPU through tests/gpu/sim_cuda.h: one
+ * OS thread per CUDA thread, __syncthreads() a real barrier, the blocks of
+ * the persistent grid concurrent, started forward, reversed, shuffled, and
+ * shuffled with random sleeps, 2 to 4 of them resident at once and the grid
+ * one block larger than that (a block waits for a slot, as behind a full
+ * GPU); the FP64 tensor-core product (mma.m8n8k4) is emulated lane by lane
+ * with the PTX fragment layout (sim_mma_f64_m8n8k4), so wrong fragment
+ * indexing fails here. Compared with LAPACKE dpotrf/dpotrs (and dtrtrs for
+ * the fused forward solve), relative tolerance 1e-12 on the factor, the
+ * forward solution and the solution.
+ *
+ * Covered: N = 1, 7, 63, 64, 65, 130, 200 (partial edge tiles, one tile,
+ * N < 64) plain and bordered, in every order; launches repeated on one
+ * device state with no host write in between (as a graph replay); a matrix
+ * that is not positive definite (info as LAPACK's, every block stops, and
+ * the next launch on the state is exact); a launch whose waits time out
+ * (spin limit 0), then exact ones. Sizes are small because every emulated
+ * tensor-core product is a 32-thread barrier: a 64×64×64 tile multiply is
+ * 1024 of them: N = 2000 (5984 tasks) takes minutes on two cores, so it
+ * runs only when asked for: sizes on the command line run in the forward
+ * order, one plain and one fused launch each.
+ * Not exercised: the GPU's weaker memory model (x86 is TSO), real
+ * warp-synchronous execution, and any timing.
+ *
+ *   make build/cuda/tests/sim_tiled && build/cuda/tests/sim_tiled [N...] */
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include <lapacke.h>
+
+#include "sim_cuda.h"
+
+#include "rs_params.h"
+namespace sim_slot0 {
+#include "rs_tiled.cuh"
+}
+#undef SB_RS_TILED_CUH
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot1 {
+#include "rs_tiled.cuh"
+}
+#undef SB_RS_TILED_CUH
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot2 {
+#include "rs_tiled.cuh"
+}
+#undef SB_RS_TILED_CUH
+#undef SB_RS_KERNELS_CUH
+namespace sim_slot3 {
+#include "rs_tiled.cuh"
+}
+
+/* ------------------- device state, as the launchers keep it ------------------- */
+struct sim_tiled_state {
+    std::vector<unsigned> counts;
+    sb_chain_ctl ctl{};
+    long long test_start_delay = 0;
+    explicit sim_tiled_state(int nmax)
+    {
+        const size_t nt = (size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB;
+        counts.assign(nt * nt, 0u);
+    }
+};
+struct sim_chain_state {
+    std::vector<unsigned> flags;
+    sb_chain_ctl ctl{};
+    explicit sim_chain_state(int nmax) : flags((size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB, 0u) {}
+};
+
+/* Persistent blocks: one more than can be resident, so one waits for a slot. */
+static unsigned g_grid = SIM_SLOTS + 1;
+
+/* Mirrors sb_launch_chol_tiled. */
+static void sim_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out,
+                           double *linv, sim_tiled_state &st, int *info,
+                           long long spin_limit = SB_CHAIN_SPIN_CYCLES)
+{
+    sb_tiled_sync ts;
+    ts.counts = st.counts.data();
+    ts.ctl = &st.ctl;
+    ts.spin_limit = spin_limit;
+    ts.test_start_delay = st.test_start_delay;
+    sim_launch(SIM_KERNEL(rs_chol_tiled), g_grid, SB_TILED_THREADS, A, lda, n, bordered,
+               border_out, linv, ts, info);
+}
+
+static sb_chain_sync chain_sync(sim_chain_state &ch)
+{
+    sb_chain_sync cs;
+    cs.flags = ch.flags.data();
+    cs.ctl = &ch.ctl;
+    cs.spin_limit = SB_CHAIN_SPIN_CYCLES;
+    cs.test_start_delay = 0;
+    return cs;
+}
+
+/* Mirrors sb_launch_chol_solve_bwd: b <- L⁻ᵀ b with the tiled factor's L_kk⁻¹. */
+static void sim_solve_bwd(const double *L, int64_t lda, int N, double *b, const double *linv,
+                          sim_chain_state &ch, int *info)
+{
+    const unsigned nblk = (unsigned)((N + SB_RS_NB - 1) / SB_RS_NB);
+    sim_launch(SIM_KERNEL(rs_trsv_lower_bwd), nblk, SB_TRSV_THREADS, L, lda, N, b, linv,
+               chain_sync(ch), info);
+}
+
+/* ------------------------------- tests ------------------------------- */
+static int g_pass, g_fail;
+static void report(bool ok, const char *what, double value)
+{
+    std::printf("%s [%s] %s (%.3g)\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what,
+                value);
+    (ok ? g_pass : g_fail)++;
+}
+
+static uint64_t g_lcg = 0x7a11edc401e5ull;
+static double lcg_u()
+{
+    g_lcg = g_lcg * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(g_lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
+/* SPD, shaped like the resident-solve systems: XᵀWX + ridge·I. */
+static std::vector<double> spd_matrix(int N)
+{
+    const int n = N + 9;
+    std::vector<double> X((size_t)n * N), A((size_t)N * N, 0.0), w(n);
+    for (auto &x : X)
+        x = 0.05 * lcg_u();
+    for (auto &x : w)
+        x = std::fabs(lcg_u()) + 1e-3;
+    for (int c = 0; c < N; ++c)
+        for (int r = 0; r < N; ++r) {
+            double s = 0.0;
+            for (int i = 0; i < n; ++i)
+                s += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
+            A[r + (size_t)c * N] = s + (r == c ? 1e-2 : 0.0);
+        }
+    return A;
+}
+
+/* max |got - want| / max |want| over the lower triangle of two N×N factors
+ * (leading dimensions ldg, N). */
+static double factor_err(const double *got, int64_t ldg, const std::vector<double> &want, int N)
+{
+    double d = 0.0, m = 0.0;
+    for (int c = 0; c < N; ++c)
+        for (int r = c; r < N; ++r) {
+            const double e = std::fabs(got[r + c * ldg] - want[r + (size_t)c * N]);
+            d = std::isnan(e) ? INFINITY : std::max(d, e);
+            m = std::max(m, std::fabs(want[r + (size_t)c * N]));
+        }
+    return d / m;
+}
+static double vec_err(const std::vector<double> &got, const std::vector<double> &want)
+{
+    double d = 0.0, m = 0.0;
+    for (size_t i = 0; i < want.size(); ++i) {
+        const double e = std::fabs(got[i] - want[i]);
+        d = std::isnan(e) ? INFINITY : std::max(d, e);
+        m = std::max(m, std::fabs(want[i]));
+    }
+    return m > 0.0 ? d / m : d;
+}
+
+static const double kTol = 1e-12;
+
+/* One size: plain factor (reps launches on one state), then the bordered
+ * factor (fused forward solve) + backward chained solve (reps times). */
+static void test_size(int N, int reps)
+{
+    char what[200];
+    const std::vector<double> A = spd_matrix(N);
+    std::vector<double> ref = A;
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N) != 0) {
+        std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
+        report(false, what, 0);
+        return;
+    }
+    std::vector<double> b(N);
+    for (int j = 0; j < N; ++j)
+        b[j] = std::cos((j + 1) * 0.05);
+    std::vector<double> y_ref = b, x_ref = b;
+    LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', N, 1, ref.data(), N, y_ref.data(), N);
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, ref.data(), N, x_ref.data(), N);
+
+    const int nt1 = (N + 1 + SB_RS_NB - 1) / SB_RS_NB;
+    std::vector<double> linv((size_t)nt1 * SB_RS_NB * SB_RS_NB, 0.0);
+    sim_tiled_state st(N + 1);
+    if (g_sim.order == SIM_FORWARD || g_sim.order == SIM_SHUFFLED_DELAYS)
+        st.test_start_delay = 300000; /* ns of the simulation's clock64 */
+
+    /* plain, twice on the same state: the second launch is a replay */
+    for (int rep = 0; rep < reps; ++rep) {
+        std::vector<double> L = A;
+        int info = 0;
+        sim_chol_tiled(L.data(), N, N, 0, nullptr, linv.data(), st, &info);
+        const double e = factor_err(L.data(), N, ref, N);
+        std::snprintf(what, sizeof what, "N=%d launch %d: tiled factor vs LAPACKE dpotrf, info %d, rel",
+                      N, rep, info);
+        report(info == 0 && e < kTol, what, e);
+    }
+
+    /* bordered [A b; bᵀ 0], ld N + 1: row N becomes (L⁻¹b)ᵀ; then L⁻ᵀ alone */
+    sim_chain_state ch(N);
+    for (int rep = 0; rep < reps; ++rep) {
+        const int64_t ld = N + 1;
+        std::vector<double> B((size_t)ld * ld, 0.0);
+        for (int c = 0; c < N; ++c) {
+            for (int r = 0; r < N; ++r)
+                B[r + c * ld] = A[r + (size_t)c * N];
+            B[N + c * ld] = b[c];
+        }
+        B[N + N * ld] = -7.0; /* ignored by the kernel */
+        std::vector<double> y(N, 0.0);
+        int info = 0;
+        sim_chol_tiled(B.data(), ld, N + 1, 1, y.data(), linv.data(), st, &info);
+        const double ef = factor_err(B.data(), ld, ref, N);
+        std::vector<double> row(N);
+        for (int c = 0; c < N; ++c)
+            row[c] = B[N + c * ld];
+        const double ey = std::max(vec_err(y, y_ref), vec_err(row, y_ref));
+        std::snprintf(what, sizeof what,
+                      "N=%d fused %d: bordered factor (info %d, rel %.2g) and row N = L^-1 b, rel",
+                      N, rep, info, ef);
+        report(info == 0 && ef < kTol && ey < kTol && B[N + N * ld] == 1.0, what, ey);
+        int sinfo = 0;
+        sim_solve_bwd(B.data(), ld, N, y.data(), linv.data(), ch, &sinfo);
+        const double ex = vec_err(y, x_ref);
+        std::snprintf(what, sizeof what,
+                      "N=%d fused %d: backward solve with the tiles' inverses vs LAPACKE dpotrs, rel",
+                      N, rep);
+        report(sinfo == 0 && ex < kTol, what, ex);
+    }
+    const unsigned launches = 2 * reps;
+    std::snprintf(what, sizeof what, "N=%d: tiled state after %u launches: epoch %u, all reset", N,
+                  launches, st.ctl.epoch);
+    const bool zero = std::all_of(st.counts.begin(), st.counts.end(), [](unsigned v) { return v == 0; });
+    report(st.ctl.epoch == launches && st.ctl.ticket == 0 && st.ctl.done == 0 && st.ctl.abort == 0 &&
+               zero,
+           what, st.ctl.epoch);
+}
+
+/* Not positive definite at column bad_col: info as LAPACK's, the launch
+ * ends, and the next launch on the same state factors an SPD matrix. */
+static void test_not_spd(int N, int bad_col, int bordered)
+{
+    char what[200];
+    std::vector<double> A((size_t)N * N, 0.0);
+    for (int i = 0; i < N; ++i)
+        A[i + (size_t)i * N] = 2.0;
+    for (int i = 1; i < N; ++i)
+        A[i + (size_t)(i - 1) * N] = 0.5;
+    A[bad_col + (size_t)bad_col * N] = -1.0;
+    std::vector<double> R = A;
+    const int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, R.data(), N);
+    const int64_t ld = N + bordered;
+    const int n = N + bordered;
+    std::vector<double> M((size_t)ld * ld, 0.0);
+    for (int c = 0; c < N; ++c) {
+        for (int r = 0; r < N; ++r)
+            M[r + c * ld] = A[r + (size_t)c * N];
+        if (bordered)
+            M[N + c * ld] = 1.0;
+    }
+    const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
+    std::vector<double> linv((size_t)nt * SB_RS_NB * SB_RS_NB, 0.0);
+    sim_tiled_state st(n);
+    int info = 0;
+    sim_chol_tiled(M.data(), ld, n, bordered, nullptr, linv.data(), st, &info);
+    std::snprintf(what, sizeof what, "N=%d%s: not SPD at column %d: info=%d like LAPACK (%d), all blocks ended",
+                  N, bordered ? " bordered" : "", bad_col, info, rinfo);
+    report(info == rinfo && info == bad_col + 1 && st.ctl.abort == 0 && st.ctl.ticket == 0, what, info);
+
+    std::vector<double> S = spd_matrix(N), Sref = S;
+    LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, Sref.data(), N);
+    info = 0;
+    sim_chol_tiled(S.data(), N, N, 0, nullptr, linv.data(), st, &info);
+    const double e = factor_err(S.data(), N, Sref, N);
+    std::snprintf(what, sizeof what, "N=%d: the next launch on that state is exact, info %d, rel", N, info);
+    report(info == 0 && e < kTol, what, e);
+}
+
+/* Spin limit 0: any wait that finds its input unfinished times out. At least
+ * one of up to 6 tries must report the timeout, and every launch after one
+ * must be exact. */
+static void test_timeout_then_recover(int N)
+{
+    char what[200];
+    const std::vector<double> A = spd_matrix(N);
+    std::vector<double> ref = A;
+    LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
+    const int nt = (N + SB_RS_NB - 1) / SB_RS_NB;
+    std::vector<double> linv((size_t)nt * SB_RS_NB * SB_RS_NB, 0.0);
+    sim_tiled_state st(N);
+    int timeouts = 0, exact = 0, tries = 0;
+    for (; tries < 6 && timeouts == 0; ++tries) {
+        std::vector<double> L = A;
+        int info = 0;
+        sim_chol_tiled(L.data(), N, N, 0, nullptr, linv.data(), st, &info, 0);
+        timeouts += info == SB_INFO_CHAIN_TIMEOUT;
+        L = A;
+        info = 0;
+        sim_chol_tiled(L.data(), N, N, 0, nullptr, linv.data(), st, &info);
+        exact += info == 0 && factor_err(L.data(), N, ref, N) < kTol;
+    }
+    std::snprintf(what, sizeof what, "N=%d: a timed-out launch reports it (%d of %d tries)", N,
+                  timeouts, tries);
+    report(timeouts > 0, what, timeouts);
+    std::snprintf(what, sizeof what, "N=%d: every launch after a timed-out one is exact (%d of %d)", N,
+                  exact, tries);
+    report(exact == tries, what, exact);
+}
+
+int main(int argc, char **argv)
+{
+    std::vector<int> sizes = {1, 7, 63, 64, 65, 130, 200};
+    int norders = SIM_NORDERS;
+    if (argc > 1) {
+        sizes.clear();
+        for (int i = 1; i < argc; ++i)
+            sizes.push_back(std::atoi(argv[i]));
+        norders = 1;
+    }
+    const auto t_all = std::chrono::steady_clock::now();
+    for (int o = 0; o < norders; ++o) {
+        sim_set_order((sim_order)o, 0x711ed000ull + (uint64_t)o);
+        g_grid = (unsigned)g_sim.resident + 1;
+        g_lcg = 0x7a11edc401e5ull; /* the same matrices in every order */
+        const auto t0 = std::chrono::steady_clock::now();
+        /* one-tile sizes only in the first order: with a single task the
+         * start order changes nothing but which block takes it */
+        for (int N : sizes)
+            if (o == 0 || N > SB_RS_NB)
+                test_size(N, argc > 1 ? 1 : 2);
+        if (argc == 1) {
+            if (o == SIM_SHUFFLED || o == SIM_SHUFFLED_DELAYS) {
+                test_not_spd(150, 100, 0);
+                test_not_spd(70, 3, 1);
+            }
+            if (o == SIM_SHUFFLED_DELAYS)
+                test_timeout_then_recover(130);
+        }
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("     [%s] %d blocks resident, grid %u: %.2f s\n", sim_order_name(g_sim.order),
+                    g_sim.resident, g_grid, s);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
+    std::printf("sim_tiled: %d passed, %d failed (%.1f s)\n", g_pass, g_fail, s);
+    return g_fail ? 1 : 0;
+}
