@@ -11,8 +11,10 @@
  *     v = X·rhs (DGEMV); per solve: M = K + diag(ridge/w) (own kernel, lower),
  *     y = M⁻¹ v, β = (rhs − Xᵀy)/ridge (one DGEMV with alpha = −1/ridge,
  *     beta = 1/ridge on a copy of rhs).
- *   The Cholesky factorization and solve of G or M are either cuSOLVER
- *   (--factor library: Xpotrf + Xpotrs) or our own (--factor blocked):
+ *   The Cholesky factorization and solve of G or M (order N, leading
+ *   dimension lda) are cuSOLVER (--factor library, the default, and what
+ *   --factor auto means until a committed GPU measurement says otherwise:
+ *   Xpotrf + Xpotrs, lda = N) or our own, --factor blocked (lda = N):
  *     factor: for each 64-column block j: rs_chol_diag factors the diagonal
  *       block in shared memory inside one thread block (one barrier per
  *       column), cublasDtrsm solves the panel below it, cublasDsyrk updates
@@ -22,6 +24,15 @@
  *     solve: two chained launches (rs_trsv_lower_fwd/bwd), one thread block
  *       per 64-row block, handing results on through flags in device memory,
  *       instead of potrs's column-latency-bound sweep.
+ *   or --factor tiled (experimental, never run on a GPU yet; lda = N + 1):
+ *     the build writes M or G into the leading N×N block of an (N+1)×(N+1)
+ *     matrix and the right-hand side (v, or rhs) into row N (a strided
+ *     device copy); one persistent launch (rs_chol_tiled, rs_tiled.cuh)
+ *     factors the bordered matrix, so row N of the factor is (L⁻¹b)ᵀ: the
+ *     forward solve is fused into the factor (and its time into factor_ms),
+ *     the kernel also writes it into the solve vector, and it stores every
+ *     64-tile's L_kk⁻¹; one backward chained launch (rs_trsv_lower_bwd)
+ *     finishes the solve with those inverses. Two own launches per solve.
  *   Every factorization writes its status into its own slot of info_d (one
  *   per solve); solve() never reads it back (no extra synchronisation in the
  *   timed region): check() downloads the unchecked slots afterwards.
@@ -280,7 +291,7 @@ sb_rc cuda_calibrate(sb_ceilings *out, sb_err *err)
 /* ------------------------------------------------------------------ */
 /* resident-solve                                                      */
 
-enum rs_factor_kind { RS_FACTOR_LIBRARY, RS_FACTOR_BLOCKED };
+enum rs_factor_kind { RS_FACTOR_LIBRARY, RS_FACTOR_BLOCKED, RS_FACTOR_TILED };
 
 /* Events of a profiled solve, in order: the phases of sb_rs_breakdown lie
  * between consecutive marks. */
@@ -290,6 +301,7 @@ struct rs_state {
     /* the problem */
     int64_t n, p;
     int64_t N; /* order of the factored matrix: p (primal) or n (dual) */
+    int64_t lda; /* of A_d: N, or N + 1 (tiled: the bordered matrix) */
     sb_method method;
     int reupload;
     int max_solves;
@@ -309,7 +321,7 @@ struct rs_state {
     double *w_d;    /* n */
     double *rhs_d;  /* p */
     double *beta_d; /* p */
-    double *A_d;    /* N×N: the matrix factored in place (lower) */
+    double *A_d;    /* N×N in lda×lda: the matrix factored in place (lower) */
     double *K_d;    /* dual: X·Xᵀ, n×n lower */
     double *v_d;    /* dual: X·rhs, n */
     double *y_d;    /* dual: M⁻¹v, n */
@@ -318,7 +330,8 @@ struct rs_state {
     size_t work_d_bytes;
     void *work_h;
     size_t work_h_bytes;
-    sb_chain chain; /* blocked: chained triangular-solve state */
+    sb_chain chain; /* blocked, tiled: chained triangular-solve state */
+    sb_tiled tiled; /* tiled: the factorization's state */
 
     /* host staging */
     double *X_pin;    /* reupload only: pinned copy of X */
@@ -353,6 +366,7 @@ void rs_destroy(void *state)
     cudaFree(st->info_d);
     cudaFree(st->work_d);
     sb_chain_free(&st->chain);
+    sb_tiled_free(&st->tiled);
     cudaFreeHost(st->X_pin);
     cudaFreeHost(st->w_pin);
     cudaFreeHost(st->beta_pin);
@@ -381,7 +395,7 @@ sb_rc rs_build_dual_frame(rs_state *st, sb_err *err)
 
 sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
 {
-    const size_t n = (size_t)st->n, p = (size_t)st->p, N = (size_t)st->N;
+    const size_t n = (size_t)st->n, p = (size_t)st->p, N = (size_t)st->N, lda = (size_t)st->lda;
     const size_t x_bytes = n * p * sizeof(double);
     const int dual = st->method == SB_METHOD_DUAL;
 
@@ -396,9 +410,9 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->w_d, n * sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->rhs_d, p * sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->beta_d, p * sizeof(double)));
-    SB_CUDA_TRY(err, cudaMalloc((void **)&st->A_d, N * N * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&st->A_d, lda * lda * sizeof(double)));
     /* the upper triangle is never written: keep it defined */
-    SB_CUDA_TRY(err, cudaMemsetAsync(st->A_d, 0, N * N * sizeof(double), st->stream));
+    SB_CUDA_TRY(err, cudaMemsetAsync(st->A_d, 0, lda * lda * sizeof(double), st->stream));
     if (dual) {
         SB_CUDA_TRY(err, cudaMalloc((void **)&st->K_d, n * n * sizeof(double)));
         SB_CUDA_TRY(err, cudaMemsetAsync(st->K_d, 0, n * n * sizeof(double), st->stream));
@@ -425,8 +439,16 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
                 return sb_fail(err, SB_E_RUNTIME, "out of host memory (cuSOLVER workspace, %zu B)",
                                st->work_h_bytes);
         }
-    } else {
+    } else if (st->factor == RS_FACTOR_BLOCKED) {
         SB_CUDA_TRY(err, sb_chain_alloc(&st->chain, (int)N, st->stream));
+    } else {
+        /* the bordered matrix has N + 1 rows: its tile inverses feed the
+         * backward solve; one persistent block per SM */
+        int dev = 0, sms = 0;
+        SB_CUDA_TRY(err, cudaGetDevice(&dev));
+        SB_CUDA_TRY(err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+        SB_CUDA_TRY(err, sb_chain_alloc(&st->chain, (int)N + 1, st->stream));
+        SB_CUDA_TRY(err, sb_tiled_alloc(&st->tiled, (int)N + 1, sms, st->stream));
     }
 
     SB_CUDA_TRY(err, cudaMallocHost((void **)&st->w_pin, n * sizeof(double)));
@@ -478,13 +500,17 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
         return sb_fail(err, SB_E_INPUT,
                        "cuda resident-solve: the dual form divides by ridge, which is %g",
                        prob->ridge);
+    /* auto: the library until a committed GPU measurement shows a faster
+     * variant for the shape (none has been measured yet) */
     rs_factor_kind factor;
-    if (!prob->factor || strcmp(prob->factor, "library") == 0)
+    if (!prob->factor || strcmp(prob->factor, "library") == 0 || strcmp(prob->factor, "auto") == 0)
         factor = RS_FACTOR_LIBRARY;
     else if (strcmp(prob->factor, "blocked") == 0)
         factor = RS_FACTOR_BLOCKED;
+    else if (strcmp(prob->factor, "tiled") == 0)
+        factor = RS_FACTOR_TILED;
     else
-        return sb_fail(err, SB_E_INPUT, "unknown --factor '%s' (cuda: library|blocked)",
+        return sb_fail(err, SB_E_INPUT, "unknown --factor '%s' (cuda: library|blocked|tiled|auto)",
                        prob->factor);
 
     const int64_t N = prob->method == SB_METHOD_DUAL ? prob->n : prob->p;
@@ -505,6 +531,7 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
     st->n = prob->n;
     st->p = prob->p;
     st->N = N;
+    st->lda = factor == RS_FACTOR_TILED ? N + 1 : N;
     st->method = prob->method;
     st->reupload = prob->reupload ? 1 : 0;
     st->max_solves = prob->max_solves;
@@ -521,10 +548,17 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
     return SB_OK;
 }
 
-/* Factor A_d (N×N, lower) in place; status into *info. */
-sb_rc rs_factor(rs_state *st, int *info, sb_err *err)
+/* Factor A_d (N×N, lower) in place; status into *info. tiled: factors the
+ * bordered matrix and writes L⁻¹b into fwd (the vector solved next). */
+sb_rc rs_factor(rs_state *st, double *fwd, int *info, sb_err *err)
 {
     const int N = (int)st->N;
+    if (st->factor == RS_FACTOR_TILED) {
+        SB_LAUNCH_TRY(err, sb_launch_chol_tiled(st->A_d, st->lda, N + 1, 1, fwd, st->chain.linv,
+                                                &st->tiled, info, st->stream));
+        st->tel.own_kernel_launches++;
+        return SB_OK;
+    }
     if (st->factor == RS_FACTOR_LIBRARY) {
         SB_CUSOLVER_TRY(err, cusolverDnXpotrf(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N,
                                               CUDA_R_64F, st->A_d, N, CUDA_R_64F, st->work_d,
@@ -568,6 +602,13 @@ sb_rc rs_cholesky_solve(rs_state *st, double *b, int *info, sb_err *err)
                                               CUDA_R_64F, st->A_d, N, CUDA_R_64F, b, N,
                                               st->info_d + st->max_solves));
         st->tel.library_calls++;
+        return SB_OK;
+    }
+    if (st->factor == RS_FACTOR_TILED) {
+        /* the forward half already ran inside the factorization */
+        SB_LAUNCH_TRY(err, sb_launch_chol_solve_bwd(st->A_d, st->lda, N, b, &st->chain, info,
+                                                    st->stream));
+        st->tel.own_kernel_launches++;
         return SB_OK;
     }
     SB_LAUNCH_TRY(err, sb_launch_chol_solve_chained(st->A_d, N, N, b, &st->chain, info, st->stream));
@@ -619,7 +660,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
                 return rc;
         }
         SB_LAUNCH_TRY(err, sb_launch_dual_shift(st->K_d, st->n, st->w_d, st->ridge, st->A_d,
-                                                st->n, st->stream));
+                                                st->lda, st->stream));
         st->tel.own_kernel_launches++;
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));
@@ -628,14 +669,21 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
                                                       st->stream));
         st->tel.own_kernel_launches++;
         SB_CUBLAS_TRY(err, cublasDsyrk(st->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, pi, ni, &one,
-                                       st->Xs_d, pi, &zero, st->A_d, pi));
+                                       st->Xs_d, pi, &zero, st->A_d, (int)st->lda));
         st->tel.library_calls++;
-        SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->p, st->ridge, st->stream));
+        SB_LAUNCH_TRY(err, sb_launch_add_diag(st->A_d, st->p, st->lda, st->ridge, st->stream));
         st->tel.own_kernel_launches++;
     }
+    const int tiled = st->factor == RS_FACTOR_TILED;
+    if (tiled) /* the right-hand side becomes row N of the bordered matrix */
+        SB_CUDA_TRY(err, cudaMemcpy2DAsync(st->A_d + st->N, (size_t)st->lda * sizeof(double),
+                                           dual ? st->v_d : st->rhs_d, sizeof(double),
+                                           sizeof(double), (size_t)st->N,
+                                           cudaMemcpyDeviceToDevice, st->stream));
     RS_MARK(EV_BUILT);
 
-    sb_rc rc = rs_factor(st, info, err);
+    double *solve_vec = dual ? st->y_d : st->beta_d;
+    sb_rc rc = rs_factor(st, solve_vec, info, err);
     if (rc != SB_OK)
         return rc;
     st->tel.factorizations++;
@@ -653,8 +701,9 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
                                        1, &beta_scale, st->beta_d, 1));
         st->tel.library_calls++;
     } else {
-        SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
-                                         cudaMemcpyDeviceToDevice, st->stream));
+        if (!tiled) /* tiled: the factorization wrote L⁻¹rhs there */
+            SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
+                                             cudaMemcpyDeviceToDevice, st->stream));
         rc = rs_cholesky_solve(st, st->beta_d, info, err);
         if (rc != SB_OK)
             return rc;
@@ -726,8 +775,11 @@ sb_rc rs_check_body(rs_state *st, sb_err *err)
     const int k = st->failed_solve, info = st->failed_info;
     if (info == SB_INFO_CHAIN_TIMEOUT)
         return sb_fail(err, SB_E_RUNTIME,
-                       "triangular solve failed on solve %d: a chained block waited past its "
-                       "time limit (device hang guard)", k);
+                       "%s failed on solve %d: a block waited past its time limit for another "
+                       "block's work (device hang guard)",
+                       st->factor == RS_FACTOR_TILED ? "tiled factorization or triangular solve"
+                                                     : "triangular solve",
+                       k);
     if (info > 0)
         return sb_fail(err, SB_E_RUNTIME,
                        "factorization failed on solve %d: info=%d (matrix not positive definite)",

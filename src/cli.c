@@ -29,7 +29,7 @@ static const opt_spec SPECS[] = {
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
-    {"--factor", SB_OPT_FACTOR, 1, "library|blocked  factorization variant (blocked: cuda only)"},
+    {"--factor", SB_OPT_FACTOR, 1, "library|blocked|tiled|auto  factorization variant (blocked, tiled: cuda only; tiled experimental; auto: library)"},
     {"--precision", SB_OPT_PRECISION, 1, "fp64|mixed|auto  mixed: FP32 factor + FP64 iterative refinement (default fp64)"},
     {"--threads", SB_OPT_THREADS, 1, "N              host BLAS threads (default: all cores)"},
     {"--min-time", SB_OPT_STOP, 1, "S              keep adding timed reps until S seconds are spent and the timing is quiet"},
@@ -188,9 +188,11 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--reupload") == 0) o->reupload = 1;
         else if (strcmp(name, "--calibration") == 0) o->calibration = v;
         else if (strcmp(name, "--factor") == 0) {
-            if (!one_of(v, "library", "blocked", NULL))
-                return sb_fail(err, SB_E_INPUT, "--factor: '%s' is not library or blocked", v);
-            o->factor = v;
+            if (!one_of(v, "library", "blocked", "tiled") && strcmp(v, "auto") != 0)
+                return sb_fail(err, SB_E_INPUT, "--factor: '%s' is not library, blocked, tiled or auto", v);
+            /* auto is the library until a committed GPU measurement shows a
+             * faster variant (none yet): the verdict names what ran */
+            o->factor = strcmp(v, "auto") == 0 ? NULL : v;
         } else if (strcmp(name, "--threads") == 0) {
             rc = parse_count(name, v, 1, 1024, &tmp, err);
             o->threads = (int)tmp;

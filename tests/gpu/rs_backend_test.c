@@ -1,8 +1,14 @@
 /* Direct test of the CUDA resident-solve operations (sb_cuda_backend), below
  * the CLI: sizes with partial 64-blocks, many solves on one state (the
- * chained solve's tickets and epochs), exact telemetry, and the failure paths
- * the CLI cannot provoke (a factorization that must fail, reported by check();
- * solves past max_solves; an unknown --factor). Needs a GPU and LAPACKE.
+ * chained solve's device state carried from launch to launch), exact
+ * telemetry, every --factor variant (library, blocked, tiled, auto), and the
+ * failure paths the CLI cannot provoke (a factorization that must fail,
+ * reported by check(); solves past max_solves; an unknown --factor). Below
+ * the backend, through the launchers (rs_kernels.h): the chained solve and
+ * the tiled factor + backward solve captured in a CUDA graph and replayed,
+ * with the test-only start delay that makes low block indices start last.
+ * Needs a GPU and LAPACKE. The tiled cases have never run on a GPU (written
+ * without one; the kernels pass tests/gpu/sim_tiled.cpp).
  * Built and run by tests/gpu/run-gpu-tests.sh. Prints one ok/FAIL line per
  * check and exits nonzero on any failure. */
 #include <math.h>
@@ -16,6 +22,7 @@
 
 #include "backend.h"
 #include "gpu_check.h"
+#include "rs_kernels.h"
 
 
 static uint64_t g_s = 0x1412a100deadbeefull;
@@ -198,6 +205,152 @@ out:
     free(beta);
 }
 
+#define GR_TRY(call)                                                                             \
+    do {                                                                                         \
+        cudaError_t e_ = (call);                                                                 \
+        if (e_ != cudaSuccess) {                                                                 \
+            check(0, "%s: %s: %s", tag, #call, cudaGetErrorString(e_));                          \
+            goto out;                                                                            \
+        }                                                                                        \
+    } while (0)
+
+/* The chained solve (forward + backward) and the tiled factor of the bordered
+ * matrix + backward solve, each captured once in a CUDA graph (with the copy
+ * that restores its input) and replayed `reps` times: every replay must match
+ * LAPACKE with info 0, although no host code touches the device state
+ * between replays (sb_chain_ctl, rs_params.h). delay: the test-only start
+ * delay, in clock cycles, of the low half of the block indices. */
+static void run_graph_replay(int N, long long delay)
+{
+    const int reps = 4;
+    char tag[96];
+    snprintf(tag, sizeof tag, "graph replay N=%d start delay %lld", N, delay);
+    const int64_t ld = N + 1;
+    double *A = malloc((size_t)N * N * sizeof *A), *L = malloc((size_t)N * N * sizeof *L);
+    double *B = calloc((size_t)(ld * ld), sizeof *B);
+    double *b = malloc((size_t)N * sizeof *b), *x = malloc((size_t)N * sizeof *x);
+    double *xr = malloc((size_t)N * sizeof *xr);
+    double *L_d = NULL, *B_d = NULL, *B0_d = NULL, *b_d = NULL, *b0_d = NULL;
+    int *info_d = NULL;
+    cudaStream_t s = NULL;
+    cudaGraph_t g1 = NULL, g2 = NULL;
+    cudaGraphExec_t e1 = NULL, e2 = NULL;
+    sb_chain chain = {0};
+    sb_tiled tiled = {0};
+    if (!A || !L || !B || !b || !x || !xr) {
+        check(0, "%s: host allocation", tag);
+        goto out;
+    }
+    /* SPD: XᵀX/m + I/10, X m×N */
+    {
+        const int m = N + 5;
+        double *X = malloc((size_t)m * N * sizeof *X);
+        if (!X) {
+            check(0, "%s: host allocation", tag);
+            goto out;
+        }
+        for (int64_t i = 0; i < (int64_t)m * N; i++)
+            X[i] = draw();
+        for (int c = 0; c < N; c++)
+            for (int r = 0; r < N; r++) {
+                double acc = 0.0;
+                for (int i = 0; i < m; i++)
+                    acc += X[(int64_t)i * N + r] * X[(int64_t)i * N + c];
+                A[r + (int64_t)c * N] = acc / m + (r == c ? 0.1 : 0.0);
+            }
+        free(X);
+    }
+    memcpy(L, A, (size_t)N * N * sizeof *L);
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, L, N) != 0) {
+        check(0, "%s: LAPACKE dpotrf", tag);
+        goto out;
+    }
+    for (int j = 0; j < N; j++)
+        b[j] = cos(0.02 * (j + 1));
+    memcpy(xr, b, (size_t)N * sizeof *xr);
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, L, N, xr, N);
+    for (int c = 0; c < N; c++) {
+        memcpy(B + c * ld, A + (int64_t)c * N, (size_t)N * sizeof *B);
+        B[N + c * ld] = b[c];
+    }
+
+    int dev = 0, sms = 0;
+    GR_TRY(cudaGetDevice(&dev));
+    GR_TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    GR_TRY(cudaStreamCreate(&s));
+    GR_TRY(cudaMalloc((void **)&L_d, (size_t)N * N * sizeof *L_d));
+    GR_TRY(cudaMalloc((void **)&B_d, (size_t)(ld * ld) * sizeof *B_d));
+    GR_TRY(cudaMalloc((void **)&B0_d, (size_t)(ld * ld) * sizeof *B0_d));
+    GR_TRY(cudaMalloc((void **)&b_d, (size_t)N * sizeof *b_d));
+    GR_TRY(cudaMalloc((void **)&b0_d, (size_t)N * sizeof *b0_d));
+    GR_TRY(cudaMalloc((void **)&info_d, sizeof *info_d));
+    GR_TRY(cudaMemset(info_d, 0, sizeof *info_d));
+    GR_TRY(cudaMemcpy(L_d, L, (size_t)N * N * sizeof *L, cudaMemcpyHostToDevice));
+    GR_TRY(cudaMemcpy(B0_d, B, (size_t)(ld * ld) * sizeof *B, cudaMemcpyHostToDevice));
+    GR_TRY(cudaMemcpy(b0_d, b, (size_t)N * sizeof *b, cudaMemcpyHostToDevice));
+    GR_TRY(sb_chain_alloc(&chain, N + 1, s));
+    GR_TRY(sb_tiled_alloc(&tiled, N + 1, sms, s));
+    chain.test_start_delay = delay;
+    tiled.test_start_delay = delay;
+
+    /* graph 1: b = b0; b <- A⁻¹b with LAPACKE's factor (chained solve) */
+    GR_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    GR_TRY(cudaMemcpyAsync(b_d, b0_d, (size_t)N * sizeof *b_d, cudaMemcpyDeviceToDevice, s));
+    GR_TRY(sb_launch_chol_solve_chained(L_d, N, N, b_d, &chain, info_d, s));
+    GR_TRY(cudaStreamEndCapture(s, &g1));
+    GR_TRY(cudaGraphInstantiate(&e1, g1, 0));
+    /* graph 2: B = [A b; bᵀ 0]; tiled factor (row N -> b_d); backward solve */
+    GR_TRY(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    GR_TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof *B_d, cudaMemcpyDeviceToDevice, s));
+    GR_TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, chain.linv, &tiled, info_d, s));
+    GR_TRY(sb_launch_chol_solve_bwd(B_d, ld, N, b_d, &chain, info_d, s));
+    GR_TRY(cudaStreamEndCapture(s, &g2));
+    GR_TRY(cudaGraphInstantiate(&e2, g2, 0));
+
+    for (int graph = 0; graph < 2; graph++) {
+        double worst = 0.0;
+        int info = 0, bad_info = 0;
+        for (int r = 0; r < reps; r++) {
+            GR_TRY(cudaGraphLaunch(graph ? e2 : e1, s));
+            GR_TRY(cudaStreamSynchronize(s));
+            GR_TRY(cudaMemcpy(x, b_d, (size_t)N * sizeof *x, cudaMemcpyDeviceToHost));
+            GR_TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+            bad_info |= info != 0;
+            worst = fmax(worst, rel_err(x, xr, N));
+        }
+        check(!bad_info && worst < 1e-10, "%s: %s, %d replays vs LAPACKE dpotrs, worst rel err %.3g%s",
+              tag, graph ? "tiled factor + backward solve" : "chained solve", reps, worst,
+              bad_info ? ", info set" : "");
+    }
+out:
+    if (e1)
+        cudaGraphExecDestroy(e1);
+    if (e2)
+        cudaGraphExecDestroy(e2);
+    if (g1)
+        cudaGraphDestroy(g1);
+    if (g2)
+        cudaGraphDestroy(g2);
+    sb_chain_free(&chain);
+    sb_tiled_free(&tiled);
+    cudaFree(L_d);
+    cudaFree(B_d);
+    cudaFree(B0_d);
+    cudaFree(b_d);
+    cudaFree(b0_d);
+    cudaFree(info_d);
+    if (s)
+        cudaStreamDestroy(s);
+    free(A);
+    free(L);
+    free(B);
+    free(b);
+    free(x);
+    free(xr);
+}
+
+#undef GR_TRY
+
 int main(int argc, char **argv)
 {
     /* "quick": only the multi-block blocked cases, for the slow compute-sanitizer tools */
@@ -226,7 +379,7 @@ int main(int argc, char **argv)
         void *st = NULL;
         sb_rc rc = sb_cuda_backend.resident_solve->create(&prob, &st, &why);
         check(rc == SB_E_INPUT && st == NULL &&
-                  strcmp(why.msg, "unknown --factor 'qr' (cuda: library|blocked)") == 0,
+                  strcmp(why.msg, "unknown --factor 'qr' (cuda: library|blocked|tiled|auto)") == 0,
               "unknown factor refused: %s", why.msg);
     }
 
@@ -234,12 +387,16 @@ int main(int argc, char **argv)
         run_case(300, 200, SB_METHOD_PRIMAL, "blocked", 0);
         run_case(200, 300, SB_METHOD_DUAL, "blocked", 0);
         run_failure("blocked");
+        run_case(300, 200, SB_METHOD_PRIMAL, "tiled", 0);
+        run_case(200, 300, SB_METHOD_DUAL, "tiled", 0);
+        run_failure("tiled");
+        run_graph_replay(200, 0);
         return check_summary();
     }
     static const int64_t sizes[][2] = {{70, 40}, {300, 200}, {200, 300}, {130, 129}, {64, 64},
                                        {1, 1},   {33, 1},    {500, 1000}};
-    static const char *factors[] = {"library", "blocked"};
-    for (size_t f = 0; f < 2; f++)
+    static const char *factors[] = {"library", "blocked", "tiled", "auto"};
+    for (size_t f = 0; f < sizeof factors / sizeof factors[0]; f++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
             run_case(sizes[s][0], sizes[s][1], SB_METHOD_PRIMAL, factors[f], 0);
             run_case(sizes[s][0], sizes[s][1], SB_METHOD_DUAL, factors[f], 0);
@@ -247,8 +404,20 @@ int main(int argc, char **argv)
     run_case(200, 300, SB_METHOD_PRIMAL, "blocked", 1);
     run_case(200, 300, SB_METHOD_DUAL, "blocked", 1);
     run_case(200, 300, SB_METHOD_DUAL, "library", 1);
+    run_case(200, 300, SB_METHOD_PRIMAL, "tiled", 1);
+    run_case(200, 300, SB_METHOD_DUAL, "tiled", 1);
+    run_case(2000, 2048, SB_METHOD_DUAL, "tiled", 0);
+    run_case(2048, 2000, SB_METHOD_PRIMAL, "tiled", 0);
     run_failure("library");
     run_failure("blocked");
+    run_failure("tiled");
+    /* low block indices spinning ~50 us before their first ticket: blocks
+     * start out of index order on the device */
+    for (int delay = 0; delay < 2; delay++) {
+        run_graph_replay(63, delay ? 100000 : 0);
+        run_graph_replay(200, delay ? 100000 : 0);
+        run_graph_replay(1000, delay ? 100000 : 0);
+    }
 
     return check_summary();
 }

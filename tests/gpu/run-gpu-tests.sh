@@ -55,7 +55,7 @@ build_gpu_test() {
         done
     fi
     [ -f "$BUILD/libsaebench.a" ] || { echo "no $BUILD/libsaebench.a (run make CUDA=1 first)"; return 1; }
-    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc "${inc[@]}" \
+    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Icuda -I"$CUDA_HOME/include" "${inc[@]}" \
         -c "tests/gpu/$name.c" -o "$TMP/$name.o" || return 1
     # shellcheck disable=SC2086 # LAPACK_LIBS is a list of flags
     cc -o "$TMP/$name" "$TMP/$name.o" "$BUILD/libsaebench.a" "${libs[@]}" -fopenmp \
