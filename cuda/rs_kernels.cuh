@@ -14,7 +14,11 @@
  * O(N^3) work to cuBLAS DTRSM/DSYRK. The triangular solves are two single
  * launches each (rs_trsv_lower_fwd, rs_trsv_lower_bwd) whose row blocks hand
  * their results to each other through flags in global memory ("chained"
- * solve), instead of one launch per block.
+ * solve), instead of one launch per block. Their cross-block state lives in
+ * device memory and each launch's last block resets it for the next
+ * (sb_chain_ctl in rs_params.h), so captured graphs replay correctly. The
+ * tiled factorization (--factor tiled), which reuses the ticket, wait and
+ * reset helpers below, is in rs_tiled.cuh.
  *
  * All matrices are column-major; only the lower triangle of a factored matrix
  * is ever read or written. */
@@ -156,6 +160,7 @@ rs_chol_diag(double *A, int64_t lda, int jb, int col0, int *info)
 /*
  * L·y = b (rs_trsv_lower_fwd) and then Lᵀ·x = y (rs_trsv_lower_bwd), in place
  * on b, L lower N×N. One launch each, one thread block per 64-row block.
+ * Blocks are numbered by ticket (start order), not blockIdx.
  * Block i (forward) first inverts its own diagonal block L_ii in shared memory
  * (off the critical path: it runs while earlier blocks are still solving) and
  * stores the inverse for the backward launch; then for j = 0..i-1 it waits for

@@ -57,9 +57,15 @@
  * The border's pivot is taken as 1 (never checked), so the last tile and
  * its inverse stay finite and info reports M's pivots only.
  *
- * Critical path (an estimate, not a measurement): per tile column one D
- * (64 barrier steps, each a reciprocal square root and <= 16 FMAs per
- * thread), one P and one U on the next column, ~nt·(D + P + U). */
+ * Critical path (an estimate from instruction latencies, not a
+ * measurement): per tile column one D, one P and one U on the next column
+ * and three hand-offs, ~nt·(D + P + U + 3 hand-offs). D is 64 barrier steps
+ * of a square root, a reciprocal and <= 16 shared-memory FMAs per thread,
+ * ~10-12 us; P and U stage 32 KB and run 1024 mma per tile, ~4-5 us each; a
+ * hand-off (fence, atomic, poll) ~1 us. At N = 2000 (nt = 32): ~0.5-0.8 ms,
+ * dominated by D: reaching the issue's ~0.2 ms needs a D near 3 us (e.g.
+ * warp-level or recursive 16-wide steps with the tensor cores) and staging
+ * with cp.async and a bank-conflict-free layout. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 
