@@ -62,6 +62,7 @@
 #include "encode_backend.h"
 #include "cuda_check.h"
 #include "rs_kernels.h"
+#include "rs_mixed.h"
 
 extern "C" {
 #include "backend.h"
@@ -339,6 +340,13 @@ struct rs_state {
     double *beta_pin; /* pinned, p */
     int *info_h;      /* max_solves */
 
+    /* --precision mixed|auto (rs_mixed.cu): the FP32 system and refinement */
+    sb_precision precision;
+    int mixed_now;        /* solves run mixed (auto: until the first solve decides) */
+    int decided;          /* auto: the first solve has decided */
+    rs_mixed mx;
+    sb_rs_solve_info last;
+
     sb_telemetry tel;
     int solves;       /* slots used by solve() and profile() */
     int checked;      /* slots already downloaded by check() */
@@ -367,6 +375,7 @@ void rs_destroy(void *state)
     cudaFree(st->work_d);
     sb_chain_free(&st->chain);
     sb_tiled_free(&st->tiled);
+    rs_mixed_destroy(&st->mx);
     cudaFreeHost(st->X_pin);
     cudaFreeHost(st->w_pin);
     cudaFreeHost(st->beta_pin);
@@ -391,6 +400,27 @@ sb_rc rs_build_dual_frame(rs_state *st, sb_err *err)
                                    &zero, st->v_d, 1));
     st->tel.library_calls++;
     return SB_OK;
+}
+
+/* What the mixed-precision module borrows from this state. */
+rs_mixed_ctx rs_mixed_ctx_of(rs_state *st)
+{
+    rs_mixed_ctx c;
+    c.stream = st->stream;
+    c.blas = st->blas;
+    c.solver = st->solver;
+    c.params = st->params;
+    c.n = st->n;
+    c.p = st->p;
+    c.N = st->N;
+    c.dual = st->method == SB_METHOD_DUAL;
+    c.ridge = st->ridge;
+    c.Xt = st->X_d;
+    c.w = st->w_d;
+    c.K = st->K_d;
+    c.b = c.dual ? st->v_d : st->rhs_d;
+    c.tel = &st->tel;
+    return c;
 }
 
 sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
@@ -474,6 +504,12 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
         if (rc != SB_OK)
             return rc;
     }
+    if (st->precision != SB_PREC_FP64) {
+        const rs_mixed_ctx c = rs_mixed_ctx_of(st);
+        rc = rs_mixed_create(&st->mx, &c, err);
+        if (rc != SB_OK)
+            return rc;
+    }
     st->tel.frame_builds = 1;
     SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
     return SB_OK;
@@ -513,6 +549,11 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
         return sb_fail(err, SB_E_INPUT, "unknown --factor '%s' (cuda: library|blocked|tiled|auto)",
                        prob->factor);
 
+    if (prob->precision != SB_PREC_FP64 && factor != RS_FACTOR_LIBRARY)
+        return sb_fail(err, SB_E_INPUT,
+                       "cuda resident-solve: --precision mixed|auto factors in FP32 with cuSOLVER; "
+                       "it does not combine with --factor %s", prob->factor);
+
     const int64_t N = prob->method == SB_METHOD_DUAL ? prob->n : prob->p;
     /* n, p <= INT_MAX, so n·p and N·N fit in 64 bits; bytes must fit size_t */
     const double most = (double)SIZE_MAX / sizeof(double) / 4;
@@ -538,6 +579,9 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
     st->ridge = prob->ridge;
     st->factor = factor;
     st->failed_solve = -1;
+    st->precision = prob->precision;
+    st->mixed_now = prob->precision != SB_PREC_FP64;
+    st->decided = prob->precision != SB_PREC_AUTO;
 
     rc = rs_create_body(st, prob, err);
     if (rc != SB_OK) {
@@ -622,39 +666,32 @@ sb_rc rs_cholesky_solve(rs_state *st, double *b, int *info, sb_err *err)
             SB_CUDA_TRY(err, cudaEventRecord(st->ev[i], st->stream));                            \
     } while (0)
 
-/* One solve, shared by solve() and profile() (profiled: record the phase
- * events). Synchronous: beta holds β on return. */
-sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_err *err)
+/* β from the solution of the factored system, into beta_d: dual,
+ * β = (rhs − Xt·y)/ridge in one DGEMV on a copy of rhs; primal, β = x. */
+sb_rc rs_beta_from(rs_state *st, const double *sol, sb_err *err)
+{
+    const size_t p = (size_t)st->p;
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->method == SB_METHOD_DUAL ? st->rhs_d : sol,
+                                     p * sizeof(double), cudaMemcpyDeviceToDevice, st->stream));
+    if (st->method == SB_METHOD_DUAL) {
+        const double alpha = -1.0 / st->ridge, beta_scale = 1.0 / st->ridge;
+        SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_N, (int)st->p, (int)st->n, &alpha, st->X_d, (int)st->p,
+                                       sol, 1, &beta_scale, st->beta_d, 1));
+        st->tel.library_calls++;
+    }
+    return SB_OK;
+}
+
+/* The FP64 solve after w is on the device (and, dual with reupload, the
+ * frame rebuilt unless frame_done): build, factor, solve, download β. */
+sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err *err)
 {
     const size_t n = (size_t)st->n, p = (size_t)st->p;
     const int dual = st->method == SB_METHOD_DUAL;
-
-    /* Stage w in pinned memory. Its values were validated where they enter
-     * the tool (fixture, .npy reader): no second pass inside the timed rep. */
-    memcpy(st->w_pin, w, n * sizeof(double));
-    if (st->solves >= st->max_solves)
-        return sb_fail(err, SB_E_RUNTIME, "solve %d exceeds max_solves=%d given at create",
-                       st->solves + 1, st->max_solves);
-    int *info = st->info_d + st->solves;
-    st->solves++;
-
     const double one = 1.0, zero = 0.0;
     const int ni = (int)st->n, pi = (int)st->p;
-
-    RS_MARK(EV_START);
-    if (st->reupload) {
-        SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, st->X_pin, n * p * sizeof(double),
-                                         cudaMemcpyHostToDevice, st->stream));
-        st->tel.h2d_bytes += (long long)(n * p * sizeof(double));
-        st->tel.frame_builds++;
-    }
-    SB_CUDA_TRY(err, cudaMemcpyAsync(st->w_d, st->w_pin, n * sizeof(double), cudaMemcpyHostToDevice,
-                                     st->stream));
-    st->tel.h2d_bytes += (long long)(n * sizeof(double));
-    RS_MARK(EV_UPLOADED);
-
     if (dual) {
-        if (st->reupload) {
+        if (st->reupload && !frame_done) {
             sb_rc rc = rs_build_dual_frame(st, err);
             if (rc != SB_OK)
                 return rc;
@@ -691,15 +728,10 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
 
     if (dual) {
         rc = rs_cholesky_solve(st, st->y_d, info, err);
+        if (rc == SB_OK)
+            rc = rs_beta_from(st, st->y_d, err);
         if (rc != SB_OK)
             return rc;
-        /* β = (rhs − Xt·y)/ridge in one DGEMV on a copy of rhs */
-        const double alpha = -1.0 / st->ridge, beta_scale = 1.0 / st->ridge;
-        SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
-                                         cudaMemcpyDeviceToDevice, st->stream));
-        SB_CUBLAS_TRY(err, cublasDgemv(st->blas, CUBLAS_OP_N, pi, ni, &alpha, st->X_d, pi, st->y_d,
-                                       1, &beta_scale, st->beta_d, 1));
-        st->tel.library_calls++;
     } else {
         if (!tiled) /* tiled: the factorization wrote L⁻¹rhs there */
             SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_d, st->rhs_d, p * sizeof(double),
@@ -715,6 +747,121 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
     st->tel.d2h_bytes += (long long)(p * sizeof(double));
     RS_MARK(EV_DOWNLOADED);
     SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+    return SB_OK;
+}
+
+
+/* The mixed solve (rs_mixed.cu) after w is on the device: FP32 build and
+ * factor, st->mx.rounds refinement rounds, β and the status word downloaded
+ * together. Only a rep that needs more rounds than scheduled reads the status
+ * again per extra round (up to round SB_REFINE_MAX); one that does not
+ * converge sets st->last.fallback and the caller re-solves in FP64. */
+sb_rc rs_mixed_body(rs_state *st, int profiled, sb_err *err)
+{
+    const size_t p = (size_t)st->p;
+    const rs_mixed_ctx c = rs_mixed_ctx_of(st);
+    sb_rc rc;
+    if (st->method == SB_METHOD_DUAL && st->reupload) {
+        if ((rc = rs_build_dual_frame(st, err)) != SB_OK || (rc = rs_mixed_frame(&st->mx, &c, err)) != SB_OK)
+            return rc;
+    }
+    if ((rc = rs_mixed_build(&st->mx, &c, err)) != SB_OK)
+        return rc;
+    RS_MARK(EV_BUILT);
+    if ((rc = rs_mixed_factor(&st->mx, &c, err)) != SB_OK)
+        return rc;
+    RS_MARK(EV_FACTORED);
+    int round = st->mx.rounds;
+    if ((rc = rs_mixed_rounds(&st->mx, &c, 0, round, err)) != SB_OK || (rc = rs_beta_from(st, st->mx.x, err)) != SB_OK)
+        return rc;
+    RS_MARK(EV_SOLVED);
+    if ((rc = rs_mixed_status(&st->mx, &c, err)) != SB_OK)
+        return rc;
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_pin, st->beta_d, p * sizeof(double), cudaMemcpyDeviceToHost,
+                                     st->stream));
+    st->tel.d2h_bytes += (long long)(p * sizeof(double));
+    RS_MARK(EV_DOWNLOADED);
+    SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+    const int *status = st->mx.status_pin;
+    const int scheduled = round;
+    while (status[SB_RSM_STATE] == SB_RSM_REFINING && round <= SB_REFINE_MAX) {
+        if ((rc = rs_mixed_rounds(&st->mx, &c, round, 1, err)) != SB_OK || (rc = rs_mixed_status(&st->mx, &c, err)) != SB_OK)
+            return rc;
+        SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+        ++round;
+    }
+    if (status[SB_RSM_STATE] == SB_RSM_CONVERGED && round > scheduled) {
+        if ((rc = rs_beta_from(st, st->mx.x, err)) != SB_OK)
+            return rc;
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->beta_pin, st->beta_d, p * sizeof(double), cudaMemcpyDeviceToHost,
+                                         st->stream));
+        st->tel.d2h_bytes += (long long)(p * sizeof(double));
+        SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+    }
+    st->last.mixed = 1;
+    st->last.factor = "library";
+    st->last.iterations = status[SB_RSM_ITERATIONS];
+    if (status[SB_RSM_STATE] != SB_RSM_CONVERGED) {
+        st->last.fallback = 1;
+        st->last.why = status[SB_RSM_STATE] == SB_RSM_FAILED
+                           ? "the FP32 factorization failed or the refinement produced a non-finite residual"
+                           : "the FP64 refinement did not converge within the iteration cap";
+        return SB_OK;
+    }
+    /* schedule what the slowest rep so far needed: later reps read the status once */
+    st->mx.rounds = std::max(st->mx.rounds, st->last.iterations + 1);
+    return SB_OK;
+}
+
+/* One solve, shared by solve() and profile() (profiled: record the phase
+ * events). Synchronous: beta holds β on return. */
+sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_err *err)
+{
+    const size_t n = (size_t)st->n, p = (size_t)st->p;
+
+    /* Stage w in pinned memory. Its values were validated where they enter
+     * the tool (fixture, .npy reader): no second pass inside the timed rep. */
+    memcpy(st->w_pin, w, n * sizeof(double));
+    if (st->solves >= st->max_solves)
+        return sb_fail(err, SB_E_RUNTIME, "solve %d exceeds max_solves=%d given at create",
+                       st->solves + 1, st->max_solves);
+    int *info = st->info_d + st->solves;
+    st->solves++;
+
+    RS_MARK(EV_START);
+    if (st->reupload) {
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, st->X_pin, n * p * sizeof(double),
+                                         cudaMemcpyHostToDevice, st->stream));
+        st->tel.h2d_bytes += (long long)(n * p * sizeof(double));
+        st->tel.frame_builds++;
+    }
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->w_d, st->w_pin, n * sizeof(double), cudaMemcpyHostToDevice,
+                                     st->stream));
+    st->tel.h2d_bytes += (long long)(n * sizeof(double));
+    RS_MARK(EV_UPLOADED);
+
+    sb_rs_solve_info fresh = {};
+    st->last = fresh;
+    st->last.factor = st->factor == RS_FACTOR_TILED ? "tiled" : st->factor == RS_FACTOR_BLOCKED ? "blocked" : "library";
+    int frame_done = 0;
+    if (st->mixed_now) {
+        sb_rc rc = rs_mixed_body(st, profiled, err);
+        if (rc != SB_OK)
+            return rc;
+        frame_done = 1;
+    }
+    if (!st->mixed_now || st->last.fallback) {
+        sb_rc rc = rs_fp64_body(st, info, profiled, frame_done, err);
+        if (rc != SB_OK)
+            return rc;
+    }
+    if (!st->decided) {
+        st->decided = 1;
+        st->mixed_now = !st->last.fallback && st->last.iterations <= SB_REFINE_AUTO_MAX;
+        st->last.auto_choice = st->mixed_now ? "mixed: the first solve's refinement converged within the auto limit"
+                               : st->last.fallback ? "fp64: the first solve fell back to FP64"
+                                                   : "fp64: the first solve's refinement needed more iterations than the auto limit";
+    }
     memcpy(beta, st->beta_pin, p * sizeof(double));
     return SB_OK;
 }
@@ -802,13 +949,18 @@ void rs_telemetry(const void *state, sb_telemetry *t)
     *t = ((const rs_state *)state)->tel;
 }
 
+void rs_last_solve(const void *state, sb_rs_solve_info *info)
+{
+    *info = ((const rs_state *)state)->last;
+}
+
 const sb_rs_ops rs_ops = {
     rs_create,    /* create */
     rs_solve,     /* solve */
     rs_profile,   /* profile */
     rs_check,     /* check */
     rs_telemetry, /* telemetry */
-    nullptr,      /* last_solve: fp64 only */
+    rs_last_solve, /* last_solve */
     rs_destroy,   /* destroy */
 };
 

@@ -12,6 +12,8 @@
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
 
+#include "rs_mixed_params.h"
+
 extern "C" {
 #include "backend.h"
 }

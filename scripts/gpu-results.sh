@@ -2,7 +2,7 @@
 # Everything a lent GPU session needs, in ONE device call (device time is scarce):
 # offline setup from the bundle, CUDA=1 build, GPU tests, calibrate, resident-solve on
 # the canonical shapes (both methods where they apply, both factor variants, with the
-# reupload baseline), inner-loop and outer-seq on qwen and color-arm, encode on its
+# reupload baseline; --precision mixed beside fp64), inner-loop and outer-seq on qwen and color-arm, encode on its
 # canonical shapes (gated at the 20 M rows/s H100 target), and the PyTorch peer.
 #
 # Here, before the call:
@@ -47,6 +47,11 @@ for factor in library blocked; do
         run "rs-$shape-primal-$factor" --shape "$shape" --require-device --method primal --factor "$factor"
     done
     run "rs-sae-8k-1024-primal-$factor" --shape sae-8k-1024 --require-device --method primal --factor "$factor" --reupload
+done
+# --precision mixed (FP32 factor, FP64 refinement on the device) beside the fp64
+# library runs above, method auto as those shapes' defaults.
+for shape in sae-2k-2048 sae-4k-4096 sae-8k-1024; do
+    run "rs-$shape-mixed" --shape "$shape" --require-device --precision mixed
 done
 
 for shape in qwen color-arm; do

@@ -58,6 +58,7 @@ typedef enum { SB_PREC_FP64 = 0, SB_PREC_MIXED = 1, SB_PREC_AUTO = 2 } sb_precis
 
 /* What the latest solve did. */
 typedef struct sb_rs_solve_info {
+    const char *factor; /* the factorization variant that ran ("library", "blocked", "tiled"); NULL: the requested one */
     int mixed;          /* 1: the FP32 factor + FP64 refinement ran (even if it then fell back) */
     int iterations;     /* refinement iterations: FP64 residuals computed after the first FP32 solve */
     int fallback;       /* 1: the solve re-factored in FP64 */

@@ -210,6 +210,9 @@ static sb_rc rs_prepare(rs_data *d, sb_run *r, sb_err *err)
         d->method = d->n <= d->p ? SB_METHOD_DUAL : SB_METHOD_PRIMAL;
     d->precision = strcmp(o->precision, "mixed") == 0 ? SB_PREC_MIXED
                  : strcmp(o->precision, "auto") == 0 ? SB_PREC_AUTO : SB_PREC_FP64;
+    if (d->precision != SB_PREC_FP64 && o->factor && strcmp(o->factor, "library") != 0)
+        return sb_fail(err, SB_E_INPUT, "--precision %s factors in FP32 with the library (cuSOLVER, LAPACKE): it does not combine with --factor %s",
+                       o->precision, o->factor);
     sb_run_counts(r, d->shape.reps, d->shape.warmup, RS_DEFAULT_REPS, RS_DEFAULT_WARMUP);
     return SB_OK;
 }
@@ -528,6 +531,8 @@ int sb_cmd_resident_solve(int argc, char **argv)
         else
             cJSON_AddStringToObject(root, "residency_note", "--reupload applies to device backends; the host holds X in its own memory");
     }
+    if (d.w0_info.factor) /* the variant that ran, as the backend names it */
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "factor", cJSON_CreateString(d.w0_info.factor));
     rs_precision_json(&r, &d);
     rs_parity(&r, &d);
     if (r.opts.dump_beta && r.nphases && r.phases[0].completed) {

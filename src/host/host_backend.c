@@ -354,7 +354,7 @@ static sb_rc host_rs_mixed(host_rs *s, const double *w, double *beta, double t[3
 static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakdown *bd, sb_err *err)
 {
     double t0 = sb_now_s(), t[3] = {t0, t0, t0};
-    sb_rs_solve_info fresh = {0};
+    sb_rs_solve_info fresh = {.factor = "library"};
     s->last = fresh;
     sb_rc rc = SB_OK;
     if (s->mixed)

@@ -538,6 +538,14 @@ expect_exit 2 "--factor blocked with --backend host conflict" -- "${RS[@]}" --sh
 if SAEBENCH_FAKE_DEVICE=decline expect_exit 2 "--factor blocked when --backend auto falls back to the host" -- "${FRS[@]}" --shape tiny-primal --factor blocked "${FAST[@]}" --out "$OUT"; then
     says "the refusal says the device is needed" "needs the device"
 fi
+expect_exit 2 "--factor tiled with --backend host conflict" -- "${RS[@]}" --shape tiny-primal --backend host --factor tiled "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--factor frobnicated is refused" -- "${RS[@]}" --shape tiny-primal --factor frobnicated "${FAST[@]}" --out "$OUT"
+V="$WORK/factor-auto.json"
+if expect_exit 0 "--factor auto on the host runs the library" -- "${RS[@]}" --shape tiny-primal --backend host --factor auto "${FAST[@]}" --out "$V"; then
+    check "--factor auto: the verdict names the variant that ran" "$V" '.factor == "library"'
+fi
+expect_exit 2 "--precision mixed with --factor blocked conflict" -- "${FRS[@]}" --shape tiny-primal --precision mixed --factor blocked "${FAST[@]}" --out "$OUT"
+expect_exit 2 "--precision auto with --factor tiled conflict" -- "${FRS[@]}" --shape tiny-primal --precision auto --factor tiled "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--gate RS-001=0 (a zero tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-001=0 "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--gate RS-002=-1e-9 (a negative tolerance)" -- "${RS[@]}" --shape tiny-primal --gate RS-002=-1e-9 "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--out given twice" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$OUT" --out "$WORK/other.json"

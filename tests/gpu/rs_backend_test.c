@@ -7,8 +7,11 @@
  * the backend, through the launchers (rs_kernels.h): the chained solve and
  * the tiled factor + backward solve captured in a CUDA graph and replayed,
  * with the test-only start delay that makes low block indices start last.
- * Needs a GPU and LAPACKE. The tiled cases have never run on a GPU (written
- * without one; the kernels pass tests/gpu/sim_tiled.cpp).
+ * --precision mixed|auto: parity, refinement and fallback on an
+ * ill-conditioned system, auto's choice, FP32 + FP64 factorization counts.
+ * Needs a GPU and LAPACKE. The tiled and mixed cases have never run on a GPU
+ * (written without one; the kernels pass tests/gpu/sim_tiled.cpp and
+ * tests/gpu/sim_mixed.cpp).
  * Built and run by tests/gpu/run-gpu-tests.sh. Prints one ok/FAIL line per
  * check and exits nonzero on any failure. */
 #include <math.h>
@@ -155,6 +158,105 @@ out:
     free(rhs);
     free(beta);
     free(ref);
+}
+
+/* --precision mixed|auto (rs_mixed.cu). ill = 0: a well-conditioned system,
+ * every solve mixed, parity with LAPACKE < 1e-9, one FP32 factorization per
+ * solve, the status word downloaded with β. ill = 1: X rank one plus 1e-5
+ * noise, w spanning 1e-8..1, ridge 1e-13: every mixed solve falls back to
+ * FP64 on the device (two factorizations) and gives the fp64 state's answer;
+ * auto then chooses fp64 after its first solve. */
+static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec, int ill, int reupload)
+{
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    const int total = 6;
+    char tag[128];
+    snprintf(tag, sizeof tag, "mixed n=%lld p=%lld %s %s%s%s", (long long)n, (long long)p,
+             method == SB_METHOD_DUAL ? "dual" : "primal", prec == SB_PREC_AUTO ? "auto" : "mixed",
+             ill ? " ill-conditioned" : "", reupload ? " reupload" : "");
+    double *X = malloc((size_t)(n * p) * sizeof *X), *w = malloc((size_t)n * sizeof *w);
+    double *rhs = malloc((size_t)p * sizeof *rhs), *beta = malloc((size_t)p * sizeof *beta);
+    double *ref = malloc((size_t)p * sizeof *ref);
+    void *st = NULL, *st64 = NULL;
+    if (!X || !w || !rhs || !beta || !ref) {
+        check(0, "%s: host allocation", tag);
+        goto out;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const double u = draw();
+        for (int64_t j = 0; j < p; j++)
+            X[i * p + j] = ill ? u * cos(0.1 * (double)j) + 1e-5 * draw() : 0.05 * draw();
+    }
+    for (int64_t j = 0; j < p; j++)
+        rhs[j] = cos((double)(j + 1) * 0.03);
+    sb_rs_problem prob;
+    memset(&prob, 0, sizeof prob);
+    prob.n = n, prob.p = p, prob.X = X, prob.rhs = rhs, prob.ridge = ill ? 1e-13 : 1e-3;
+    prob.method = method, prob.max_solves = total, prob.precision = prec, prob.reupload = reupload;
+    sb_err err = {{0}};
+    sb_rc rc = ops->create(&prob, &st, &err);
+    check(rc == SB_OK, "%s: create (%s)", tag, err.msg);
+    prob.precision = SB_PREC_FP64;
+    if (rc == SB_OK) {
+        rc = ops->create(&prob, &st64, &err);
+        check(rc == SB_OK, "%s: fp64 twin create (%s)", tag, err.msg);
+    }
+    if (rc != SB_OK)
+        goto out;
+    double worst = 0.0, worst_twin = 0.0;
+    int as_expected = 1, most_iters = 0;
+    for (int s = 0; s < total; s++) {
+        for (int64_t i = 0; i < n; i++)
+            w[i] = ill ? pow(10.0, -8.0 * (double)i / (double)(n > 1 ? n - 1 : 1)) * (1.0 + 0.1 * draw())
+                       : fabs(draw()) + 1e-3;
+        if (ops->solve(st, w, beta, &err) != SB_OK || ops->solve(st64, w, ref, &err) != SB_OK) {
+            check(0, "%s: solve %d (%s)", tag, s, err.msg);
+            as_expected = 0;
+            break;
+        }
+        worst_twin = fmax(worst_twin, rel_err(beta, ref, p));
+        sb_rs_solve_info info;
+        memset(&info, 0, sizeof info);
+        ops->last_solve(st, &info);
+        const int want_mixed = !(prec == SB_PREC_AUTO && ill && s > 0);
+        if (info.mixed != want_mixed || info.fallback != (ill && want_mixed) || (info.fallback && !info.why) ||
+            (prec == SB_PREC_AUTO && (s == 0) != (info.auto_choice != NULL))) {
+            check(0, "%s: solve %d: mixed %d fallback %d (%s) iterations %d auto %s", tag, s, info.mixed,
+                  info.fallback, info.why ? info.why : "-", info.iterations,
+                  info.auto_choice ? info.auto_choice : "-");
+            as_expected = 0;
+        }
+        if (info.mixed && !info.fallback)
+            most_iters = info.iterations > most_iters ? info.iterations : most_iters;
+        if (!ill) {
+            if (reference(n, p, X, w, rhs, prob.ridge, ref) != 0) {
+                check(0, "%s: LAPACKE reference %d", tag, s);
+                as_expected = 0;
+                break;
+            }
+            worst = fmax(worst, rel_err(beta, ref, p));
+        }
+    }
+    check(as_expected, "%s: every solve ran as expected (most refinement iterations %d)", tag, most_iters);
+    if (!ill)
+        check(worst < 1e-9, "%s: worst rel err vs LAPACKE %.3g", tag, worst);
+    check(worst_twin < (ill ? 1e-12 : 1e-9), "%s: worst rel err vs the fp64 state %.3g", tag, worst_twin);
+    rc = ops->check(st, &err);
+    check(rc == SB_OK, "%s: check() (%s)", tag, rc == SB_OK ? "clean" : err.msg);
+    sb_telemetry t;
+    ops->telemetry(st, &t);
+    const long long fp32 = (prec == SB_PREC_AUTO && ill) ? 1 : total;
+    const long long fp64 = ill ? total : 0;
+    check(t.factorizations == fp32 + fp64, "%s: factorizations %lld (expected %lld FP32 + %lld FP64)", tag,
+          t.factorizations, fp32, fp64);
+    check(t.d2h_bytes >= p * 8LL * total + 4LL * total + 8LL * fp32, "%s: d2h_bytes %lld (beta, info, status)", tag,
+          t.d2h_bytes);
+out:
+    if (st)
+        ops->destroy(st);
+    if (st64)
+        ops->destroy(st64);
+    free(X), free(w), free(rhs), free(beta), free(ref);
 }
 
 /* w = 0 and ridge = 0 make the primal Gram exactly zero: the factorization
@@ -411,6 +513,16 @@ int main(int argc, char **argv)
     run_failure("library");
     run_failure("blocked");
     run_failure("tiled");
+    run_mixed(300, 200, SB_METHOD_PRIMAL, SB_PREC_MIXED, 0, 0);
+    run_mixed(200, 300, SB_METHOD_DUAL, SB_PREC_MIXED, 0, 0);
+    run_mixed(200, 300, SB_METHOD_DUAL, SB_PREC_MIXED, 0, 1);
+    run_mixed(2000, 2048, SB_METHOD_DUAL, SB_PREC_MIXED, 0, 0);
+    run_mixed(4000, 512, SB_METHOD_PRIMAL, SB_PREC_MIXED, 0, 0);
+    run_mixed(1, 1, SB_METHOD_PRIMAL, SB_PREC_MIXED, 0, 0);
+    run_mixed(60, 40, SB_METHOD_PRIMAL, SB_PREC_MIXED, 1, 0);
+    run_mixed(40, 60, SB_METHOD_DUAL, SB_PREC_MIXED, 1, 0);
+    run_mixed(60, 40, SB_METHOD_PRIMAL, SB_PREC_AUTO, 1, 0);
+    run_mixed(200, 300, SB_METHOD_DUAL, SB_PREC_AUTO, 0, 0);
     /* low block indices spinning ~50 us before their first ticket: blocks
      * start out of index order on the device */
     for (int delay = 0; delay < 2; delay++) {

@@ -199,6 +199,40 @@ resident_case sae-2k-2048 2000 2048 primal library 1
 resident_case sae-2k-2048 2000 2048 dual blocked 1
 resident_case "$MID_DUAL" 200 300 dual library 1
 
+# ---- 1b. --precision mixed: FP32 factor, FP64 refinement on the device ----
+# mixed_case SHAPE N P METHOD
+mixed_case() {
+    local shape=$1 n=$2 p=$3 method=$4
+    local name="${shape##*/} $method mixed" tag="${shape##*/}_${method}_mixed"
+    local out="$TMP/$tag.json" err="$TMP/$tag.err"
+    "$BIN" resident-solve --shape "$shape" --backend cuda --method "$method" --precision mixed \
+        --require-device --reps "$REPS" --warmup "$WARMUP" --out "$out" --quiet 2>"$err"
+    local rc=$?
+    if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
+        bad "$name: exit $rc, want 0 and a verdict: $(last_err "$err")"
+        return
+    fi
+    ok "$name: exit 0 ($(jq -r '.throughput.measured_rows_per_s' "$out") rows/s)"
+    expect "$name: engaged, parity vs the FP64 oracle < 1e-9 ($(jq -r '.parity.rel_err' "$out"))" \
+        jqt "$out" '.engaged == true and .parity.pass == true and .parity.rel_err < 1e-9'
+    expect "$name: every timed rep ran mixed, none fell back ($(jq -c '.precision.refinement_iterations' "$out"))" \
+        jqt "$out" ".precision.used == \"mixed\" and .precision.mixed_reps == $REPS and .precision.fallback_reps == 0"
+    local total
+    total=$(total_solves "$WARMUP" "$REPS")
+    expect "$name: one FP32 factorization per solve, no FP64 one" \
+        jqt "$out" ".telemetry.factorizations == $total"
+    expect "$name: h2d is w per solve only ($(jq -r '.telemetry.h2d_bytes' "$out"))" \
+        jqt "$out" ".telemetry.h2d_bytes == $(expected_h2d "$n" "$p" "$total" 0)"
+    expect "$name: d2h is beta and the 8-byte status per solve ($(jq -r '.telemetry.d2h_bytes' "$out"))" \
+        jqt "$out" ".telemetry.d2h_bytes >= $(expected_d2h "$n" "$p" "$total") + 8 * $total"
+}
+mixed_case tiny-primal 64 32 primal
+mixed_case tiny-dual 32 64 dual
+mixed_case "$MID_PRIMAL" 300 200 primal
+mixed_case "$MID_DUAL" 200 300 dual
+mixed_case sae-2k-2048 2000 2048 dual
+mixed_case sae-8k-1024 8000 1024 primal
+
 # ---- 2. no device visible ----
 # hidden NAME WANT_EXIT ARGS...: run tiny-primal with no device visible; the
 # verdict path is left in HIDDEN_OUT
