@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything a lent GPU session needs, in ONE device call (device time is scarce):
 # offline setup from the bundle, CUDA=1 build, GPU tests, calibrate, resident-solve on
-# the canonical shapes (both methods where they apply, both factor variants, with the
+# the canonical shapes (both methods where they apply, every factor variant, with the
 # reupload baseline; --precision mixed beside fp64), inner-loop and outer-seq on qwen and color-arm, encode on its
 # canonical shapes (gated at the 20 M rows/s H100 target), and the PyTorch peer.
 #
@@ -41,7 +41,7 @@ run_wl() { # workload, name, args...
     echo "   exit $?"
 }
 run() { run_wl resident-solve "$@"; }
-for factor in library blocked; do
+for factor in library blocked tiled; do
     for shape in sae-2k-2048 sae-4k-4096; do
         run "rs-$shape-dual-$factor" --shape "$shape" --require-device --method dual --factor "$factor" --reupload
         run "rs-$shape-primal-$factor" --shape "$shape" --require-device --method primal --factor "$factor"
