@@ -2,11 +2,15 @@
 # saebench's host backend vs the numpy/scipy peer (scripts/bench-numpy.py) on
 # the same fixture.
 #
-#   scripts/bench-host-vs-numpy.sh [SAEBENCH] [--reps N] [--shapes "S1 S2 ..."]
+#   scripts/bench-host-vs-numpy.sh [SAEBENCH] [--reps N] [--shapes "S1 S2 ..."] [--mixed]
 #
 #   SAEBENCH  the binary (default ./saebench)
 #   --reps    timed reps for both sides (default 10)
 #   --shapes  default "sae-2k-2048 sae-8k-1024"
+#   --mixed   instead: --precision fp64 and mixed against numpy's best FP64 form and
+#             numpy's own mixed form (scripts/bench-numpy-mixed.py); prints
+#             shape | saebench fp64 | saebench mixed | refinement iterations (median) |
+#             fallback reps | numpy best fp64 | numpy mixed | saebench mixed / numpy best fp64
 # Env: PYTHON (default /usr/bin/python3: needs numpy+scipy), OUTDIR (default /tmp).
 #
 # Per shape it runs
@@ -22,6 +26,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 saebench=./saebench
 reps=10
 shapes="sae-2k-2048 sae-8k-1024"
+mixed=0
 PYTHON=${PYTHON:-/usr/bin/python3}
 OUTDIR=${OUTDIR:-/tmp}
 
@@ -29,7 +34,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --reps) [ $# -ge 2 ] || die "--reps needs a value"; reps=$2; shift 2 ;;
         --shapes) [ $# -ge 2 ] || die "--shapes needs a value"; shapes=$2; shift 2 ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --mixed) mixed=1; shift ;;
+        -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
         -*) die "unknown option '$1'" ;;
         *) saebench=$1; shift ;;
     esac
@@ -42,6 +48,31 @@ command -v jq >/dev/null 2>&1 || die "jq not found (scripts/install-deps.sh)"
 "$PYTHON" -c 'import numpy, scipy' 2>/dev/null \
     || die "$PYTHON lacks numpy/scipy (set PYTHON=, or scripts/install-deps.sh)"
 mkdir -p "$OUTDIR"
+
+if [ "$mixed" = 1 ]; then
+    status=0
+    printf 'shape\tsaebench_fp64\tsaebench_mixed\titers_med\tfallback_reps\tnumpy_best_fp64\tnumpy_mixed\tmixed_vs_numpy_best\n'
+    for s in $shapes; do
+        for prec in fp64 mixed; do
+            echo "== $s: saebench --precision $prec (host, $reps reps)" >&2
+            "$saebench" resident-solve --shape "$s" --backend host --precision "$prec" --reps "$reps" \
+                --out "$OUTDIR/sbm-$s-$prec.json" --quiet || status=1
+        done
+        echo "== $s: numpy/scipy forms ($reps reps)" >&2
+        "$PYTHON" "$HERE/bench-numpy-mixed.py" --shape "$s" --reps "$reps" \
+            --json "$OUTDIR/sbm-$s-numpy.json" --quiet >&2 || status=1
+        jq -nr --arg s "$s" \
+            --slurpfile f "$OUTDIR/sbm-$s-fp64.json" --slurpfile m "$OUTDIR/sbm-$s-mixed.json" \
+            --slurpfile np "$OUTDIR/sbm-$s-numpy.json" '
+            ($np[0].forms[$np[0].best_fp64].rows_per_s) as $best
+            | [$s, ($f[0].throughput.measured_rows_per_s | floor), ($m[0].throughput.measured_rows_per_s | floor),
+               $m[0].precision.refinement_iterations.median, $m[0].precision.fallback_reps,
+               "\($best | floor) (\($np[0].best_fp64))", ($np[0].forms.mixed.rows_per_s | floor),
+               ($m[0].throughput.measured_rows_per_s / $best * 100 | round / 100)]
+            | map(tostring) | join("\t")' || status=1
+    done
+    exit "$status"
+fi
 
 rows=()
 status=0
