@@ -91,6 +91,11 @@ typedef struct sb_rs_breakdown {
     double download_ms;/* β device -> host */
 } sb_rs_breakdown;
 
+/* --precision auto, after the state's first (mixed) solve: 1 to keep mixed,
+ * 0 for fp64; records the choice and why in first->auto_choice. One rule for
+ * every backend. */
+int sb_precision_auto_decide(sb_rs_solve_info *first);
+
 typedef struct sb_rs_ops {
     /* Stage X (and for dual: K, X·rhs). err names the reason on failure. */
     sb_rc (*create)(const sb_rs_problem *prob, void **state, sb_err *err);

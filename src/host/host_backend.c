@@ -363,10 +363,7 @@ static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakd
         rc = host_rs_fp64(s, w, beta, t, err);
     if (!s->decided) {
         s->decided = 1;
-        s->mixed = !s->last.fallback && s->last.iterations <= SB_REFINE_AUTO_MAX;
-        s->last.auto_choice = s->mixed ? "mixed: the first solve's refinement converged within the auto limit"
-                                       : s->last.fallback ? "fp64: the first solve fell back to FP64"
-                                                          : "fp64: the first solve's refinement needed more iterations than the auto limit";
+        s->mixed = sb_precision_auto_decide(&s->last);
     }
     if (rc)
         return rc;
