@@ -13,10 +13,14 @@
  *
  * The matrix is cut into 64×64 tiles, nt = ceil(n/64) tile rows. Three kinds
  * of task, each on one tile, each done by one 256-thread block:
- *   D(j)      factor the diagonal tile A_jj = L_jj L_jjᵀ and invert it in the
- *             same sweep, in shared memory; store L_jj and L_jj⁻¹ (the
- *             inverse feeds the panels and, through `linv`, the backward
- *             triangular solve);
+ *   D(j)      factor the diagonal tile A_jj = L_jj L_jjᵀ and invert it, in
+ *             shared memory: four 16-column panels, each factored by one
+ *             warp (one __syncwarp and one reciprocal per column, no block
+ *             barrier) and applied to the rest of the tile on the tensor
+ *             cores by all warps; L_jj⁻¹ assembled from the panels' 16×16
+ *             inverses by two levels of 2×2 block inversion (tensor cores);
+ *             store L_jj and L_jj⁻¹ (the inverse feeds the panels and,
+ *             through `linv`, the backward triangular solve);
  *   P(i, j)   the panel tile L_ij = A_ij · L_jj⁻ᵀ: a 64×64×64 multiply
  *             instead of a triangular solve;
  *   U(i,j,k)  the trailing update A_ij -= L_ik · L_jkᵀ (k < j <= i; SYRK
@@ -57,15 +61,37 @@
  * The border's pivot is taken as 1 (never checked), so the last tile and
  * its inverse stay finite and info reports M's pivots only.
  *
- * Critical path (an estimate from instruction latencies, not a
- * measurement): per tile column one D, one P and one U on the next column
- * and three hand-offs, ~nt·(D + P + U + 3 hand-offs). D is 64 barrier steps
- * of a square root, a reciprocal and <= 16 shared-memory FMAs per thread,
- * ~10-12 us; P and U stage 32 KB and run 1024 mma per tile, ~4-5 us each; a
- * hand-off (fence, atomic, poll) ~1 us. At N = 2000 (nt = 32): ~0.5-0.8 ms,
- * dominated by D: reaching the issue's ~0.2 ms needs a D near 3 us (e.g.
- * warp-level or recursive 16-wide steps with the tensor cores) and staging
- * with cp.async and a bank-conflict-free layout. */
+ * Shared-memory operands are stored with a leading dimension of 68
+ * (RS_TLD) so the tensor-core fragment reads are free of bank conflicts;
+ * every global load of a task is issued before the first shared-memory
+ * store or mma (register staging; cp.async is not used).
+ *
+ * Critical path at N = 2000 on an H100: an estimate from instruction
+ * latencies and issue counts at ~1.8 GHz, NOT a measurement (nothing here
+ * has run on a GPU). The tasks on the path are, per tile column k,
+ * D(k) → P(k+1, k) → U(k+1, k+1, k) → D(k+1), three hand-offs (fence,
+ * atomicAdd, the next block's poll through L2: ~0.7-1 us each); nt = 32.
+ *   D: tile load ~0.4 us; 64 warp steps, each the chain shared load →
+ *      reciprocal (~45 cycles) → multiply → FMA of the next pivot → store →
+ *      __syncwarp (~110 cycles) with up to ~100 instructions of the busiest
+ *      lane (the panel's other columns and the 16×16 inverse, all in shared
+ *      memory) issued by the one warp: 110-160 cycles a step, 3.9-5.7 us;
+ *      four panel ends (square root, scaling) ~0.45 us; 3 trailing and 4
+ *      inverse phases (barrier + <= 3 blocks of <= 8 dependent mma each)
+ *      ~1.3 us; store + fence ~0.4 us. D ≈ 6.5-8.5 us (the former
+ *      64-block-barrier sweep: ~10-12 us).
+ *   P, U: 48 loads per thread in flight (~96 KB from L2 at ~64 B/cycle per
+ *      SM, ~0.85 us), 1024 mma (~1.8 cycles each at the SM's FP64 tensor
+ *      rate, ~1 us), stores + fence ~0.4 us: ≈ 2.5-3 us each.
+ *   Per column ≈ 6.5-8.5 + 2 × (2.5-3) + 3 × (0.7-1) ≈ 13.6-17.5 us, so
+ *      ≈ 0.44-0.56 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured;
+ *      the issue's target: ~0.2 ms). Throughput is not the limit: 5984
+ *      tasks × ~2.7 us / 132 SMs ≈ 0.12 ms.
+ * What the remaining factor of ~2.5 needs (not done): the panel's pivot
+ * chain in registers with shuffles (~70 cycles a step, D ≈ 3 us); one block
+ * running P(k+1,k), U(k+1,k+1,k) and D(k+1) back to back (two hand-offs
+ * less per column); P and U split into quarter tiles on more SMs; polls
+ * with ld.acquire instead of a full fence. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 
@@ -98,8 +124,38 @@ __device__ __forceinline__ void rs_mma_f64_m8n8k4(double &d0, double &d1, double
 }
 
 enum { RS_TASK_EXIT = 0, RS_TASK_DIAG = 1, RS_TASK_PANEL = 2, RS_TASK_UPDATE = 3 };
-/* Shared-memory tile: column-major, one pad column of doubles per column. */
-enum { RS_TLD = SB_RS_NB + 1 };
+/* Shared-memory tile: column-major, leading dimension 64 + 4. A warp's mma
+ * fragment read S[x + g + (k + t)·RS_TLD] (g = lane/4, t = lane%4) then hits
+ * 8-byte bank (g + 4t) mod 16: 16 distinct banks in each half-warp, no
+ * conflict (a leading dimension of 65 gives g + t: up to 4-way conflicts). */
+enum { RS_TLD = SB_RS_NB + 4 };
+/* D(j): width of a warp-level panel, and the scratch product of the inverse
+ * (32×32, leading dimension 32 + 4 for the same bank pattern). */
+enum { RS_PW = 16, RS_TTLD = 32 + 4 };
+enum { RS_WARPS = SB_TILED_THREADS / 32, RS_PER_THREAD = SB_RS_NB * SB_RS_NB / SB_TILED_THREADS };
+static_assert(SB_RS_NB == 64 && SB_TILED_THREADS == 256, "the D(j) phases assume a 64-tile and 8 warps");
+
+/* 1/d, correctly rounded (the same value as 1.0 / d). */
+__device__ __forceinline__ double rs_rcp(double d)
+{
+#if defined(__CUDA_ARCH__) && !defined(SB_SIM_CUDA_H)
+    return __drcp_rn(d);
+#else
+    return 1.0 / d;
+#endif
+}
+
+/* One warp: C (8×8) += Σ_{k0 <= k < k1} a_at(r, k)·b_at(k, c) on the tensor
+ * cores (k0, k1 multiples of 4, the same in every lane); this lane holds
+ * d0 = C[g][2t], d1 = C[g][2t + 1] (the mma fragment layout above). */
+template <typename AAt, typename BAt>
+__device__ __forceinline__ void rs_warp_mma8(double &d0, double &d1, int k0, int k1, AAt a_at,
+                                             BAt b_at)
+{
+    const int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    for (int k = k0; k < k1; k += 4)
+        rs_mma_f64_m8n8k4(d0, d1, a_at(g, k + t), b_at(k + t, g));
+}
 
 /* Where a block is in the ticket order: tickets of one block increase, so
  * thread 0 keeps the segment of its previous ticket and only moves forward. */
@@ -170,125 +226,250 @@ __device__ __forceinline__ bool rs_tiled_wait_inputs(const sb_tiled_sync &ts, in
            rs_tiled_wait(ts, nt, j, k, (unsigned)k + 1, info);
 }
 
-/* S[r + c·RS_TLD] = B[r + c·ldb] for r < rows, c < cols, else 0. */
+/* S[r + c·RS_TLD] = B[r + c·ldb] for r < rows, c < cols, else 0. All loads
+ * are issued before the first shared-memory store: the compiler cannot tell
+ * a global load from a shared store apart as aliases, so a load-store loop
+ * would wait out one L2 latency per element. */
 __device__ __forceinline__ void rs_tile_stage(double *S, const double *B, int64_t ldb, int rows,
                                               int cols)
 {
-    for (int q = threadIdx.x; q < SB_RS_NB * SB_RS_NB; q += blockDim.x) {
+    double v[RS_PER_THREAD];
+#pragma unroll
+    for (int m = 0; m < RS_PER_THREAD; ++m) {
+        const int q = (int)threadIdx.x + m * SB_TILED_THREADS;
         const int r = q % SB_RS_NB, c = q / SB_RS_NB;
-        S[r + c * RS_TLD] = (r < rows && c < cols) ? __ldcg(B + r + (int64_t)c * ldb) : 0.0;
+        v[m] = (r < rows && c < cols) ? __ldcg(B + r + (int64_t)c * ldb) : 0.0;
+    }
+#pragma unroll
+    for (int m = 0; m < RS_PER_THREAD; ++m) {
+        const int q = (int)threadIdx.x + m * SB_TILED_THREADS;
+        S[q % SB_RS_NB + (q / SB_RS_NB) * RS_TLD] = v[m];
+    }
+}
+
+/* This lane's A fragments of the warp's 8×64 strip of a 64×64 product, all
+ * loaded before the first mma (sixteen loads in flight, one L2 latency):
+ * a[s] = sign·A[8w + g][4s + t] (rows >= arows read as 0), A in global memory
+ * with leading dimension lda. */
+__device__ __forceinline__ void rs_tile_load_afrag(double (&a)[SB_RS_NB / 4], const double *A,
+                                                   int64_t lda, int arows, double sign)
+{
+    const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+    const int ar = 8 * w + lane / 4;
+#pragma unroll
+    for (int s = 0; s < SB_RS_NB / 4; ++s) {
+        const int kk = 4 * s + lane % 4;
+        a[s] = ar < arows ? sign * __ldcg(A + ar + (int64_t)kk * lda) : 0.0;
     }
 }
 
 /* The warp's 8×64 strip of a 64×64 product: warp w holds the rows 8w..8w+7,
  * acc[cb][e] = C[8w + g][8cb + 2t + e] (the D fragment layout, g = lane/4,
- * t = lane%4). acc += sign · A·Bᵀ over all 64 k, A (64×64, rows >= arows
- * read as 0) in global memory with leading dimension lda, B in shared memory
- * (Bs[c + kk·RS_TLD] = B[c][kk]). Column blocks cb > cb_max are skipped
+ * t = lane%4). acc += A·Bᵀ over all 64 k, A as fragments from
+ * rs_tile_load_afrag, B in shared memory (Bs[c + kk·RS_TLD] = B[c][kk], read
+ * without bank conflicts, see RS_TLD). Column blocks cb > cb_max are skipped
  * (the strictly upper 8×8 blocks of a diagonal tile). */
-__device__ __forceinline__ void rs_tile_mma_nt(double (&acc)[8][2], const double *A, int64_t lda,
-                                               int arows, const double *Bs, double sign,
-                                               int cb_max)
+__device__ __forceinline__ void rs_tile_mma_nt(double (&acc)[8][2], const double (&a)[SB_RS_NB / 4],
+                                               const double *Bs, int cb_max)
 {
-    const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
-    const int ar = 8 * w + lane / 4;
-#pragma unroll 4
+    const int lane = threadIdx.x % 32;
+    /* fully unrolled: a[] must stay in registers (a partial unroll indexes
+     * it dynamically, which puts it in local memory) */
+#pragma unroll
     for (int s = 0; s < SB_RS_NB / 4; ++s) {
         const int kk = 4 * s + lane % 4;
-        const double a = ar < arows ? sign * __ldcg(A + ar + (int64_t)kk * lda) : 0.0;
 #pragma unroll
         for (int cb = 0; cb < 8; ++cb)
             if (cb <= cb_max)
-                rs_mma_f64_m8n8k4(acc[cb][0], acc[cb][1], a, Bs[8 * cb + lane / 4 + kk * RS_TLD]);
+                rs_mma_f64_m8n8k4(acc[cb][0], acc[cb][1], a[s], Bs[8 * cb + lane / 4 + kk * RS_TLD]);
     }
 }
 
-/* D(j): see the file comment. S holds the tile; the inverse X = L⁻¹ is
- * built in the same 64 steps by applying each elimination step to the
- * identity (row r -= (a_rk/d_k)·row k, then row k scaled by 1/sqrt(d_k)),
- * stored transposed in S's strict upper triangle (X[r][c], r > c, at
- * S[c + r·RS_TLD]) with its diagonal in xd[]. Step k:
- *   d = a_kk (unscaled), rs = 1/sqrt(d) (the one reciprocal), m_r = a_rk·rs²;
- *   a_rc -= m_r·a_ck (k < c <= r),  X[r][c] -= m_r·X[k][c] (c <= k);
- * column k of L and row k of X are scaled one step later (step k+1), when
- * nobody reads them: one barrier per step. Rows/columns past the matrix
- * edge are padded with the identity. Returns false after a pivot failure. */
+/* D(j), warp 0: factor the panel of columns c0..c0+15 (rows c0..63) of S,
+ * whose earlier panels' updates are applied, and invert its 16×16 diagonal
+ * block. Lane l owns rows c0 + l and c0 + l + 32, so a step needs no block
+ * barrier, only __syncwarp. Step kk keeps the columns unscaled (LDLᵀ form):
+ *   d = a_kk, one reciprocal, m_r = a_rk / d,
+ *   a_rc -= m_r·a_ck            (kk < c <= r, c in the panel),
+ *   X̃[r][c] -= m_r·X̃[kk][c]    (c <= kk, r in the diagonal block),
+ * X̃ the unit lower inverse (X̃[kk][kk] = 1), stored transposed in S's strict
+ * upper triangle (X̃[r][c] at S[c + r·RS_TLD]). Step kk writes only columns
+ * > kk of L and rows > kk of X̃ and reads column kk and row kk, which no lane
+ * writes in that step: one __syncwarp per step. The chain from one pivot to
+ * the next is a shared load, the reciprocal, a multiply and an FMA. After the
+ * 16 steps the square roots, off that chain: xd[c] = 1/sqrt(d_c), column c
+ * of L scaled by xd[c], L_cc = sqrt(d_c), and row r of X = L⁻¹ = D^-1/2·X̃
+ * scaled by xd[r]. Rows/columns past the matrix edge hold the identity; the
+ * border's pivot is taken as 1. Returns 0, or the failing local column + 1
+ * (the same in every lane: each lane reads the same pivot after the same
+ * __syncwarp). */
+__device__ __forceinline__ int rs_diag_panel(double *S, double *xd, int c0, int border)
+{
+    const int lane = threadIdx.x % 32;
+    const int cend = c0 + RS_PW;
+    for (int kk = c0; kk < cend; ++kk) {
+        double d = S[kk + kk * RS_TLD];
+        if (kk == border)
+            d = 1.0;
+        if (!(d > 0.0))
+            return kk + 1;
+        const double rinv = rs_rcp(d);
+        for (int r = c0 + lane; r < SB_RS_NB; r += 32) {
+            if (r <= kk)
+                continue;
+            const double m = S[r + kk * RS_TLD] * rinv;
+            const int cmax = rs_imin(r, cend - 1);
+            for (int c = kk + 1; c <= cmax; ++c)
+                S[r + c * RS_TLD] -= m * S[c + kk * RS_TLD];
+            if (r < cend)
+                for (int c = c0; c <= kk; ++c)
+                    S[c + r * RS_TLD] -= m * (c < kk ? S[c + kk * RS_TLD] : 1.0);
+        }
+        __syncwarp();
+    }
+    if (lane < RS_PW) {
+        const int kk = c0 + lane;
+        const double d = kk == border ? 1.0 : S[kk + kk * RS_TLD];
+        const double sq = sqrt(d);
+        xd[kk] = 1.0 / sq;
+        S[kk + kk * RS_TLD] = sq;
+    }
+    __syncwarp();
+    for (int r = c0 + lane; r < SB_RS_NB; r += 32) {
+        const int cmax = rs_imin(r, cend);
+        for (int c = c0; c < cmax; ++c)
+            S[r + c * RS_TLD] *= xd[c];
+        if (r < cend)
+            for (int c = c0; c < r; ++c)
+                S[c + r * RS_TLD] *= xd[r];
+    }
+    return 0;
+}
+
+/* D(j): see the file comment. The 64×64 tile in S is factored in four
+ * warp-level panels of 16 columns (rs_diag_panel), each followed by the
+ * update of the trailing lower triangle with it on the tensor cores (all
+ * eight warps, 8×8 output blocks, k = 16). Then X = L⁻¹ from the panels'
+ * 16×16 diagonal inverses X_qq by two levels of the 2×2 block inverse
+ *   [L11 0; L21 L22]⁻¹ = [X11 0; -X22·(L21·X11) X22],
+ * at 16 (blocks (1,0) and (3,2) together) and at 32, each level two
+ * tensor-core products through the scratch T. X is kept transposed in S's
+ * strict upper triangle with its diagonal in xd, as rs_diag_panel leaves it.
+ * On the critical path: 64 warp-synchronous steps and 11 block barriers,
+ * instead of 64 block-barrier steps. Returns false after a pivot failure
+ * (info = global column + 1, abort). */
 __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int j, int bordered,
                                               double *border_out, double *linv, double *S,
-                                              double *xd, int *info, sb_chain_ctl *ctl)
+                                              double *xd, double *T, int *s_fail, int *info,
+                                              sb_chain_ctl *ctl)
 {
-    const int tid = threadIdx.x;
+    const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+    const int g = lane / 4, t = lane % 4;
     const int col0 = SB_RS_NB * j;
     const int rb = rs_imin(SB_RS_NB, n - col0);
     double *Ajj = A + col0 + (int64_t)col0 * lda;
-    for (int q = tid; q < SB_RS_NB * SB_RS_NB; q += blockDim.x) {
-        const int r = q % SB_RS_NB, c = q / SB_RS_NB;
-        double v = 0.0;
-        if (r >= c)
-            v = (r < rb && c < rb) ? __ldcg(Ajj + r + (int64_t)c * lda) : (r == c ? 1.0 : 0.0);
-        S[r + c * RS_TLD] = v;
+    {
+        double v[RS_PER_THREAD];
+#pragma unroll
+        for (int m = 0; m < RS_PER_THREAD; ++m) {
+            const int q = tid + m * SB_TILED_THREADS;
+            const int r = q % SB_RS_NB, c = q / SB_RS_NB;
+            v[m] = 0.0;
+            if (r >= c)
+                v[m] = (r < rb && c < rb) ? __ldcg(Ajj + r + (int64_t)c * lda) : (r == c ? 1.0 : 0.0);
+        }
+#pragma unroll
+        for (int m = 0; m < RS_PER_THREAD; ++m) {
+            const int q = tid + m * SB_TILED_THREADS;
+            S[q % SB_RS_NB + (q / SB_RS_NB) * RS_TLD] = v[m];
+        }
     }
-    if (tid < SB_RS_NB)
-        xd[tid] = 1.0;
     __syncthreads();
 
-    enum { G = SB_TILED_THREADS / SB_RS_NB };
-    static_assert(G == 4, "thread (r, g): 64 rows x 4 column groups");
-    const int r = tid % SB_RS_NB, g = tid / SB_RS_NB;
     const int border = bordered ? n - 1 - col0 : -1; /* local index of the border pivot */
-    double rs_prev = 0.0, sq_prev = 0.0;
-    int failed = 0;
-    for (int k = 0; k <= SB_RS_NB; ++k) {
-        if (k > 0) { /* finish column k-1 of L and row k-1 of X */
-            const int q = k - 1;
-            if (g == 0 && r >= q)
-                S[r + q * RS_TLD] = r == q ? sq_prev : S[r + q * RS_TLD] * rs_prev;
-            if (g == 1 && r <= q) {
-                if (r == q)
-                    xd[q] *= rs_prev;
-                else
-                    S[r + q * RS_TLD] *= rs_prev;
+    auto Lat = [S](int r, int c) { return S[r + c * RS_TLD]; };
+    auto Xat = [S, xd](int r, int c) { return r > c ? S[c + r * RS_TLD] : r == c ? xd[r] : 0.0; };
+    for (int c0 = 0; c0 < SB_RS_NB; c0 += RS_PW) {
+        if (warp == 0) {
+            const int fail = rs_diag_panel(S, xd, c0, border);
+            if (lane == 0)
+                *s_fail = fail;
+        }
+        __syncthreads();
+        const int fail = *s_fail;
+        if (fail) {
+            if (tid == 0) {
+                atomicCAS(info, 0, col0 + fail);
+                __threadfence();
+                atomicExch(&ctl->abort, 1);
             }
+            return false;
         }
-        if (k == SB_RS_NB)
+        const int cend = c0 + RS_PW;
+        if (cend == SB_RS_NB)
             break;
-        /* every thread reads the same pivot after the same barrier, so the
-         * break is taken by all threads or by none */
-        double d = S[k + k * RS_TLD];
-        if (k == border)
-            d = 1.0;
-        if (!(d > 0.0)) {
-            failed = k + 1;
-            break;
+        /* A22 -= L21·L21ᵀ, lower 8×8 blocks (bi >= bj) of rows/columns cend.. */
+        const int nb8 = (SB_RS_NB - cend) / 8;
+        for (int b = warp; b < nb8 * (nb8 + 1) / 2; b += RS_WARPS) {
+            int bi = 0, bj = b;
+            while (bj > bi) {
+                bj -= bi + 1;
+                ++bi;
+            }
+            const int R = cend + 8 * bi, C = cend + 8 * bj;
+            double *o0 = S + R + g + (C + 2 * t) * RS_TLD;
+            double d0 = o0[0], d1 = o0[RS_TLD];
+            rs_warp_mma8(d0, d1, 0, RS_PW, [&](int r, int k) { return -Lat(R + r, c0 + k); },
+                         [&](int k, int c) { return Lat(C + c, c0 + k); });
+            if (bi != bj || g >= 2 * t)
+                o0[0] = d0;
+            if (bi != bj || g >= 2 * t + 1)
+                o0[RS_TLD] = d1;
         }
-        const double rs = 1.0 / sqrt(d);
-        if (r > k) {
-            const double m = S[r + k * RS_TLD] * (rs * rs);
-            for (int c = k + 1 + ((g - k - 1) & (G - 1)); c <= r; c += G)
-                S[r + c * RS_TLD] -= m * S[c + k * RS_TLD];
-            for (int c = g; c <= k; c += G)
-                S[c + r * RS_TLD] -= m * (c < k ? S[c + k * RS_TLD] : xd[k]);
-        }
-        rs_prev = rs;
-        sq_prev = d * rs;
         __syncthreads();
     }
-    if (failed) {
-        if (tid == 0) {
-            atomicCAS(info, 0, col0 + failed);
-            __threadfence();
-            atomicExch(&ctl->abort, 1);
+
+    /* X = L⁻¹: level h = 16 (two products at once, p = 0 and 2), then 32. */
+    for (int h = RS_PW; h < SB_RS_NB; h *= 2) {
+        const int nprod = SB_RS_NB / (2 * h);  /* 2, then 1 */
+        const int nblk = (h / 8) * (h / 8);    /* 8×8 output blocks per product */
+        /* T_p = L21·X11 (X11 lower: k >= the block's first column) */
+        for (int b = warp; b < nprod * nblk; b += RS_WARPS) {
+            const int pp = b / nblk, bi = (b % nblk) / (h / 8), bj = b % (h / 8);
+            const int o = 2 * h * pp; /* first row/column of X11 */
+            double d0 = 0.0, d1 = 0.0;
+            rs_warp_mma8(d0, d1, 8 * bj, h, [&](int r, int k) { return Lat(o + h + 8 * bi + r, o + k); },
+                         [&](int k, int c) { return Xat(o + k, o + 8 * bj + c); });
+            double *o0 = T + h * pp + 8 * bi + g + (8 * bj + 2 * t) * RS_TTLD;
+            o0[0] = d0;
+            o0[RS_TTLD] = d1;
         }
-        return false;
+        __syncthreads();
+        /* X21 = -X22·T_p (X22 lower: k <= the block's last row) */
+        for (int b = warp; b < nprod * nblk; b += RS_WARPS) {
+            const int pp = b / nblk, bi = (b % nblk) / (h / 8), bj = b % (h / 8);
+            const int o = 2 * h * pp;
+            double d0 = 0.0, d1 = 0.0;
+            rs_warp_mma8(d0, d1, 0, 8 * bi + 8,
+                         [&](int r, int k) { return -Xat(o + h + 8 * bi + r, o + h + k); },
+                         [&](int k, int c) { return T[h * pp + k + (8 * bj + c) * RS_TTLD]; });
+            /* X[o + h + 8bi + g][o + 8bj + 2t + e], stored transposed */
+            double *o0 = S + o + 8 * bj + 2 * t + (o + h + 8 * bi + g) * RS_TLD;
+            o0[0] = d0;
+            o0[1] = d1;
+        }
+        __syncthreads();
     }
-    __syncthreads();
+
     double *Xj = linv + (int64_t)j * SB_RS_NB * SB_RS_NB;
-    for (int q = tid; q < SB_RS_NB * SB_RS_NB; q += blockDim.x) {
+#pragma unroll 4
+    for (int m = 0; m < RS_PER_THREAD; ++m) {
+        const int q = tid + m * SB_TILED_THREADS;
         const int rr = q % SB_RS_NB, c = q / SB_RS_NB;
         const bool in = rr < rb && c < rb;
         if (in && rr >= c)
             Ajj[rr + (int64_t)c * lda] = S[rr + c * RS_TLD];
-        Xj[q] = !in ? 0.0 : rr > c ? S[c + rr * RS_TLD] : rr == c ? xd[rr] : 0.0;
+        Xj[q] = in ? Xat(rr, c) : 0.0;
         if (border_out && rr == border && c < rr)
             border_out[col0 + c] = S[rr + c * RS_TLD];
     }
@@ -300,13 +481,15 @@ __device__ __forceinline__ void rs_tiled_panel(double *A, int64_t lda, int n, in
                                                int bordered, double *border_out,
                                                const double *linv, double *S)
 {
-    rs_tile_stage(S, linv + (int64_t)j * SB_RS_NB * SB_RS_NB, SB_RS_NB, SB_RS_NB, SB_RS_NB);
-    __syncthreads();
     const int row0 = SB_RS_NB * i, col0 = SB_RS_NB * j;
     const int rows = rs_imin(SB_RS_NB, n - row0);
     double *Aij = A + row0 + (int64_t)col0 * lda;
+    double a[SB_RS_NB / 4];
+    rs_tile_load_afrag(a, Aij, lda, rows, 1.0);
+    rs_tile_stage(S, linv + (int64_t)j * SB_RS_NB * SB_RS_NB, SB_RS_NB, SB_RS_NB, SB_RS_NB);
+    __syncthreads();
     double acc[8][2] = {};
-    rs_tile_mma_nt(acc, Aij, lda, rows, S, 1.0, 7);
+    rs_tile_mma_nt(acc, a, S, 7);
     /* the mma.sync steps consumed every lane's loads of this warp's rows
      * before any lane overwrites them; no other warp touches these rows */
     __syncwarp();
@@ -326,14 +509,14 @@ __device__ __forceinline__ void rs_tiled_panel(double *A, int64_t lda, int n, in
     }
 }
 
-/* U(i, j, k): A_ij -= L_ik · L_jkᵀ (lower half only when i = j). */
+/* U(i, j, k): A_ij -= L_ik · L_jkᵀ (lower half only when i = j). The
+ * accumulator and the A fragments are loaded before the staging of L_jk, so
+ * the three sets of loads overlap. */
 __device__ __forceinline__ void rs_tiled_update(double *A, int64_t lda, int n, int i, int j, int k,
                                                 double *S)
 {
     const int row0 = SB_RS_NB * i, col0 = SB_RS_NB * j, kc0 = SB_RS_NB * k;
     const int rows = rs_imin(SB_RS_NB, n - row0), cols = rs_imin(SB_RS_NB, n - col0);
-    rs_tile_stage(S, A + col0 + (int64_t)kc0 * lda, lda, cols, SB_RS_NB);
-    __syncthreads();
     const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
     const int r = 8 * w + lane / 4;
     const bool diag = i == j;
@@ -346,7 +529,11 @@ __device__ __forceinline__ void rs_tiled_update(double *A, int64_t lda, int n, i
             const int c = 8 * cb + 2 * (lane % 4) + e;
             acc[cb][e] = (r < rows && c < cols) ? __ldcg(Aij + r + (int64_t)c * lda) : 0.0;
         }
-    rs_tile_mma_nt(acc, A + row0 + (int64_t)kc0 * lda, lda, rows, S, -1.0, diag ? w : 7);
+    double a[SB_RS_NB / 4];
+    rs_tile_load_afrag(a, A + row0 + (int64_t)kc0 * lda, lda, rows, -1.0);
+    rs_tile_stage(S, A + col0 + (int64_t)kc0 * lda, lda, cols, SB_RS_NB);
+    __syncthreads();
+    rs_tile_mma_nt(acc, a, S, diag ? w : 7);
 #pragma unroll
     for (int cb = 0; cb < 8; ++cb)
 #pragma unroll
@@ -364,8 +551,10 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
               sb_tiled_sync ts, int *info)
 {
     __shared__ double S[SB_RS_NB * RS_TLD];
+    __shared__ double T[32 * RS_TTLD];
     __shared__ double xd[SB_RS_NB];
     __shared__ int s_task[4];
+    __shared__ int s_fail;
     const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
     const long long ntasks = sb_tiled_ntasks(nt);
     rs_tiled_cursor cur = {-1, 0}; /* thread 0's */
@@ -392,7 +581,8 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
         if (kind == RS_TASK_EXIT)
             break;
         if (kind == RS_TASK_DIAG) {
-            if (!rs_tiled_diag(A, lda, n, j, bordered, border_out, linv, S, xd, info, ts.ctl))
+            if (!rs_tiled_diag(A, lda, n, j, bordered, border_out, linv, S, xd, T, &s_fail, info,
+                               ts.ctl))
                 break;
         } else if (kind == RS_TASK_PANEL) {
             rs_tiled_panel(A, lda, n, i, j, bordered, border_out, linv, S);
