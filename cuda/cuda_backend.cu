@@ -36,6 +36,18 @@
  *   Every factorization writes its status into its own slot of info_d (one
  *   per solve); solve() never reads it back (no extra synchronisation in the
  *   timed region): check() downloads the unchecked slots afterwards.
+ *   blocked and tiled run the whole rep as one CUDA graph (issue #17 item
+ *   4; NEVER RUN ON A GPU): the first solve() captures it (H2D of w from the
+ *   pinned buffer, X too with reupload, the build, the bordered right-hand
+ *   side copy, the factor, the solves, β recovery, D2H of β into the pinned
+ *   buffer, cuBLAS calls included, on a workspace set with
+ *   cublasSetWorkspace) and every solve() replays it with one
+ *   cudaGraphLaunch; profile() runs the same sequence on the stream with
+ *   its events. As a graph has fixed pointers, the rep's factorization and
+ *   solves write their status into one fixed word and a last one-thread
+ *   kernel (rs_info_commit) moves it into the slot counted on the device, so
+ *   check() still names the solve that failed. A failed capture or
+ *   instantiation is a runtime error.
  *
  * Telemetry (exact, per state):
  *   create:   h2d += n·p·8 (X) + p·8 (rhs); frame_builds = 1;
@@ -43,9 +55,12 @@
  *             library_calls += 2 for dual (DSYRK for K, DGEMV for v).
  *   solve / profile (each): h2d += n·8 (w); d2h += p·8 (β);
  *             factorizations += 1; own_kernel_launches += our kernels
- *             launched; library_calls += cuBLAS/cuSOLVER calls issued (one
+ *             launched (blocked, tiled: rs_info_commit included);
+ *             library_calls += cuBLAS/cuSOLVER calls issued (one
  *             library call may launch several kernels); with reupload also h2d += n·p·8 and
  *             frame_builds += 1 (and for dual the 2 launches rebuilding K, v).
+ *             A graph replay adds exactly what its capture counted: the
+ *             same operations as the stream path.
  *   check:    d2h += 4 per solve slot not yet checked (each slot is
  *             downloaded exactly once however often check() is called).
  *   Device-to-device copies and memsets are not transfers and not launches. */
@@ -294,6 +309,12 @@ sb_rc cuda_calibrate(sb_ceilings *out, sb_err *err)
 
 enum rs_factor_kind { RS_FACTOR_LIBRARY, RS_FACTOR_BLOCKED, RS_FACTOR_TILED };
 
+/* info_d beyond the max_solves slots: the potrs scratch word, the status
+ * word of a blocked/tiled rep, and the device counter of the slot it is
+ * committed to (rs_info_commit; an unsigned in an int's place). */
+enum { RS_INFO_POTRS = 0, RS_INFO_REP = 1, RS_INFO_NEXT = 2, RS_INFO_EXTRA = 3 };
+const size_t RS_BLAS_WORKSPACE = (size_t)32 << 20;
+
 /* Events of a profiled solve, in order: the phases of sb_rs_breakdown lie
  * between consecutive marks. */
 enum { EV_START, EV_UPLOADED, EV_BUILT, EV_FACTORED, EV_SOLVED, EV_DOWNLOADED, RS_NEV };
@@ -326,13 +347,18 @@ struct rs_state {
     double *K_d;    /* dual: X·Xᵀ, n×n lower */
     double *v_d;    /* dual: X·rhs, n */
     double *y_d;    /* dual: M⁻¹v, n */
-    int *info_d;    /* max_solves factorization slots + 1 scratch for potrs */
+    int *info_d;    /* max_solves factorization slots, then RS_INFO_EXTRA words:
+                       the potrs scratch, the rep's status word and the device
+                       slot counter of the own factorizations (rs_info_commit) */
     void *work_d;   /* cuSOLVER Xpotrf workspaces */
     size_t work_d_bytes;
     void *work_h;
     size_t work_h_bytes;
     sb_chain chain; /* blocked, tiled: chained triangular-solve state */
     sb_tiled tiled; /* tiled: the factorization's state */
+    void *blas_ws;  /* blocked, tiled: the cuBLAS workspace, set before any capture */
+    cudaGraphExec_t rep_graph; /* blocked, tiled: the FP64 rep, captured once */
+    sb_telemetry rep_tel;      /* what one replay of rep_graph adds to tel */
 
     /* host staging */
     double *X_pin;    /* reupload only: pinned copy of X */
@@ -362,6 +388,8 @@ void rs_destroy(void *state)
         return;
     if (st->stream)
         cudaStreamSynchronize(st->stream);
+    if (st->rep_graph)
+        cudaGraphExecDestroy(st->rep_graph);
     cudaFree(st->X_d);
     cudaFree(st->Xs_d);
     cudaFree(st->w_d);
@@ -385,6 +413,7 @@ void rs_destroy(void *state)
         if (st->ev[i])
             cudaEventDestroy(st->ev[i]);
     sb_cuda_lib_close(st->stream, st->blas, st->solver, st->params);
+    cudaFree(st->blas_ws); /* after the handle that used it */
     free(st);
 }
 
@@ -451,7 +480,7 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
     } else {
         SB_CUDA_TRY(err, cudaMalloc((void **)&st->Xs_d, x_bytes));
     }
-    const size_t info_bytes = ((size_t)st->max_solves + 1) * sizeof(int);
+    const size_t info_bytes = ((size_t)st->max_solves + RS_INFO_EXTRA) * sizeof(int);
     SB_CUDA_TRY(err, cudaMalloc((void **)&st->info_d, info_bytes));
     SB_CUDA_TRY(err, cudaMemsetAsync(st->info_d, 0, info_bytes, st->stream));
     st->info_h = (int *)calloc((size_t)st->max_solves, sizeof(int));
@@ -479,6 +508,20 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
         SB_CUDA_TRY(err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
         SB_CUDA_TRY(err, sb_chain_alloc(&st->chain, (int)N + 1, st->stream));
         SB_CUDA_TRY(err, sb_tiled_alloc(&st->tiled, (int)N + 1, sms, st->stream));
+    }
+    if (st->factor != RS_FACTOR_LIBRARY) {
+        /* The rep is captured as a CUDA graph (rs_capture_rep). A cuBLAS call
+         * that needs workspace, captured without one of the caller's, records
+         * the library's own allocation into the graph; cublasSetWorkspace
+         * before the capture avoids that (cuBLAS documentation of
+         * cublasSetWorkspace, as cited in github.com/chelsea0x3b/cudarc/pull/595;
+         * github.com/pytorch/pytorch/pull/83461 sets the workspace explicitly
+         * for the same reason). cublasSetStream resets the workspace, so this
+         * comes after sb_cuda_lib_open set the stream. 32 MiB: the size the
+         * cuBLAS documentation recommends for Hopper (4 MiB elsewhere), as
+         * remembered, not re-checked here. Unverified on a GPU. */
+        SB_CUDA_TRY(err, cudaMalloc(&st->blas_ws, RS_BLAS_WORKSPACE));
+        SB_CUBLAS_TRY(err, cublasSetWorkspace(st->blas, st->blas_ws, RS_BLAS_WORKSPACE));
     }
 
     SB_CUDA_TRY(err, cudaMallocHost((void **)&st->w_pin, n * sizeof(double)));
@@ -644,7 +687,7 @@ sb_rc rs_cholesky_solve(rs_state *st, double *b, int *info, sb_err *err)
          * give it the scratch slot */
         SB_CUSOLVER_TRY(err, cusolverDnXpotrs(st->solver, st->params, CUBLAS_FILL_MODE_LOWER, N, 1,
                                               CUDA_R_64F, st->A_d, N, CUDA_R_64F, b, N,
-                                              st->info_d + st->max_solves));
+                                              st->info_d + st->max_solves + RS_INFO_POTRS));
         st->tel.library_calls++;
         return SB_OK;
     }
@@ -683,7 +726,9 @@ sb_rc rs_beta_from(rs_state *st, const double *sol, sb_err *err)
 }
 
 /* The FP64 solve after w is on the device (and, dual with reupload, the
- * frame rebuilt unless frame_done): build, factor, solve, download β. */
+ * frame rebuilt unless frame_done): build, factor, solve, download β into
+ * beta_pin. Enqueues only, never synchronises: it is also what the rep
+ * graph captures (rs_capture_rep). */
 sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err *err)
 {
     const size_t n = (size_t)st->n, p = (size_t)st->p;
@@ -746,8 +791,7 @@ sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err
                                      cudaMemcpyDeviceToHost, st->stream));
     st->tel.d2h_bytes += (long long)(p * sizeof(double));
     RS_MARK(EV_DOWNLOADED);
-    SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
-    return SB_OK;
+    return SB_OK; /* the caller synchronises (or this was captured) */
 }
 
 
@@ -813,6 +857,93 @@ sb_rc rs_mixed_body(rs_state *st, int profiled, sb_err *err)
     return SB_OK;
 }
 
+/* The upload that starts every rep, from the pinned buffers: X again with
+ * reupload, then w. */
+sb_rc rs_upload(rs_state *st, int profiled, sb_err *err)
+{
+    const size_t n = (size_t)st->n, p = (size_t)st->p;
+    RS_MARK(EV_START);
+    if (st->reupload) {
+        SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, st->X_pin, n * p * sizeof(double),
+                                         cudaMemcpyHostToDevice, st->stream));
+        st->tel.h2d_bytes += (long long)(n * p * sizeof(double));
+        st->tel.frame_builds++;
+    }
+    SB_CUDA_TRY(err, cudaMemcpyAsync(st->w_d, st->w_pin, n * sizeof(double), cudaMemcpyHostToDevice,
+                                     st->stream));
+    st->tel.h2d_bytes += (long long)(n * sizeof(double));
+    RS_MARK(EV_UPLOADED);
+    return SB_OK;
+}
+
+void rs_tel_add(sb_telemetry *t, const sb_telemetry *d, long long sign)
+{
+    t->handle_creations += sign * d->handle_creations;
+    t->factorizations += sign * d->factorizations;
+    t->frame_builds += sign * d->frame_builds;
+    t->h2d_bytes += sign * d->h2d_bytes;
+    t->d2h_bytes += sign * d->d2h_bytes;
+    t->library_calls += sign * d->library_calls;
+    t->own_kernel_launches += sign * d->own_kernel_launches;
+}
+
+/* The whole FP64 rep of a blocked/tiled state, enqueued, not synchronised:
+ * upload, build, factor, solve, β into beta_pin, then rs_info_commit. The
+ * factorization and the solves write their status into the fixed word
+ * info_d[max_solves + RS_INFO_REP] (a graph has fixed pointers); the commit
+ * kernel moves it into the slot counted on the device
+ * (info_d[max_solves + RS_INFO_NEXT]), which advances once per rep, graphed
+ * or not, in step with st->solves. */
+sb_rc rs_own_rep(rs_state *st, int profiled, sb_err *err)
+{
+    int *extra = st->info_d + st->max_solves;
+    sb_rc rc = rs_upload(st, profiled, err);
+    if (rc == SB_OK)
+        rc = rs_fp64_body(st, extra + RS_INFO_REP, profiled, 0, err);
+    if (rc != SB_OK)
+        return rc;
+    SB_LAUNCH_TRY(err, sb_launch_info_commit(st->info_d, st->max_solves, extra + RS_INFO_REP,
+                                             (unsigned *)(extra + RS_INFO_NEXT), st->stream));
+    st->tel.own_kernel_launches++;
+    return SB_OK;
+}
+
+/* Captures rs_own_rep once into st->rep_graph. Nothing runs during the
+ * capture, so what it added to the telemetry is taken back and kept as
+ * rep_tel, what each replay adds. Every input of the rep is read at replay
+ * time from memory whose address is fixed: w from w_pin (filled by the host
+ * before each launch), the chain and tiled states on the device
+ * (sb_chain_ctl: no host bookkeeping between launches), the status word and
+ * slot counter above. A capture or instantiation failure is a runtime error
+ * (there is no silent fallback to the stream path). */
+sb_rc rs_capture_rep(rs_state *st, sb_err *err)
+{
+    const sb_telemetry before = st->tel;
+    SB_CUDA_TRY(err, cudaStreamBeginCapture(st->stream, cudaStreamCaptureModeGlobal));
+    sb_rc rc = rs_own_rep(st, 0, err);
+    cudaGraph_t graph = NULL;
+    const cudaError_t e = cudaStreamEndCapture(st->stream, &graph); /* always end it */
+    st->rep_tel = st->tel;
+    rs_tel_add(&st->rep_tel, &before, -1);
+    st->tel = before;
+    if (rc == SB_OK && e != cudaSuccess)
+        rc = sb_fail(err, SB_E_RUNTIME, "capturing the rep as a CUDA graph: cudaStreamEndCapture: %s (%s)",
+                     cudaGetErrorName(e), cudaGetErrorString(e));
+    if (rc == SB_OK) {
+        const cudaError_t ei = cudaGraphInstantiate(&st->rep_graph, graph, 0);
+        if (ei != cudaSuccess) {
+            st->rep_graph = NULL;
+            rc = sb_fail(err, SB_E_RUNTIME, "instantiating the rep's CUDA graph: cudaGraphInstantiate: %s (%s)",
+                         cudaGetErrorName(ei), cudaGetErrorString(ei));
+        }
+    }
+    if (graph)
+        cudaGraphDestroy(graph);
+    if (rc != SB_OK)
+        cudaGetLastError(); /* the error is in err; do not leave it sticky for the next call */
+    return rc;
+}
+
 /* One solve, shared by solve() and profile() (profiled: record the phase
  * events). Synchronous: beta holds β on return. */
 sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_err *err)
@@ -828,21 +959,34 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
     int *info = st->info_d + st->solves;
     st->solves++;
 
-    RS_MARK(EV_START);
-    if (st->reupload) {
-        SB_CUDA_TRY(err, cudaMemcpyAsync(st->X_d, st->X_pin, n * p * sizeof(double),
-                                         cudaMemcpyHostToDevice, st->stream));
-        st->tel.h2d_bytes += (long long)(n * p * sizeof(double));
-        st->tel.frame_builds++;
-    }
-    SB_CUDA_TRY(err, cudaMemcpyAsync(st->w_d, st->w_pin, n * sizeof(double), cudaMemcpyHostToDevice,
-                                     st->stream));
-    st->tel.h2d_bytes += (long long)(n * sizeof(double));
-    RS_MARK(EV_UPLOADED);
-
     sb_rs_solve_info fresh = {};
     st->last = fresh;
     st->last.factor = st->factor == RS_FACTOR_TILED ? "tiled" : st->factor == RS_FACTOR_BLOCKED ? "blocked" : "library";
+    if (st->factor != RS_FACTOR_LIBRARY) {
+        /* blocked, tiled (FP64 only): profile() runs the rep on the stream
+         * with its events; solve() replays the rep graph, which the first
+         * solve() captures */
+        if (profiled) {
+            sb_rc rc = rs_own_rep(st, 1, err);
+            if (rc != SB_OK)
+                return rc;
+        } else {
+            if (!st->rep_graph) {
+                sb_rc rc = rs_capture_rep(st, err);
+                if (rc != SB_OK)
+                    return rc;
+            }
+            SB_CUDA_TRY(err, cudaGraphLaunch(st->rep_graph, st->stream));
+            rs_tel_add(&st->tel, &st->rep_tel, 1);
+        }
+        SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
+        memcpy(beta, st->beta_pin, p * sizeof(double));
+        return SB_OK;
+    }
+
+    sb_rc rc0 = rs_upload(st, profiled, err);
+    if (rc0 != SB_OK)
+        return rc0;
     int frame_done = 0;
     if (st->mixed_now) {
         sb_rc rc = rs_mixed_body(st, profiled, err);
@@ -854,6 +998,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
         sb_rc rc = rs_fp64_body(st, info, profiled, frame_done, err);
         if (rc != SB_OK)
             return rc;
+        SB_CUDA_TRY(err, cudaStreamSynchronize(st->stream));
     }
     if (!st->decided) {
         st->decided = 1;

@@ -52,6 +52,13 @@ cudaError_t sb_launch_fill_pseudorandom(double *a, int64_t count, uint64_t seed,
     return cudaGetLastError();
 }
 
+cudaError_t sb_launch_info_commit(int *slots, int nslots, int *scratch, unsigned *next,
+                                  cudaStream_t stream)
+{
+    rs_info_commit<<<1, 32, 0, stream>>>(slots, nslots, scratch, next);
+    return cudaGetLastError();
+}
+
 cudaError_t sb_launch_chol_diag(double *A, int64_t lda, int jb, int col0, int *info,
                                 cudaStream_t stream)
 {

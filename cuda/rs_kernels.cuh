@@ -88,6 +88,22 @@ __global__ void rs_fill_pseudorandom(double *a, int64_t count, uint64_t seed)
     }
 }
 
+/* One thread: slots[*next] = *scratch (when *next < nslots), *scratch = 0,
+ * ++*next. The end of a rep whose factorization and solves write their
+ * status into the fixed word *scratch (a captured CUDA graph has fixed
+ * pointers): the status lands in the rep's own slot, counted on the device,
+ * and the next rep starts from a clean scratch word. */
+__global__ void rs_info_commit(int *slots, int nslots, int *scratch, unsigned *next)
+{
+    if (threadIdx.x == 0 && blockIdx.x == 0) {
+        const unsigned k = *next;
+        if (k < (unsigned)nslots)
+            slots[k] = *scratch;
+        *scratch = 0;
+        *next = k + 1u;
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Diagonal block of the blocked Cholesky (lower).                          */
 

@@ -26,6 +26,10 @@ cudaError_t sb_launch_dual_shift(const double *K, int64_t n, const double *w, do
 /* count doubles in [-1, 1), none zero. */
 cudaError_t sb_launch_fill_pseudorandom(double *a, int64_t count, uint64_t seed,
                                         cudaStream_t stream);
+/* slots[*next] = *scratch (if *next < nslots), *scratch = 0, ++*next: one
+ * thread, on the device (rs_info_commit in rs_kernels.cuh). */
+cudaError_t sb_launch_info_commit(int *slots, int nslots, int *scratch, unsigned *next,
+                                  cudaStream_t stream);
 /* Factor the jb×jb (jb <= SB_RS_NB) diagonal block at A in place; a
  * non-positive pivot writes col0 + k + 1 into *info (if still 0). */
 cudaError_t sb_launch_chol_diag(double *A, int64_t lda, int jb, int col0, int *info,

@@ -6,7 +6,10 @@
  * reported by check(); solves past max_solves; an unknown --factor). Below
  * the backend, through the launchers (rs_kernels.h): the chained solve and
  * the tiled factor + backward solve captured in a CUDA graph and replayed,
- * with the test-only start delay that makes low block indices start last.
+ * with the test-only start delay that makes low block indices start last;
+ * and the whole rep as one CUDA graph (blocked, tiled) through the backend:
+ * parity after every replay, per-solve telemetry equal to the stream path's,
+ * a factorization failure inside a replay reported for that solve.
  * --precision mixed|auto: parity, refinement and fallback on an
  * ill-conditioned system, auto's choice, FP32 + FP64 factorization counts.
  * Needs a GPU and LAPACKE. The tiled and mixed cases have never run on a GPU
@@ -307,6 +310,121 @@ out:
     free(beta);
 }
 
+/* The rep as one CUDA graph (blocked, tiled): profile() first (the stream
+ * path, with events), then `graphed` solve() calls, the first of which
+ * captures the graph and all of which launch it. Parity with LAPACKE after
+ * every solve; every solve's telemetry increment equal to the profile's
+ * (h2d n·8, d2h p·8, one factorization) and, for the dual form, the exact
+ * own-kernel and library-call counts (own_dual, lib_dual below). Solve fail_at (>= 1, a graph replay) has w = 0 with
+ * ridge 0 (primal: a zero Gram, not positive definite): check() must name
+ * exactly that solve with info=1, and the solves after it are exact again. */
+static void run_graph_rep(int64_t n, int64_t p, sb_method method, const char *factor, int fail_at)
+{
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    const int graphed = 7;
+    char tag[160];
+    snprintf(tag, sizeof tag, "rep graph n=%lld p=%lld %s %s%s", (long long)n, (long long)p,
+             method == SB_METHOD_DUAL ? "dual" : "primal", factor, fail_at > 0 ? " failing solve" : "");
+    double *X = malloc((size_t)(n * p) * sizeof *X), *w = malloc((size_t)n * sizeof *w);
+    double *rhs = malloc((size_t)p * sizeof *rhs), *beta = malloc((size_t)p * sizeof *beta);
+    double *ref = malloc((size_t)p * sizeof *ref);
+    void *st = NULL;
+    if (!X || !w || !rhs || !beta || !ref) {
+        check(0, "%s: host allocation", tag);
+        goto out;
+    }
+    for (int64_t i = 0; i < n * p; i++)
+        X[i] = 0.05 * draw();
+    for (int64_t j = 0; j < p; j++)
+        rhs[j] = cos((double)(j + 1) * 0.03);
+    sb_rs_problem prob;
+    memset(&prob, 0, sizeof prob);
+    prob.n = n, prob.p = p, prob.X = X, prob.rhs = rhs, prob.method = method;
+    prob.ridge = fail_at > 0 ? 0.0 : 1e-3;
+    prob.max_solves = 1 + graphed;
+    prob.factor = factor;
+    sb_err err = {{0}};
+    sb_rc rc = ops->create(&prob, &st, &err);
+    check(rc == SB_OK, "%s: create (%s)", tag, err.msg);
+    if (rc != SB_OK)
+        goto out;
+    /* dual, per solve: tiled: shift, factor, backward solve, commit + the
+     * DGEMV of β; blocked: shift, one diagonal kernel per 64-block, the two
+     * chained solves, commit + DTRSM and DSYRK per block but the last + DGEMV */
+    const int tiled = strcmp(factor, "tiled") == 0;
+    const long long nblk = (n + 63) / 64;
+    const long long own_dual = tiled ? 4 : 1 + nblk + 2 + 1;
+    const long long lib_dual = tiled ? 1 : 2 * (nblk - 1) + 1;
+    sb_telemetry t0, t1, per = {0};
+    int parity_ok = 1, tel_ok = 1;
+    double worst = 0.0;
+    for (int s = 0; s <= graphed; s++) {
+        const int failing = fail_at > 0 && s == fail_at;
+        for (int64_t i = 0; i < n; i++)
+            w[i] = failing ? 0.0 : fabs(draw()) + 1e-3;
+        ops->telemetry(st, &t0);
+        sb_rs_breakdown bd;
+        rc = s == 0 ? ops->profile(st, w, beta, &bd, &err) : ops->solve(st, w, beta, &err);
+        if (rc != SB_OK) {
+            check(0, "%s: %s %d (%s)", tag, s == 0 ? "profile" : "solve", s, err.msg);
+            parity_ok = tel_ok = 0;
+            break;
+        }
+        ops->telemetry(st, &t1);
+        const sb_telemetry d = {t1.handle_creations - t0.handle_creations,
+                                t1.factorizations - t0.factorizations,
+                                t1.frame_builds - t0.frame_builds,
+                                t1.h2d_bytes - t0.h2d_bytes,
+                                t1.d2h_bytes - t0.d2h_bytes,
+                                t1.library_calls - t0.library_calls,
+                                t1.own_kernel_launches - t0.own_kernel_launches};
+        if (s == 0)
+            per = d;
+        if (memcmp(&d, &per, sizeof d) != 0 || d.h2d_bytes != n * 8 || d.d2h_bytes != p * 8 ||
+            d.factorizations != 1 || d.handle_creations != 0 || d.frame_builds != 0 ||
+            (method == SB_METHOD_DUAL && (d.own_kernel_launches != own_dual || d.library_calls != lib_dual))) {
+            check(0, "%s: solve %d telemetry: h2d %lld d2h %lld factorizations %lld own %lld library %lld "
+                     "(profile: own %lld library %lld)", tag, s, d.h2d_bytes, d.d2h_bytes, d.factorizations,
+                  d.own_kernel_launches, d.library_calls, per.own_kernel_launches, per.library_calls);
+            tel_ok = 0;
+        }
+        if (failing)
+            continue;
+        if (reference(n, p, X, w, rhs, prob.ridge, ref) != 0) {
+            check(0, "%s: LAPACKE reference %d", tag, s);
+            parity_ok = 0;
+            break;
+        }
+        const double e = rel_err(beta, ref, p);
+        worst = fmax(worst, e);
+        if (!(e < 1e-9)) {
+            check(0, "%s: solve %d rel err vs LAPACKE %.3g", tag, s, e);
+            parity_ok = 0;
+        }
+    }
+    check(parity_ok, "%s: profile + %d graphed solves, each vs LAPACKE, worst rel err %.3g", tag, graphed,
+          worst);
+    check(tel_ok && per.own_kernel_launches + per.library_calls > 0,
+          "%s: every solve's telemetry equals the profile's (own %lld, library %lld per solve)", tag,
+          per.own_kernel_launches, per.library_calls);
+    rc = ops->check(st, &err);
+    if (fail_at > 0) {
+        char want[64];
+        snprintf(want, sizeof want, "solve %d:", fail_at);
+        check(rc == SB_E_RUNTIME && strstr(err.msg, want) && strstr(err.msg, "info=1"),
+              "%s: check() names the graphed solve that failed: %s", tag, err.msg);
+    } else {
+        check(rc == SB_OK, "%s: check() (%s)", tag, rc == SB_OK ? "clean" : err.msg);
+    }
+    ops->telemetry(st, &t1);
+    check(t1.d2h_bytes == (p * 8 + 4) * (1 + graphed), "%s: d2h_bytes %lld (beta + one info word per solve)",
+          tag, t1.d2h_bytes);
+out:
+    if (st)
+        ops->destroy(st);
+    free(X), free(w), free(rhs), free(beta), free(ref);
+}
+
 #define GR_TRY(call)                                                                             \
     do {                                                                                         \
         cudaError_t e_ = (call);                                                                 \
@@ -493,6 +611,8 @@ int main(int argc, char **argv)
         run_case(200, 300, SB_METHOD_DUAL, "tiled", 0);
         run_failure("tiled");
         run_graph_replay(200, 0);
+        run_graph_rep(300, 200, SB_METHOD_PRIMAL, "tiled", 0);
+        run_graph_rep(200, 300, SB_METHOD_DUAL, "tiled", 0);
         return check_summary();
     }
     static const int64_t sizes[][2] = {{70, 40}, {300, 200}, {200, 300}, {130, 129}, {64, 64},
@@ -513,6 +633,12 @@ int main(int argc, char **argv)
     run_failure("library");
     run_failure("blocked");
     run_failure("tiled");
+    run_graph_rep(300, 200, SB_METHOD_PRIMAL, "tiled", 0);
+    run_graph_rep(200, 300, SB_METHOD_DUAL, "tiled", 0);
+    run_graph_rep(2000, 2048, SB_METHOD_DUAL, "tiled", 0);
+    run_graph_rep(130, 129, SB_METHOD_DUAL, "blocked", 0);
+    run_graph_rep(300, 200, SB_METHOD_PRIMAL, "tiled", 3);
+    run_graph_rep(300, 200, SB_METHOD_PRIMAL, "blocked", 3);
     run_mixed(300, 200, SB_METHOD_PRIMAL, SB_PREC_MIXED, 0, 0);
     run_mixed(200, 300, SB_METHOD_DUAL, SB_PREC_MIXED, 0, 0);
     run_mixed(200, 300, SB_METHOD_DUAL, SB_PREC_MIXED, 0, 1);

@@ -380,6 +380,20 @@ static void test_elementwise()
         in_range = in_range && x >= -1.0 && x < 1.0;
     }
     report(nonzero && in_range, "fill_pseudorandom: nonzero, in [-1, 1)", F[0]);
+
+    /* rs_info_commit: three reps' statuses (0, 7, 0) land in slots 0..2, the
+     * scratch word is cleared each time, a fourth rep past nslots writes
+     * nothing but still advances the counter */
+    std::vector<int> slots(4, -5);
+    int scratch = 0;
+    unsigned next = 0;
+    const int statuses[4] = {0, 7, 0, 9};
+    for (int rep = 0; rep < 4; ++rep) {
+        scratch = statuses[rep];
+        sim_launch(SIM_KERNEL(rs_info_commit), 1, 32, slots.data(), 3, &scratch, &next);
+    }
+    report(slots[0] == 0 && slots[1] == 7 && slots[2] == 0 && slots[3] == -5 && scratch == 0 && next == 4,
+           "info_commit: per-rep slots from one scratch word, bounded by nslots", (double)next);
 }
 
 int main(int argc, char **argv)
