@@ -97,7 +97,7 @@ $(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/r
 # The tiled Cholesky (one persistent launch, the tensor-core product
 # emulated lane by lane) and the fused forward + backward chained solve.
 UNIT_BIN += $(BUILD)/tests/sim_tiled
-$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
+$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_mma.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 
@@ -109,6 +109,13 @@ $(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/ar
 # CBLAS/LAPACKE in place of cuBLAS/cuSOLVER.
 UNIT_BIN += $(BUILD)/tests/sim_mixed
 $(BUILD)/tests/sim_mixed: tests/gpu/sim_mixed.cpp cuda/rs_mixed_kernels.cuh cuda/rs_mixed_params.h tests/gpu/sim_cuda.h
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
+
+# The primal Gram (split-K tensor-core SYRK with the weights fused into the
+# load) against CBLAS dsyrk, and its bit-reproducible combine.
+UNIT_BIN += $(BUILD)/tests/sim_gram
+$(BUILD)/tests/sim_gram: tests/gpu/sim_gram.cpp cuda/rs_gram.cuh cuda/rs_mma.cuh tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 

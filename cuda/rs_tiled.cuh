@@ -96,32 +96,7 @@
 #define SB_RS_TILED_CUH
 
 #include "rs_kernels.cuh"
-
-/* D = A·B + D on the FP64 tensor cores, one 8×8×4 product per warp: PTX
- * mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 (sm_80 and later). All 32
- * lanes call it together. Fragment layout (PTX ISA, "Matrix Fragments for
- * mma.m8n8k4 with .f64 floating point type"), g = lane >> 2, t = lane % 4:
- *   a  = A[g][t]             (A 8×4, row-major)
- *   b  = B[t][g]             (B 4×8, column-major)
- *   d0 = D[g][2t], d1 = D[g][2t + 1]
- * The simulation (sim_cuda.h sim_mma_f64_m8n8k4) exchanges the lanes'
- * fragments with exactly this layout, so a kernel that feeds the wrong
- * elements fails its parity checks there. */
-__device__ __forceinline__ void rs_mma_f64_m8n8k4(double &d0, double &d1, double a, double b)
-{
-#if defined(SB_SIM_CUDA_H)
-    sim_mma_f64_m8n8k4(d0, d1, a, b);
-#elif defined(__CUDA_ARCH__)
-    asm volatile("mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {%0,%1}, {%2}, {%3}, {%0,%1};"
-                 : "+d"(d0), "+d"(d1)
-                 : "d"(a), "d"(b));
-#else
-    (void)d0;
-    (void)d1;
-    (void)a;
-    (void)b;
-#endif
-}
+#include "rs_mma.cuh" /* rs_mma_f64_m8n8k4 and its fragment layout */
 
 enum { RS_TASK_EXIT = 0, RS_TASK_DIAG = 1, RS_TASK_PANEL = 2, RS_TASK_UPDATE = 3 };
 /* Shared-memory tile: column-major, leading dimension 64 + 4. A warp's mma
@@ -147,7 +122,7 @@ __device__ __forceinline__ double rs_rcp(double d)
 
 /* One warp: C (8×8) += Σ_{k0 <= k < k1} a_at(r, k)·b_at(k, c) on the tensor
  * cores (k0, k1 multiples of 4, the same in every lane); this lane holds
- * d0 = C[g][2t], d1 = C[g][2t + 1] (the mma fragment layout above). */
+ * d0 = C[g][2t], d1 = C[g][2t + 1] (the mma fragment layout of rs_mma.cuh). */
 template <typename AAt, typename BAt>
 __device__ __forceinline__ void rs_warp_mma8(double &d0, double &d1, int k0, int k1, AAt a_at,
                                              BAt b_at)

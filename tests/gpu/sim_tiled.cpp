@@ -45,6 +45,7 @@
 #include "sim_cuda.h"
 
 #include "rs_params.h"
+#include "rs_mma.cuh"
 namespace sim_slot0 {
 #include "rs_tiled.cuh"
 }
