@@ -6,7 +6,11 @@
  *   X (n×p row-major on the host) is uploaded once and used in place as
  *   Xt = Xᵀ, p×n column-major (ld p): no host transpose.
  *   primal, per solve: Xs = Xt·diag(√w) (own kernel), G = Xs·Xsᵀ (DSYRK,
- *     lower), G += ridge·I (own kernel), β = G⁻¹ rhs.
+ *     lower), G += ridge·I (own kernel), β = G⁻¹ rhs; with --factor tiled
+ *     instead one own launch, rs_gram_wsyrk (rs_gram.cuh, never run on a
+ *     GPU): G = Xt·diag(w)·Xtᵀ + ridge·I on the FP64 tensor cores, w applied
+ *     as X is loaded, split over the samples with a deterministic combine
+ *     (no Xs, no library call).
  *   dual (Woodbury), once at create: K = XXᵀ = Xtᵀ·Xt (DSYRK, lower) and
  *     v = X·rhs (DGEMV); per solve: M = K + diag(ridge/w) (own kernel, lower),
  *     y = M⁻¹ v, β = (rhs − Xᵀy)/ridge (one DGEMV with alpha = −1/ridge,
@@ -77,6 +81,7 @@
 #include "encode_backend.h"
 #include "cuda_check.h"
 #include "rs_kernels.h"
+#include "rs_gram.h"
 #include "rs_mixed.h"
 
 extern "C" {
@@ -339,7 +344,9 @@ struct rs_state {
 
     /* device buffers */
     double *X_d;    /* Xt, p×n column-major */
-    double *Xs_d;   /* primal: Xt·diag(√w) */
+    double *Xs_d;   /* primal, library/blocked: Xt·diag(√w) */
+    void *gram_work_d; /* primal, tiled: the Gram's partial tiles and counters (rs_gram.h) */
+    int gram_splits;   /* primal, tiled: its launch plan, fixed per state */
     double *w_d;    /* n */
     double *rhs_d;  /* p */
     double *beta_d; /* p */
@@ -392,6 +399,7 @@ void rs_destroy(void *state)
         cudaGraphExecDestroy(st->rep_graph);
     cudaFree(st->X_d);
     cudaFree(st->Xs_d);
+    cudaFree(st->gram_work_d);
     cudaFree(st->w_d);
     cudaFree(st->rhs_d);
     cudaFree(st->beta_d);
@@ -477,7 +485,7 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
         SB_CUDA_TRY(err, cudaMemsetAsync(st->K_d, 0, n * n * sizeof(double), st->stream));
         SB_CUDA_TRY(err, cudaMalloc((void **)&st->v_d, n * sizeof(double)));
         SB_CUDA_TRY(err, cudaMalloc((void **)&st->y_d, n * sizeof(double)));
-    } else {
+    } else if (st->factor != RS_FACTOR_TILED) { /* tiled: the Gram kernel weights X as it loads it */
         SB_CUDA_TRY(err, cudaMalloc((void **)&st->Xs_d, x_bytes));
     }
     const size_t info_bytes = ((size_t)st->max_solves + RS_INFO_EXTRA) * sizeof(int);
@@ -508,6 +516,14 @@ sb_rc rs_create_body(rs_state *st, const sb_rs_problem *prob, sb_err *err)
         SB_CUDA_TRY(err, cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
         SB_CUDA_TRY(err, sb_chain_alloc(&st->chain, (int)N + 1, st->stream));
         SB_CUDA_TRY(err, sb_tiled_alloc(&st->tiled, (int)N + 1, sms, st->stream));
+        if (!dual) { /* zeroed once: every Gram launch leaves its counters at zero */
+            st->gram_splits = sb_gram_splits(st->p, st->n, sms);
+            const size_t gram_bytes = sb_gram_work_bytes(st->p, st->n, st->gram_splits);
+            if (gram_bytes > 0) {
+                SB_CUDA_TRY(err, cudaMalloc(&st->gram_work_d, gram_bytes));
+                SB_CUDA_TRY(err, cudaMemsetAsync(st->gram_work_d, 0, gram_bytes, st->stream));
+            }
+        }
     }
     if (st->factor != RS_FACTOR_LIBRARY) {
         /* The rep is captured as a CUDA graph (rs_capture_rep). A cuBLAS call
@@ -746,6 +762,11 @@ sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err
         st->tel.own_kernel_launches++;
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));
+    } else if (st->factor == RS_FACTOR_TILED) {
+        SB_LAUNCH_TRY(err, sb_launch_gram_wsyrk(st->X_d, st->p, st->n, st->w_d, st->ridge, st->A_d,
+                                                st->lda, st->gram_splits, st->gram_work_d,
+                                                st->stream));
+        st->tel.own_kernel_launches++;
     } else {
         SB_LAUNCH_TRY(err, sb_launch_scale_cols_sqrtw(st->X_d, st->p, st->n, st->w_d, st->Xs_d,
                                                       st->stream));
