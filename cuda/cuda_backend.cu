@@ -41,11 +41,12 @@
  *   per solve); solve() never reads it back (no extra synchronisation in the
  *   timed region): check() downloads the unchecked slots afterwards.
  *   blocked and tiled run the whole rep as one CUDA graph (issue #17 item
- *   4; NEVER RUN ON A GPU): the first solve() captures it (H2D of w from the
+ *   4; NEVER RUN ON A GPU): the first rep runs on the stream (so cuBLAS's
+ *   first use is outside any capture), the next solve() captures it (H2D of w from the
  *   pinned buffer, X too with reupload, the build, the bordered right-hand
  *   side copy, the factor, the solves, β recovery, D2H of β into the pinned
  *   buffer, cuBLAS calls included, on a workspace set with
- *   cublasSetWorkspace) and every solve() replays it with one
+ *   cublasSetWorkspace) and every later solve() replays it with one
  *   cudaGraphLaunch; profile() runs the same sequence on the stream with
  *   its events. As a graph has fixed pointers, the rep's factorization and
  *   solves write their status into one fixed word and a last one-thread
@@ -365,6 +366,7 @@ struct rs_state {
     sb_tiled tiled; /* tiled: the factorization's state */
     void *blas_ws;  /* blocked, tiled: the cuBLAS workspace, set before any capture */
     cudaGraphExec_t rep_graph; /* blocked, tiled: the FP64 rep, captured once */
+    int stream_reps;           /* blocked, tiled: reps run on the stream (the first solve is one) */
     sb_telemetry rep_tel;      /* what one replay of rep_graph adds to tel */
 
     /* host staging */
@@ -985,12 +987,15 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
     st->last.factor = st->factor == RS_FACTOR_TILED ? "tiled" : st->factor == RS_FACTOR_BLOCKED ? "blocked" : "library";
     if (st->factor != RS_FACTOR_LIBRARY) {
         /* blocked, tiled (FP64 only): profile() runs the rep on the stream
-         * with its events; solve() replays the rep graph, which the first
-         * solve() captures */
-        if (profiled) {
-            sb_rc rc = rs_own_rep(st, 1, err);
+         * with its events; so does the first solve(), so that every
+         * library's first use (cuBLAS may set itself up on it) happens
+         * outside a capture; the second solve() captures the rep graph and
+         * every later one replays it */
+        if (profiled || st->stream_reps == 0) {
+            sb_rc rc = rs_own_rep(st, profiled, err);
             if (rc != SB_OK)
                 return rc;
+            st->stream_reps++;
         } else {
             if (!st->rep_graph) {
                 sb_rc rc = rs_capture_rep(st, err);
@@ -1023,10 +1028,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
     }
     if (!st->decided) {
         st->decided = 1;
-        st->mixed_now = !st->last.fallback && st->last.iterations <= SB_REFINE_AUTO_MAX;
-        st->last.auto_choice = st->mixed_now ? "mixed: the first solve's refinement converged within the auto limit"
-                               : st->last.fallback ? "fp64: the first solve fell back to FP64"
-                                                   : "fp64: the first solve's refinement needed more iterations than the auto limit";
+        st->mixed_now = sb_precision_auto_decide(&st->last);
     }
     memcpy(beta, st->beta_pin, p * sizeof(double));
     return SB_OK;
