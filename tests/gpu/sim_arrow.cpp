@@ -59,7 +59,6 @@ namespace sim_slot3 {
 }
 
 /* ------------------------------- checks ------------------------------- */
-static int g_pass, g_fail;
 static std::string g_ctx; /* "[order] case, config" of the run in progress */
 
 static void report(bool ok, const std::string &what)

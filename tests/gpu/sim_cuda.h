@@ -302,4 +302,31 @@ static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned 
         r.join();
 }
 
+/* ------------------ checks shared by the simulations ------------------ */
+#include <string>
+
+static int g_pass, g_fail;
+
+/* One "ok"/"FAIL" line tagged with the launch order in force; counted. */
+static inline void sim_report(bool ok, const std::string &what)
+{
+    std::printf("%s [%s] %s\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what.c_str());
+    (ok ? g_pass : g_fail)++;
+}
+
+/* The same with a measured value appended, "what (value)". */
+static inline void sim_report(bool ok, const char *what, double value)
+{
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " (%.3g)", value);
+    sim_report(ok, std::string(what) + buf);
+}
+
+/* saebench's LCG: the next uniform draw in [-1, 1) from state s. */
+static inline double sim_lcg_uniform(uint64_t &s)
+{
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    return (double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+}
+
 #endif

@@ -68,7 +68,6 @@ namespace sim_slot3 {
 }
 
 /* ------------------------------- checks ------------------------------- */
-static int g_pass, g_fail;
 static std::string g_ctx;
 
 static void report(bool ok, const std::string &what)

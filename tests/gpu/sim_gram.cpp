@@ -86,19 +86,9 @@ using sim_slot0::RS_GRAM_KB;
 using sim_slot0::RS_GRAM_T;
 using sim_slot0::RS_GRAM_THREADS;
 
-static int g_pass, g_fail;
-static void report(bool ok, const std::string &what)
-{
-    std::printf("%s [%s] %s\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what.c_str());
-    (ok ? g_pass : g_fail)++;
-}
 
 static uint64_t g_lcg;
-static double uniform() /* [-1, 1) */
-{
-    g_lcg = g_lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(g_lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double uniform() { return sim_lcg_uniform(g_lcg); }
 
 /* The workspace as the backend keeps it: allocated and zeroed once. */
 struct sim_gram_work {
@@ -206,7 +196,7 @@ static void test_case(const gram_case &gc)
                       "%s, launch %d (%.2f s): vs dsyrk(sqrt(w) X) + ridge I, err/(sum w|x||x|) %.2g; "
                       "upper and row p untouched %s; counters reset %s",
                       name, rep, secs, worst, untouched ? "yes" : "NO", zeroed ? "yes" : "NO");
-        report(worst < kTol && untouched && zeroed, what);
+        sim_report(worst < kTol && untouched && zeroed, what);
 
         auto first = g_first.find(name);
         if (first == g_first.end()) {
@@ -216,7 +206,7 @@ static void test_case(const gram_case &gc)
                               std::memcmp(first->second.data(), G.data(), G.size() * sizeof(double)) == 0;
             std::snprintf(what, sizeof what, "%s, launch %d: bit-identical to the first launch", name,
                           rep);
-            report(same, what);
+            sim_report(same, what);
         }
     }
 }
@@ -237,13 +227,13 @@ static void test_plan()
                 exact = exact && k >= 1 && k <= 64 && kc % RS_GRAM_KB == 0 &&
                         sim_slot0::rs_gram_nchunks(n, kc) == k && (k - 1) * kc < n && k * kc >= n;
             }
-    report(exact, "launch plan: every chosen count cuts n into exactly that many chunks");
+    sim_report(exact, "launch plan: every chosen count cuts n into exactly that many chunks");
     const int k = sim_slot0::rs_gram_splits(1024, 8000, 132);
     const int64_t kc = sim_slot0::rs_gram_kchunk(8000, k, RS_GRAM_KB);
     char what[160];
     std::snprintf(what, sizeof what, "launch plan: n=8000 p=1024 on 132 SMs: %d chunks of %lld (header: 7 of 1152)",
                   k, (long long)kc);
-    report(k == 7 && kc == 1152, what);
+    sim_report(k == 7 && kc == 1152, what);
 }
 
 int main()

@@ -154,21 +154,10 @@ static void sim_chol_solve_chained(const double *L, int N, double *b, sim_chain 
 }
 
 /* ------------------------------- tests ------------------------------- */
-static int g_pass, g_fail;
 static long long g_spins; /* spin iterations of chained waits, this launch order */
-static void report(bool ok, const char *what, double value)
-{
-    std::printf("%s [%s] %s (%.3g)\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what,
-                value);
-    (ok ? g_pass : g_fail)++;
-}
 
 static uint64_t g_lcg = 0x1412a100deadbeefull;
-static double lcg_u()
-{
-    g_lcg = g_lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(g_lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double lcg_u() { return sim_lcg_uniform(g_lcg); }
 
 static double max_abs(const std::vector<double> &v)
 {
@@ -217,14 +206,14 @@ static void test_factor_and_solve(int N)
         int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
         if (rinfo != 0) {
             std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
-            report(false, what, rinfo);
+            sim_report(false, what, rinfo);
             return;
         }
         std::vector<double> L = A;
         int info = 0;
         sim_blocked_potrf(L.data(), N, &info);
         std::snprintf(what, sizeof what, "N=%d: blocked factor info", N);
-        report(info == 0, what, info);
+        sim_report(info == 0, what, info);
         double dmax = 0.0, lmax = 0.0;
         for (int c = 0; c < N; ++c)
             for (int r = c; r < N; ++r) {
@@ -232,7 +221,7 @@ static void test_factor_and_solve(int N)
                 lmax = std::max(lmax, std::fabs(ref[r + (size_t)c * N]));
             }
         std::snprintf(what, sizeof what, "N=%d: blocked factor vs LAPACKE dpotrf, rel", N);
-        report(dmax / lmax < 1e-12, what, dmax / lmax);
+        sim_report(dmax / lmax < 1e-12, what, dmax / lmax);
         cached = g_factors.emplace(N, factor_case{L, ref}).first;
     }
     const std::vector<double> &L = cached->second.L, &ref = cached->second.ref;
@@ -266,12 +255,12 @@ static void test_factor_and_solve(int N)
         e /= max_abs(xr);
         std::snprintf(what, sizeof what, "N=%d solve %d: chained solve vs LAPACKE dpotrs, rel", N,
                       rep);
-        report(e < 1e-10 && sinfo == 0, what, e);
+        sim_report(e < 1e-10 && sinfo == 0, what, e);
     }
     const unsigned launches = 2 * 3;
     std::snprintf(what, sizeof what, "N=%d: device state after %u launches: epoch %u, ticket/done/abort 0",
                   N, launches, chain.ctl.epoch);
-    report(chain.ctl.epoch == launches && chain.ctl.ticket == 0 && chain.ctl.done == 0 &&
+    sim_report(chain.ctl.epoch == launches && chain.ctl.ticket == 0 && chain.ctl.done == 0 &&
                chain.ctl.abort == 0,
            what, chain.ctl.epoch);
 }
@@ -312,10 +301,10 @@ static void test_timeout_then_recover(int N)
     char what[160];
     std::snprintf(what, sizeof what, "N=%d: a timed-out solve (%d of %d tries) reports the timeout",
                   N, timeouts, tries);
-    report(timeouts > 0, what, timeouts);
+    sim_report(timeouts > 0, what, timeouts);
     std::snprintf(what, sizeof what, "N=%d: every solve after a timed-out one is exact (%d of %d)",
                   N, recovered, tries);
-    report(recovered == tries, what, recovered);
+    sim_report(recovered == tries, what, recovered);
 }
 
 static void test_not_spd(int N, int bad_col)
@@ -332,7 +321,7 @@ static void test_not_spd(int N, int bad_col)
     char what[160];
     std::snprintf(what, sizeof what, "N=%d: non-SPD at column %d gives info=%d like LAPACK (%d)", N,
                   bad_col, info, rinfo);
-    report(info == rinfo && info == bad_col + 1, what, info);
+    sim_report(info == rinfo && info == bad_col + 1, what, info);
 }
 
 static void test_elementwise()
@@ -349,7 +338,7 @@ static void test_elementwise()
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < p; ++j)
             e = std::max(e, std::fabs(Xs[i * p + j] - std::sqrt(w[i]) * Xt[i * p + j]));
-    report(e == 0.0, "scale_cols_sqrtw", e);
+    sim_report(e == 0.0, "scale_cols_sqrtw", e);
 
     std::vector<double> K((size_t)(n * n)), M((size_t)(n * n), 7.0);
     for (auto &x : K)
@@ -362,7 +351,7 @@ static void test_elementwise()
             const double want = r >= c ? K[r + c * n] + (r == c ? 0.25 / w[c] : 0.0) : 7.0;
             e = std::max(e, std::fabs(M[r + c * n] - want));
         }
-    report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
+    sim_report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
 
     std::vector<double> D((size_t)(n * n), 1.0);
     sim_launch(SIM_KERNEL(rs_add_diag), 1, 32, D.data(), n, n, 0.5);
@@ -370,7 +359,7 @@ static void test_elementwise()
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = 0; r < n; ++r)
             e = std::max(e, std::fabs(D[r + c * n] - (r == c ? 1.5 : 1.0)));
-    report(e == 0.0, "add_diag", e);
+    sim_report(e == 0.0, "add_diag", e);
 
     std::vector<double> F(1000, 0.0);
     sim_launch(SIM_KERNEL(rs_fill_pseudorandom), 2, 64, F.data(), (int64_t)F.size(), (uint64_t)42);
@@ -379,7 +368,7 @@ static void test_elementwise()
         nonzero = nonzero && x != 0.0;
         in_range = in_range && x >= -1.0 && x < 1.0;
     }
-    report(nonzero && in_range, "fill_pseudorandom: nonzero, in [-1, 1)", F[0]);
+    sim_report(nonzero && in_range, "fill_pseudorandom: nonzero, in [-1, 1)", F[0]);
 
     /* rs_info_commit: three reps' statuses (0, 7, 0) land in slots 0..2, the
      * scratch word is cleared each time, a fourth rep past nslots writes
@@ -392,7 +381,7 @@ static void test_elementwise()
         scratch = statuses[rep];
         sim_launch(SIM_KERNEL(rs_info_commit), 1, 32, slots.data(), 3, &scratch, &next);
     }
-    report(slots[0] == 0 && slots[1] == 7 && slots[2] == 0 && slots[3] == -5 && scratch == 0 && next == 4,
+    sim_report(slots[0] == 0 && slots[1] == 7 && slots[2] == 0 && slots[3] == -5 && scratch == 0 && next == 4,
            "info_commit: per-rep slots from one scratch word, bounded by nslots", (double)next);
 }
 
@@ -432,7 +421,7 @@ int main(int argc, char **argv)
      * predecessor's flag unset: otherwise the hand-off path never ran */
     const bool multi_block = std::any_of(sizes.begin(), sizes.end(), [](int N) { return N > SB_RS_NB; });
     if (multi_block)
-        report(spins_total > 0, "chained solves: some block spun on another's flag", (double)spins_total);
+        sim_report(spins_total > 0, "chained solves: some block spun on another's flag", (double)spins_total);
     std::printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

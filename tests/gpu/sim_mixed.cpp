@@ -50,14 +50,6 @@ namespace sim_slot3 {
 #include "rs_mixed_kernels.cuh"
 }
 
-static int g_pass, g_fail;
-static std::string g_order;
-
-static void report(bool ok, const std::string &what)
-{
-    std::printf("%s [%s] %s\n", ok ? "ok  " : "FAIL", g_order.c_str(), what.c_str());
-    (ok ? g_pass : g_fail)++;
-}
 
 template <typename T>
 static bool same_bits(const std::vector<T> &a, const std::vector<T> &b)
@@ -66,11 +58,7 @@ static bool same_bits(const std::vector<T> &a, const std::vector<T> &b)
 }
 
 static uint64_t g_rng = 0x1412a100deadbeefull;
-static double uniform() /* [-1, 1) */
-{
-    g_rng = g_rng * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(g_rng >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double uniform() { return sim_lcg_uniform(g_rng); }
 
 /* ------------------------------ kernels ------------------------------ */
 static void check_kernels()
@@ -90,7 +78,7 @@ static void check_kernels()
     sim_launch(SIM_KERNEL(rsm_to_f32), 3, 32, (const double *)K.data(), n * n, Kf.data());
     for (int64_t i = 0; i < n * n; ++i)
         want_f[i] = (float)K[i];
-    report(same_bits(Kf, want_f), "rsm_to_f32");
+    sim_report(same_bits(Kf, want_f), "rsm_to_f32");
 
     std::vector<float> Af(n * n, -7.0f), want_A(n * n, -7.0f);
     sim_launch(SIM_KERNEL(rsm_dual_shift_f32), 5, 8, (const float *)Kf.data(), (const double *)K.data(), n,
@@ -98,7 +86,7 @@ static void check_kernels()
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = c; r < n; ++r)
             want_A[r + c * n] = r == c ? (float)(K[c + c * n] + ridge / w[c]) : Kf[r + c * n];
-    report(same_bits(Af, want_A), "rsm_dual_shift_f32 (lower written, upper untouched)");
+    sim_report(same_bits(Af, want_A), "rsm_dual_shift_f32 (lower written, upper untouched)");
 
     std::vector<float> Xsf(p * n), want_X(p * n);
     sim_launch(SIM_KERNEL(rsm_scale_cols_sqrtw_f32), 4, 8, (const double *)Xt.data(), p, n, (const double *)w.data(),
@@ -106,13 +94,13 @@ static void check_kernels()
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < p; ++j)
             want_X[j + i * p] = (float)(std::sqrt(w[i]) * Xt[j + i * p]);
-    report(same_bits(Xsf, want_X), "rsm_scale_cols_sqrtw_f32");
+    sim_report(same_bits(Xsf, want_X), "rsm_scale_cols_sqrtw_f32");
 
     std::vector<float> D(p * p, 1.5f), want_D(p * p, 1.5f);
     sim_launch(SIM_KERNEL(rsm_add_diag_f32), 2, 8, D.data(), p, ridge);
     for (int64_t i = 0; i < p; ++i)
         want_D[i + i * p] = (float)(1.5 + ridge);
-    report(same_bits(D, want_D), "rsm_add_diag_f32");
+    sim_report(same_bits(D, want_D), "rsm_add_diag_f32");
 
     std::vector<double> want_s(n, 0.0);
     for (int64_t c = 0; c < n; ++c)
@@ -125,21 +113,21 @@ static void check_kernels()
     double worst = 0.0;
     for (int64_t i = 0; i < n; ++i)
         worst = std::max(worst, std::fabs(sums[i] - want_s[i]) / want_s[i]);
-    report(worst < 1e-14, "rsm_row_abs_sums_f64 (symmetric row sums from the lower triangle)");
+    sim_report(worst < 1e-14, "rsm_row_abs_sums_f64 (symmetric row sums from the lower triangle)");
     std::vector<double> sums_f(n);
     sim_launch(SIM_KERNEL(rsm_row_abs_sums_f32), 2, 16, (const float *)Kf.data(), n, sums_f.data());
     worst = 0.0;
     for (int64_t i = 0; i < n; ++i)
         worst = std::max(worst, std::fabs(sums_f[i] - want_s[i]) / want_s[i]);
-    report(worst < 1e-6, "rsm_row_abs_sums_f32");
+    sim_report(worst < 1e-6, "rsm_row_abs_sums_f32");
 
     double anrm = -1.0, want_anrm = 0.0;
     for (int64_t i = 0; i < n; ++i)
         want_anrm = std::max(want_anrm, sums[i] + ridge / w[i]);
     sim_launch(SIM_KERNEL(rsm_anrm), 1, 16, (const double *)sums.data(), (const double *)w.data(), ridge, 1, n, &anrm);
-    report(anrm == want_anrm, "rsm_anrm (dual: max of sums + ridge/w)");
+    sim_report(anrm == want_anrm, "rsm_anrm (dual: max of sums + ridge/w)");
     sim_launch(SIM_KERNEL(rsm_anrm), 1, 64, (const double *)sums.data(), (const double *)w.data(), ridge, 0, n, &anrm);
-    report(anrm == *std::max_element(sums.begin(), sums.end()), "rsm_anrm (primal: max of sums)");
+    sim_report(anrm == *std::max_element(sums.begin(), sums.end()), "rsm_anrm (primal: max of sums)");
 
     std::vector<double> b(n), x(n, 9.0), r(n);
     for (auto &v : b)
@@ -150,7 +138,7 @@ static void check_kernels()
     bool ok = status[SB_RSM_STATE] == SB_RSM_REFINING && status[SB_RSM_ITERATIONS] == 0;
     for (int64_t i = 0; i < n; ++i)
         ok = ok && x[i] == 0.0 && c[i] == (float)b[i];
-    report(ok, "rsm_start (c = float(b), x = 0, status reset)");
+    sim_report(ok, "rsm_start (c = float(b), x = 0, status reset)");
 
     std::vector<double> x0(n);
     for (int64_t i = 0; i < n; ++i)
@@ -161,7 +149,7 @@ static void check_kernels()
         const double xi = x0[i] + (double)c[i];
         ok = ok && x[i] == xi && r[i] == b[i] - ridge * xi;
     }
-    report(ok, "rsm_update (x += c; r = b - sigma x)");
+    sim_report(ok, "rsm_update (x += c; r = b - sigma x)");
 
     std::vector<double> t(n), want_t(n);
     for (int64_t i = 0; i < n; ++i)
@@ -169,7 +157,7 @@ static void check_kernels()
     for (int64_t i = 0; i < n; ++i)
         want_t[i] *= w[i];
     sim_launch(SIM_KERNEL(rsm_scale), 3, 4, t.data(), (const double *)w.data(), n);
-    report(same_bits(t, want_t), "rsm_scale");
+    sim_report(same_bits(t, want_t), "rsm_scale");
 }
 
 /* rsm_check's rules on a hand-made residual. */
@@ -192,7 +180,7 @@ static void check_check()
     bool ok = status[0] == SB_RSM_REFINING;
     for (int64_t i = 0; i < N; ++i)
         ok = ok && c[i] == (float)r[i];
-    report(ok, "rsm_check: above the tolerance, c = float(r), still refining");
+    sim_report(ok, "rsm_check: above the tolerance, c = float(r), still refining");
 
     /* converged at round 2: max|r| exactly at the tolerance */
     for (int64_t i = 0; i < N; ++i)
@@ -202,7 +190,7 @@ static void check_check()
     ok = status[0] == SB_RSM_CONVERGED && status[1] == 2;
     for (int64_t i = 0; i < N; ++i)
         ok = ok && c[i] == 0.0f;
-    report(ok, "rsm_check: at the tolerance, converged at round 2, c = 0");
+    sim_report(ok, "rsm_check: at the tolerance, converged at round 2, c = 0");
 
     /* settled: a later round changes neither status nor r, and c stays 0 */
     std::vector<double> r_before = r;
@@ -213,7 +201,7 @@ static void check_check()
     ok = status[0] == SB_RSM_CONVERGED && status[1] == 2 && same_bits(r, r_before);
     for (int64_t i = 0; i < N; ++i)
         ok = ok && c[i] == 0.0f;
-    report(ok, "rsm_check: a settled solve stays settled, c = 0, r untouched");
+    sim_report(ok, "rsm_check: a settled solve stays settled, c = 0, r untouched");
 
     /* dual shift: r -= ridge/w ⊙ x before the test */
     for (int64_t i = 0; i < N; ++i)
@@ -224,20 +212,20 @@ static void check_check()
     ok = status[0] == SB_RSM_REFINING;
     for (int64_t i = 0; i < N; ++i)
         ok = ok && r[i] == 1.0 - 0.5 / 2.0 * x[i] && c[i] == (float)r[i];
-    report(ok, "rsm_check (dual): r -= (ridge/w) x");
+    sim_report(ok, "rsm_check (dual): r -= (ridge/w) x");
 
     /* failed: FP32 factorization info, then NaN */
     info32 = 3;
     status[0] = SB_RSM_REFINING;
     sim_launch(SIM_KERNEL(rsm_check), 1, 16, r.data(), (const double *)x.data(), (const double *)w.data(), 0.5, 0, N,
                &anrm, (const int *)&info32, 0, status, c.data());
-    report(status[0] == SB_RSM_FAILED && c[0] == 0.0f, "rsm_check: FP32 info != 0 fails the solve");
+    sim_report(status[0] == SB_RSM_FAILED && c[0] == 0.0f, "rsm_check: FP32 info != 0 fails the solve");
     info32 = 0;
     r[N - 1] = NAN;
     status[0] = SB_RSM_REFINING;
     sim_launch(SIM_KERNEL(rsm_check), 1, 16, r.data(), (const double *)x.data(), (const double *)w.data(), 0.5, 0, N,
                &anrm, (const int *)&info32, 4, status, c.data());
-    report(status[0] == SB_RSM_FAILED && status[1] == 4, "rsm_check: a NaN residual fails the solve");
+    sim_report(status[0] == SB_RSM_FAILED && status[1] == 4, "rsm_check: a NaN residual fails the solve");
 }
 
 /* ------------------------------- the rep ------------------------------- */
@@ -358,9 +346,9 @@ static void check_rep(int64_t n, int64_t p, int dual)
     char buf[200];
     std::snprintf(buf, sizeof buf, "rep %s n=%" PRId64 " p=%" PRId64 ": converged after %d corrections, rel err %.2e",
                   dual ? "dual" : "primal", n, p, o.iterations, worst / scale);
-    report(o.state == SB_RSM_CONVERGED && o.iterations >= 1 && worst / scale < 1e-11, buf);
+    sim_report(o.state == SB_RSM_CONVERGED && o.iterations >= 1 && worst / scale < 1e-11, buf);
     rep_out more = run_rep(s, 9);
-    report(more.state == SB_RSM_CONVERGED && more.iterations == o.iterations && same_bits(more.x, o.x),
+    sim_report(more.state == SB_RSM_CONVERGED && more.iterations == o.iterations && same_bits(more.x, o.x),
            std::string("rep ") + (dual ? "dual" : "primal") + ": 9 scheduled rounds give the same bits as " +
                std::to_string(o.rounds));
 }
@@ -369,7 +357,7 @@ static void check_ill(int dual)
 {
     sys s = make_sys(60, 40, dual, 1);
     rep_out o = run_rep(s, 3);
-    report(o.state != SB_RSM_CONVERGED,
+    sim_report(o.state != SB_RSM_CONVERGED,
            std::string("ill-conditioned ") + (dual ? "dual" : "primal") + ": not converged (state " +
                std::to_string(o.state) + "), so the host falls back to FP64");
 }
@@ -378,7 +366,6 @@ int main()
 {
     for (int o = 0; o < SIM_NORDERS; ++o) {
         sim_set_order((sim_order)o, 0x5eed0000u + (uint64_t)o);
-        g_order = sim_order_name((sim_order)o);
         check_kernels();
         check_check();
         check_rep(50, 23, 0);

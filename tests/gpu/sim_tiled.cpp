@@ -119,20 +119,9 @@ static void sim_solve_bwd(const double *L, int64_t lda, int N, double *b, const 
 }
 
 /* ------------------------------- tests ------------------------------- */
-static int g_pass, g_fail;
-static void report(bool ok, const char *what, double value)
-{
-    std::printf("%s [%s] %s (%.3g)\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what,
-                value);
-    (ok ? g_pass : g_fail)++;
-}
 
 static uint64_t g_lcg = 0x7a11edc401e5ull;
-static double lcg_u()
-{
-    g_lcg = g_lcg * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(g_lcg >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+static double lcg_u() { return sim_lcg_uniform(g_lcg); }
 
 /* SPD, shaped like the resident-solve systems: XᵀWX + ridge·I. */
 static std::vector<double> spd_matrix(int N)
@@ -188,7 +177,7 @@ static void test_size(int N, int reps)
     std::vector<double> ref = A;
     if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N) != 0) {
         std::snprintf(what, sizeof what, "N=%d: LAPACKE reference factor", N);
-        report(false, what, 0);
+        sim_report(false, what, 0);
         return;
     }
     std::vector<double> b(N);
@@ -212,7 +201,7 @@ static void test_size(int N, int reps)
         const double e = factor_err(L.data(), N, ref, N);
         std::snprintf(what, sizeof what, "N=%d launch %d: tiled factor vs LAPACKE dpotrf, info %d, rel",
                       N, rep, info);
-        report(info == 0 && e < kTol, what, e);
+        sim_report(info == 0 && e < kTol, what, e);
     }
 
     /* bordered [A b; bᵀ 0], ld N + 1: row N becomes (L⁻¹b)ᵀ; then L⁻ᵀ alone */
@@ -237,20 +226,20 @@ static void test_size(int N, int reps)
         std::snprintf(what, sizeof what,
                       "N=%d fused %d: bordered factor (info %d, rel %.2g) and row N = L^-1 b, rel",
                       N, rep, info, ef);
-        report(info == 0 && ef < kTol && ey < kTol && B[N + N * ld] == 1.0, what, ey);
+        sim_report(info == 0 && ef < kTol && ey < kTol && B[N + N * ld] == 1.0, what, ey);
         int sinfo = 0;
         sim_solve_bwd(B.data(), ld, N, y.data(), linv.data(), ch, &sinfo);
         const double ex = vec_err(y, x_ref);
         std::snprintf(what, sizeof what,
                       "N=%d fused %d: backward solve with the tiles' inverses vs LAPACKE dpotrs, rel",
                       N, rep);
-        report(sinfo == 0 && ex < kTol, what, ex);
+        sim_report(sinfo == 0 && ex < kTol, what, ex);
     }
     const unsigned launches = 2 * reps;
     std::snprintf(what, sizeof what, "N=%d: tiled state after %u launches: epoch %u, all reset", N,
                   launches, st.ctl.epoch);
     const bool zero = std::all_of(st.counts.begin(), st.counts.end(), [](unsigned v) { return v == 0; });
-    report(st.ctl.epoch == launches && st.ctl.ticket == 0 && st.ctl.done == 0 && st.ctl.abort == 0 &&
+    sim_report(st.ctl.epoch == launches && st.ctl.ticket == 0 && st.ctl.done == 0 && st.ctl.abort == 0 &&
                zero,
            what, st.ctl.epoch);
 }
@@ -284,7 +273,7 @@ static void test_not_spd(int N, int bad_col, int bordered)
     sim_chol_tiled(M.data(), ld, n, bordered, nullptr, linv.data(), st, &info);
     std::snprintf(what, sizeof what, "N=%d%s: not SPD at column %d: info=%d like LAPACK (%d), all blocks ended",
                   N, bordered ? " bordered" : "", bad_col, info, rinfo);
-    report(info == rinfo && info == bad_col + 1 && st.ctl.abort == 0 && st.ctl.ticket == 0, what, info);
+    sim_report(info == rinfo && info == bad_col + 1 && st.ctl.abort == 0 && st.ctl.ticket == 0, what, info);
 
     std::vector<double> S = spd_matrix(N), Sref = S;
     LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, Sref.data(), N);
@@ -292,7 +281,7 @@ static void test_not_spd(int N, int bad_col, int bordered)
     sim_chol_tiled(S.data(), N, N, 0, nullptr, linv.data(), st, &info);
     const double e = factor_err(S.data(), N, Sref, N);
     std::snprintf(what, sizeof what, "N=%d: the next launch on that state is exact, info %d, rel", N, info);
-    report(info == 0 && e < kTol, what, e);
+    sim_report(info == 0 && e < kTol, what, e);
 }
 
 /* Spin limit 0: any wait that finds its input unfinished times out. At least
@@ -320,10 +309,10 @@ static void test_timeout_then_recover(int N)
     }
     std::snprintf(what, sizeof what, "N=%d: a timed-out launch reports it (%d of %d tries)", N,
                   timeouts, tries);
-    report(timeouts > 0, what, timeouts);
+    sim_report(timeouts > 0, what, timeouts);
     std::snprintf(what, sizeof what, "N=%d: every launch after a timed-out one is exact (%d of %d)", N,
                   exact, tries);
-    report(exact == tries, what, exact);
+    sim_report(exact == tries, what, exact);
 }
 
 int main(int argc, char **argv)
