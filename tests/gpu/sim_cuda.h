@@ -329,4 +329,25 @@ static inline double sim_lcg_uniform(uint64_t &s)
     return (double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
 }
 
+/* An SPD test matrix shaped like the resident-solve systems, XᵀWX + ridge·I
+ * (N×N, column-major, both triangles), from n = N + extra rows drawn from s:
+ * X = 0.05·u, w = |u| + 1e-3. */
+static inline std::vector<double> sim_spd_matrix(int N, int extra, double ridge, uint64_t &s)
+{
+    const int n = N + extra;
+    std::vector<double> X((size_t)n * N), A((size_t)N * N, 0.0), w(n);
+    for (auto &x : X)
+        x = 0.05 * sim_lcg_uniform(s);
+    for (auto &x : w)
+        x = std::fabs(sim_lcg_uniform(s)) + 1e-3;
+    for (int c = 0; c < N; ++c)
+        for (int r = 0; r < N; ++r) {
+            double sum = 0.0;
+            for (int i = 0; i < n; ++i)
+                sum += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
+            A[r + (size_t)c * N] = sum + (r == c ? ridge : 0.0);
+        }
+    return A;
+}
+
 #endif

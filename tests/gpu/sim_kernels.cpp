@@ -167,25 +167,7 @@ static double max_abs(const std::vector<double> &v)
     return m;
 }
 
-/* SPD test matrix shaped like the resident-solve systems: (XᵀWX + ridge I). */
-static std::vector<double> spd_matrix(int N)
-{
-    const int n = N + 7;
-    std::vector<double> X((size_t)n * N), A((size_t)N * N, 0.0);
-    for (auto &x : X)
-        x = 0.05 * lcg_u();
-    std::vector<double> w(n);
-    for (auto &x : w)
-        x = std::fabs(lcg_u()) + 1e-3;
-    for (int c = 0; c < N; ++c)
-        for (int r = 0; r < N; ++r) {
-            double s = 0.0;
-            for (int i = 0; i < n; ++i)
-                s += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
-            A[r + (size_t)c * N] = s + (r == c ? 1e-3 : 0.0);
-        }
-    return A;
-}
+static std::vector<double> spd_matrix(int N) { return sim_spd_matrix(N, 7, 1e-3, g_lcg); }
 
 /* rs_chol_diag is launched as a one-block grid, so the launch order cannot
  * change how it runs: the blocked factorization is checked in the first

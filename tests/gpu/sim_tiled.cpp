@@ -121,26 +121,8 @@ static void sim_solve_bwd(const double *L, int64_t lda, int N, double *b, const 
 /* ------------------------------- tests ------------------------------- */
 
 static uint64_t g_lcg = 0x7a11edc401e5ull;
-static double lcg_u() { return sim_lcg_uniform(g_lcg); }
 
-/* SPD, shaped like the resident-solve systems: XᵀWX + ridge·I. */
-static std::vector<double> spd_matrix(int N)
-{
-    const int n = N + 9;
-    std::vector<double> X((size_t)n * N), A((size_t)N * N, 0.0), w(n);
-    for (auto &x : X)
-        x = 0.05 * lcg_u();
-    for (auto &x : w)
-        x = std::fabs(lcg_u()) + 1e-3;
-    for (int c = 0; c < N; ++c)
-        for (int r = 0; r < N; ++r) {
-            double s = 0.0;
-            for (int i = 0; i < n; ++i)
-                s += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
-            A[r + (size_t)c * N] = s + (r == c ? 1e-2 : 0.0);
-        }
-    return A;
-}
+static std::vector<double> spd_matrix(int N) { return sim_spd_matrix(N, 9, 1e-2, g_lcg); }
 
 /* max |got - want| / max |want| over the lower triangle of two N×N factors
  * (leading dimensions ldg, N). */
