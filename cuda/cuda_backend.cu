@@ -335,6 +335,7 @@ struct rs_state {
     int max_solves;
     double ridge;
     rs_factor_kind factor;
+    const char *factor_why; /* --factor auto: why this variant (static), else NULL */
 
     /* handles */
     cudaStream_t stream;
@@ -597,14 +598,32 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
         return sb_fail(err, SB_E_INPUT,
                        "cuda resident-solve: the dual form divides by ridge, which is %g",
                        prob->ridge);
-    /* auto: the library until a committed GPU measurement shows a faster
-     * variant for the shape (none has been measured yet) */
+    /* auto: the variant committed GPU measurements favour for this device
+     * generation and shape class (src/factor_auto.c), the library while
+     * none does; mixed precision factors with the library */
+    const char *variant = prob->factor ? prob->factor : "library";
+    const char *factor_why = NULL;
+    if (strcmp(variant, "auto") == 0) {
+        if (prob->precision != SB_PREC_FP64) {
+            variant = "library";
+            factor_why = "auto: --precision mixed|auto factors in FP32 with the library";
+        } else {
+            int dev = 0;
+            cudaDeviceProp props;
+            if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&props, dev) != cudaSuccess) {
+                cudaGetLastError();
+                props.major = 0; /* no device: create fails at the probe below */
+            }
+            variant = sb_factor_auto(props.major, prob->method, prob->method == SB_METHOD_DUAL ? prob->n : prob->p,
+                                     &factor_why);
+        }
+    }
     rs_factor_kind factor;
-    if (!prob->factor || strcmp(prob->factor, "library") == 0 || strcmp(prob->factor, "auto") == 0)
+    if (strcmp(variant, "library") == 0)
         factor = RS_FACTOR_LIBRARY;
-    else if (strcmp(prob->factor, "blocked") == 0)
+    else if (strcmp(variant, "blocked") == 0)
         factor = RS_FACTOR_BLOCKED;
-    else if (strcmp(prob->factor, "tiled") == 0)
+    else if (strcmp(variant, "tiled") == 0)
         factor = RS_FACTOR_TILED;
     else
         return sb_fail(err, SB_E_INPUT, "unknown --factor '%s' (cuda: library|blocked|tiled|auto)",
@@ -639,6 +658,7 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
     st->max_solves = prob->max_solves;
     st->ridge = prob->ridge;
     st->factor = factor;
+    st->factor_why = factor_why;
     st->failed_solve = -1;
     st->precision = prob->precision;
     st->mixed_now = prob->precision != SB_PREC_FP64;
@@ -985,6 +1005,7 @@ sb_rc rs_run_body(rs_state *st, const double *w, double *beta, int profiled, sb_
     sb_rs_solve_info fresh = {};
     st->last = fresh;
     st->last.factor = st->factor == RS_FACTOR_TILED ? "tiled" : st->factor == RS_FACTOR_BLOCKED ? "blocked" : "library";
+    st->last.factor_why = st->factor_why;
     if (st->factor != RS_FACTOR_LIBRARY) {
         /* blocked, tiled (FP64 only): profile() runs the rep on the stream
          * with its events; so does the first solve(), so that every

@@ -59,6 +59,7 @@ typedef enum { SB_PREC_FP64 = 0, SB_PREC_MIXED = 1, SB_PREC_AUTO = 2 } sb_precis
 /* What the latest solve did. */
 typedef struct sb_rs_solve_info {
     const char *factor; /* the factorization variant that ran ("library", "blocked", "tiled"); NULL: the requested one */
+    const char *factor_why; /* --factor auto: why that variant (static), else NULL */
     int mixed;          /* 1: the FP32 factor + FP64 refinement ran (even if it then fell back) */
     int iterations;     /* refinement iterations: FP64 residuals computed after the first FP32 solve */
     int fallback;       /* 1: the solve re-factored in FP64 */
@@ -90,6 +91,13 @@ typedef struct sb_rs_breakdown {
     double solve_ms;   /* triangular solves (+ the Xᵀy recovery for dual) */
     double download_ms;/* β device -> host */
 } sb_rs_breakdown;
+
+/* --factor auto on a device (src/factor_auto.c): the variant the committed
+ * GPU measurements favour for this device generation, method and order N of
+ * the factored system ("library" while none does); *why says which. */
+const char *sb_factor_auto(int cc_major, sb_method method, int64_t N, const char **why);
+/* 1 for a backend's own variant (blocked, tiled): not library, not auto. */
+int sb_factor_is_own(const char *factor);
 
 /* --precision auto, after the state's first (mixed) solve: 1 to keep mixed,
  * 0 for fp64; records the choice and why in first->auto_choice. One rule for

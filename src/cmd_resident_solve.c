@@ -210,7 +210,7 @@ static sb_rc rs_prepare(rs_data *d, sb_run *r, sb_err *err)
         d->method = d->n <= d->p ? SB_METHOD_DUAL : SB_METHOD_PRIMAL;
     d->precision = strcmp(o->precision, "mixed") == 0 ? SB_PREC_MIXED
                  : strcmp(o->precision, "auto") == 0 ? SB_PREC_AUTO : SB_PREC_FP64;
-    if (d->precision != SB_PREC_FP64 && o->factor && strcmp(o->factor, "library") != 0)
+    if (d->precision != SB_PREC_FP64 && sb_factor_is_own(o->factor))
         return sb_fail(err, SB_E_INPUT, "--precision %s factors in FP32 with the library (cuSOLVER, LAPACKE): it does not combine with --factor %s",
                        o->precision, o->factor);
     sb_run_counts(r, d->shape.reps, d->shape.warmup, RS_DEFAULT_REPS, RS_DEFAULT_WARMUP);
@@ -499,7 +499,9 @@ int sb_cmd_resident_solve(int argc, char **argv)
     }
     cJSON_AddStringToObject(root, "scope", "component: the resident penalized normal-equations inner solve, not the full SAE encode");
     cJSON_AddStringToObject(root, "method", d.method == SB_METHOD_PRIMAL ? "primal" : "dual");
-    cJSON_AddStringToObject(root, "factor", r.opts.factor ? r.opts.factor : "library");
+    /* what runs: a backend's own variant as asked, else the library until
+     * the backend says otherwise (auto; replaced after the run) */
+    cJSON_AddStringToObject(root, "factor", sb_factor_is_own(r.opts.factor) ? r.opts.factor : "library");
     cJSON_AddNumberToObject(root, "ridge", d.ridge);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "precision"), "requested", PREC_NAMES[d.precision]);
     if ((rc = sb_run_choose_backend(&r, implements_rs)) >= 0) {
@@ -533,6 +535,10 @@ int sb_cmd_resident_solve(int argc, char **argv)
     }
     if (d.w0_info.factor) /* the variant that ran, as the backend names it */
         cJSON_ReplaceItemInObjectCaseSensitive(root, "factor", cJSON_CreateString(d.w0_info.factor));
+    if (d.w0_info.factor_why) {
+        cJSON_AddStringToObject(root, "factor_choice", d.w0_info.factor_why);
+        sb_run_note(&r, "--factor auto ran %s: %s", d.w0_info.factor ? d.w0_info.factor : "library", d.w0_info.factor_why);
+    }
     rs_precision_json(&r, &d);
     rs_parity(&r, &d);
     if (r.opts.dump_beta && r.nphases && r.phases[0].completed) {

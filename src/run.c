@@ -92,7 +92,7 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
         sb_fail(&err, SB_E_INPUT, "--reupload and --backend host conflict: the re-upload baseline is a device measurement");
         return usage_error(r, &err);
     }
-    if (host && (wl->device_only_opts & SB_OPT_FACTOR) && o->factor && strcmp(o->factor, "library") != 0) {
+    if (host && (wl->device_only_opts & SB_OPT_FACTOR) && sb_factor_is_own(o->factor)) {
         sb_fail(&err, SB_E_INPUT, "--factor %s and --backend host conflict: the host has only the library factor", o->factor);
         return usage_error(r, &err);
     }
@@ -195,8 +195,7 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
         r->exit_code = SB_EXIT_NO_DEVICE;
         return sb_run_finish(r);
     }
-    if (!r->backend->is_device && (r->wl->device_only_opts & SB_OPT_FACTOR) && o->factor &&
-        strcmp(o->factor, "library") != 0) {
+    if (!r->backend->is_device && (r->wl->device_only_opts & SB_OPT_FACTOR) && sb_factor_is_own(o->factor)) {
         /* --backend host was refused in sb_run_init; this is auto falling back. */
         fprintf(stderr, "saebench: --factor %s needs the device, which is not engaged: %s\n", o->factor, r->declined_why);
         sb_run_free(r);

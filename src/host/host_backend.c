@@ -104,7 +104,7 @@ static sb_rc host_rs_mixed_alloc(host_rs *s, sb_err *err)
 
 static sb_rc host_rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
 {
-    if (prob->factor && strcmp(prob->factor, "library") != 0)
+    if (sb_factor_is_own(prob->factor))
         return sb_fail(err, SB_E_INPUT, "--factor %s: the host backend has only 'library' (LAPACKE)", prob->factor);
     host_rs *s = sb_alloc(1, sizeof *s, err);
     if (!s)
@@ -355,6 +355,8 @@ static sb_rc host_rs_run(host_rs *s, const double *w, double *beta, sb_rs_breakd
 {
     double t0 = sb_now_s(), t[3] = {t0, t0, t0};
     sb_rs_solve_info fresh = {.factor = "library"};
+    if (s->prob.factor && strcmp(s->prob.factor, "auto") == 0)
+        fresh.factor_why = "auto: the host has only the library factor (LAPACKE)";
     s->last = fresh;
     sb_rc rc = SB_OK;
     if (s->mixed)

@@ -542,7 +542,8 @@ expect_exit 2 "--factor tiled with --backend host conflict" -- "${RS[@]}" --shap
 expect_exit 2 "--factor frobnicated is refused" -- "${RS[@]}" --shape tiny-primal --factor frobnicated "${FAST[@]}" --out "$OUT"
 V="$WORK/factor-auto.json"
 if expect_exit 0 "--factor auto on the host runs the library" -- "${RS[@]}" --shape tiny-primal --backend host --factor auto "${FAST[@]}" --out "$V"; then
-    check "--factor auto: the verdict names the variant that ran" "$V" '.factor == "library"'
+    check "--factor auto: the verdict names the variant that ran and why" "$V" '.factor == "library" and (.factor_choice | test("only the library"))'
+    says "--factor auto: the summary says what ran" "--factor auto ran library"
 fi
 expect_exit 2 "--precision mixed with --factor blocked conflict" -- "${FRS[@]}" --shape tiny-primal --precision mixed --factor blocked "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--precision auto with --factor tiled conflict" -- "${FRS[@]}" --shape tiny-primal --precision auto --factor tiled "${FAST[@]}" --out "$OUT"
