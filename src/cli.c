@@ -29,7 +29,7 @@ static const opt_spec SPECS[] = {
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
-    {"--factor", SB_OPT_FACTOR, 1, "library|blocked|tiled|auto  factorization variant (blocked, tiled: cuda only; tiled experimental; auto: library)"},
+    {"--factor", SB_OPT_FACTOR, 1, "library|blocked|tiled|auto  factorization variant (blocked, tiled: cuda only, experimental; auto: the best committed GPU measurement, library until one exists)"},
     {"--precision", SB_OPT_PRECISION, 1, "fp64|mixed|auto  mixed: FP32 factor + FP64 iterative refinement (default fp64)"},
     {"--threads", SB_OPT_THREADS, 1, "N              host BLAS threads (default: all cores)"},
     {"--min-time", SB_OPT_STOP, 1, "S              keep adding timed reps until S seconds are spent and the timing is quiet"},
