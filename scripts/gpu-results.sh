@@ -9,10 +9,16 @@
 #   scripts/gpu-bundle.sh --debs-only -o bundle/debs
 #   mkdir -p .anchors && cp ../shared/anchors/*.py .anchors/   (.anchors/ is git-ignored)
 # Device call (carry bundle/debs and .anchors):
-#   scripts/gpu-results.sh "$OUT"
+#   scripts/gpu-results.sh "$OUT" [all|tests|bench]
+# A device call may last 10 minutes at most. The whole battery may not fit in one, so it
+# splits in two: `tests` (setup, build, the GPU test battery) then `bench` (setup, which
+# reuses the build while the machine stays warm, calibrate, every workload, the peer).
+# `all` (the default) runs both in one call.
 # Back here: unpack $OUT/results.tar.gz into results/<gpu>/ and commit with this command.
 set -uo pipefail
-out=${1:?usage: scripts/gpu-results.sh OUTDIR}
+out=${1:?usage: scripts/gpu-results.sh OUTDIR [all|tests|bench]}
+part=${2:-all}
+case "$part" in all|tests|bench) ;; *) echo "gpu-results: part must be all, tests or bench, not '$part'" >&2; exit 2 ;; esac
 mkdir -p "$out/r"
 log="$out/r/run.log"
 exec > >(tee -a "$log") 2>&1
@@ -24,10 +30,14 @@ scripts/gpu-node-setup.sh bundle/debs .deps || { echo "setup/build failed"; exit
 . .deps/env.sh
 ./saebench --version
 
-echo "== unit + CLI tests (CPU side, same binary)"
-make --no-print-directory test-unit test-cli SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tail -5
-echo "== GPU tests"
-make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
+if [ "$part" != bench ]; then
+    echo "== GPU tests"
+    make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
+    if [ "$part" = tests ]; then
+        tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"
+        exit 0
+    fi
+fi
 
 echo "== calibrate"
 ./saebench calibrate --out "$out/r/calibration.json"
