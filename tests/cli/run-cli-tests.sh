@@ -18,33 +18,10 @@ BIN=$(realpath "$1") || exit 2
 FAKE_BIN=$(realpath "$2") || exit 2
 [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 [ -x "$FAKE_BIN" ] || { echo "$0: $2 is not an executable" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-SCHEMA="$ROOT/docs/verdict.schema.json"
-VALIDATE="$ROOT/tests/cli/validate_schema.py"
-command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
-"$PY" -c 'import numpy, jsonschema' 2>/dev/null || { echo "$0: $PY needs numpy and jsonschema" >&2; exit 2; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-cli.XXXXXX") || exit 2
-trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
-# Named shapes resolve from the project root; nothing is written there.
-cd "$ROOT" || exit 2
-# The fake device is opt-in per test, never inherited from the caller.
-unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
-
-# shellcheck source=tests/lib/harness.sh
-. "$ROOT/tests/lib/harness.sh"
-
-# Ceilings given up front, so good runs skip measuring the machine (seconds
-# each); one run below still measures at run time.
-CAL="$WORK/calibration.json"
-cat >"$CAL" <<'EOF'
-{
-  "schema": "saebench.calibration/1",
-  "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": {"name": "test", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
-}
-EOF
+# shellcheck source=tests/lib/battery.sh
+. "$(dirname "$0")/../lib/battery.sh"
+# Good runs get the ceilings in CAL; one run below still measures at run time.
+sb_battery_setup cli "numpy, jsonschema"
 FAST=(--reps 3 --warmup 1 --calibration "$CAL")
 RS=("$BIN" resident-solve)
 FRS=("$FAKE_BIN" resident-solve)

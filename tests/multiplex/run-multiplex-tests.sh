@@ -15,30 +15,9 @@ if [ $# -ne 1 ]; then
 fi
 BIN=$(realpath "$1") || exit 2
 [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-PY=/usr/bin/python3
-SCHEMA="$ROOT/docs/verdict.schema.json"
-VALIDATE="$ROOT/tests/cli/validate_schema.py"
-command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
-"$PY" -c 'import jsonschema' 2>/dev/null || { echo "$0: $PY needs jsonschema" >&2; exit 2; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-mx.XXXXXX") || exit 2
-trap 'rm -rf "$WORK"' EXIT
-cd "$ROOT" || exit 2
-unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
-
-# shellcheck source=tests/lib/harness.sh
-. "$ROOT/tests/lib/harness.sh"
-
-# Ceilings given up front, so runs skip measuring the machine.
-CAL="$WORK/calibration.json"
-cat >"$CAL" <<'EOF'
-{
-  "schema": "saebench.calibration/1",
-  "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": {"name": "test", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
-}
-EOF
+# shellcheck source=tests/lib/battery.sh
+. "$(dirname "$0")/../lib/battery.sh"
+sb_battery_setup mx jsonschema
 # A tiny fit is microseconds: starting worker threads costs more than it
 # saves, so the speedup gate gets a threshold every run meets (MX-002 is
 # checked below with one it cannot).
