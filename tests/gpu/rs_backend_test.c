@@ -60,6 +60,31 @@ static int reference(int64_t n, int64_t p, const double *X, const double *w, con
     return info;
 }
 
+/* The host side of one test problem: X n×p = 0.05·u and rhs_j = cos((j+1)·0.03)
+ * as the fixture draws them, w, beta and ref allocated. 0 on allocation failure
+ * (what was allocated is freed by bufs_free either way). */
+typedef struct host_bufs {
+    double *X, *w, *rhs, *beta, *ref;
+} host_bufs;
+
+static int bufs_alloc(host_bufs *b, int64_t n, int64_t p)
+{
+    b->X = malloc((size_t)(n * p) * sizeof *b->X);
+    b->w = malloc((size_t)n * sizeof *b->w);
+    b->rhs = malloc((size_t)p * sizeof *b->rhs);
+    b->beta = malloc((size_t)p * sizeof *b->beta);
+    b->ref = malloc((size_t)p * sizeof *b->ref);
+    if (!b->X || !b->w || !b->rhs || !b->beta || !b->ref)
+        return 0;
+    for (int64_t i = 0; i < n * p; i++)
+        b->X[i] = 0.05 * draw();
+    for (int64_t j = 0; j < p; j++)
+        b->rhs[j] = cos((double)(j + 1) * 0.03);
+    return 1;
+}
+
+static void bufs_free(host_bufs *b) { free(b->X), free(b->w), free(b->rhs), free(b->beta), free(b->ref); }
+
 /* n×p problem, `solves` solve() calls + 1 profile(): parity, check(), telemetry. */
 static void run_case(int64_t n, int64_t p, sb_method method, const char *factor, int reupload)
 {
@@ -70,19 +95,12 @@ static void run_case(int64_t n, int64_t p, sb_method method, const char *factor,
     snprintf(tag, sizeof tag, "n=%lld p=%lld %s %s%s", (long long)n, (long long)p, mname, factor,
              reupload ? " reupload" : "");
 
-    double *X = malloc((size_t)(n * p) * sizeof *X);
-    double *w = malloc((size_t)n * sizeof *w);
-    double *rhs = malloc((size_t)p * sizeof *rhs);
-    double *beta = malloc((size_t)p * sizeof *beta);
-    double *ref = malloc((size_t)p * sizeof *ref);
-    if (!X || !w || !rhs || !beta || !ref) {
+    host_bufs hb;
+    if (!bufs_alloc(&hb, n, p)) {
         check(0, "%s: host allocation", tag);
         goto out;
     }
-    for (int64_t i = 0; i < n * p; i++)
-        X[i] = 0.05 * draw();
-    for (int64_t j = 0; j < p; j++)
-        rhs[j] = cos((double)(j + 1) * 0.03);
+    double *X = hb.X, *w = hb.w, *rhs = hb.rhs, *beta = hb.beta, *ref = hb.ref;
 
     sb_rs_problem prob;
     memset(&prob, 0, sizeof prob);
@@ -159,11 +177,7 @@ static void run_case(int64_t n, int64_t p, sb_method method, const char *factor,
     check(rc == SB_E_RUNTIME, "%s: solve past max_solves refused (%s)", tag, err.msg);
     ops->destroy(st);
 out:
-    free(X);
-    free(w);
-    free(rhs);
-    free(beta);
-    free(ref);
+    bufs_free(&hb);
 }
 
 /* --precision mixed|auto (rs_mixed.cu). ill = 0: a well-conditioned system,
@@ -180,21 +194,18 @@ static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec,
     snprintf(tag, sizeof tag, "mixed n=%lld p=%lld %s %s%s%s", (long long)n, (long long)p,
              method == SB_METHOD_DUAL ? "dual" : "primal", prec == SB_PREC_AUTO ? "auto" : "mixed",
              ill ? " ill-conditioned" : "", reupload ? " reupload" : "");
-    double *X = malloc((size_t)(n * p) * sizeof *X), *w = malloc((size_t)n * sizeof *w);
-    double *rhs = malloc((size_t)p * sizeof *rhs), *beta = malloc((size_t)p * sizeof *beta);
-    double *ref = malloc((size_t)p * sizeof *ref);
     void *st = NULL, *st64 = NULL;
-    if (!X || !w || !rhs || !beta || !ref) {
+    host_bufs hb;
+    if (!bufs_alloc(&hb, n, p)) {
         check(0, "%s: host allocation", tag);
         goto out;
     }
-    for (int64_t i = 0; i < n; i++) {
+    double *X = hb.X, *w = hb.w, *rhs = hb.rhs, *beta = hb.beta, *ref = hb.ref;
+    for (int64_t i = 0; ill && i < n; i++) { /* nearly collinear columns */
         const double u = draw();
         for (int64_t j = 0; j < p; j++)
-            X[i * p + j] = ill ? u * cos(0.1 * (double)j) + 1e-5 * draw() : 0.05 * draw();
+            X[i * p + j] = u * cos(0.1 * (double)j) + 1e-5 * draw();
     }
-    for (int64_t j = 0; j < p; j++)
-        rhs[j] = cos((double)(j + 1) * 0.03);
     sb_rs_problem prob;
     memset(&prob, 0, sizeof prob);
     prob.n = n, prob.p = p, prob.X = X, prob.rhs = rhs, prob.ridge = ill ? 1e-13 : 1e-3;
@@ -262,7 +273,7 @@ out:
         ops->destroy(st);
     if (st64)
         ops->destroy(st64);
-    free(X), free(w), free(rhs), free(beta), free(ref);
+    bufs_free(&hb);
 }
 
 /* w = 0 and ridge = 0 make the primal Gram exactly zero: the factorization
@@ -328,18 +339,13 @@ static void run_graph_rep(int64_t n, int64_t p, sb_method method, const char *fa
     char tag[160];
     snprintf(tag, sizeof tag, "rep graph n=%lld p=%lld %s %s%s", (long long)n, (long long)p,
              method == SB_METHOD_DUAL ? "dual" : "primal", factor, fail_at > 0 ? " failing solve" : "");
-    double *X = malloc((size_t)(n * p) * sizeof *X), *w = malloc((size_t)n * sizeof *w);
-    double *rhs = malloc((size_t)p * sizeof *rhs), *beta = malloc((size_t)p * sizeof *beta);
-    double *ref = malloc((size_t)p * sizeof *ref);
     void *st = NULL;
-    if (!X || !w || !rhs || !beta || !ref) {
+    host_bufs hb;
+    if (!bufs_alloc(&hb, n, p)) {
         check(0, "%s: host allocation", tag);
         goto out;
     }
-    for (int64_t i = 0; i < n * p; i++)
-        X[i] = 0.05 * draw();
-    for (int64_t j = 0; j < p; j++)
-        rhs[j] = cos((double)(j + 1) * 0.03);
+    double *X = hb.X, *w = hb.w, *rhs = hb.rhs, *beta = hb.beta, *ref = hb.ref;
     sb_rs_problem prob;
     memset(&prob, 0, sizeof prob);
     prob.n = n, prob.p = p, prob.X = X, prob.rhs = rhs, prob.method = method;
@@ -429,7 +435,7 @@ static void run_graph_rep(int64_t n, int64_t p, sb_method method, const char *fa
 out:
     if (st)
         ops->destroy(st);
-    free(X), free(w), free(rhs), free(beta), free(ref);
+    bufs_free(&hb);
 }
 
 #define GR_TRY(call)                                                                             \
