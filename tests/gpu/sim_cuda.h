@@ -1,9 +1,9 @@
 /* CPU stand-ins for the CUDA built-ins our kernels use, and a grid launcher
  * that runs thread blocks concurrently and out of order. Shared by the kernel
- * simulations tests/gpu/sim_kernels.cpp (cuda/rs_kernels.cuh) and
- * tests/gpu/sim_arrow.cpp (cuda/arrow_kernels.cuh).
+ * simulations under tests/gpu/ (each runs kernel headers of cuda/).
  *
- * The model:
+ * The model (the default; g_sim.fibers switches to fiber mode, see "fiber
+ * mode" below, for the large sizes):
  *   - every CUDA thread is an OS thread; __syncthreads() is a std::barrier over
  *     the block's threads; warp shuffles go through a per-warp exchange buffer
  *     between two barriers; __syncwarp() is a barrier over the warp's 32
@@ -94,6 +94,7 @@ struct sim_config {
     sim_order order = SIM_FORWARD;
     int resident = SIM_SLOTS; /* blocks resident at once, 1..SIM_SLOTS */
     uint64_t seed = 0x51a0c0de5eedull;
+    bool fibers = false; /* a block's threads as fibers on one OS thread (below) */
 };
 static sim_config g_sim;
 static std::atomic<unsigned long long> g_sim_launches{0};
@@ -131,10 +132,34 @@ static inline void sim_maybe_sleep()
         std::this_thread::sleep_for(std::chrono::microseconds((*sim_rng)() % 201));
 }
 
+/* Fiber mode (g_sim.fibers): the launcher runs each block on one OS thread
+ * and its CUDA threads as fibers on it (sim_fiber_* below); a barrier
+ * arrival then switches to the block's scheduler instead of blocking. */
+enum sim_wait { SIM_F_RUN, SIM_F_WARP, SIM_F_BLOCK, SIM_F_DONE };
+struct sim_fiber_block;
+static thread_local sim_fiber_block *sim_fb; /* non-null while a fiber block runs */
+static inline void sim_fiber_wait(sim_wait kind);
+
+static inline void sim_block_sync()
+{
+    if (sim_fb)
+        sim_fiber_wait(SIM_F_BLOCK);
+    else
+        sim_block_barrier->arrive_and_wait();
+}
+static inline void sim_warp_sync()
+{
+    if (sim_fb)
+        sim_fiber_wait(SIM_F_WARP);
+    else
+        sim_this_warp->bar.arrive_and_wait();
+}
+
 static inline void __syncthreads()
 {
-    sim_maybe_sleep();
-    sim_block_barrier->arrive_and_wait();
+    if (!sim_fb) /* fiber mode sleeps at block granularity (sim_fiber_release) */
+        sim_maybe_sleep();
+    sim_block_sync();
 }
 
 static inline double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
@@ -143,16 +168,16 @@ static inline double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
     sim_warp *w = sim_this_warp;
     const unsigned lane = threadIdx.x % 32;
     w->slot[lane] = v;
-    w->bar.arrive_and_wait();
+    sim_warp_sync();
     const double got = w->slot[lane ^ (unsigned)lane_mask];
-    w->bar.arrive_and_wait();
+    sim_warp_sync();
     return got;
 }
 
 static inline void __syncwarp(unsigned mask = 0xffffffffu)
 {
     (void)mask; /* the kernels only synchronise full warps */
-    sim_this_warp->bar.arrive_and_wait();
+    sim_warp_sync();
 }
 
 /* mma.sync.aligned.m8n8k4.row.col.f64.f64.f64.f64 {d0,d1}, {a}, {b}, {d0,d1}
@@ -169,7 +194,7 @@ static inline void sim_mma_f64_m8n8k4(double &d0, double &d1, double a, double b
     const unsigned p = sim_mma_calls++ & 1u;
     w->mma[p][lane][0] = a;
     w->mma[p][lane][1] = b;
-    w->bar.arrive_and_wait();
+    sim_warp_sync();
     const unsigned g = lane >> 2, t = lane & 3u;
     double *d[2] = {&d0, &d1};
     for (unsigned e = 0; e < 2; ++e) {
@@ -211,9 +236,12 @@ static inline double __ldcg(const double *p)
 /* Spin-wait iterations observed (clock64 is read once per wait and once per
  * spin), so a test can tell whether cross-block waits actually waited. */
 static std::atomic<long long> g_sim_clock_reads{0};
+static inline void sim_fiber_yield();
 static inline long long clock64()
 {
     g_sim_clock_reads.fetch_add(1, std::memory_order_relaxed);
+    if (sim_fb)
+        sim_fiber_yield(); /* a spinning thread lets its block's other threads run */
     if (sim_rng && (*sim_rng)() % 8 == 0)
         sim_maybe_sleep();
     else
@@ -221,6 +249,221 @@ static inline long long clock64()
     return (long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
+}
+
+
+/* ------------------------------ fiber mode ------------------------------ */
+/* With g_sim.fibers set, each block of a launch is still its own OS thread,
+ * concurrent with the other resident blocks and started in the configured
+ * order (cross-block hand-offs are exercised exactly as before), but its
+ * CUDA threads are fibers on that OS thread: a barrier arrival (block or
+ * warp, and so every shuffle and emulated mma) records the wait and switches
+ * to the block's scheduler, which releases a barrier when every live thread
+ * of its group has arrived and runs the runnable threads in an order that
+ * changes every pass (forward, reversed, rotated by a random offset). A
+ * switch costs a few nanoseconds instead of a futex round trip among
+ * hundreds of OS threads on two cores, which is what makes N = 2000 and
+ * N = 4000 factorizations affordable. A spinning thread (clock64) hands the
+ * OS thread to the block's other threads before it yields the CPU. In
+ * SIM_SHUFFLED_DELAYS the block sleeps 0–200 µs at the start, at one block
+ * barrier in eight and while spinning, not at every arrival. A pass in which
+ * no thread can run is a barrier deadlock: reported, then abort().
+ * Within a block this is weaker than the OS-thread mode (threads interleave
+ * only at barriers), so the small sizes keep running in that mode; fibers
+ * are for the large sizes. Not built under AddressSanitizer (it cannot
+ * follow a hand-written stack switch): sim_fibers_available() says so. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SIM_FIBERS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SIM_FIBERS 0
+#endif
+#endif
+#if !defined(SIM_FIBERS) && defined(__x86_64__)
+#define SIM_FIBERS 1
+#endif
+#ifndef SIM_FIBERS
+#define SIM_FIBERS 0
+#endif
+
+static inline bool sim_fibers_available() { return SIM_FIBERS != 0; }
+
+#if SIM_FIBERS
+/* sim_ctx_switch(save, to): push the callee-saved registers (System V
+ * x86-64), store the stack pointer in *save, continue on stack `to` (which
+ * holds the same six registers and a return address). */
+extern "C" void sim_ctx_switch(void **save, void *to);
+asm(R"(
+    .text
+    .p2align 4
+    .globl sim_ctx_switch
+    .type sim_ctx_switch, @function
+sim_ctx_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size sim_ctx_switch, .-sim_ctx_switch
+)");
+#else
+static inline void sim_ctx_switch(void **, void *) { std::abort(); }
+#endif
+
+enum { SIM_FIBER_STACK = 64 * 1024 };
+struct sim_fiber {
+    void *sp = nullptr;
+    std::unique_ptr<char[]> stack;
+    unsigned tid = 0;
+    sim_wait state = SIM_F_RUN;
+    unsigned mma_calls = 0;
+};
+struct sim_fiber_block {
+    std::vector<sim_fiber> f;
+    std::vector<int> warp_live, warp_arrived;
+    int live = 0, block_arrived = 0;
+    void *sched_sp = nullptr;
+    sim_fiber *cur = nullptr;
+    void (*body)(void *) = nullptr; /* runs the kernel for threadIdx */
+    void *body_arg = nullptr;
+    std::minstd_rand rng;
+    bool delays = false;
+};
+
+/* Back to the scheduler; returns when the scheduler runs this fiber again. */
+static inline void sim_fiber_to_sched()
+{
+    sim_fiber_block *fb = sim_fb;
+    sim_ctx_switch(&fb->cur->sp, fb->sched_sp);
+}
+
+/* Release a group whose live members have all arrived. */
+static inline void sim_fiber_release(sim_fiber_block *fb, sim_wait kind, unsigned warp)
+{
+    if (kind == SIM_F_WARP) {
+        if (fb->warp_arrived[warp] < fb->warp_live[warp])
+            return;
+        fb->warp_arrived[warp] = 0;
+        for (unsigned l = 0; l < 32 && 32 * warp + l < fb->f.size(); ++l)
+            if (fb->f[32 * warp + l].state == SIM_F_WARP)
+                fb->f[32 * warp + l].state = SIM_F_RUN;
+    } else {
+        if (fb->block_arrived < fb->live)
+            return;
+        fb->block_arrived = 0;
+        for (auto &x : fb->f)
+            if (x.state == SIM_F_BLOCK)
+                x.state = SIM_F_RUN;
+        if (fb->delays && fb->rng() % 8 == 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(fb->rng() % 201));
+    }
+}
+
+static inline void sim_fiber_wait(sim_wait kind)
+{
+    sim_fiber_block *fb = sim_fb;
+    sim_fiber *me = fb->cur;
+    const unsigned warp = me->tid / 32;
+    me->state = kind;
+    if (kind == SIM_F_WARP)
+        fb->warp_arrived[warp]++;
+    else
+        fb->block_arrived++;
+    sim_fiber_release(fb, kind, warp);
+    sim_fiber_to_sched();
+}
+
+static inline void sim_fiber_yield()
+{
+    sim_fiber_to_sched(); /* state stays SIM_F_RUN */
+}
+
+/* First code of every fiber (entered by sim_ctx_switch's ret). */
+static void sim_fiber_entry()
+{
+    sim_fiber_block *fb = sim_fb;
+    fb->body(fb->body_arg);
+    sim_fiber *me = fb->cur;
+    const unsigned warp = me->tid / 32;
+    me->state = SIM_F_DONE;
+    fb->live--;
+    fb->warp_live[warp]--;
+    /* an exited thread no longer counts at its group's barriers */
+    sim_fiber_release(fb, SIM_F_WARP, warp);
+    sim_fiber_release(fb, SIM_F_BLOCK, 0);
+    for (;;)
+        sim_fiber_to_sched();
+}
+
+/* Runs one block's `block` threads as fibers on the calling OS thread until
+ * all have returned. body(arg) is the kernel call; the thread-locals the
+ * shims read (threadIdx, the warp, the mma parity) are switched with the
+ * fiber. */
+static inline void sim_fiber_run_block(unsigned b, unsigned block, sim_warp *warps, uint64_t seed,
+                                       bool delays, void (*body)(void *), void *arg)
+{
+    sim_fiber_block fb;
+    fb.f.resize(block);
+    fb.warp_live.assign((block + 31) / 32, 0);
+    fb.warp_arrived.assign((block + 31) / 32, 0);
+    fb.live = (int)block;
+    fb.body = body;
+    fb.body_arg = arg;
+    fb.rng.seed((uint32_t)sim_mix(seed ^ ((uint64_t)b << 24) ^ 0xf1be5ull));
+    fb.delays = delays;
+    for (unsigned t = 0; t < block; ++t) {
+        sim_fiber &x = fb.f[t];
+        x.tid = t;
+        x.stack.reset(new char[SIM_FIBER_STACK]);
+        uintptr_t top = ((uintptr_t)x.stack.get() + SIM_FIBER_STACK) & ~(uintptr_t)15;
+        void **sp = (void **)top;
+        *--sp = nullptr;                         /* the entry function's return address */
+        *--sp = (void *)&sim_fiber_entry;        /* where sim_ctx_switch returns to */
+        for (int r = 0; r < 6; ++r)
+            *--sp = nullptr;                     /* rbp rbx r12 r13 r14 r15 */
+        x.sp = sp;
+        fb.warp_live[t / 32]++;
+    }
+    blockIdx.x = b;
+    sim_rng = delays ? &fb.rng : nullptr; /* clock64's sleeps while spinning */
+    sim_fb = &fb;
+    std::vector<unsigned> order(block);
+    for (unsigned pass = 0; fb.live > 0; ++pass) {
+        const unsigned mode = pass % 3, rot = (unsigned)(fb.rng() % block);
+        bool ran = false;
+        for (unsigned q = 0; q < block; ++q) {
+            const unsigned t = mode == 0 ? q : mode == 1 ? block - 1 - q : (q + rot) % block;
+            sim_fiber &x = fb.f[t];
+            if (x.state != SIM_F_RUN)
+                continue;
+            threadIdx.x = t;
+            sim_this_warp = &warps[t / 32];
+            sim_mma_calls = x.mma_calls;
+            fb.cur = &x;
+            sim_ctx_switch(&fb.sched_sp, x.sp);
+            x.mma_calls = sim_mma_calls;
+            ran = true;
+        }
+        if (!ran) {
+            std::fprintf(stderr, "sim: block %u: barrier deadlock (%d threads live, none can run)\n", b,
+                         fb.live);
+            std::abort();
+        }
+        if (delays && fb.rng() % 64 == 0)
+            std::this_thread::yield();
+    }
+    sim_fb = nullptr;
+    sim_rng = nullptr;
 }
 
 /* ----------------------------- the launcher ----------------------------- */
@@ -274,8 +517,13 @@ static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned 
                 std::minstd_rand r((uint32_t)sim_mix(seed + b));
                 std::this_thread::sleep_for(std::chrono::microseconds(r() % 201));
             }
-            std::barrier<> bar((std::ptrdiff_t)block);
             std::unique_ptr<sim_warp[]> warps(new sim_warp[(block + 31) / 32]);
+            if (cfg.fibers) {
+                auto call = [&]() { kernel[slot](args...); };
+                sim_fiber_run_block(b, block, warps.get(), seed, delays,
+                                    [](void *c) { (*(decltype(call) *)c)(); }, &call);
+            } else {
+            std::barrier<> bar((std::ptrdiff_t)block);
             std::vector<std::thread> threads;
             threads.reserve(block);
             for (unsigned t = 0; t < block; ++t)
@@ -291,6 +539,7 @@ static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned 
                 });
             for (auto &th : threads)
                 th.join();
+            }
             {
                 std::lock_guard<std::mutex> lk(m);
                 free_slots.push_back(slot);
@@ -310,7 +559,8 @@ static int g_pass, g_fail;
 /* One "ok"/"FAIL" line tagged with the launch order in force; counted. */
 static inline void sim_report(bool ok, const std::string &what)
 {
-    std::printf("%s [%s] %s\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order), what.c_str());
+    std::printf("%s [%s%s] %s\n", ok ? "ok  " : "FAIL", sim_order_name(g_sim.order),
+                g_sim.fibers ? ", fibers" : "", what.c_str());
     (ok ? g_pass : g_fail)++;
 }
 
@@ -340,13 +590,22 @@ static inline std::vector<double> sim_spd_matrix(int N, int extra, double ridge,
         x = 0.05 * sim_lcg_uniform(s);
     for (auto &x : w)
         x = std::fabs(sim_lcg_uniform(s)) + 1e-3;
-    for (int c = 0; c < N; ++c)
-        for (int r = 0; r < N; ++r) {
-            double sum = 0.0;
-            for (int i = 0; i < n; ++i)
-                sum += X[(size_t)i * N + r] * w[i] * X[(size_t)i * N + c];
-            A[r + (size_t)c * N] = sum + (r == c ? ridge : 0.0);
+    /* rank-one updates, row by row of X: contiguous inner loop (N = 4000 in
+     * seconds, not minutes) */
+    for (int i = 0; i < n; ++i) {
+        const double *xi = &X[(size_t)i * N];
+        for (int c = 0; c < N; ++c) {
+            const double s = w[i] * xi[c];
+            double *Ac = &A[(size_t)c * N];
+            for (int r = c; r < N; ++r)
+                Ac[r] += xi[r] * s;
         }
+    }
+    for (int c = 0; c < N; ++c) { /* exactly symmetric */
+        A[c + (size_t)c * N] += ridge;
+        for (int r = c + 1; r < N; ++r)
+            A[c + (size_t)r * N] = A[r + (size_t)c * N];
+    }
     return A;
 }
 

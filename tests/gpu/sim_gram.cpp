@@ -21,7 +21,11 @@
  * tiles and (130, 70), (300, 130) with the small ones in every order;
  * (300, 130) with the device tiles in three orders; (1000, 200) with the
  * small tiles in the shuffled order (every emulated mma is a 32-thread
- * barrier, ~50-100 us on two cores: ~30 s in all). One chunk and several, a
+ * barrier, ~50-100 us on two cores: ~30 s in all). Then sae-8k-1024 itself,
+ * (8000, 1024) with the device tiles in the 7 chunks the H100 plan gives,
+ * shuffled with delays, in fiber mode (a block's threads as fibers on its
+ * OS thread, sim_cuda.h), where the blocks still run concurrently. One
+ * chunk and several, a
  * last chunk ending inside a slab (and one of a single sample), p not a
  * multiple of the tile, G inside a larger matrix (ldg = p + 1, as the tiled
  * factor's bordered matrix) whose upper triangle and row p must stay
@@ -257,6 +261,21 @@ int main()
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::printf("     [%s] %d blocks resident: %.2f s\n", sim_order_name(g_sim.order),
                     g_sim.resident, s);
+    }
+    /* sae-8k-1024 itself, with the device tiles and the H100 plan (7 chunks),
+     * in fiber mode (sim_cuda.h): the blocks concurrent OS threads, each
+     * block's threads fibers switched at every barrier */
+    if (sim_fibers_available()) {
+        sim_set_order(SIM_SHUFFLED_DELAYS, 0x96a7f1beull);
+        g_sim.fibers = true;
+        const auto t0 = std::chrono::steady_clock::now();
+        test_case({8000, 1024, false, 7, 0u});
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        std::printf("     [%s, fibers] %d blocks resident: %.2f s\n", sim_order_name(g_sim.order),
+                    g_sim.resident, s);
+        g_sim.fibers = false;
+    } else {
+        std::printf("skip n = 8000, p = 1024: fiber mode is not built under AddressSanitizer\n");
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
     std::printf("sim_gram: %d passed, %d failed (%.1f s)\n", g_pass, g_fail, s);

@@ -17,11 +17,17 @@
  * device state with no host write in between (as a graph replay); a matrix
  * that is not positive definite (info as LAPACK's, every block stops, and
  * the next launch on the state is exact); a launch whose waits time out
- * (spin limit 0), then exact ones. Sizes are small because every emulated
- * tensor-core product is a 32-thread barrier: a 64×64×64 tile multiply is
- * 1024 of them: N = 2000 (5984 tasks) takes minutes on two cores, so it
- * runs only when asked for: sizes on the command line run in the forward
- * order, one plain and one fused launch each.
+ * (spin limit 0), then exact ones. Then the resident-solve sizes N = 2000
+ * (every order) and N = 4000 (shuffled with delays), and N = 2000 failing
+ * at column 1500, in fiber mode (sim_cuda.h): a block's 256 threads are
+ * fibers on the block's OS thread, switched at every barrier, while the
+ * blocks stay concurrent OS threads. An emulated tensor-core product is a
+ * 32-lane barrier (a 64×64×64 tile multiply is 1024 of them); as OS
+ * threads on two cores N = 2000 took about 14 minutes, as fibers about 15 s.
+ * Fiber mode was checked to fail with a panel task's wait for its diagonal
+ * tile removed, with the panel's per-column __syncwarp removed, and with
+ * the barrier after a panel task's staging removed (6 of 8 checks each at
+ * N = 300 and 700).
  * The diagonal tile's warp-level panels run with __syncwarp as a real
  * 32-thread barrier: removing the one per column made 18 of 28 forward-order
  * checks fail (N = 7 on), and removing a panel task's wait for its diagonal
@@ -31,13 +37,14 @@
  * Not exercised: the GPU's weaker memory model (x86 is TSO), real
  * warp-synchronous execution, and any timing.
  *
- *   make build/cuda/tests/sim_tiled && build/cuda/tests/sim_tiled [N...] */
+ *   make build/cuda/tests/sim_tiled && build/cuda/tests/sim_tiled [--threads] [N...] */
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include <lapacke.h>
@@ -297,38 +304,65 @@ static void test_timeout_then_recover(int N)
     sim_report(exact == tries, what, exact);
 }
 
+/* One launch order: `sizes` (reps launches each), and with `extras` the
+ * not-SPD and timeout cases that order covers. */
+static void run_order(int o, bool fibers, const std::vector<int> &sizes, int reps, bool extras)
+{
+    sim_set_order((sim_order)o, 0x711ed000ull + (uint64_t)o);
+    g_sim.fibers = fibers;
+    g_grid = (unsigned)g_sim.resident + 1;
+    g_lcg = 0x7a11edc401e5ull; /* the same matrices in every order */
+    const auto t0 = std::chrono::steady_clock::now();
+    /* one-tile sizes only in the first order: with a single task the start
+     * order changes nothing but which block takes it */
+    for (int N : sizes)
+        if (o == 0 || N > SB_RS_NB)
+            test_size(N, reps);
+    if (extras) {
+        if (o == SIM_SHUFFLED || o == SIM_SHUFFLED_DELAYS) {
+            test_not_spd(150, 100, 0);
+            test_not_spd(70, 3, 1);
+        }
+        if (o == SIM_SHUFFLED_DELAYS)
+            test_timeout_then_recover(130);
+    }
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("     [%s%s] %d blocks resident, grid %u: %.2f s\n", sim_order_name(g_sim.order),
+                fibers ? ", fibers" : "", g_sim.resident, g_grid, s);
+}
+
+/* No arguments: N = 1 .. 200 with one OS thread per CUDA thread in the four
+ * orders (with the not-SPD and timeout cases), then the resident-solve sizes
+ * in fiber mode (sim_cuda.h): N = 2000 (31 full tiles and a 16-wide edge) in
+ * the four orders, N = 4000 (62 tiles and a 32-wide edge) shuffled with
+ * delays, and a 2000 matrix that fails at column 1500 (all blocks stop).
+ * With sizes: those, forward, one launch each, in fiber mode unless
+ * --threads (or fibers are not built: AddressSanitizer). */
 int main(int argc, char **argv)
 {
-    std::vector<int> sizes = {1, 7, 63, 64, 65, 130, 200};
-    int norders = SIM_NORDERS;
-    if (argc > 1) {
-        sizes.clear();
-        for (int i = 1; i < argc; ++i)
-            sizes.push_back(std::atoi(argv[i]));
-        norders = 1;
+    bool threads = false;
+    if (argc > 1 && std::string(argv[1]) == "--threads") {
+        threads = true;
+        --argc;
+        ++argv;
     }
     const auto t_all = std::chrono::steady_clock::now();
-    for (int o = 0; o < norders; ++o) {
-        sim_set_order((sim_order)o, 0x711ed000ull + (uint64_t)o);
-        g_grid = (unsigned)g_sim.resident + 1;
-        g_lcg = 0x7a11edc401e5ull; /* the same matrices in every order */
-        const auto t0 = std::chrono::steady_clock::now();
-        /* one-tile sizes only in the first order: with a single task the
-         * start order changes nothing but which block takes it */
-        for (int N : sizes)
-            if (o == 0 || N > SB_RS_NB)
-                test_size(N, argc > 1 ? 1 : 2);
-        if (argc == 1) {
-            if (o == SIM_SHUFFLED || o == SIM_SHUFFLED_DELAYS) {
-                test_not_spd(150, 100, 0);
-                test_not_spd(70, 3, 1);
-            }
-            if (o == SIM_SHUFFLED_DELAYS)
-                test_timeout_then_recover(130);
+    if (argc > 1) {
+        std::vector<int> sizes;
+        for (int i = 1; i < argc; ++i)
+            sizes.push_back(std::atoi(argv[i]));
+        run_order(SIM_FORWARD, !threads && sim_fibers_available(), sizes, 1, false);
+    } else {
+        for (int o = 0; o < SIM_NORDERS; ++o)
+            run_order(o, false, {1, 7, 63, 64, 65, 130, 200}, 2, true);
+        if (sim_fibers_available()) {
+            for (int o = 0; o < SIM_NORDERS; ++o)
+                run_order(o, true, {2000}, 1, false);
+            run_order(SIM_SHUFFLED_DELAYS, true, {4000}, 1, false);
+            test_not_spd(2000, 1500, 0);
+        } else {
+            std::printf("skip N = 2000, 4000: fiber mode is not built under AddressSanitizer\n");
         }
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        std::printf("     [%s] %d blocks resident, grid %u: %.2f s\n", sim_order_name(g_sim.order),
-                    g_sim.resident, g_grid, s);
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_all).count();
     std::printf("sim_tiled: %d passed, %d failed (%.1f s)\n", g_pass, g_fail, s);
