@@ -175,6 +175,7 @@ cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, do
     ts.ctl = tiled->ctl;
     ts.spin_limit = SB_CHAIN_SPIN_CYCLES;
     ts.test_start_delay = tiled->test_start_delay;
+    ts.trace = tiled->trace;
     rs_chol_tiled<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, n, bordered ? 1 : 0,
                                                                 border_out, linv, ts, info);
     return cudaGetLastError();

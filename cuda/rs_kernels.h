@@ -72,6 +72,7 @@ typedef struct sb_tiled {
     int nt_max;
     int grid;
     long long test_start_delay; /* test-only, see sb_chain_sync; 0 in the tool */
+    sb_tiled_trace_rec *trace;  /* test-only task trace (rs_params.h); NULL in the tool */
 } sb_tiled;
 
 cudaError_t sb_tiled_alloc(sb_tiled *tiled, int n_max, int grid, cudaStream_t stream);

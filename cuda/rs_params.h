@@ -81,14 +81,33 @@ typedef struct sb_chain_sync {
     long long test_start_delay;
 } sb_chain_sync;
 
+/* One task of the tiled factorization as a trace records it (test-only,
+ * sb_tiled_sync.trace): written by the block's thread 0 at index = the
+ * task's ticket. Times are the GPU's global nanosecond timer (%globaltimer,
+ * one clock for every SM; the simulation's steady clock on the CPU):
+ *   take_ns   just before the ticket was taken,
+ *   ready_ns  when every input had been published (the waits ended),
+ *   done_ns   when the outputs were written and fenced and the block's
+ *             barrier passed, just before the tile's count is published.
+ * kind is 1 diagonal, 2 panel, 3 update (rs_tiled.cuh), on tile (i, j) with
+ * step k. The analysis and its checks are in rs_tiled_trace.h. */
+typedef struct sb_tiled_trace_rec {
+    unsigned long long take_ns, ready_ns, done_ns;
+    int block, kind, i, j, k;
+    int pad;
+} sb_tiled_trace_rec;
+
 /* What the tiled factorization receives (by value); see rs_tiled.cuh.
  * counts[i + j·nt] counts the operations finished on tile (i, j) in this
- * launch (zeroed by the launch's last block, see sb_chain_ctl). */
+ * launch (zeroed by the launch's last block, see sb_chain_ctl). trace is
+ * test-only like test_start_delay (NULL in every launch the tool makes):
+ * when set, one sb_tiled_trace_rec per task, sb_tiled_ntasks(nt) of them. */
 typedef struct sb_tiled_sync {
     unsigned *counts;
     sb_chain_ctl *ctl;
     long long spin_limit;
     long long test_start_delay;
+    sb_tiled_trace_rec *trace;
 } sb_tiled_sync;
 
 /* Tasks of the tiled factorization of a matrix with nt = ceil(n / 64) tile

@@ -132,6 +132,20 @@ __device__ __forceinline__ void rs_warp_mma8(double &d0, double &d1, int k0, int
         rs_mma_f64_m8n8k4(d0, d1, a_at(g, k + t), b_at(k + t, g));
 }
 
+/* The GPU's global nanosecond timer, for the test-only task trace. */
+__device__ __forceinline__ unsigned long long rs_globaltimer()
+{
+#if defined(SB_SIM_CUDA_H)
+    return sim_globaltimer();
+#elif defined(__CUDA_ARCH__)
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+#else
+    return 0;
+#endif
+}
+
 /* Where a block is in the ticket order: tickets of one block increase, so
  * thread 0 keeps the segment of its previous ticket and only moves forward. */
 struct rs_tiled_cursor {
@@ -533,17 +547,30 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
     const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
     const long long ntasks = sb_tiled_ntasks(nt);
     rs_tiled_cursor cur = {-1, 0}; /* thread 0's */
+    sb_tiled_trace_rec *rec = nullptr; /* thread 0's: this task's trace record */
     if (threadIdx.x == 0)
         rs_test_start_delay(ts.test_start_delay);
     for (;;) {
         if (threadIdx.x == 0) {
             int kind = RS_TASK_EXIT, i = 0, j = 0, k = 0;
             if (rs_load_volatile(&ts.ctl->abort) == 0) {
+                const unsigned long long take = ts.trace ? rs_globaltimer() : 0ull;
                 const long long t = atomicAdd(&ts.ctl->ticket, 1u);
                 if (t < ntasks) {
                     rs_tiled_decode(t, nt, cur, kind, i, j, k);
                     if (!rs_tiled_wait_inputs(ts, nt, kind, i, j, k, info))
                         kind = RS_TASK_EXIT;
+                    if (ts.trace) {
+                        rec = ts.trace + t;
+                        rec->take_ns = take;
+                        rec->ready_ns = rs_globaltimer();
+                        rec->done_ns = 0ull;
+                        rec->block = (int)blockIdx.x;
+                        rec->kind = kind;
+                        rec->i = i;
+                        rec->j = j;
+                        rec->k = k;
+                    }
                 }
             }
             s_task[0] = kind;
@@ -566,8 +593,11 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
         }
         __threadfence();
         __syncthreads();
-        if (threadIdx.x == 0)
+        if (threadIdx.x == 0) {
+            if (rec)
+                rec->done_ns = rs_globaltimer();
             atomicAdd(ts.counts + i + (int64_t)j * nt, 1u);
+        }
     }
     if (rs_chain_is_last(ts.ctl)) {
         for (int q = threadIdx.x; q < nt * nt; q += blockDim.x)

@@ -32,7 +32,8 @@ scripts/gpu-node-setup.sh bundle/debs .deps || { echo "setup/build failed"; exit
 
 if [ "$part" != bench ]; then
     echo "== GPU tests"
-    make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
+    GPU_TRACE_JSON="$(cd "$out/r" && pwd)/tiled-trace.json" \
+        make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
     if [ "$part" = tests ]; then
         tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"
         exit 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU test battery of the CUDA backend (make test-gpu). Needs an NVIDIA GPU, the
-# built ./saebench, jq, a C compiler + LAPACKE (to build tests/gpu/rs_backend_test.c
-# and tests/gpu/arrow_backend_test.c) and compute-sanitizer. Prints one
+# built ./saebench, jq, a C compiler + LAPACKE (to build tests/gpu/rs_backend_test.c,
+# tests/gpu/arrow_backend_test.c and tests/gpu/tiled_trace.c) and compute-sanitizer. Prints one
 # "ok"/"FAIL" line per check, then "N passed, N failed"; exits 1 if anything failed.
 #
 #   tests/gpu/run-gpu-tests.sh [SAEBENCH_BINARY]      (make test-gpu passes ./saebench)
@@ -9,7 +9,8 @@
 #       programs against $BUILD/libsaebench.a (no GPU needed: a compile check)
 # Environment: BUILD (the make build directory holding libsaebench.a, default
 # build), SB_PREFIX (as for make), CUDA_HOME, COMPUTE_SANITIZER, LAPACK_LIBS
-# (link flags for LAPACKE, default as the Makefile's), GPU_TEST_REPS / GPU_TEST_WARMUP.
+# (link flags for LAPACKE, default as the Makefile's), GPU_TEST_REPS / GPU_TEST_WARMUP,
+# GPU_TRACE_JSON (where tiled_trace writes its JSON lines).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -64,7 +65,7 @@ build_gpu_test() {
 }
 
 if [ "$BUILD_ONLY" = 1 ]; then
-    for prog in rs_backend_test arrow_backend_test; do
+    for prog in rs_backend_test arrow_backend_test tiled_trace; do
         if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then ok "$prog: built"; else
             bad "$prog: build failed: $(tail -n 20 "$TMP/build-$prog.log")"; fi
     done
@@ -279,6 +280,16 @@ for prog in rs_backend_test arrow_backend_test; do
 done
 if [ -x "$TMP/arrow_backend_test" ]; then
     CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$TMP/arrow_backend_test" nodevice
+fi
+# The tiled factor at N = 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
+# traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
+# (scripts/gpu-results.sh keeps them under results/).
+if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
+    ok "tiled_trace: built"
+    run_counted "tiled_trace" "$TMP/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
+    grep '^     N=' "$TMP/tiled_trace.log"
+else
+    bad "tiled_trace: build failed: $(last_err "$TMP/build-tiled_trace.log")"
 fi
 
 # ---- 3b. inner-loop and outer-seq through the CLI on the device ----

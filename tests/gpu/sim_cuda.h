@@ -466,6 +466,14 @@ static inline void sim_fiber_run_block(unsigned b, unsigned block, sim_warp *war
     sim_rng = nullptr;
 }
 
+/* %globaltimer: one nanosecond clock for every block (CLOCK_MONOTONIC). */
+static inline unsigned long long sim_globaltimer()
+{
+    return (unsigned long long)std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
 /* ----------------------------- the launcher ----------------------------- */
 #define SIM_KERNEL(name)                                                                         \
     (std::array<decltype(&sim_slot0::name), SIM_SLOTS>{&sim_slot0::name, &sim_slot1::name,       \

@@ -53,6 +53,7 @@
 
 #include "rs_params.h"
 #include "rs_mma.cuh"
+#include "rs_tiled_trace.h"
 namespace sim_slot0 {
 #include "rs_tiled.cuh"
 }
@@ -77,6 +78,7 @@ struct sim_tiled_state {
     std::vector<unsigned> counts;
     sb_chain_ctl ctl{};
     long long test_start_delay = 0;
+    std::vector<sb_tiled_trace_rec> trace; /* the next launch is traced when not empty */
     explicit sim_tiled_state(int nmax)
     {
         const size_t nt = (size_t)(nmax + SB_RS_NB - 1) / SB_RS_NB;
@@ -102,6 +104,7 @@ static void sim_chol_tiled(double *A, int64_t lda, int n, int bordered, double *
     ts.ctl = &st.ctl;
     ts.spin_limit = spin_limit;
     ts.test_start_delay = st.test_start_delay;
+    ts.trace = st.trace.empty() ? nullptr : st.trace.data();
     sim_launch(SIM_KERNEL(rs_chol_tiled), g_grid, SB_TILED_THREADS, A, lda, n, bordered,
                border_out, linv, ts, info);
 }
@@ -182,15 +185,29 @@ static void test_size(int N, int reps)
     if (g_sim.order == SIM_FORWARD || g_sim.order == SIM_SHUFFLED_DELAYS)
         st.test_start_delay = 300000; /* ns of the simulation's clock64 */
 
-    /* plain, twice on the same state: the second launch is a replay */
+    /* plain, twice on the same state: the second launch is a replay; the
+     * first is traced (rs_tiled_trace.h: every task once, none ready before
+     * its inputs were published) */
+    const int nt = (N + SB_RS_NB - 1) / SB_RS_NB;
     for (int rep = 0; rep < reps; ++rep) {
         std::vector<double> L = A;
         int info = 0;
+        if (rep == 0)
+            st.trace.assign((size_t)sb_tiled_ntasks(nt), sb_tiled_trace_rec{});
         sim_chol_tiled(L.data(), N, N, 0, nullptr, linv.data(), st, &info);
         const double e = factor_err(L.data(), N, ref, N);
         std::snprintf(what, sizeof what, "N=%d launch %d: tiled factor vs LAPACKE dpotrf, info %d, rel",
                       N, rep, info);
         sim_report(info == 0 && e < kTol, what, e);
+        if (rep == 0) {
+            sb_tiled_trace_summary sum;
+            char why[300];
+            const int bad = sb_tiled_trace_analyse(st.trace.data(), nt, &sum, why, sizeof why);
+            std::snprintf(what, sizeof what, "N=%d launch 0: task trace: %lld tasks once each, on %d blocks, "
+                          "none ready before its inputs%s%s", N, sum.ntasks, sum.blocks, bad ? ": " : "", why);
+            sim_report(!bad && sum.count[1] == nt, what);
+            st.trace.clear();
+        }
     }
 
     /* bordered [A b; bᵀ 0], ld N + 1: row N becomes (L⁻¹b)ᵀ; then L⁻ᵀ alone */

@@ -1,0 +1,293 @@
+/* Where the tiled factorization's time goes on a GPU (--factor tiled,
+ * cuda/rs_tiled.cuh), measured beside cuSOLVER on the same matrix.
+ *
+ * For each order N (default 2000 and 4000, the dual systems of sae-2k-2048
+ * and sae-4k-4096), an SPD matrix XᵀWX + ridge·I with the right-hand side as
+ * its border (the (N+1)×(N+1) matrix the tool factors):
+ *   - the tiled factor's kernel time, cudaEvent pairs around each launch
+ *     alone (the copy that restores the input is outside them), warm-up 3,
+ *     20 timed, median and min; and cuSOLVER Xpotrf of the N×N matrix the
+ *     same way (the library variant's factor);
+ *   - parity of the last timed launch: L against LAPACKE dpotrf and row N
+ *     against L⁻¹b (dtrtrs), relative, < 1e-12;
+ *   - one more launch with the task trace (rs_params.h, test-only): its
+ *     consistency (every task once, none ready before its inputs were
+ *     published, rs_tiled_trace.h) and the summary: per task kind the
+ *     median work and wait, and the critical chain per tile column
+ *     (column period, diagonal/panel/update work, hand-off latency), the
+ *     quantities the estimate in rs_tiled.cuh is made of. The traced launch
+ *     is not one of the timed ones.
+ * Prints ok/FAIL lines (gpu_check.h) and, with --json FILE, one JSON object
+ * per N (JSON lines) with the device, the timings and the trace summary.
+ * Built and run by tests/gpu/run-gpu-tests.sh; scripts/gpu-results.sh keeps
+ * the JSON under results/<gpu>/. Needs a GPU; written without one.
+ *
+ *   tiled_trace [--json FILE] [N ...] */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cblas.h>
+#include <cuda_runtime.h>
+#include <cusolverDn.h>
+#include <lapacke.h>
+
+#include "gpu_check.h"
+#include "rs_kernels.h"
+#include "rs_tiled_trace.h"
+
+enum { WARMUP = 3, REPS = 20 };
+
+static int cmp_double(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+#define TRY(call)                                                                                \
+    do {                                                                                         \
+        const int rc_ = (int)(call);                                                             \
+        if (rc_ != 0) {                                                                          \
+            check(0, "N=%d: %s failed (%d) at line %d", N, #call, rc_, __LINE__);                \
+            goto out;                                                                            \
+        }                                                                                        \
+    } while (0)
+
+/* A = XᵀWX + 0.01·I (N×N, both triangles), X (N + 9)×N uniform in [-0.05, 0.05), w in [1e-3, 1.001). */
+static void spd_matrix(int N, double *A)
+{
+    const int m = N + 9;
+    double *X = malloc((size_t)m * N * sizeof *X);
+    uint64_t s = 0x7a11edc401e5ull ^ (uint64_t)N;
+    for (int64_t i = 0; i < (int64_t)m * N; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        X[i] = 0.05 * ((double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    }
+    for (int i = 0; i < m; i++) { /* row i of X (row-major m×N) scaled by √w_i */
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        const double sw = sqrt(1e-3 + (double)(s >> 11) / 9007199254740992.0);
+        cblas_dscal(N, sw, X + (int64_t)i * N, 1);
+    }
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, N, m, 1.0, X, N, 0.0, A, N);
+    for (int c = 0; c < N; c++) {
+        A[c + (int64_t)c * N] += 0.01;
+        for (int r = 0; r < c; r++)
+            A[r + (int64_t)c * N] = A[c + (int64_t)r * N];
+    }
+    free(X);
+}
+
+/* median and min of v[0..n-1] (sorted in place) */
+static void stats(double *v, int n, double *med, double *min)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    *med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    *min = v[0];
+}
+
+static void run(int N, FILE *json)
+{
+    const int64_t ld = N + 1;
+    const int nt = (N + 1 + SB_RS_NB - 1) / SB_RS_NB;
+    const long long ntasks = sb_tiled_ntasks(nt);
+    double *A = malloc((size_t)N * N * sizeof *A), *L = malloc((size_t)N * N * sizeof *L);
+    double *B = calloc((size_t)(ld * ld), sizeof *B), *y = malloc((size_t)N * sizeof *y);
+    double *Bout = malloc((size_t)(ld * ld) * sizeof *Bout), *row = malloc((size_t)N * sizeof *row);
+    sb_tiled_trace_rec *trace = calloc((size_t)ntasks, sizeof *trace);
+    double tiled_ms[REPS], lib_ms[REPS];
+    double *B_d = NULL, *B0_d = NULL, *A_d = NULL, *A0_d = NULL, *b_d = NULL, *linv_d = NULL;
+    void *work_d = NULL, *work_h = NULL;
+    int *info_d = NULL;
+    sb_tiled_trace_rec *trace_d = NULL;
+    cudaStream_t s = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    cusolverDnHandle_t solver = NULL;
+    cusolverDnParams_t params = NULL;
+    sb_tiled tiled = {0};
+    if (!A || !L || !B || !y || !Bout || !row || !trace) {
+        check(0, "N=%d: host allocation", N);
+        goto out;
+    }
+    spd_matrix(N, A);
+    memcpy(L, A, (size_t)N * N * sizeof *L);
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, L, N) != 0) {
+        check(0, "N=%d: LAPACKE dpotrf", N);
+        goto out;
+    }
+    for (int c = 0; c < N; c++) {
+        memcpy(B + c * ld, A + (int64_t)c * N, (size_t)N * sizeof *B);
+        B[N + c * ld] = y[c] = cos(0.05 * (c + 1));
+    }
+    LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', N, 1, L, N, y, N); /* y = L⁻¹b */
+
+    int dev = 0, sms = 0;
+    struct cudaDeviceProp prop;
+    TRY(cudaGetDevice(&dev));
+    TRY(cudaGetDeviceProperties(&prop, dev));
+    TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    TRY(cudaStreamCreate(&s));
+    TRY(cudaEventCreate(&e0));
+    TRY(cudaEventCreate(&e1));
+    TRY(cudaMalloc((void **)&B_d, (size_t)(ld * ld) * sizeof(double)));
+    TRY(cudaMalloc((void **)&B0_d, (size_t)(ld * ld) * sizeof(double)));
+    TRY(cudaMalloc((void **)&A_d, (size_t)N * N * sizeof(double)));
+    TRY(cudaMalloc((void **)&A0_d, (size_t)N * N * sizeof(double)));
+    TRY(cudaMalloc((void **)&b_d, (size_t)N * sizeof(double)));
+    TRY(cudaMalloc((void **)&linv_d, (size_t)nt * SB_RS_NB * SB_RS_NB * sizeof(double)));
+    TRY(cudaMalloc((void **)&info_d, sizeof(int)));
+    TRY(cudaMalloc((void **)&trace_d, (size_t)ntasks * sizeof *trace_d));
+    TRY(cudaMemset(info_d, 0, sizeof(int)));
+    TRY(cudaMemcpy(B0_d, B, (size_t)(ld * ld) * sizeof(double), cudaMemcpyHostToDevice));
+    TRY(cudaMemcpy(A0_d, A, (size_t)N * N * sizeof(double), cudaMemcpyHostToDevice));
+    TRY(sb_tiled_alloc(&tiled, N + 1, sms, s));
+
+    /* the tiled factor of the bordered matrix */
+    for (int r = -WARMUP; r < REPS; r++) {
+        TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
+        TRY(cudaEventRecord(e0, s));
+        TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, linv_d, &tiled, info_d, s));
+        TRY(cudaEventRecord(e1, s));
+        TRY(cudaEventSynchronize(e1));
+        float ms = 0.0f;
+        TRY(cudaEventElapsedTime(&ms, e0, e1));
+        if (r >= 0)
+            tiled_ms[r] = ms;
+    }
+    int info = 0;
+    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+    TRY(cudaMemcpy(Bout, B_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToHost));
+    double ef = 0.0, lmax = 0.0;
+    for (int c = 0; c < N; c++) {
+        row[c] = Bout[N + c * ld];
+        for (int r = c; r < N; r++) {
+            const double e = fabs(Bout[r + c * ld] - L[r + (int64_t)c * N]);
+            ef = e <= ef ? ef : e; /* a NaN makes it NaN */
+            lmax = fmax(lmax, fabs(L[r + (int64_t)c * N]));
+        }
+    }
+    ef /= lmax;
+    const double ey = rel_err(row, y, N);
+    check(info == 0 && ef < 1e-12 && ey < 1e-12,
+          "N=%d: tiled factor of the bordered matrix vs LAPACKE: info %d, L rel %.3g, row N = L^-1 b rel %.3g",
+          N, info, ef, ey);
+
+    /* cuSOLVER Xpotrf of the N×N matrix */
+    size_t wd = 0, wh = 0;
+    TRY(cusolverDnCreate(&solver));
+    TRY(cusolverDnSetStream(solver, s));
+    TRY(cusolverDnCreateParams(&params));
+    TRY(cusolverDnXpotrf_bufferSize(solver, params, CUBLAS_FILL_MODE_LOWER, N, CUDA_R_64F, A_d, N,
+                                    CUDA_R_64F, &wd, &wh));
+    TRY(cudaMalloc(&work_d, wd > 0 ? wd : 1));
+    work_h = malloc(wh > 0 ? wh : 1);
+    for (int r = -WARMUP; r < REPS; r++) {
+        TRY(cudaMemcpyAsync(A_d, A0_d, (size_t)N * N * sizeof(double), cudaMemcpyDeviceToDevice, s));
+        TRY(cudaEventRecord(e0, s));
+        TRY(cusolverDnXpotrf(solver, params, CUBLAS_FILL_MODE_LOWER, N, CUDA_R_64F, A_d, N, CUDA_R_64F,
+                             work_d, wd, work_h, wh, info_d));
+        TRY(cudaEventRecord(e1, s));
+        TRY(cudaEventSynchronize(e1));
+        float ms = 0.0f;
+        TRY(cudaEventElapsedTime(&ms, e0, e1));
+        if (r >= 0)
+            lib_ms[r] = ms;
+    }
+
+    /* one traced launch */
+    TRY(cudaMemset(trace_d, 0, (size_t)ntasks * sizeof *trace_d));
+    TRY(cudaMemset(info_d, 0, sizeof(int)));
+    TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
+    tiled.trace = trace_d;
+    TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, linv_d, &tiled, info_d, s));
+    tiled.trace = NULL;
+    TRY(cudaStreamSynchronize(s));
+    TRY(cudaMemcpy(trace, trace_d, (size_t)ntasks * sizeof *trace, cudaMemcpyDeviceToHost));
+    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+    sb_tiled_trace_summary sum;
+    char why[300];
+    const int bad = sb_tiled_trace_analyse(trace, nt, &sum, why, sizeof why);
+    check(info == 0 && !bad, "N=%d: traced launch: info %d, %lld tasks once each on %d blocks, none ready before its inputs%s%s",
+          N, info, sum.ntasks, sum.blocks, bad ? ": " : "", why);
+
+    double tmed, tmin, lmed, lmin;
+    stats(tiled_ms, REPS, &tmed, &tmin);
+    stats(lib_ms, REPS, &lmed, &lmin);
+    printf("     N=%d: tiled factor (bordered, N+1) %.4f ms median (min %.4f), cuSOLVER Xpotrf (N) %.4f ms "
+           "median (min %.4f); traced: column period %.2f us, diagonal %.2f us, panel %.2f us, update "
+           "%.2f us, hand-off %.2f us\n",
+           N, tmed, tmin, lmed, lmin, sum.column_us, sum.chain_diag_us, sum.chain_panel_us,
+           sum.chain_update_us, sum.handoff_us);
+    if (json) {
+        fprintf(json,
+                "{\"n\": %d, \"device\": \"%s\", \"sms\": %d, \"grid\": %d, \"reps\": %d, \"warmup\": %d, "
+                "\"tiled_factor_ms\": {\"median\": %.5f, \"min\": %.5f}, "
+                "\"cusolver_xpotrf_ms\": {\"median\": %.5f, \"min\": %.5f}, "
+                "\"parity\": {\"factor_rel\": %.3g, \"forward_rel\": %.3g}, \"trace_consistent\": %s, \"trace\": ",
+                N, prop.name, sms, tiled.grid, REPS, WARMUP, tmed, tmin, lmed, lmin, ef, ey,
+                bad ? "false" : "true");
+        sb_tiled_trace_json(json, &sum);
+        fprintf(json, "}\n");
+        fflush(json);
+    }
+out:
+    if (params)
+        cusolverDnDestroyParams(params);
+    if (solver)
+        cusolverDnDestroy(solver);
+    sb_tiled_free(&tiled);
+    cudaFree(B_d);
+    cudaFree(B0_d);
+    cudaFree(A_d);
+    cudaFree(A0_d);
+    cudaFree(b_d);
+    cudaFree(linv_d);
+    cudaFree(info_d);
+    cudaFree(trace_d);
+    cudaFree(work_d);
+    if (e0)
+        cudaEventDestroy(e0);
+    if (e1)
+        cudaEventDestroy(e1);
+    if (s)
+        cudaStreamDestroy(s);
+    free(work_h);
+    free(A);
+    free(L);
+    free(B);
+    free(y);
+    free(Bout);
+    free(row);
+    free(trace);
+}
+
+int main(int argc, char **argv)
+{
+    FILE *json = NULL;
+    int sizes[16], nsizes = 0;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--json") == 0 && a + 1 < argc) {
+            json = fopen(argv[++a], "w");
+            if (!json) {
+                fprintf(stderr, "tiled_trace: cannot write %s\n", argv[a]);
+                return 2;
+            }
+        } else if (nsizes < 16 && atoi(argv[a]) > 0) {
+            sizes[nsizes++] = atoi(argv[a]);
+        } else {
+            fprintf(stderr, "usage: tiled_trace [--json FILE] [N ...]\n");
+            return 2;
+        }
+    }
+    if (nsizes == 0) {
+        sizes[nsizes++] = 2000;
+        sizes[nsizes++] = 4000;
+    }
+    for (int i = 0; i < nsizes; i++)
+        run(sizes[i], json);
+    if (json)
+        fclose(json);
+    printf("tiled_trace: %d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
