@@ -89,12 +89,13 @@ typedef struct sb_chain_sync {
  *   ready_ns  when every input had been published (the waits ended),
  *   done_ns   when the outputs were written and fenced and the block's
  *             barrier passed, just before the tile's count is published.
- * kind is 1 diagonal, 2 panel, 3 update (rs_tiled.cuh), on tile (i, j) with
- * step k. The analysis and its checks are in rs_tiled_trace.h. */
+ * kind is 1 diagonal, 2 panel, 3 update, 4 chain (rs_tiled.cuh), on tile
+ * (i, j) with step k (a chain task C(i): i = j = k + 1). The analysis and
+ * its checks are in rs_tiled_trace.h. */
 typedef struct sb_tiled_trace_rec {
     unsigned long long take_ns, ready_ns, done_ns;
+    unsigned long long mid_ns; /* chain task: when its panel tile was published */
     int block, kind, i, j, k;
-    int pad;
 } sb_tiled_trace_rec;
 
 /* What the tiled factorization receives (by value); see rs_tiled.cuh.
@@ -111,10 +112,13 @@ typedef struct sb_tiled_sync {
 } sb_tiled_sync;
 
 /* Tasks of the tiled factorization of a matrix with nt = ceil(n / 64) tile
- * rows, in ticket order (rs_tiled.cuh): nt for column 0 (its diagonal tile
- * and panel), then for each step k = 0..nt-2, with m = nt - k - 1: m updates
- * of tile column k + 1, its diagonal tile and m - 1 panel tiles, and the
- * m(m-1)/2 remaining updates of step k. Host and device code both use it. */
+ * rows, in ticket order (rs_tiled.cuh): for column 0, its diagonal tile and
+ * the panels below it but the first (1 + max(nt - 2, 0)); then for each
+ * step k = 0..nt-2, with m = nt - k - 1: the chain task of column k + 1
+ * (panel (k+1, k), update (k+1, k+1, k), diagonal k + 1), the m - 1 other
+ * updates of tile column k + 1, its panels but the first (max(m - 2, 0)),
+ * and the m(m-1)/2 remaining updates of step k. Host and device code both
+ * use it. */
 #if defined(__CUDACC__)
 #define SB_HOST_DEVICE __host__ __device__
 #else
@@ -123,9 +127,9 @@ typedef struct sb_tiled_sync {
 static inline SB_HOST_DEVICE long long sb_tiled_segment_tasks(int nt, int seg)
 {
     if (seg < 0)
-        return nt;
+        return nt >= 2 ? nt - 1 : 1;
     const long long m = nt - seg - 1;
-    return 2 * m + m * (m - 1) / 2;
+    return 1 + (m - 1) + (m >= 2 ? m - 2 : 0) + m * (m - 1) / 2;
 }
 static inline SB_HOST_DEVICE long long sb_tiled_ntasks(int nt)
 {

@@ -24,29 +24,40 @@
  *   P(i, j)   the panel tile L_ij = A_ij · L_jj⁻ᵀ: a 64×64×64 multiply
  *             instead of a triangular solve;
  *   U(i,j,k)  the trailing update A_ij -= L_ik · L_jkᵀ (k < j <= i; SYRK
- *             when i = j, only the lower half computed and stored).
+ *             when i = j, only the lower half computed and stored);
+ *   C(i)      the critical chain of column i = k + 1 as one task: P(i, k)
+ *             (published at once), then U(i, i, k) with L_ik still in
+ *             shared memory and D(i) on the updated tile without it
+ *             leaving shared memory: one hand-off per tile column instead of
+ *             three, and two tile round trips through L2 fewer.
  * Multiplies go through rs_mma_f64_m8n8k4 (the FP64 tensor cores).
  *
  * Scheduling: a grid of about one block per SM loops, each block taking a
  * ticket (sb_chain_ctl.ticket) per task. The ticket → task map is a fixed
  * topological order with look-ahead (sb_tiled_ntasks in rs_params.h):
- *   D(0), P(1..nt-1, 0); then for k = 0..nt-2:
- *     U(k+1..nt-1, k+1, k)  (the next tile column first),
- *     D(k+1), P(k+2..nt-1, k+1),
+ *   D(0), P(2..nt-1, 0); then for k = 0..nt-2:
+ *     C(k+1)                 (the next diagonal tile first),
+ *     U(k+2..nt-1, k+1, k)   (the rest of the next tile column),
+ *     P(k+3..nt-1, k+1),
  *     U(i, j, k) for the remaining j >= k+2, column by column.
- * Every task's inputs are produced by tasks with smaller tickets, and a
- * block takes its next ticket only after finishing its current task; so the
- * unfinished task with the smallest ticket always has its inputs and is held
- * by a running block: no deadlock in any start order, with any grid size
- * and residency. Dependencies are counted per tile: counts[i + j·nt] = the
- * operations finished on tile (i, j) in this launch (k updates, then one
- * D or P). A task waits (thread 0 spinning, with the hang guard of the
- * chained solves) until
+ * Every task's inputs are produced by tasks with smaller tickets (C(k+1)'s
+ * by D(k) or C(k) and by step k-1's updates; the look-ahead updates of
+ * column k+1 need P(k+1, k) from C(k+1)), and a block takes its next ticket
+ * only after finishing its current task; so the unfinished task with the
+ * smallest ticket always has its inputs and is held by a running block: no
+ * deadlock in any start order, with any grid size and residency.
+ * Dependencies are counted per tile: counts[i + j·nt] = the operations
+ * finished on tile (i, j) in this launch (k updates, then one D or P). A
+ * task waits (thread 0 spinning, with the hang guard of the chained solves)
+ * until
  *   D(j):      count(j,j) >= j
  *   P(i,j):    count(i,j) >= j and count(j,j) >= j+1
  *   U(i,j,k):  count(i,j) >= k, count(i,k) >= k+1, count(j,k) >= k+1
- * and publishes with fenced stores, a barrier and atomicAdd(count(i,j), 1).
- * Updates of one tile therefore apply in k order, as in LAPACK's
+ *   C(i), k = i - 1: count(i,k) >= k, count(k,k) >= k+1, count(i,i) >= k
+ * and publishes with fenced stores, a barrier and atomicAdd(count(i,j), 1);
+ * C(i) adds 1 to count(i, k) after its panel and 2 to count(i, i) at the
+ * end (its update and its diagonal; the intermediate tile has no other
+ * reader). Updates of one tile therefore apply in k order, as in LAPACK's
  * right-looking order. The launch's last block zeroes the counters and
  * reopens the sb_chain_ctl (rs_params.h), so a replayed launch starts clean.
  * Loads of data other blocks wrote go through __ldcg (L2), never L1.
@@ -68,37 +79,41 @@
  *
  * Critical path at N = 2000 on an H100: an estimate from instruction
  * latencies and issue counts at ~1.8 GHz, NOT a measurement (nothing here
- * has run on a GPU). The tasks on the path are, per tile column k,
- * D(k) → P(k+1, k) → U(k+1, k+1, k) → D(k+1), three hand-offs (fence,
- * atomicAdd, the next block's poll through L2: ~0.7-1 us each); nt = 32.
- *   D: tile load ~0.4 us; 64 warp steps, each the chain shared load →
- *      reciprocal (~45 cycles) → multiply → FMA of the next pivot → store →
- *      __syncwarp (~110 cycles) with up to ~100 instructions of the busiest
- *      lane (the panel's other columns and the 16×16 inverse, all in shared
- *      memory) issued by the one warp: 110-160 cycles a step, 3.9-5.7 us;
- *      four panel ends (square root, scaling) ~0.45 us; 3 trailing and 4
- *      inverse phases (barrier + <= 3 blocks of <= 8 dependent mma each)
- *      ~1.3 us; store + fence ~0.4 us. D ≈ 6.5-8.5 us (the former
- *      64-block-barrier sweep: ~10-12 us).
- *   P, U: 48 loads per thread in flight (~96 KB from L2 at ~64 B/cycle per
- *      SM, ~0.85 us), 1024 mma (~1.8 cycles each at the SM's FP64 tensor
- *      rate, ~1 us), stores + fence ~0.4 us: ≈ 2.5-3 us each.
- *   Per column ≈ 6.5-8.5 + 2 × (2.5-3) + 3 × (0.7-1) ≈ 13.6-17.5 us, so
- *      ≈ 0.44-0.56 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured;
- *      the issue's target: ~0.2 ms). Throughput is not the limit: 5984
- *      tasks × ~2.7 us / 132 SMs ≈ 0.12 ms.
- * What the remaining factor of ~2.5 needs (not done): the panel's pivot
- * chain in registers with shuffles (~70 cycles a step, D ≈ 3 us); one block
- * running P(k+1,k), U(k+1,k+1,k) and D(k+1) back to back (two hand-offs
- * less per column); P and U split into quarter tiles on more SMs; polls
- * with ld.acquire instead of a full fence. */
+ * has run on a GPU; tests/gpu/tiled_trace.c measures each of these terms).
+ * The path is the chain tasks, C(k) → C(k+1), one hand-off per tile column
+ * (fence, atomicAdd, the next block's poll through L2: ~0.7-1 us); nt = 32.
+ * While C(k+1) runs, other blocks do the look-ahead update U(k+2, k+1, k)
+ * (it needs only C(k+1)'s panel, published first) and step k's
+ * U(k+2, k+2, k), which is what C(k+2) waits for besides C(k+1).
+ *   P part: 48 loads per thread in flight (~96 KB from L2 at ~64 B/cycle
+ *      per SM, ~0.85 us), 1024 mma (~1.8 cycles each at the SM's FP64
+ *      tensor rate, ~1 us), stores + fence + publish ~0.4 us: 2.5-3 us.
+ *   U part: the diagonal tile from L2 (~0.5 us), L_ik from shared memory,
+ *      576 mma (lower 8×8 blocks only, ~0.6 us): ~1-1.3 us.
+ *   D part (no load: the tile is in shared memory): 64 warp steps, each
+ *      the chain shared load → reciprocal (~45 cycles) → multiply → FMA of
+ *      the next pivot → store → __syncwarp (~110 cycles) with up to ~100
+ *      instructions of the busiest lane (the panel's other columns and the
+ *      16×16 inverse, all in shared memory) issued by the one warp: 110-160
+ *      cycles a step, 3.9-5.7 us; four panel ends (square root, scaling)
+ *      ~0.45 us; 3 trailing and 4 inverse phases (barrier + <= 3 blocks of
+ *      <= 8 dependent mma each) ~1.3 us; store + fence ~0.4 us: 6-8 us.
+ *   Per column ≈ 2.5-3 + 1-1.3 + 6-8 + 0.7-1 ≈ 10.2-13.3 us, so ≈ 0.33-0.43
+ *      ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the issue's
+ *      target: ~0.2 ms; with P, U and D as separate tasks, three hand-offs
+ *      and two more tile loads a column: ≈ 0.44-0.56 ms). Throughput is not
+ *      the limit: ~5900 tasks × ~2.7 us / 132 SMs ≈ 0.12 ms.
+ * What the remaining factor of ~2 needs (not done): the diagonal panels'
+ * pivot chain in registers with shuffles (~70 cycles a step, D ≈ 3-4 us);
+ * polls with ld.acquire instead of a full fence; the chain task's panel
+ * split across two blocks. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 
 #include "rs_kernels.cuh"
 #include "rs_mma.cuh" /* rs_mma_f64_m8n8k4 and its fragment layout */
 
-enum { RS_TASK_EXIT = 0, RS_TASK_DIAG = 1, RS_TASK_PANEL = 2, RS_TASK_UPDATE = 3 };
+enum { RS_TASK_EXIT = 0, RS_TASK_DIAG = 1, RS_TASK_PANEL = 2, RS_TASK_UPDATE = 3, RS_TASK_CHAIN = 4 };
 /* Shared-memory tile: column-major, leading dimension 64 + 4. A warp's mma
  * fragment read S[x + g + (k + t)·RS_TLD] (g = lane/4, t = lane%4) then hits
  * 8-byte bank (g + 4t) mod 16: 16 distinct banks in each half-warp, no
@@ -153,7 +168,8 @@ struct rs_tiled_cursor {
     long long base; /* first ticket of seg */
 };
 
-/* Task of ticket t (t < sb_tiled_ntasks(nt)); see the order above. */
+/* Task of ticket t (t < sb_tiled_ntasks(nt)); see the order above. A chain
+ * task C(k+1) comes back as kind RS_TASK_CHAIN, i = j = k + 1, k. */
 __device__ __forceinline__ void rs_tiled_decode(long long t, int nt, rs_tiled_cursor &cur, int &kind,
                                                 int &i, int &j, int &k)
 {
@@ -162,26 +178,29 @@ __device__ __forceinline__ void rs_tiled_decode(long long t, int nt, rs_tiled_cu
         cur.seg++;
     }
     long long o = t - cur.base;
-    if (cur.seg < 0) {
+    if (cur.seg < 0) { /* D(0), then P(2..nt-1, 0) */
         kind = o == 0 ? RS_TASK_DIAG : RS_TASK_PANEL;
-        i = (int)o;
+        i = o == 0 ? 0 : (int)o + 1;
         j = k = 0;
         return;
     }
     const int step = cur.seg;
     const int m = nt - step - 1;
-    if (o < m) { /* look-ahead: column step + 1 */
+    if (o == 0) { /* C(step + 1) */
+        kind = RS_TASK_CHAIN;
+        i = j = step + 1;
+        k = step;
+    } else if (o < m) { /* look-ahead: U(step+2.., step+1, step) */
         kind = RS_TASK_UPDATE;
         i = step + 1 + (int)o;
         j = step + 1;
         k = step;
-    } else if (o < 2 * m) {
-        o -= m;
-        kind = o == 0 ? RS_TASK_DIAG : RS_TASK_PANEL;
-        i = step + 1 + (int)o;
+    } else if (o < m + (m >= 2 ? m - 2 : 0)) { /* P(step+3.., step+1) */
+        kind = RS_TASK_PANEL;
+        i = step + 3 + (int)(o - m);
         j = k = step + 1;
     } else {
-        o -= 2 * m;
+        o -= m + (m >= 2 ? m - 2 : 0);
         int col = step + 2;
         while (o >= nt - col) {
             o -= nt - col;
@@ -210,6 +229,10 @@ __device__ __forceinline__ bool rs_tiled_wait_inputs(const sb_tiled_sync &ts, in
     if (kind == RS_TASK_PANEL)
         return rs_tiled_wait(ts, nt, i, j, (unsigned)j, info) &&
                rs_tiled_wait(ts, nt, j, j, (unsigned)j + 1, info);
+    if (kind == RS_TASK_CHAIN) /* P(i, k)'s inputs and U(i, i, k)'s other one */
+        return rs_tiled_wait(ts, nt, i, k, (unsigned)k, info) &&
+               rs_tiled_wait(ts, nt, k, k, (unsigned)k + 1, info) &&
+               rs_tiled_wait(ts, nt, i, i, (unsigned)k, info);
     return rs_tiled_wait(ts, nt, i, j, (unsigned)k, info) &&
            rs_tiled_wait(ts, nt, i, k, (unsigned)k + 1, info) &&
            rs_tiled_wait(ts, nt, j, k, (unsigned)k + 1, info);
@@ -350,14 +373,14 @@ __device__ __forceinline__ int rs_diag_panel(double *S, double *xd, int c0, int 
 __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int j, int bordered,
                                               double *border_out, double *linv, double *S,
                                               double *xd, double *T, int *s_fail, int *info,
-                                              sb_chain_ctl *ctl)
+                                              sb_chain_ctl *ctl, bool staged)
 {
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, t = lane % 4;
     const int col0 = SB_RS_NB * j;
     const int rb = rs_imin(SB_RS_NB, n - col0);
     double *Ajj = A + col0 + (int64_t)col0 * lda;
-    {
+    if (!staged) { /* else the chain task left the updated tile in S (rs_tiled_chain_update) */
         double v[RS_PER_THREAD];
 #pragma unroll
         for (int m = 0; m < RS_PER_THREAD; ++m) {
@@ -372,8 +395,8 @@ __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int
             const int q = tid + m * SB_TILED_THREADS;
             S[q % SB_RS_NB + (q / SB_RS_NB) * RS_TLD] = v[m];
         }
+        __syncthreads();
     }
-    __syncthreads();
 
     const int border = bordered ? n - 1 - col0 : -1; /* local index of the border pivot */
     auto Lat = [S](int r, int c) { return S[r + c * RS_TLD]; };
@@ -465,10 +488,11 @@ __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int
     return true;
 }
 
-/* P(i, j): L_ij = A_ij · L_jj⁻ᵀ, in place. */
+/* P(i, j): L_ij = A_ij · L_jj⁻ᵀ, in place. keep (the chain task): L_ij is
+ * also left in S (S[r + c·RS_TLD] = L_ij[r][c], rows past the edge 0). */
 __device__ __forceinline__ void rs_tiled_panel(double *A, int64_t lda, int n, int i, int j,
                                                int bordered, double *border_out,
-                                               const double *linv, double *S)
+                                               const double *linv, double *S, bool keep)
 {
     const int row0 = SB_RS_NB * i, col0 = SB_RS_NB * j;
     const int rows = rs_imin(SB_RS_NB, n - row0);
@@ -485,6 +509,14 @@ __device__ __forceinline__ void rs_tiled_panel(double *A, int64_t lda, int n, in
     const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
     const int r = 8 * w + lane / 4;
     const int border = bordered ? n - 1 - row0 : -1;
+    if (keep) {
+        __syncthreads(); /* every warp is done reading L_jj⁻¹ from S */
+#pragma unroll
+        for (int cb = 0; cb < 8; ++cb)
+#pragma unroll
+            for (int e = 0; e < 2; ++e)
+                S[r + (8 * cb + 2 * (lane % 4) + e) * RS_TLD] = acc[cb][e];
+    }
     if (r < rows) {
 #pragma unroll
         for (int cb = 0; cb < 8; ++cb)
@@ -533,6 +565,43 @@ __device__ __forceinline__ void rs_tiled_update(double *A, int64_t lda, int n, i
         }
 }
 
+/* The chain task's update U(i, i, k) = A_ii - L_ik·L_ikᵀ with L_ik in S (left
+ * there by its panel step), written back into S as D(i)'s input: the lower
+ * triangle of the updated tile, the identity past the matrix edge, zeros
+ * above the diagonal (what rs_tiled_diag loads from global memory otherwise).
+ * Nothing goes to global memory: the tile's only reader is this block. */
+__device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t lda, int n, int i,
+                                                      double *S)
+{
+    const int row0 = SB_RS_NB * i;
+    const int rb = rs_imin(SB_RS_NB, n - row0);
+    const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+    const int r = 8 * w + lane / 4;
+    const double *Aii = A + row0 + (int64_t)row0 * lda;
+    double acc[8][2];
+#pragma unroll
+    for (int cb = 0; cb < 8; ++cb)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int c = 8 * cb + 2 * (lane % 4) + e;
+            acc[cb][e] = (r < rb && c < rb && r >= c) ? __ldcg(Aii + r + (int64_t)c * lda) : 0.0;
+        }
+    double a[SB_RS_NB / 4];
+#pragma unroll
+    for (int q = 0; q < SB_RS_NB / 4; ++q)
+        a[q] = -S[r + (4 * q + lane % 4) * RS_TLD];
+    rs_tile_mma_nt(acc, a, S, w);
+    __syncthreads(); /* every warp is done reading L_ik from S */
+#pragma unroll
+    for (int cb = 0; cb < 8; ++cb)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int c = 8 * cb + 2 * (lane % 4) + e;
+            S[r + c * RS_TLD] = r < c ? 0.0 : (r < rb && c < rb) ? acc[cb][e] : (r == c ? 1.0 : 0.0);
+        }
+    __syncthreads();
+}
+
 /* The persistent tiled factorization; see the file comment and
  * sb_launch_chol_tiled (rs_kernels.h) for the arguments. */
 __global__ void __launch_bounds__(SB_TILED_THREADS)
@@ -564,6 +633,7 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
                         rec = ts.trace + t;
                         rec->take_ns = take;
                         rec->ready_ns = rs_globaltimer();
+                        rec->mid_ns = 0ull;
                         rec->done_ns = 0ull;
                         rec->block = (int)blockIdx.x;
                         rec->kind = kind;
@@ -584,10 +654,26 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
             break;
         if (kind == RS_TASK_DIAG) {
             if (!rs_tiled_diag(A, lda, n, j, bordered, border_out, linv, S, xd, T, &s_fail, info,
-                               ts.ctl))
+                               ts.ctl, false))
                 break;
         } else if (kind == RS_TASK_PANEL) {
-            rs_tiled_panel(A, lda, n, i, j, bordered, border_out, linv, S);
+            rs_tiled_panel(A, lda, n, i, j, bordered, border_out, linv, S, false);
+        } else if (kind == RS_TASK_CHAIN) {
+            /* C(i), i = k + 1: P(i, k), published at once (the look-ahead
+             * updates of column i wait for it), then U(i, i, k) and D(i) on
+             * the tile in shared memory, published together below (+2) */
+            rs_tiled_panel(A, lda, n, i, k, bordered, border_out, linv, S, true);
+            __threadfence();
+            __syncthreads();
+            if (threadIdx.x == 0) {
+                if (rec)
+                    rec->mid_ns = rs_globaltimer();
+                atomicAdd(ts.counts + i + (int64_t)k * nt, 1u);
+            }
+            rs_tiled_chain_update(A, lda, n, i, S);
+            if (!rs_tiled_diag(A, lda, n, i, bordered, border_out, linv, S, xd, T, &s_fail, info,
+                               ts.ctl, true))
+                break;
         } else {
             rs_tiled_update(A, lda, n, i, j, k, S);
         }
@@ -596,7 +682,7 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
         if (threadIdx.x == 0) {
             if (rec)
                 rec->done_ns = rs_globaltimer();
-            atomicAdd(ts.counts + i + (int64_t)j * nt, 1u);
+            atomicAdd(ts.counts + i + (int64_t)j * nt, kind == RS_TASK_CHAIN ? 2u : 1u);
         }
     }
     if (rs_chain_is_last(ts.ctl)) {
