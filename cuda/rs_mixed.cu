@@ -5,7 +5,7 @@
  *   build   dual: rsm_dual_shift_f32 (Af from Kf, FP64 diagonal + ridge/w),
  *                 rsm_anrm from the per-frame row sums of |K|;
  *           primal: rsm_scale_cols_sqrtw_f32, cublasSsyrk, rsm_add_diag_f32,
- *                 rsm_row_abs_sums_f32, rsm_anrm
+ *                 rsm_abs_sums_tiles_f32, rsm_abs_sums_reduce, rsm_anrm
  *   factor  cusolverDnXpotrf, CUDA_R_32F
  *   rounds  round 0: rsm_start; every round: Xpotrs (FP32, one right side),
  *           rsm_update, the FP64 residual (dual: cublasDsymv; primal:
@@ -33,6 +33,13 @@ unsigned grid_of(int64_t items)
     return (unsigned)std::min<int64_t>(std::max<int64_t>(blocks, 1), 8192);
 }
 
+/* One block per 64×64 tile of a lower triangle of order N (rsm_abs_sums_tiles). */
+unsigned sums_tiles(int64_t N)
+{
+    const int64_t nt = (N + RSM_ST - 1) / RSM_ST;
+    return (unsigned)(nt * (nt + 1) / 2);
+}
+
 unsigned grid_cols(int64_t cols) { return (unsigned)std::min<int64_t>(std::max<int64_t>(cols, 1), 8192); }
 
 #define RSM_LAUNCHED(err, c)                                                                     \
@@ -54,6 +61,7 @@ sb_rc rs_mixed_create(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
     SB_CUDA_TRY(err, cudaMalloc((void **)&m->x, N * sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&m->r, N * sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&m->sums, N * sizeof(double)));
+    SB_CUDA_TRY(err, cudaMalloc((void **)&m->parts, (N + 63) / 64 * N * sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&m->anrm, sizeof(double)));
     SB_CUDA_TRY(err, cudaMalloc((void **)&m->info32, 2 * sizeof(int)));
     SB_CUDA_TRY(err, cudaMemsetAsync(m->info32, 0, 2 * sizeof(int), c->stream));
@@ -80,7 +88,9 @@ sb_rc rs_mixed_frame(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
         return SB_OK;
     rsm_to_f32<<<grid_of(c->n * c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->K, c->n * c->n, m->Kf);
     RSM_LAUNCHED(err, c);
-    rsm_row_abs_sums_f64<<<grid_of(c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->K, c->n, m->sums);
+    rsm_abs_sums_tiles_f64<<<sums_tiles(c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->K, c->n, m->parts);
+    RSM_LAUNCHED(err, c);
+    rsm_abs_sums_reduce<<<grid_of(c->n), SB_RSM_BLOCK, 0, c->stream>>>(m->parts, c->n, m->sums);
     RSM_LAUNCHED(err, c);
     return SB_OK;
 }
@@ -99,7 +109,9 @@ sb_rc rs_mixed_build(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
         c->tel->library_calls++;
         rsm_add_diag_f32<<<grid_of(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->Af, c->p, c->ridge);
         RSM_LAUNCHED(err, c);
-        rsm_row_abs_sums_f32<<<grid_of(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->Af, c->p, m->sums);
+        rsm_abs_sums_tiles_f32<<<sums_tiles(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->Af, c->p, m->parts);
+        RSM_LAUNCHED(err, c);
+        rsm_abs_sums_reduce<<<grid_of(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->parts, c->p, m->sums);
         RSM_LAUNCHED(err, c);
     }
     rsm_anrm<<<1, SB_RSM_THREADS, 0, c->stream>>>(m->sums, c->w, c->ridge, c->dual, c->N, m->anrm);
@@ -172,6 +184,7 @@ void rs_mixed_destroy(rs_mixed *m)
     cudaFree(m->r);
     cudaFree(m->t);
     cudaFree(m->sums);
+    cudaFree(m->parts);
     cudaFree(m->anrm);
     cudaFree(m->info32);
     cudaFree(m->status);

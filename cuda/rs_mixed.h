@@ -43,6 +43,7 @@ struct rs_mixed {
     double *r;        /* N: the FP64 residual */
     double *t;        /* primal: n, W·(Xtᵀx) */
     double *sums;     /* N: row sums of |K| (dual, per frame) or of |Af| (primal) */
+    double *parts;    /* ceil(N/64)·N: their per-tile parts (rsm_abs_sums_tiles) */
     double *anrm;     /* 1: ‖A‖∞ of this solve's system */
     int *info32;      /* 2: Xpotrf's status (FP32), then Xpotrs's scratch */
     int *status;      /* SB_RSM_STATUS_INTS, device */

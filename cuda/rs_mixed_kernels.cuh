@@ -67,23 +67,80 @@ __global__ void rsm_add_diag_f32(float *A, int64_t N, double v)
 }
 
 /* sums[i] = Σ_j |A_ij| of the symmetric matrix whose lower triangle is stored
- * in A (N×N column-major): Σ_{j<i} |A[i + j·N]| + Σ_{j≥i} |A[j + i·N]|. One
- * thread per row; the first sum is coalesced across the threads of a block. */
+ * in A (N×N column-major), in two launches with no atomics (a fixed order of
+ * summation, so the tolerance it feeds is the same bits every run), every
+ * global read coalesced:
+ *   rsm_abs_sums_tiles: one block of SB_RSM_BLOCK threads per 64×64 tile
+ *     (I, J), I >= J, of the lower triangle (block b = I(I+1)/2 + J). It
+ *     writes part[J·N + i] = Σ_{j in tile column J} |A_ij| for the tile's
+ *     rows i, and when I > J also part[I·N + j] = Σ_{i in tile row I} |A_ij|
+ *     for its columns j (those elements are A_ji). A diagonal tile sums
+ *     each row over the whole symmetric tile. So for row i of tile row I,
+ *     part[T·N + i] comes from tile (I, T) for T <= I and from (T, I) for
+ *     T > I: every entry of part, nt·N of them, written once.
+ *   rsm_abs_sums_reduce: sums[i] = Σ_{T < nt} part[T·N + i], T in order.
+ * (One thread per row, the former form, read every row's upper half as a
+ * column: 32 rows' columns per warp load, uncoalesced, and only N threads.) */
+#define RSM_ST 64   /* tile order */
+#define RSM_STLD 65 /* its shared-memory leading dimension */
+__device__ __forceinline__ int64_t rsm_sums_tiles(int64_t N) { return (N + RSM_ST - 1) / RSM_ST; }
+
 template <typename T>
-__device__ __forceinline__ void rsm_row_abs_sums_body(const T *A, int64_t N, double *sums)
+__device__ __forceinline__ void rsm_abs_sums_tiles_body(const T *A, int64_t N, double *part)
 {
-    RSM_FOR(i, N) {
-        double s = 0.0;
-        for (int64_t j = 0; j < i; ++j)
-            s += fabs((double)A[i + j * N]);
-        for (int64_t j = i; j < N; ++j)
-            s += fabs((double)A[j + i * N]);
-        sums[i] = s;
+    __shared__ double S[RSM_ST * RSM_STLD];
+    const int64_t b = blockIdx.x;
+    int64_t I = (int64_t)((sqrt(8.0 * (double)b + 1.0) - 1.0) / 2.0);
+    while (I * (I + 1) / 2 > b)
+        --I;
+    while ((I + 1) * (I + 2) / 2 <= b)
+        ++I;
+    const int64_t J = b - I * (I + 1) / 2;
+    const int64_t row0 = I * RSM_ST, col0 = J * RSM_ST;
+    const int rows = (int)(N - row0 < RSM_ST ? N - row0 : (int64_t)RSM_ST);
+    const int cols = (int)(N - col0 < RSM_ST ? N - col0 : (int64_t)RSM_ST);
+    const bool diag = I == J;
+    for (int q = threadIdx.x; q < RSM_ST * RSM_ST; q += blockDim.x) {
+        const int r = q % RSM_ST, c = q / RSM_ST;
+        if (diag && r < c)
+            continue; /* the mirror of (c, r), written below */
+        const double v = (r < rows && c < cols) ? fabs((double)A[row0 + r + (col0 + c) * N]) : 0.0;
+        S[r + c * RSM_STLD] = v;
+        if (diag)
+            S[c + r * RSM_STLD] = v;
+    }
+    __syncthreads();
+    for (int t = threadIdx.x; t < 2 * RSM_ST; t += blockDim.x) {
+        if (t < RSM_ST) { /* row t of the tile over its columns */
+            double s = 0.0;
+            for (int c = 0; c < RSM_ST; ++c)
+                s += S[t + c * RSM_STLD];
+            if (t < rows)
+                part[J * N + row0 + t] = s;
+        } else if (!diag) { /* column t - 64 over the tile's rows */
+            const int c = t - RSM_ST;
+            double s = 0.0;
+            for (int r = 0; r < RSM_ST; ++r)
+                s += S[r + c * RSM_STLD];
+            if (c < cols)
+                part[I * N + col0 + c] = s;
+        }
     }
 }
 
-__global__ void rsm_row_abs_sums_f64(const double *A, int64_t N, double *sums) { rsm_row_abs_sums_body(A, N, sums); }
-__global__ void rsm_row_abs_sums_f32(const float *A, int64_t N, double *sums) { rsm_row_abs_sums_body(A, N, sums); }
+__global__ void rsm_abs_sums_tiles_f64(const double *A, int64_t N, double *part) { rsm_abs_sums_tiles_body(A, N, part); }
+__global__ void rsm_abs_sums_tiles_f32(const float *A, int64_t N, double *part) { rsm_abs_sums_tiles_body(A, N, part); }
+
+__global__ void rsm_abs_sums_reduce(const double *__restrict__ part, int64_t N, double *__restrict__ sums)
+{
+    const int64_t nt = rsm_sums_tiles(N);
+    RSM_FOR(i, N) {
+        double s = 0.0;
+        for (int64_t T = 0; T < nt; ++T)
+            s += part[T * N + i];
+        sums[i] = s;
+    }
+}
 
 /* Max over the threads of one block; every thread gets the result. red is
  * blockDim.x doubles of shared memory. */

@@ -60,6 +60,48 @@ static bool same_bits(const std::vector<T> &a, const std::vector<T> &b)
 static uint64_t g_rng = 0x1412a100deadbeefull;
 static double uniform() { return sim_lcg_uniform(g_rng); }
 
+/* Mirrors the backend: row sums of |A| (lower triangle of order N) by the
+ * tile kernel, one block per lower 64×64 tile, then the fixed-order reduce. */
+template <typename T>
+static void abs_sums(const T *A, int64_t N, double *sums, unsigned threads)
+{
+    const int64_t nt = (N + 63) / 64;
+    std::vector<double> part(nt * N, std::nan(""));
+    if constexpr (sizeof(T) == sizeof(double))
+        sim_launch(SIM_KERNEL(rsm_abs_sums_tiles_f64), (unsigned)(nt * (nt + 1) / 2), threads, A, N, part.data());
+    else
+        sim_launch(SIM_KERNEL(rsm_abs_sums_tiles_f32), (unsigned)(nt * (nt + 1) / 2), threads, A, N, part.data());
+    sim_launch(SIM_KERNEL(rsm_abs_sums_reduce), 2, 32, (const double *)part.data(), N, sums);
+}
+
+/* Several tiles, a partial last one, the upper triangle NaN (never read). */
+static void check_abs_sums_tiles()
+{
+    const uint64_t saved = g_rng; /* the other checks keep their data */
+    for (int64_t N : {64, 65, 150, 200}) {
+        std::vector<double> A(N * N, std::nan("")), want(N, 0.0), got(N), got2(N);
+        for (int64_t c = 0; c < N; ++c)
+            for (int64_t r = c; r < N; ++r) {
+                A[r + c * N] = uniform();
+                want[r] += std::fabs(A[r + c * N]);
+                if (r != c)
+                    want[c] += std::fabs(A[r + c * N]);
+            }
+        abs_sums(A.data(), N, got.data(), 96);
+        abs_sums(A.data(), N, got2.data(), 256);
+        double worst = 0.0;
+        for (int64_t i = 0; i < N; ++i)
+            worst = std::isnan(got[i]) ? INFINITY : std::max(worst, std::fabs(got[i] - want[i]) / want[i]);
+        char what[160];
+        std::snprintf(what, sizeof what,
+                      "rsm_abs_sums_tiles + reduce, N=%lld (%lld tiles a side, upper triangle NaN): rel %.2g, "
+                      "96 and 256 threads the same bits",
+                      (long long)N, (long long)((N + 63) / 64), worst);
+        sim_report(worst < 1e-14 && got == got2, what);
+    }
+    g_rng = saved;
+}
+
 /* ------------------------------ kernels ------------------------------ */
 static void check_kernels()
 {
@@ -109,17 +151,21 @@ static void check_kernels()
             if (r != c)
                 want_s[c] += std::fabs(K[r + c * n]);
         }
-    sim_launch(SIM_KERNEL(rsm_row_abs_sums_f64), 3, 8, (const double *)K.data(), n, sums.data());
+    abs_sums(K.data(), n, sums.data(), 64);
     double worst = 0.0;
     for (int64_t i = 0; i < n; ++i)
         worst = std::max(worst, std::fabs(sums[i] - want_s[i]) / want_s[i]);
-    sim_report(worst < 1e-14, "rsm_row_abs_sums_f64 (symmetric row sums from the lower triangle)");
+    std::vector<double> again(n);
+    abs_sums(K.data(), n, again.data(), 256);
+    sim_report(worst < 1e-14 && again == sums,
+               "rsm_abs_sums_tiles_f64 + reduce (symmetric row sums from the lower triangle's tiles; "
+               "the same bits with 64 and 256 threads a block)");
     std::vector<double> sums_f(n);
-    sim_launch(SIM_KERNEL(rsm_row_abs_sums_f32), 2, 16, (const float *)Kf.data(), n, sums_f.data());
+    abs_sums(Kf.data(), n, sums_f.data(), 128);
     worst = 0.0;
     for (int64_t i = 0; i < n; ++i)
         worst = std::max(worst, std::fabs(sums_f[i] - want_s[i]) / want_s[i]);
-    sim_report(worst < 1e-6, "rsm_row_abs_sums_f32");
+    sim_report(worst < 1e-6, "rsm_abs_sums_tiles_f32 + reduce");
 
     double anrm = -1.0, want_anrm = 0.0;
     for (int64_t i = 0; i < n; ++i)
@@ -273,7 +319,7 @@ static rep_out run_rep(const sys &s, int rounds)
     if (s.dual) {
         Kf.resize(n * n);
         sim_launch(SIM_KERNEL(rsm_to_f32), 4, 32, s.K.data(), n * n, Kf.data());
-        sim_launch(SIM_KERNEL(rsm_row_abs_sums_f64), 3, 16, s.K.data(), n, sums.data());
+        abs_sums(s.K.data(), n, sums.data(), 64);
         sim_launch(SIM_KERNEL(rsm_dual_shift_f32), 4, 16, (const float *)Kf.data(), s.K.data(), n, s.w.data(), s.ridge,
                    Af.data());
     } else {
@@ -281,7 +327,7 @@ static rep_out run_rep(const sys &s, int rounds)
         sim_launch(SIM_KERNEL(rsm_scale_cols_sqrtw_f32), 4, 16, s.Xt.data(), p, n, s.w.data(), Xsf.data());
         cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, (int)p, (int)n, 1.0f, Xsf.data(), (int)p, 0.0f, Af.data(), (int)p);
         sim_launch(SIM_KERNEL(rsm_add_diag_f32), 2, 16, Af.data(), p, s.ridge);
-        sim_launch(SIM_KERNEL(rsm_row_abs_sums_f32), 3, 16, (const float *)Af.data(), p, sums.data());
+        abs_sums(Af.data(), p, sums.data(), 128);
     }
     sim_launch(SIM_KERNEL(rsm_anrm), 1, 32, (const double *)sums.data(), s.w.data(), s.ridge, s.dual, N, anrm.data());
     info32 = LAPACKE_spotrf(LAPACK_COL_MAJOR, 'L', (int)N, Af.data(), (int)N);
@@ -367,6 +413,7 @@ int main()
     for (int o = 0; o < SIM_NORDERS; ++o) {
         sim_set_order((sim_order)o, 0x5eed0000u + (uint64_t)o);
         check_kernels();
+        check_abs_sums_tiles();
         check_check();
         check_rep(50, 23, 0);
         check_rep(23, 50, 1);
