@@ -157,6 +157,25 @@ static void host_chol_solve(int N, const double *L, double *b)
     cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, N, L, N, b, 1);
 }
 
+/* Rows i0 .. i0+rows-1 of X (n×p, row-major) times √w_i, into dst64 (FP64)
+ * or dst32 (FP32, rounded from the FP64 product), rows×p: the primal Gram's
+ * operand for one cache-sized chunk. */
+static void scale_rows_sqrtw(const double *X, const double *w, int i0, int rows, int p, double *dst64,
+                             float *dst32)
+{
+    for (int i = 0; i < rows; i++) {
+        const double r = sqrt(w[i0 + i]);
+        const double *src = X + (size_t)(i0 + i) * (size_t)p;
+        const size_t o = (size_t)i * (size_t)p;
+        if (dst64)
+            for (int j = 0; j < p; j++)
+                dst64[o + j] = r * src[j];
+        else
+            for (int j = 0; j < p; j++)
+                dst32[o + j] = (float)(r * src[j]);
+    }
+}
+
 /* The FP64 solve, optionally recording the phase times (t: build, factor, solve end). */
 static sb_rc host_rs_fp64(host_rs *s, const double *w, double *beta, double t[3], sb_err *err)
 {
@@ -169,13 +188,7 @@ static sb_rc host_rs_fp64(host_rs *s, const double *w, double *beta, double t[3]
          * scaled copy of X would cost one more pass over memory). */
         for (int i0 = 0; i0 < n; i0 += s->chunk) {
             int rows = n - i0 < s->chunk ? n - i0 : s->chunk;
-            for (int i = 0; i < rows; i++) {
-                double r = sqrt(w[i0 + i]);
-                const double *src = pr->X + (size_t)(i0 + i) * (size_t)p;
-                double *dst = s->scaled + (size_t)i * (size_t)p;
-                for (int j = 0; j < p; j++)
-                    dst[j] = r * src[j];
-            }
+            scale_rows_sqrtw(pr->X, w, i0, rows, p, s->scaled, NULL);
             cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, rows, 1.0, s->scaled, p,
                         i0 == 0 ? 0.0 : 1.0, s->sys, p);
             s->tele.library_calls++;
@@ -272,13 +285,7 @@ static sb_rc host_rs_mixed(host_rs *s, const double *w, double *beta, double t[3
     if (primal) {
         for (int i0 = 0; i0 < n; i0 += s->chunk) {
             int rows = n - i0 < s->chunk ? n - i0 : s->chunk;
-            for (int i = 0; i < rows; i++) {
-                double r = sqrt(w[i0 + i]);
-                const double *src = pr->X + (size_t)(i0 + i) * (size_t)p;
-                float *dst = s->scaledf + (size_t)i * (size_t)p;
-                for (int j = 0; j < p; j++)
-                    dst[j] = (float)(r * src[j]);
-            }
+            scale_rows_sqrtw(pr->X, w, i0, rows, p, NULL, s->scaledf);
             cblas_ssyrk(CblasColMajor, CblasLower, CblasNoTrans, p, rows, 1.0f, s->scaledf, p,
                         i0 == 0 ? 0.0f : 1.0f, s->sysf, p);
             s->tele.library_calls++;
