@@ -200,6 +200,26 @@ __device__ __forceinline__ int rs_load_volatile(const int *p)
     return *(const volatile int *)p;
 }
 
+/* An acquire load at GPU scope (ld.acquire.gpu): reads and writes after it
+ * in this thread, and, through the __syncthreads that follows every wait,
+ * in the rest of its block, are ordered after it, so they see everything
+ * the publishing block wrote before its fence and atomicAdd. It replaces a
+ * relaxed poll followed by a full __threadfence (the pattern of CUTLASS's
+ * inter-block semaphore). The simulation's stand-in is a seq_cst atomic
+ * load; x86 cannot show a missing acquire, only a GPU can. */
+__device__ __forceinline__ unsigned rs_load_acquire(const unsigned *p)
+{
+#if defined(SB_SIM_CUDA_H)
+    return sim_load_acquire(p);
+#elif defined(__CUDA_ARCH__)
+    unsigned v;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
+    return v;
+#else
+    return *(const volatile unsigned *)p;
+#endif
+}
+
 /* Test-only start skew (sb_chain_sync.test_start_delay): the low half of
  * the block indices spin before they take a ticket. */
 __device__ __forceinline__ void rs_test_start_delay(long long cycles)
@@ -237,13 +257,15 @@ __device__ __forceinline__ rs_chain_pos rs_chain_ticket(const sb_chain_sync &cs)
 
 /* Thread 0 spins until *word satisfies ready(); false after a timeout or an
  * abort (which it then records: abort = 1, info = SB_INFO_CHAIN_TIMEOUT
- * unless info already holds a failure). Only thread 0 calls this. */
+ * unless info already holds a failure). Only thread 0 calls this, and a
+ * __syncthreads follows before the block reads what it waited for: the
+ * polls are acquire loads (rs_load_acquire), so no fence is needed after. */
 template <typename Ready>
 __device__ __forceinline__ bool rs_spin_until(const unsigned *word, Ready ready,
                                               sb_chain_ctl *ctl, long long spin_limit, int *info)
 {
     const long long t0 = clock64();
-    while (!ready(rs_load_volatile(word))) {
+    while (!ready(rs_load_acquire(word))) {
         if (rs_load_volatile(&ctl->abort) != 0 || clock64() - t0 > spin_limit) {
             atomicCAS(info, 0, SB_INFO_CHAIN_TIMEOUT);
             __threadfence();
@@ -251,7 +273,6 @@ __device__ __forceinline__ bool rs_spin_until(const unsigned *word, Ready ready,
             return false;
         }
     }
-    __threadfence();
     return true;
 }
 

@@ -103,10 +103,11 @@
  *      target: ~0.2 ms; with P, U and D as separate tasks, three hand-offs
  *      and two more tile loads a column: ≈ 0.44-0.56 ms). Throughput is not
  *      the limit: ~5900 tasks × ~2.7 us / 132 SMs ≈ 0.12 ms.
- * What the remaining factor of ~2 needs (not done): the diagonal panels'
- * pivot chain in registers with shuffles (~70 cycles a step, D ≈ 3-4 us);
- * polls with ld.acquire instead of a full fence; the chain task's panel
- * split across two blocks. */
+ * The waits poll with ld.acquire.gpu (rs_load_acquire) and need no fence
+ * after (the chain task waits on three counters: three fewer fences on the
+ * path). What the remaining factor of ~2 needs (not done): the diagonal
+ * panels' pivot chain in registers with shuffles (~70-100 cycles a step,
+ * D ≈ 3-4 us); the chain task's panel split across two blocks. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 

@@ -227,6 +227,11 @@ static inline int atomicExch(int *p, int v)
 {
     return std::atomic_ref<int>(*p).exchange(v, std::memory_order_seq_cst);
 }
+/* ld.acquire.gpu (rs_load_acquire) */
+static inline unsigned sim_load_acquire(const unsigned *p)
+{
+    return std::atomic_ref<unsigned>(*const_cast<unsigned *>(p)).load(std::memory_order_seq_cst);
+}
 static std::atomic<int> sim_fence_word;
 static inline void __threadfence() { sim_fence_word.fetch_add(0, std::memory_order_seq_cst); }
 static inline double __ldcg(const double *p)
