@@ -15,8 +15,8 @@
  * of task, each on one tile, each done by one 256-thread block:
  *   D(j)      factor the diagonal tile A_jj = L_jj L_jjᵀ and invert it, in
  *             shared memory: four 16-column panels, each factored by one
- *             warp (one __syncwarp and one reciprocal per column, no block
- *             barrier) and applied to the rest of the tile on the tensor
+ *             warp in registers (shuffles and one reciprocal per column,
+ *             no barrier) and applied to the rest of the tile on the tensor
  *             cores by all warps; L_jj⁻¹ assembled from the panels' 16×16
  *             inverses by two levels of 2×2 block inversion (tensor cores);
  *             store L_jj and L_jj⁻¹ (the inverse feeds the panels and,
@@ -81,33 +81,36 @@
  * latencies and issue counts at ~1.8 GHz, NOT a measurement (nothing here
  * has run on a GPU; tests/gpu/tiled_trace.c measures each of these terms).
  * The path is the chain tasks, C(k) → C(k+1), one hand-off per tile column
- * (fence, atomicAdd, the next block's poll through L2: ~0.7-1 us); nt = 32.
- * While C(k+1) runs, other blocks do the look-ahead update U(k+2, k+1, k)
- * (it needs only C(k+1)'s panel, published first) and step k's
- * U(k+2, k+2, k), which is what C(k+2) waits for besides C(k+1).
+ * (fences and atomicAdd of the publisher, the next block's acquire poll
+ * through L2: ~0.5-0.8 us); nt = 32. While C(k+1) runs, other blocks do the
+ * look-ahead update U(k+2, k+1, k) (it needs only C(k+1)'s panel, published
+ * first) and step k's U(k+2, k+2, k), which is what C(k+2) waits for besides
+ * C(k+1).
  *   P part: 48 loads per thread in flight (~96 KB from L2 at ~64 B/cycle
  *      per SM, ~0.85 us), 1024 mma (~1.8 cycles each at the SM's FP64
  *      tensor rate, ~1 us), stores + fence + publish ~0.4 us: 2.5-3 us.
  *   U part: the diagonal tile from L2 (~0.5 us), L_ik from shared memory,
  *      576 mma (lower 8×8 blocks only, ~0.6 us): ~1-1.3 us.
  *   D part (no load: the tile is in shared memory): 64 warp steps, each
- *      the chain shared load → reciprocal (~45 cycles) → multiply → FMA of
- *      the next pivot → store → __syncwarp (~110 cycles) with up to ~100
- *      instructions of the busiest lane (the panel's other columns and the
- *      16×16 inverse, all in shared memory) issued by the one warp: 110-160
- *      cycles a step, 3.9-5.7 us; four panel ends (square root, scaling)
- *      ~0.45 us; 3 trailing and 4 inverse phases (barrier + <= 3 blocks of
- *      <= 8 dependent mma each) ~1.3 us; store + fence ~0.4 us: 6-8 us.
- *   Per column ≈ 2.5-3 + 1-1.3 + 6-8 + 0.7-1 ≈ 10.2-13.3 us, so ≈ 0.33-0.43
- *      ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the issue's
- *      target: ~0.2 ms; with P, U and D as separate tasks, three hand-offs
- *      and two more tile loads a column: ≈ 0.44-0.56 ms). Throughput is not
- *      the limit: ~5900 tasks × ~2.7 us / 132 SMs ≈ 0.12 ms.
- * The waits poll with ld.acquire.gpu (rs_load_acquire) and need no fence
- * after (the chain task waits on three counters: three fewer fences on the
- * path). What the remaining factor of ~2 needs (not done): the diagonal
- * panels' pivot chain in registers with shuffles (~70-100 cycles a step,
- * D ≈ 3-4 us); the chain task's panel split across two blocks. */
+ *      the chain shuffle of the pivot (~25 cycles) → reciprocal (~50) →
+ *      multiply → FMA of the next pivot (its own lane's register) → the
+ *      next shuffle: ~90-100 cycles, with ~50-60 instructions a step issued
+ *      beside it (the panel's other columns and the 16×16 inverse, in
+ *      registers): 3.2-3.6 us; four panel ends (square roots, scaling,
+ *      stores to shared memory) ~0.5 us; 3 trailing and 4 inverse phases
+ *      (barrier + <= 3 blocks of <= 8 dependent mma each) ~1.3 us; store +
+ *      fence ~0.4 us: 5.4-5.8 us (with the panels in shared memory, a
+ *      store, a __syncwarp and a load a step: 6-8 us).
+ *   Per column ≈ 2.5-3 + 1-1.3 + 5.4-5.8 + 0.5-0.8 ≈ 9.4-10.9 us, so ≈
+ *      0.30-0.35 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the
+ *      issue's target: ~0.2 ms; with P, U and D as separate tasks, three
+ *      hand-offs and two more tile loads a column, and the panels in shared
+ *      memory: ≈ 0.44-0.56 ms). Throughput is not the limit: ~5900 tasks ×
+ *      ~2.7 us / 132 SMs ≈ 0.12 ms.
+ * What the remaining factor of ~1.6 needs (not done): the chain task's
+ * panel split across two blocks, and the inverse phases of D overlapped
+ * with the stores of L_jj; beyond that the ~2 us of tile traffic and
+ * hand-off a column are the floor of this one-task-per-column design. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 
@@ -300,61 +303,95 @@ __device__ __forceinline__ void rs_tile_mma_nt(double (&acc)[8][2], const double
 
 /* D(j), warp 0: factor the panel of columns c0..c0+15 (rows c0..63) of S,
  * whose earlier panels' updates are applied, and invert its 16×16 diagonal
- * block. Lane l owns rows c0 + l and c0 + l + 32, so a step needs no block
- * barrier, only __syncwarp. Step kk keeps the columns unscaled (LDLᵀ form):
- *   d = a_kk, one reciprocal, m_r = a_rk / d,
- *   a_rc -= m_r·a_ck            (kk < c <= r, c in the panel),
- *   X̃[r][c] -= m_r·X̃[kk][c]    (c <= kk, r in the diagonal block),
- * X̃ the unit lower inverse (X̃[kk][kk] = 1), stored transposed in S's strict
- * upper triangle (X̃[r][c] at S[c + r·RS_TLD]). Step kk writes only columns
- * > kk of L and rows > kk of X̃ and reads column kk and row kk, which no lane
- * writes in that step: one __syncwarp per step. The chain from one pivot to
- * the next is a shared load, the reciprocal, a multiply and an FMA. After the
- * 16 steps the square roots, off that chain: xd[c] = 1/sqrt(d_c), column c
- * of L scaled by xd[c], L_cc = sqrt(d_c), and row r of X = L⁻¹ = D^-1/2·X̃
- * scaled by xd[r]. Rows/columns past the matrix edge hold the identity; the
- * border's pivot is taken as 1. Returns 0, or the failing local column + 1
- * (the same in every lane: each lane reads the same pivot after the same
- * __syncwarp). */
+ * block, in registers. Lane l owns rows ra = c0 + l and rb = c0 + l + 32
+ * (those below 64): va[q], vb[q] = their entries in column c0 + q, and xa[q]
+ * = X̃[ra][c0 + q] (lanes l < 16, the diagonal block). Step q (kk = c0 + q)
+ * keeps the columns unscaled (LDLᵀ form):
+ *   d = a_kk (lane q's va[q], one shuffle), one reciprocal, m_r = a_rk / d,
+ *   a_rc -= m_r·a_ck            (kk < c, a_ck = lane c's va[q]: a shuffle),
+ *   X̃[r][c] -= m_r·X̃[kk][c]    (c <= kk, r > kk in the diagonal block;
+ *                                X̃[kk][c] = lane q's xa[c]: a shuffle),
+ * X̃ the unit lower inverse (X̃[kk][kk] = 1). A lane at or above the pivot
+ * row also updates its entries right of its diagonal; those are never read
+ * nor stored. The chain from one pivot to the next is a shuffle, the
+ * reciprocal, a multiply, an FMA (lane q + 1's own entry) and the next
+ * shuffle: no shared-memory round trip and no __syncwarp per step. After the
+ * 16 steps the square roots: xd[c] = 1/sqrt(d_c), column c of L scaled by
+ * xd[c], L_cc = sqrt(d_c), row r of X = L⁻¹ = D^-1/2·X̃ scaled by xd[r]; then
+ * L's panel goes back to S and X̃ to S's strict upper triangle (X̃[r][c] at
+ * S[c + r·RS_TLD]). The operations and their order per element are those of
+ * the shared-memory form this replaced, so the results are the same bits.
+ * Rows/columns past the matrix edge hold the identity; the border's pivot is
+ * taken as 1. Returns 0, or the failing local column + 1 (the same in every
+ * lane: the pivot is a broadcast). */
 __device__ __forceinline__ int rs_diag_panel(double *S, double *xd, int c0, int border)
 {
+    const unsigned full = 0xffffffffu;
     const int lane = threadIdx.x % 32;
-    const int cend = c0 + RS_PW;
-    for (int kk = c0; kk < cend; ++kk) {
-        double d = S[kk + kk * RS_TLD];
+    const int ra = c0 + lane, rb = c0 + lane + 32;
+    double va[RS_PW], vb[RS_PW], xa[RS_PW];
+#pragma unroll
+    for (int q = 0; q < RS_PW; ++q) {
+        va[q] = ra < SB_RS_NB ? S[ra + (c0 + q) * RS_TLD] : 0.0;
+        vb[q] = rb < SB_RS_NB ? S[rb + (c0 + q) * RS_TLD] : 0.0;
+        xa[q] = 0.0;
+    }
+#pragma unroll
+    for (int q = 0; q < RS_PW; ++q) {
+        const int kk = c0 + q;
+        double d = __shfl_sync(full, va[q], q);
         if (kk == border)
             d = 1.0;
         if (!(d > 0.0))
             return kk + 1;
         const double rinv = rs_rcp(d);
-        for (int r = c0 + lane; r < SB_RS_NB; r += 32) {
-            if (r <= kk)
-                continue;
-            const double m = S[r + kk * RS_TLD] * rinv;
-            const int cmax = rs_imin(r, cend - 1);
-            for (int c = kk + 1; c <= cmax; ++c)
-                S[r + c * RS_TLD] -= m * S[c + kk * RS_TLD];
-            if (r < cend)
-                for (int c = c0; c <= kk; ++c)
-                    S[c + r * RS_TLD] -= m * (c < kk ? S[c + kk * RS_TLD] : 1.0);
+        const double ma = va[q] * rinv, mb = vb[q] * rinv;
+#pragma unroll
+        for (int c = q + 1; c < RS_PW; ++c) {
+            const double col = __shfl_sync(full, va[q], c);
+            va[c] -= ma * col;
+            vb[c] -= mb * col;
         }
-        __syncwarp();
+        const bool below = lane > q;
+#pragma unroll
+        for (int c = 0; c < q; ++c) {
+            const double xrow = __shfl_sync(full, xa[c], q);
+            if (below)
+                xa[c] -= ma * xrow;
+        }
+        if (below)
+            xa[q] -= ma;
     }
-    if (lane < RS_PW) {
-        const int kk = c0 + lane;
-        const double d = kk == border ? 1.0 : S[kk + kk * RS_TLD];
-        const double sq = sqrt(d);
-        xd[kk] = 1.0 / sq;
-        S[kk + kk * RS_TLD] = sq;
+    /* this lane's pivot (lanes < 16), selected without a dynamic register index */
+    double dl = 1.0;
+#pragma unroll
+    for (int q = 0; q < RS_PW; ++q)
+        if (q == lane)
+            dl = va[q];
+    if (ra == border)
+        dl = 1.0;
+    const double sq = sqrt(dl), xdl = 1.0 / sq;
+#pragma unroll
+    for (int c = 0; c < RS_PW; ++c) {
+        const double xdc = __shfl_sync(full, xdl, c);
+        if (c < lane)
+            va[c] *= xdc;
+        else if (c == lane)
+            va[c] = sq;
+        vb[c] *= xdc;
+        if (c < lane)
+            xa[c] *= xdl;
     }
-    __syncwarp();
-    for (int r = c0 + lane; r < SB_RS_NB; r += 32) {
-        const int cmax = rs_imin(r, cend);
-        for (int c = c0; c < cmax; ++c)
-            S[r + c * RS_TLD] *= xd[c];
-        if (r < cend)
-            for (int c = c0; c < r; ++c)
-                S[c + r * RS_TLD] *= xd[r];
+    if (lane < RS_PW)
+        xd[ra] = xdl;
+#pragma unroll
+    for (int c = 0; c < RS_PW; ++c) {
+        if (ra < SB_RS_NB && c <= lane)
+            S[ra + (c0 + c) * RS_TLD] = va[c];
+        if (rb < SB_RS_NB)
+            S[rb + (c0 + c) * RS_TLD] = vb[c];
+        if (c < lane && lane < RS_PW)
+            S[(c0 + c) + ra * RS_TLD] = xa[c];
     }
     return 0;
 }

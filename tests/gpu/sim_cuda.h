@@ -174,6 +174,19 @@ static inline double __shfl_xor_sync(unsigned mask, double v, int lane_mask)
     return got;
 }
 
+/* __shfl_sync: every lane reads lane src's v (the same exchange buffer). */
+static inline double __shfl_sync(unsigned mask, double v, int src)
+{
+    (void)mask;
+    sim_warp *w = sim_this_warp;
+    const unsigned lane = threadIdx.x % 32;
+    w->slot[lane] = v;
+    sim_warp_sync();
+    const double got = w->slot[(unsigned)src % 32u];
+    sim_warp_sync();
+    return got;
+}
+
 static inline void __syncwarp(unsigned mask = 0xffffffffu)
 {
     (void)mask; /* the kernels only synchronise full warps */

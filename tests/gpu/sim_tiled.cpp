@@ -31,15 +31,16 @@
  * (the trace names the task that started early); with the barrier in the
  * chain task's update removed, 8 of 8 checks fail at N = 300 and 700.
  * Fiber mode was checked to fail with a panel task's wait for its diagonal
- * tile removed, with the panel's per-column __syncwarp removed, and with
- * the barrier after a panel task's staging removed (6 of 8 checks each at
- * N = 300 and 700).
- * The diagonal tile's warp-level panels run with __syncwarp as a real
- * 32-thread barrier: removing the one per column made 18 of 28 forward-order
- * checks fail (N = 7 on), and removing a panel task's wait for its diagonal
- * tile made 29 of 122 fail (checked when the warp-level panels went in, then
- * reverted). The not-SPD cases fail inside a 16-column panel (column 100:
- * tile 1, panel 2; column 3 of the bordered N = 70: panel 0).
+ * tile removed, with the barrier after a panel task's staging removed, and
+ * (when the diagonal panels still lived in shared memory) with their
+ * per-column __syncwarp removed: 6 of 8 checks each at N = 300 and 700.
+ * Warp shuffles (__shfl_sync, the diagonal panels' register form) are a
+ * write and a read around two 32-lane barriers, so a lane reading another
+ * lane's value of the wrong step fails. The register form gives the same
+ * factor bits as the shared-memory form it replaced (hash of L compared at
+ * N = 7, 65, 200, 700). The not-SPD cases fail inside a 16-column panel
+ * (column 100: tile 1, panel 2; column 3 of the bordered N = 70: panel 0;
+ * column 1500: tile 23, panel 1).
  * Not exercised: the GPU's weaker memory model (x86 is TSO), real
  * warp-synchronous execution, and any timing.
  *
