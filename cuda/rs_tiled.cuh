@@ -279,6 +279,25 @@ __device__ __forceinline__ void rs_tile_load_afrag(double (&a)[SB_RS_NB / 4], co
     }
 }
 
+/* This lane's accumulator fragments of a 64×64 tile in global memory (the
+ * D layout of rs_tile_mma_nt): acc[cb][e] = A[8w + g][8cb + 2t + e], 0
+ * outside rows × cols and, with lower_only, above the diagonal. */
+__device__ __forceinline__ void rs_tile_load_acc(double (&acc)[8][2], const double *A, int64_t lda,
+                                                 int rows, int cols, bool lower_only)
+{
+    const int lane = threadIdx.x % 32;
+    const int r = 8 * (int)(threadIdx.x / 32) + lane / 4;
+#pragma unroll
+    for (int cb = 0; cb < 8; ++cb)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+            const int c = 8 * cb + 2 * (lane % 4) + e;
+            acc[cb][e] = (r < rows && c < cols && (!lower_only || r >= c))
+                             ? __ldcg(A + r + (int64_t)c * lda)
+                             : 0.0;
+        }
+}
+
 /* The warp's 8×64 strip of a 64×64 product: warp w holds the rows 8w..8w+7,
  * acc[cb][e] = C[8w + g][8cb + 2t + e] (the D fragment layout, g = lane/4,
  * t = lane%4). acc += A·Bᵀ over all 64 k, A as fragments from
@@ -581,13 +600,7 @@ __device__ __forceinline__ void rs_tiled_update(double *A, int64_t lda, int n, i
     const bool diag = i == j;
     double *Aij = A + row0 + (int64_t)col0 * lda;
     double acc[8][2];
-#pragma unroll
-    for (int cb = 0; cb < 8; ++cb)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const int c = 8 * cb + 2 * (lane % 4) + e;
-            acc[cb][e] = (r < rows && c < cols) ? __ldcg(Aij + r + (int64_t)c * lda) : 0.0;
-        }
+    rs_tile_load_acc(acc, Aij, lda, rows, cols, false);
     double a[SB_RS_NB / 4];
     rs_tile_load_afrag(a, A + row0 + (int64_t)kc0 * lda, lda, rows, -1.0);
     rs_tile_stage(S, A + col0 + (int64_t)kc0 * lda, lda, cols, SB_RS_NB);
@@ -617,13 +630,7 @@ __device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t l
     const int r = 8 * w + lane / 4;
     const double *Aii = A + row0 + (int64_t)row0 * lda;
     double acc[8][2];
-#pragma unroll
-    for (int cb = 0; cb < 8; ++cb)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-            const int c = 8 * cb + 2 * (lane % 4) + e;
-            acc[cb][e] = (r < rb && c < rb && r >= c) ? __ldcg(Aii + r + (int64_t)c * lda) : 0.0;
-        }
+    rs_tile_load_acc(acc, Aii, lda, rb, rb, true);
     double a[SB_RS_NB / 4];
 #pragma unroll
     for (int q = 0; q < SB_RS_NB / 4; ++q)

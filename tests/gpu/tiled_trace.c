@@ -80,6 +80,20 @@ static void spd_matrix(int N, double *A)
     free(X);
 }
 
+/* Ends a timed launch begun by recording e0 on s: records e1, waits, and
+ * stores the milliseconds between them in *ms (unless NULL: a warm-up). */
+static cudaError_t event_ms(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, double *ms)
+{
+    cudaError_t e;
+    float t = 0.0f;
+    if ((e = cudaEventRecord(e1, s)) != cudaSuccess || (e = cudaEventSynchronize(e1)) != cudaSuccess ||
+        (e = cudaEventElapsedTime(&t, e0, e1)) != cudaSuccess)
+        return e;
+    if (ms)
+        *ms = t;
+    return cudaSuccess;
+}
+
 /* median and min of v[0..n-1] (sorted in place) */
 static void stats(double *v, int n, double *med, double *min)
 {
@@ -149,12 +163,7 @@ static void run(int N, FILE *json)
         TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
         TRY(cudaEventRecord(e0, s));
         TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, linv_d, &tiled, info_d, s));
-        TRY(cudaEventRecord(e1, s));
-        TRY(cudaEventSynchronize(e1));
-        float ms = 0.0f;
-        TRY(cudaEventElapsedTime(&ms, e0, e1));
-        if (r >= 0)
-            tiled_ms[r] = ms;
+        TRY(event_ms(s, e0, e1, r >= 0 ? &tiled_ms[r] : NULL));
     }
     int info = 0;
     TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
@@ -188,12 +197,7 @@ static void run(int N, FILE *json)
         TRY(cudaEventRecord(e0, s));
         TRY(cusolverDnXpotrf(solver, params, CUBLAS_FILL_MODE_LOWER, N, CUDA_R_64F, A_d, N, CUDA_R_64F,
                              work_d, wd, work_h, wh, info_d));
-        TRY(cudaEventRecord(e1, s));
-        TRY(cudaEventSynchronize(e1));
-        float ms = 0.0f;
-        TRY(cudaEventElapsedTime(&ms, e0, e1));
-        if (r >= 0)
-            lib_ms[r] = ms;
+        TRY(event_ms(s, e0, e1, r >= 0 ? &lib_ms[r] : NULL));
     }
 
     /* one traced launch */
