@@ -281,7 +281,7 @@ done
 if [ -x "$TMP/arrow_backend_test" ]; then
     CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$TMP/arrow_backend_test" nodevice
 fi
-# The tiled factor at N = 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
+# The tiled factor at N = 1024, 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
 # traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
 # (scripts/gpu-results.sh keeps them under results/).
 if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
@@ -400,6 +400,10 @@ if [ -x "$SANITIZER" ]; then
     # several chained row blocks, partial last block
     sanitize memcheck "mid primal blocked" "$BIN" resident-solve --shape "$MID_PRIMAL" --method primal --factor blocked "${small[@]}"
     sanitize memcheck "mid dual blocked" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor blocked "${small[@]}"
+    # the tiled factor (chain tasks, partial last tile) and the Gram kernel, both methods
+    sanitize memcheck "mid primal tiled" "$BIN" resident-solve --shape "$MID_PRIMAL" --method primal --factor tiled "${small[@]}"
+    sanitize memcheck "mid dual tiled" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor tiled "${small[@]}"
+    sanitize racecheck "mid dual tiled" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor tiled "${small[@]}"
     # 32 chained row blocks, partial last block
     sanitize memcheck "sae-2k-2048 dual blocked" "$BIN" resident-solve --shape sae-2k-2048 --method dual \
         --factor blocked --backend cuda --reps 1 --warmup 0 --quiet --out "$TMP/san.json"

@@ -1,8 +1,9 @@
 /* Where the tiled factorization's time goes on a GPU (--factor tiled,
  * cuda/rs_tiled.cuh), measured beside cuSOLVER on the same matrix.
  *
- * For each order N (default 2000 and 4000, the dual systems of sae-2k-2048
- * and sae-4k-4096), an SPD matrix XᵀWX + ridge·I with the right-hand side as
+ * For each order N (default 1024, 2000 and 4000: the primal Gram of
+ * sae-8k-1024 and the dual systems of sae-2k-2048 and sae-4k-4096), an SPD
+ * matrix XᵀWX + ridge·I with the right-hand side as
  * its border (the (N+1)×(N+1) matrix the tool factors):
  *   - the tiled factor's kernel time, cudaEvent pairs around each launch
  *     alone (the copy that restores the input is outside them), warm-up 3,
@@ -284,7 +285,8 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (nsizes == 0) {
+    if (nsizes == 0) { /* sae-8k-1024's Gram order, sae-2k-2048's and sae-4k-4096's dual */
+        sizes[nsizes++] = 1024;
         sizes[nsizes++] = 2000;
         sizes[nsizes++] = 4000;
     }
