@@ -129,33 +129,44 @@ __device__ __forceinline__ void rs_gram_load(double (&ra)[PER], double (&rb)[PER
     }
 }
 
-/* One block of rs_gram_wsyrk for tiles of T×T, WR×WC warps, KB-sample
- * slabs (the simulation also instantiates a smaller configuration). */
+/* Shared memory of one (tile, chunk) task: the two slabs. */
+template <int T, int KB> struct rs_gram_smem {
+    static constexpr int LD = T + 4, DOUBLES = 2 * KB * LD;
+};
+
+/* One (tile, chunk) task of rs_gram_wsyrk for tiles of T×T, WR×WC warps,
+ * KB-sample slabs (the simulation also instantiates a smaller
+ * configuration): task = tile·nchunks + chunk, smem = rs_gram_smem<T,
+ * KB>::DOUBLES doubles of shared memory. Returns true in the block that
+ * wrote the tile into G (the last of its chunks, or the only one), false in
+ * the others; the same value in every thread. The persistent tiled
+ * factorization runs these tasks first when it is given the Gram
+ * (rs_tiled.cuh). */
 template <int T, int WR, int WC, int KB>
-__device__ __forceinline__ void rs_gram_wsyrk_block(const double *__restrict__ Xt, int p, int n,
+__device__ __forceinline__ bool rs_gram_wsyrk_block(const double *__restrict__ Xt, int p, int n,
                                                     const double *__restrict__ w, double ridge,
                                                     double *__restrict__ G, int64_t ldg,
                                                     int nchunks, int kchunk, double *partials,
-                                                    unsigned *counts)
+                                                    unsigned *counts, int task, double *smem)
 {
     constexpr int NTH = 32 * WR * WC;
     constexpr int MI = T / (8 * WR), NI = T / (8 * WC); /* 8×8 blocks per warp */
     /* slab row stride: lanes (g, t) read S[(4s + t)·LD + 8m + g]; LD ≡ 4
      * (mod 16) puts the 16 doubles of a half-warp in distinct bank pairs */
-    constexpr int LD = T + 4;
+    constexpr int LD = rs_gram_smem<T, KB>::LD;
     constexpr int STEP = NTH / T;  /* samples one pass of the block loads */
     constexpr int PER = KB / STEP; /* values per thread per operand per slab */
     static_assert(T % (8 * WR) == 0 && T % (8 * WC) == 0, "warp blocks of whole 8x8 products");
     static_assert(NTH % T == 0 && KB % STEP == 0 && KB % 4 == 0, "slab loads must tile the slab");
-    __shared__ double As[KB * LD]; /* As[k·LD + r] = w_k · Xt[r0 + r, k0 + k] */
-    __shared__ double Bs[KB * LD]; /* Bs[k·LD + c] = Xt[c0 + c, k0 + k] */
+    double *const As = smem;           /* As[k·LD + r] = w_k · Xt[r0 + r, k0 + k] */
+    double *const Bs = smem + KB * LD; /* Bs[k·LD + c] = Xt[c0 + c, k0 + k] */
     __shared__ int s_last;
 
     const int tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
     const int g = lane / 4, t4 = lane % 4;
     const int wr = warp / WC, wc = warp % WC;
-    const int tile = (int)(blockIdx.x / (unsigned)nchunks);
-    const int chunk = (int)(blockIdx.x % (unsigned)nchunks);
+    const int tile = task / nchunks;
+    const int chunk = task % nchunks;
     int bi, bj;
     rs_gram_tile_of(tile, bi, bj);
     const bool diag = bi == bj;
@@ -208,7 +219,7 @@ __device__ __forceinline__ void rs_gram_wsyrk_block(const double *__restrict__ X
 
     /* element f = (mi·NI + ni)·2 + e of thread tid is partial[f·NTH + tid] */
     if (nchunks > 1) {
-        double *mine = partials + (int64_t)blockIdx.x * (T * T);
+        double *mine = partials + (int64_t)task * (T * T);
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
@@ -229,7 +240,7 @@ __device__ __forceinline__ void rs_gram_wsyrk_block(const double *__restrict__ X
         }
         __syncthreads();
         if (!s_last)
-            return;
+            return false;
     }
     const double *parts = nchunks > 1 ? partials + (int64_t)tile * nchunks * (T * T) : nullptr;
     const int row = r0 + arow, col = c0 + wc * (T / WC) + 2 * t4;
@@ -250,6 +261,7 @@ __device__ __forceinline__ void rs_gram_wsyrk_block(const double *__restrict__ X
                 if (r < p && c < p && r >= c)
                     G[r + (int64_t)c * ldg] = r == c ? v + ridge : v;
             }
+    return true;
 }
 
 /* lower(G) = Xt·diag(w)·Xtᵀ + ridge·I; see the file comment and
@@ -259,8 +271,9 @@ rs_gram_wsyrk(const double *__restrict__ Xt, int p, int n, const double *__restr
               double ridge, double *__restrict__ G, int64_t ldg, int nchunks, int kchunk,
               double *partials, unsigned *counts)
 {
+    __shared__ double smem[rs_gram_smem<RS_GRAM_T, RS_GRAM_KB>::DOUBLES];
     rs_gram_wsyrk_block<RS_GRAM_T, RS_GRAM_WR, RS_GRAM_WC, RS_GRAM_KB>(
-        Xt, p, n, w, ridge, G, ldg, nchunks, kchunk, partials, counts);
+        Xt, p, n, w, ridge, G, ldg, nchunks, kchunk, partials, counts, (int)blockIdx.x, smem);
 }
 
 /* --------------- the launch plan (host arithmetic only) --------------- */

@@ -63,8 +63,9 @@
                                         double ridge, double *G, int64_t ldg, int nchunks,      \
                                         int kchunk, double *partials, unsigned *counts)         \
     {                                                                                            \
+        __shared__ double smem[rs_gram_smem<32, 8>::DOUBLES];                                    \
         rs_gram_wsyrk_block<32, 2, 2, 8>(Xt, p, n, w, ridge, G, ldg, nchunks, kchunk, partials, \
-                                         counts);                                                \
+                                         counts, (int)blockIdx.x, smem);                         \
     }
 namespace sim_slot0 {
 #include "rs_gram.cuh"
