@@ -98,7 +98,7 @@ $(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/r
 # emulated lane by lane) and the fused forward + backward chained solve; N up
 # to 200 with OS threads, N = 2000 and 4000 with fibers (sim_cuda.h): ~4 min.
 UNIT_BIN += $(BUILD)/tests/sim_tiled
-$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_tiled_trace.h cuda/rs_mma.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
+$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_tiled_trace.h cuda/rs_gram.cuh cuda/rs_mma.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
 

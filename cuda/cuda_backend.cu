@@ -7,10 +7,13 @@
  *   Xt = Xᵀ, p×n column-major (ld p): no host transpose.
  *   primal, per solve: Xs = Xt·diag(√w) (own kernel), G = Xs·Xsᵀ (DSYRK,
  *     lower), G += ridge·I (own kernel), β = G⁻¹ rhs; with --factor tiled
- *     instead one own launch, rs_gram_wsyrk (rs_gram.cuh, never run on a
- *     GPU): G = Xt·diag(w)·Xtᵀ + ridge·I on the FP64 tensor cores, w applied
- *     as X is loaded, split over the samples with a deterministic combine
- *     (no Xs, no library call).
+ *     instead the Gram tasks of rs_gram.cuh (never run on a GPU): G =
+ *     Xt·diag(w)·Xtᵀ + ridge·I on the FP64 tensor cores, w applied as X is
+ *     loaded, split over the samples with a deterministic combine (no Xs, no
+ *     library call), run as the first tasks of the tiled factorization's
+ *     launch (sb_launch_chol_tiled_gram), so the factor starts on the tiles
+ *     already written while the rest of G is computed; the Gram's time is
+ *     then in factor_ms, and build_ms holds only the right-hand side's copy.
  *   dual (Woodbury), once at create: K = XXᵀ = Xtᵀ·Xt (DSYRK, lower) and
  *     v = X·rhs (DGEMV); per solve: M = K + diag(ridge/w) (own kernel, lower),
  *     y = M⁻¹ v, β = (rhs − Xᵀy)/ridge (one DGEMV with alpha = −1/ridge,
@@ -678,6 +681,16 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
 sb_rc rs_factor(rs_state *st, double *fwd, int *info, sb_err *err)
 {
     const int N = (int)st->N;
+    if (st->factor == RS_FACTOR_TILED && st->method == SB_METHOD_PRIMAL) {
+        /* G = Xt·diag(w)·Xtᵀ + ridge·I and its factorization in one launch:
+         * the factor's tasks start as the Gram tiles they read are written */
+        SB_LAUNCH_TRY(err, sb_launch_chol_tiled_gram(st->A_d, st->lda, st->X_d, st->p, st->n,
+                                                     st->w_d, st->ridge, st->gram_splits,
+                                                     st->gram_work_d, fwd, st->chain.linv,
+                                                     &st->tiled, info, st->stream));
+        st->tel.own_kernel_launches++;
+        return SB_OK;
+    }
     if (st->factor == RS_FACTOR_TILED) {
         SB_LAUNCH_TRY(err, sb_launch_chol_tiled(st->A_d, st->lda, N + 1, 1, fwd, st->chain.linv,
                                                 &st->tiled, info, st->stream));
@@ -785,10 +798,7 @@ sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err
         SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
                                          cudaMemcpyDeviceToDevice, st->stream));
     } else if (st->factor == RS_FACTOR_TILED) {
-        SB_LAUNCH_TRY(err, sb_launch_gram_wsyrk(st->X_d, st->p, st->n, st->w_d, st->ridge, st->A_d,
-                                                st->lda, st->gram_splits, st->gram_work_d,
-                                                st->stream));
-        st->tel.own_kernel_launches++;
+        /* the Gram is built by the factorization's launch (rs_factor) */
     } else {
         SB_LAUNCH_TRY(err, sb_launch_scale_cols_sqrtw(st->X_d, st->p, st->n, st->w_d, st->Xs_d,
                                                       st->stream));

@@ -264,6 +264,7 @@ __device__ __forceinline__ bool rs_gram_wsyrk_block(const double *__restrict__ X
     return true;
 }
 
+#ifndef SB_RS_GRAM_BLOCK_ONLY /* rs_tiled.cuh runs the tasks inside its own kernel */
 /* lower(G) = Xt·diag(w)·Xtᵀ + ridge·I; see the file comment and
  * sb_launch_gram_wsyrk (rs_gram.h). Grid: rs_gram_ntiles(p) · nchunks. */
 __global__ void __launch_bounds__(RS_GRAM_THREADS)
@@ -275,6 +276,7 @@ rs_gram_wsyrk(const double *__restrict__ Xt, int p, int n, const double *__restr
     rs_gram_wsyrk_block<RS_GRAM_T, RS_GRAM_WR, RS_GRAM_WC, RS_GRAM_KB>(
         Xt, p, n, w, ridge, G, ldg, nchunks, kchunk, partials, counts, (int)blockIdx.x, smem);
 }
+#endif
 
 /* --------------- the launch plan (host arithmetic only) --------------- */
 

@@ -3,6 +3,8 @@
  * are in rs_kernels.cuh and rs_tiled.cuh. */
 #include "rs_kernels.h"
 
+#include <limits.h>
+
 #include <string.h>
 
 #include "rs_tiled.cuh"
@@ -163,6 +165,19 @@ void sb_tiled_free(sb_tiled *tiled)
     memset(tiled, 0, sizeof *tiled);
 }
 
+/* The launch state of a tiled factorization, without the Gram. */
+static sb_tiled_sync tiled_sync(const sb_tiled *tiled)
+{
+    sb_tiled_sync ts;
+    memset(&ts, 0, sizeof ts);
+    ts.counts = tiled->counts;
+    ts.ctl = tiled->ctl;
+    ts.spin_limit = SB_CHAIN_SPIN_CYCLES;
+    ts.test_start_delay = tiled->test_start_delay;
+    ts.trace = tiled->trace;
+    return ts;
+}
+
 cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out,
                                  double *linv, const sb_tiled *tiled, int *info,
                                  cudaStream_t stream)
@@ -170,13 +185,38 @@ cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, do
     const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
     if (n < 1 || lda < n || nt > tiled->nt_max || (bordered && n < 2))
         return cudaErrorInvalidValue;
-    sb_tiled_sync ts;
-    ts.counts = tiled->counts;
-    ts.ctl = tiled->ctl;
-    ts.spin_limit = SB_CHAIN_SPIN_CYCLES;
-    ts.test_start_delay = tiled->test_start_delay;
-    ts.trace = tiled->trace;
+    const sb_tiled_sync ts = tiled_sync(tiled);
     rs_chol_tiled<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, n, bordered ? 1 : 0,
                                                                 border_out, linv, ts, info);
+    return cudaGetLastError();
+}
+
+cudaError_t sb_launch_chol_tiled_gram(double *A, int64_t lda, const double *Xt, int64_t p,
+                                      int64_t samples, const double *w, double ridge, int splits,
+                                      void *gram_work, double *border_out, double *linv,
+                                      const sb_tiled *tiled, int *info, cudaStream_t stream)
+{
+    const int64_t n = p + 1;
+    const int nt = (int)((n + SB_RS_NB - 1) / SB_RS_NB);
+    if (p < 1 || samples < 1 || p >= INT_MAX || samples > INT_MAX || lda < n || splits < 1 ||
+        nt > tiled->nt_max)
+        return cudaErrorInvalidValue;
+    const int64_t kchunk = rs_gram_kchunk(samples, splits, RS_GRAM_KB);
+    const int nchunks = rs_gram_nchunks(samples, kchunk);
+    if (kchunk > INT_MAX || (nchunks > 1 && !gram_work))
+        return cudaErrorInvalidValue;
+    sb_tiled_sync ts = tiled_sync(tiled);
+    ts.gram_Xt = Xt;
+    ts.gram_w = w;
+    ts.gram_ridge = ridge;
+    ts.gram_partials = nchunks > 1 ? (double *)gram_work : NULL;
+    ts.gram_counts = nchunks > 1 ? (unsigned *)(ts.gram_partials + rs_gram_partials(p, nchunks, RS_GRAM_T))
+                                 : NULL;
+    ts.gram_p = (int)p;
+    ts.gram_samples = (int)samples;
+    ts.gram_nchunks = nchunks;
+    ts.gram_kchunk = (int)kchunk;
+    rs_chol_tiled_gram<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, (int)n, 1, border_out,
+                                                                     linv, ts, info);
     return cudaGetLastError();
 }

@@ -94,6 +94,19 @@ cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, do
                                  double *linv, const sb_tiled *tiled, int *info,
                                  cudaStream_t stream);
 
+/* The primal tiled rep's build and factor in one launch: lower(G) =
+ * Xt·diag(w)·Xtᵀ + ridge·I (p×p, Xt p×samples column-major, the Gram tasks
+ * of rs_gram.cuh with `splits` as from sb_gram_splits and gram_work of
+ * sb_gram_work_bytes bytes, rs_gram.h) into the leading p×p block of the
+ * bordered (p+1)×(p+1) matrix A, whose row p already holds the right-hand
+ * side, then its tiled factorization as sb_launch_chol_tiled with n = p + 1
+ * and bordered = 1. Factor tasks start as soon as the Gram tiles they read
+ * are written: the Gram and the factorization overlap. */
+cudaError_t sb_launch_chol_tiled_gram(double *A, int64_t lda, const double *Xt, int64_t p,
+                                      int64_t samples, const double *w, double ridge, int splits,
+                                      void *gram_work, double *border_out, double *linv,
+                                      const sb_tiled *tiled, int *info, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -109,6 +109,15 @@ typedef struct sb_tiled_sync {
     long long spin_limit;
     long long test_start_delay;
     sb_tiled_trace_rec *trace;
+    /* gram_p > 0: the launch first computes the primal Gram lower(G) =
+     * Xt·diag(w)·Xtᵀ + ridge·I (p×p, rs_gram.cuh's (tile, chunk) tasks) into
+     * the leading p×p block of A, n = p + 1 (bordered); its workspace is
+     * sb_gram_work_bytes(p, samples, splits) as for the standalone kernel. */
+    const double *gram_Xt, *gram_w;
+    double gram_ridge;
+    double *gram_partials;
+    unsigned *gram_counts;
+    int gram_p, gram_samples, gram_nchunks, gram_kchunk;
 } sb_tiled_sync;
 
 /* Tasks of the tiled factorization of a matrix with nt = ceil(n / 64) tile

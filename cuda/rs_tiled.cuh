@@ -31,6 +31,20 @@
  *             leaving shared memory: one hand-off per tile column instead of
  *             three, and two tile round trips through L2 fewer.
  * Multiplies go through rs_mma_f64_m8n8k4 (the FP64 tensor cores).
+ * For the primal form the launch can also build the matrix itself
+ * (rs_chol_tiled_gram, sb_launch_chol_tiled_gram): the Gram's (tile, chunk)
+ * tasks of rs_gram.cuh take the first tickets; the block that writes a
+ * 128×128 Gram tile adds one to the count of each 64×64 factor tile it
+ * covers, and every wait of a factor task on a tile row holding Gram rows
+ * wants one more. The factorization thus starts on the tiles already
+ * written while later Gram tiles are computed (sae-8k-1024: ~0.2 ms of
+ * Gram and ~0.16 ms of factor, estimated, no longer back to back). Gram
+ * tasks wait for nothing, so the ticket argument below still holds. The
+ * Gram's combine and tensor-core loop need ~215 registers; in one kernel
+ * with the factor tasks ptxas gives 255 and a few spill bytes (sm_90: 32 B
+ * stored, 96 B loaded; the Gram task is __noinline__ and spill-free), so
+ * it is its own instantiation and the plain rs_chol_tiled keeps 232 and no
+ * spills.
  *
  * Scheduling: a grid of about one block per SM loops, each block taking a
  * ticket (sb_chain_ctl.ticket) per task. The ticket → task map is a fixed
@@ -116,8 +130,18 @@
 
 #include "rs_kernels.cuh"
 #include "rs_mma.cuh" /* rs_mma_f64_m8n8k4 and its fragment layout */
+#define SB_RS_GRAM_BLOCK_ONLY
+#include "rs_gram.cuh" /* the Gram's (tile, chunk) tasks, for the primal */
+#undef SB_RS_GRAM_BLOCK_ONLY
 
-enum { RS_TASK_EXIT = 0, RS_TASK_DIAG = 1, RS_TASK_PANEL = 2, RS_TASK_UPDATE = 3, RS_TASK_CHAIN = 4 };
+enum {
+    RS_TASK_EXIT = 0,
+    RS_TASK_DIAG = 1,
+    RS_TASK_PANEL = 2,
+    RS_TASK_UPDATE = 3,
+    RS_TASK_CHAIN = 4,
+    RS_TASK_GRAM = 5
+};
 /* Shared-memory tile: column-major, leading dimension 64 + 4. A warp's mma
  * fragment read S[x + g + (k + t)·RS_TLD] (g = lane/4, t = lane%4) then hits
  * 8-byte bank (g + 4t) mod 16: 16 distinct banks in each half-warp, no
@@ -218,11 +242,47 @@ __device__ __forceinline__ void rs_tiled_decode(long long t, int nt, rs_tiled_cu
 }
 
 /* Thread 0: wait until count(i, j) >= want; false after a timeout or abort. */
+/* With the Gram in the launch, a tile row holding Gram rows (64·i < p)
+ * counts one more operation first: the Gram tile that wrote it. */
 __device__ __forceinline__ bool rs_tiled_wait(const sb_tiled_sync &ts, int nt, int i, int j,
                                               unsigned want, int *info)
 {
+    want += ts.gram_p > 0 && SB_RS_NB * i < ts.gram_p ? 1u : 0u;
     return rs_spin_until(ts.counts + i + (int64_t)j * nt, [want](unsigned v) { return v >= want; },
                          ts.ctl, ts.spin_limit, info);
+}
+
+/* Gram tasks of a launch: rs_gram.cuh's (tile, chunk) pairs, 0 without. */
+__device__ __forceinline__ long long rs_tiled_gram_tasks(const sb_tiled_sync &ts)
+{
+    if (ts.gram_p <= 0)
+        return 0;
+    const long long t = (ts.gram_p + RS_GRAM_T - 1) / RS_GRAM_T;
+    return t * (t + 1) / 2 * ts.gram_nchunks;
+}
+
+/* A Gram task: the (tile, chunk) task of rs_gram.cuh into A; the block that
+ * wrote the 128-tile publishes the 64-tiles of the factorization it covers
+ * (lower ones holding Gram rows), one count each. */
+__device__ __noinline__ void rs_tiled_gram(double *A, int64_t lda, int nt, int task,
+                                              const sb_tiled_sync &ts, double *smem)
+{
+    const bool wrote = rs_gram_wsyrk_block<RS_GRAM_T, RS_GRAM_WR, RS_GRAM_WC, RS_GRAM_KB>(
+        ts.gram_Xt, ts.gram_p, ts.gram_samples, ts.gram_w, ts.gram_ridge, A, lda, ts.gram_nchunks,
+        ts.gram_kchunk, ts.gram_partials, ts.gram_counts, task, smem);
+    if (!wrote)
+        return;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int bi, bj;
+        rs_gram_tile_of(task / ts.gram_nchunks, bi, bj);
+        const int per = RS_GRAM_T / SB_RS_NB;
+        for (int ii = per * bi; ii < per * (bi + 1); ++ii)
+            for (int jj = per * bj; jj < per * (bj + 1); ++jj)
+                if (jj <= ii && SB_RS_NB * ii < ts.gram_p)
+                    atomicAdd(ts.counts + ii + (int64_t)jj * nt, 1u);
+    }
 }
 
 __device__ __forceinline__ bool rs_tiled_wait_inputs(const sb_tiled_sync &ts, int nt, int kind,
@@ -648,18 +708,28 @@ __device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t l
 }
 
 /* The persistent tiled factorization; see the file comment and
- * sb_launch_chol_tiled (rs_kernels.h) for the arguments. */
-__global__ void __launch_bounds__(SB_TILED_THREADS)
-rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, double *linv,
-              sb_tiled_sync ts, int *info)
+ * sb_launch_chol_tiled (rs_kernels.h) for the arguments. kGram: the launch
+ * also runs the Gram's tasks (ts.gram_p > 0, sb_launch_chol_tiled_gram);
+ * its own instantiation, so the plain factorization keeps its registers
+ * (ptxas, sm_90: 218 without spills; with the Gram 255). */
+template <bool kGram>
+__device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n, int bordered,
+                                                   double *border_out, double *linv,
+                                                   sb_tiled_sync ts, int *info)
 {
-    __shared__ double S[SB_RS_NB * RS_TLD];
-    __shared__ double T[32 * RS_TTLD];
+    /* S and T of the factorization's tasks, or a Gram task's two slabs */
+    constexpr int kFactorSmem = SB_RS_NB * RS_TLD + 32 * RS_TTLD;
+    constexpr int kGramSmem = rs_gram_smem<RS_GRAM_T, RS_GRAM_KB>::DOUBLES;
+    __shared__ double smem[kFactorSmem > kGramSmem ? kFactorSmem : kGramSmem];
+    double *const S = smem, *const T = smem + SB_RS_NB * RS_TLD;
     __shared__ double xd[SB_RS_NB];
     __shared__ int s_task[4];
     __shared__ int s_fail;
     const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
-    const long long ntasks = sb_tiled_ntasks(nt);
+    if (!kGram)
+        ts.gram_p = 0;
+    const long long ngram = rs_tiled_gram_tasks(ts);
+    const long long ntasks = ngram + sb_tiled_ntasks(nt);
     rs_tiled_cursor cur = {-1, 0}; /* thread 0's */
     sb_tiled_trace_rec *rec = nullptr; /* thread 0's: this task's trace record */
     if (threadIdx.x == 0)
@@ -670,12 +740,15 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
             if (rs_load_volatile(&ts.ctl->abort) == 0) {
                 const unsigned long long take = ts.trace ? rs_globaltimer() : 0ull;
                 const long long t = atomicAdd(&ts.ctl->ticket, 1u);
-                if (t < ntasks) {
-                    rs_tiled_decode(t, nt, cur, kind, i, j, k);
+                if (t < ngram) { /* a Gram task: no inputs to wait for */
+                    kind = RS_TASK_GRAM;
+                    i = (int)t;
+                } else if (t < ntasks) {
+                    rs_tiled_decode(t - ngram, nt, cur, kind, i, j, k);
                     if (!rs_tiled_wait_inputs(ts, nt, kind, i, j, k, info))
                         kind = RS_TASK_EXIT;
-                    if (ts.trace) {
-                        rec = ts.trace + t;
+                    if (ts.trace) { /* the factorization's tasks only, by their own ticket */
+                        rec = ts.trace + (t - ngram);
                         rec->take_ns = take;
                         rec->ready_ns = rs_globaltimer();
                         rec->mid_ns = 0ull;
@@ -697,6 +770,10 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
         const int kind = s_task[0], i = s_task[1], j = s_task[2], k = s_task[3];
         if (kind == RS_TASK_EXIT)
             break;
+        if (kGram && kind == RS_TASK_GRAM) {
+            rs_tiled_gram(A, lda, nt, i, ts, smem);
+            continue;
+        }
         if (kind == RS_TASK_DIAG) {
             if (!rs_tiled_diag(A, lda, n, j, bordered, border_out, linv, S, xd, T, &s_fail, info,
                                ts.ctl, false))
@@ -736,6 +813,20 @@ rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, d
         __threadfence();
         rs_chain_reopen(ts.ctl);
     }
+}
+
+__global__ void __launch_bounds__(SB_TILED_THREADS)
+rs_chol_tiled(double *A, int64_t lda, int n, int bordered, double *border_out, double *linv,
+              sb_tiled_sync ts, int *info)
+{
+    rs_chol_tiled_body<false>(A, lda, n, bordered, border_out, linv, ts, info);
+}
+
+__global__ void __launch_bounds__(SB_TILED_THREADS)
+rs_chol_tiled_gram(double *A, int64_t lda, int n, int bordered, double *border_out, double *linv,
+                   sb_tiled_sync ts, int *info)
+{
+    rs_chol_tiled_body<true>(A, lda, n, bordered, border_out, linv, ts, info);
 }
 
 #endif

@@ -364,8 +364,8 @@ static void run_graph_rep(int64_t n, int64_t p, sb_method method, const char *fa
     const long long nblk = (n + 63) / 64;
     const long long own_dual = tiled ? 4 : 1 + nblk + 2 + 1;
     const long long lib_dual = tiled ? 1 : 2 * (nblk - 1) + 1;
-    /* primal tiled: the Gram (rs_gram_wsyrk), factor, backward solve, commit */
-    const long long own_primal_tiled = 4, lib_primal_tiled = 0;
+    /* primal tiled: the Gram + factor (one launch), backward solve, commit */
+    const long long own_primal_tiled = 3, lib_primal_tiled = 0;
     sb_telemetry t0, t1, per = {0};
     int parity_ok = 1, tel_ok = 1;
     double worst = 0.0;

@@ -287,7 +287,7 @@ fi
 if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
     ok "tiled_trace: built"
     run_counted "tiled_trace" "$TMP/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
-    grep '^     N=' "$TMP/tiled_trace.log"
+    grep -E '^     (N=|gram )' "$TMP/tiled_trace.log"
 else
     bad "tiled_trace: build failed: $(last_err "$TMP/build-tiled_trace.log")"
 fi

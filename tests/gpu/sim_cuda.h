@@ -70,6 +70,7 @@ static sim_dim3 blockDim, gridDim; /* set before a grid's threads start */
 #define __global__
 #define __device__
 #define __forceinline__ inline
+#define __noinline__ __attribute__((noinline))
 #define __launch_bounds__(x)
 #define __shared__ static
 

@@ -44,7 +44,8 @@
  * Not exercised: the GPU's weaker memory model (x86 is TSO), real
  * warp-synchronous execution, and any timing.
  *
- *   make build/cuda/tests/sim_tiled && build/cuda/tests/sim_tiled [--threads] [N...] */
+ *   make build/cuda/tests/sim_tiled && build/cuda/tests/sim_tiled [--threads] [N...]
+ *   build/cuda/tests/sim_tiled [--threads] --gram p samples splits */
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -54,6 +55,7 @@
 #include <string>
 #include <vector>
 
+#include <cblas.h>
 #include <lapacke.h>
 
 #include "sim_cuda.h"
@@ -66,16 +68,19 @@ namespace sim_slot0 {
 }
 #undef SB_RS_TILED_CUH
 #undef SB_RS_KERNELS_CUH
+#undef SB_RS_GRAM_CUH
 namespace sim_slot1 {
 #include "rs_tiled.cuh"
 }
 #undef SB_RS_TILED_CUH
 #undef SB_RS_KERNELS_CUH
+#undef SB_RS_GRAM_CUH
 namespace sim_slot2 {
 #include "rs_tiled.cuh"
 }
 #undef SB_RS_TILED_CUH
 #undef SB_RS_KERNELS_CUH
+#undef SB_RS_GRAM_CUH
 namespace sim_slot3 {
 #include "rs_tiled.cuh"
 }
@@ -135,6 +140,38 @@ static void sim_solve_bwd(const double *L, int64_t lda, int N, double *b, const 
                chain_sync(ch), info);
 }
 
+/* Mirrors sb_launch_chol_tiled_gram: the primal Gram's tasks, then the
+ * bordered factorization, in one launch (work: the Gram's workspace). */
+static void sim_chol_tiled_gram(double *A, int64_t lda, const double *Xt, int p, int samples,
+                                const double *w, double ridge, int splits, std::vector<double> &work,
+                                double *border_out, double *linv, sim_tiled_state &st, int *info)
+{
+    using namespace sim_slot0;
+    const int64_t kchunk = rs_gram_kchunk(samples, splits, RS_GRAM_KB);
+    const int nchunks = rs_gram_nchunks(samples, kchunk);
+    const int64_t nparts = rs_gram_partials(p, nchunks, RS_GRAM_T);
+    const int64_t ncounts = rs_gram_ntiles(p, RS_GRAM_T);
+    if (nchunks > 1 && work.empty())
+        work.assign((size_t)(nparts + ncounts), 0.0); /* zeroed once, as the backend does */
+    sb_tiled_sync ts{};
+    ts.counts = st.counts.data();
+    ts.ctl = &st.ctl;
+    ts.spin_limit = SB_CHAIN_SPIN_CYCLES;
+    ts.test_start_delay = st.test_start_delay;
+    ts.trace = st.trace.empty() ? nullptr : st.trace.data();
+    ts.gram_Xt = Xt;
+    ts.gram_w = w;
+    ts.gram_ridge = ridge;
+    ts.gram_partials = nchunks > 1 ? work.data() : nullptr;
+    ts.gram_counts = nchunks > 1 ? (unsigned *)(work.data() + nparts) : nullptr;
+    ts.gram_p = p;
+    ts.gram_samples = samples;
+    ts.gram_nchunks = nchunks;
+    ts.gram_kchunk = (int)kchunk;
+    sim_launch(SIM_KERNEL(rs_chol_tiled_gram), g_grid, SB_TILED_THREADS, A, lda, p + 1, 1, border_out,
+               linv, ts, info);
+}
+
 /* ------------------------------- tests ------------------------------- */
 
 static uint64_t g_lcg = 0x7a11edc401e5ull;
@@ -171,7 +208,7 @@ static const double kTol = 1e-12;
  * factor (fused forward solve) + backward chained solve (reps times). */
 static void test_size(int N, int reps)
 {
-    char what[200];
+    char what[512];
     const std::vector<double> A = spd_matrix(N);
     std::vector<double> ref = A;
     if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N) != 0) {
@@ -261,7 +298,7 @@ static void test_size(int N, int reps)
  * ends, and the next launch on the same state factors an SPD matrix. */
 static void test_not_spd(int N, int bad_col, int bordered)
 {
-    char what[200];
+    char what[512];
     std::vector<double> A((size_t)N * N, 0.0);
     for (int i = 0; i < N; ++i)
         A[i + (size_t)i * N] = 2.0;
@@ -302,7 +339,7 @@ static void test_not_spd(int N, int bad_col, int bordered)
  * must be exact. */
 static void test_timeout_then_recover(int N)
 {
-    char what[200];
+    char what[512];
     const std::vector<double> A = spd_matrix(N);
     std::vector<double> ref = A;
     LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, ref.data(), N);
@@ -326,6 +363,87 @@ static void test_timeout_then_recover(int N)
     std::snprintf(what, sizeof what, "N=%d: every launch after a timed-out one is exact (%d of %d)", N,
                   exact, tries);
     sim_report(exact == tries, what, exact);
+}
+
+/* The primal rep's build and factor in one launch (sb_launch_chol_tiled_gram):
+ * G = Xt·diag(w)·Xtᵀ + ridge·I computed by the launch's first tasks into the
+ * bordered matrix whose row p holds rhs, then factored while the Gram is
+ * still being written. Against CBLAS dsyrk of the √w-scaled X + LAPACKE
+ * dpotrf / dtrtrs; twice on one state (a replay: the Gram's and the
+ * factorization's counters must both come back to zero). The first launch
+ * is traced (the factorization's tasks). */
+static void test_gram(int p, int samples, int splits)
+{
+    char what[512];
+    uint64_t s = 0x96a3f00dull ^ ((uint64_t)p << 20) ^ (uint64_t)samples;
+    std::vector<double> Xt((size_t)p * samples), w(samples), Xs((size_t)p * samples);
+    for (auto &x : Xt)
+        x = sim_lcg_uniform(s);
+    for (auto &x : w)
+        x = 1e-3 + std::fabs(sim_lcg_uniform(s));
+    for (int i = 0; i < samples; ++i)
+        for (int r = 0; r < p; ++r)
+            Xs[r + (size_t)i * p] = std::sqrt(w[i]) * Xt[r + (size_t)i * p];
+    const double ridge = 0.5;
+    std::vector<double> G((size_t)p * p, 0.0);
+    cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, samples, 1.0, Xs.data(), p, 0.0, G.data(), p);
+    for (int i = 0; i < p; ++i)
+        G[i + (size_t)i * p] += ridge;
+    std::vector<double> rhs(p), ref = G;
+    for (int i = 0; i < p; ++i)
+        rhs[i] = std::sin(0.1 * (i + 1));
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', p, ref.data(), p) != 0) {
+        sim_report(false, "Gram test: LAPACKE reference factor");
+        return;
+    }
+    std::vector<double> y_ref = rhs;
+    LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', p, 1, ref.data(), p, y_ref.data(), p);
+
+    const int n = p + 1, nt = (n + SB_RS_NB - 1) / SB_RS_NB;
+    std::vector<double> linv((size_t)nt * SB_RS_NB * SB_RS_NB, 0.0), work;
+    sim_tiled_state st(n);
+    if (g_sim.order == SIM_FORWARD || g_sim.order == SIM_SHUFFLED_DELAYS)
+        st.test_start_delay = 300000;
+    for (int rep = 0; rep < 2; ++rep) {
+        std::vector<double> B((size_t)n * n, -9.0); /* the Gram must write every lower entry */
+        for (int c = 0; c < p; ++c)
+            B[p + (size_t)c * n] = rhs[c];
+        std::vector<double> y(p, 0.0);
+        if (rep == 0)
+            st.trace.assign((size_t)sb_tiled_ntasks(nt), sb_tiled_trace_rec{});
+        int info = 0;
+        sim_chol_tiled_gram(B.data(), n, Xt.data(), p, samples, w.data(), ridge, splits, work, y.data(),
+                            linv.data(), st, &info);
+        const double ef = factor_err(B.data(), n, ref, p);
+        const double ey = vec_err(y, y_ref);
+        std::snprintf(what, sizeof what,
+                      "p=%d samples=%d splits=%d launch %d: Gram + bordered factor in one launch vs dsyrk + "
+                      "dpotrf (info %d, rel %.2g), row p = L^-1 rhs, rel",
+                      p, samples, splits, rep, info, ef);
+        sim_report(info == 0 && ef < kTol && ey < kTol, what, ey);
+        if (rep == 0) {
+            sb_tiled_trace_summary sum;
+            char why[300];
+            const int bad = sb_tiled_trace_analyse(st.trace.data(), nt, &sum, why, sizeof why);
+            std::snprintf(what, sizeof what, "p=%d: factorization trace with the Gram: %lld tasks once each%s%s",
+                          p, sum.ntasks, bad ? ": " : "", why);
+            sim_report(!bad, what);
+            st.trace.clear();
+        }
+    }
+    const bool zero = std::all_of(st.counts.begin(), st.counts.end(), [](unsigned v) { return v == 0; });
+    bool gram_zero = true;
+    if (!work.empty()) {
+        using namespace sim_slot0;
+        const int64_t kchunk = rs_gram_kchunk(samples, splits, RS_GRAM_KB);
+        const int64_t nparts = rs_gram_partials(p, rs_gram_nchunks(samples, kchunk), RS_GRAM_T);
+        const unsigned *gc = (const unsigned *)(work.data() + nparts);
+        for (int64_t t = 0; t < rs_gram_ntiles(p, RS_GRAM_T); ++t)
+            gram_zero = gram_zero && gc[t] == 0u;
+    }
+    std::snprintf(what, sizeof what, "p=%d splits=%d: after 2 launches the tile and Gram counters are zero, epoch %u",
+                  p, splits, st.ctl.epoch);
+    sim_report(zero && gram_zero && st.ctl.epoch == 2 && st.ctl.ticket == 0, what);
 }
 
 /* One launch order: `sizes` (reps launches each), and with `extras` the
@@ -371,7 +489,12 @@ int main(int argc, char **argv)
         ++argv;
     }
     const auto t_all = std::chrono::steady_clock::now();
-    if (argc > 1) {
+    if (argc == 5 && std::string(argv[1]) == "--gram") { /* --gram p samples splits */
+        sim_set_order(SIM_SHUFFLED, 0x711edf00ull);
+        g_sim.fibers = !threads && sim_fibers_available();
+        g_grid = (unsigned)g_sim.resident + 1;
+        test_gram(std::atoi(argv[2]), std::atoi(argv[3]), std::atoi(argv[4]));
+    } else if (argc > 1) {
         std::vector<int> sizes;
         for (int i = 1; i < argc; ++i)
             sizes.push_back(std::atoi(argv[i]));
@@ -380,8 +503,16 @@ int main(int argc, char **argv)
         for (int o = 0; o < SIM_NORDERS; ++o)
             run_order(o, false, {1, 7, 63, 64, 65, 130, 200}, 2, true);
         if (sim_fibers_available()) {
-            for (int o = 0; o < SIM_NORDERS; ++o)
+            for (int o = 0; o < SIM_NORDERS; ++o) {
                 run_order(o, true, {2000}, 1, false);
+                g_sim.fibers = true;
+                test_gram(130, 267, 3); /* 3 Gram tiles of 128, 3 chunks; 3 factor tiles */
+                test_gram(300, 650, o == SIM_SHUFFLED ? 1 : 4);
+            }
+            sim_set_order(SIM_SHUFFLED, 0x711edf00ull);
+            g_sim.fibers = true;
+            g_grid = (unsigned)g_sim.resident + 1;
+            test_gram(1024, 8000, 7); /* sae-8k-1024 itself, the H100 plan */
             run_order(SIM_SHUFFLED_DELAYS, true, {4000}, 1, false);
             test_not_spd(2000, 1500, 0);
         } else {

@@ -19,8 +19,13 @@
  *     hand-off latency), the
  *     quantities the estimate in rs_tiled.cuh is made of. The traced launch
  *     is not one of the timed ones.
+ * Then sae-8k-1024's primal build + factor (p = 1024, 8000 samples): the
+ * Gram kernel followed by the tiled factor, against both in one launch
+ * (sb_launch_chol_tiled_gram, the factor starting on Gram tiles already
+ * written), timed the same way, both checked against LAPACKE.
  * Prints ok/FAIL lines (gpu_check.h) and, with --json FILE, one JSON object
- * per N (JSON lines) with the device, the timings and the trace summary.
+ * per N (JSON lines) with the device, the timings and the trace summary,
+ * and one for the Gram comparison.
  * Built and run by tests/gpu/run-gpu-tests.sh; scripts/gpu-results.sh keeps
  * the JSON under results/<gpu>/. Needs a GPU; written without one.
  *
@@ -37,6 +42,7 @@
 #include <lapacke.h>
 
 #include "gpu_check.h"
+#include "rs_gram.h"
 #include "rs_kernels.h"
 #include "rs_tiled_trace.h"
 
@@ -267,6 +273,152 @@ out:
     free(trace);
 }
 
+/* sae-8k-1024's build + factor: the Gram kernel then the tiled factor (two
+ * launches) against the two in one launch (sb_launch_chol_tiled_gram), the
+ * factor starting on Gram tiles already written. Both timed the same way as
+ * run(), both checked against dsyrk + LAPACKE dpotrf and L⁻¹rhs. */
+static void run_gram(int p, int samples, FILE *json)
+{
+    const int N = p; /* for TRY's message */
+    const int64_t ld = p + 1;
+    const int nt = (p + 1 + SB_RS_NB - 1) / SB_RS_NB;
+    double *Xt = malloc((size_t)p * samples * sizeof *Xt), *w = malloc((size_t)samples * sizeof *w);
+    double *G = calloc((size_t)p * p, sizeof *G), *B0 = calloc((size_t)(ld * ld), sizeof *B0);
+    double *Bout = malloc((size_t)(ld * ld) * sizeof *Bout), *y = malloc((size_t)p * sizeof *y);
+    double *row = malloc((size_t)p * sizeof *row);
+    double sep_ms[REPS], fused_ms[REPS], err[2][2] = {{0, 0}, {0, 0}};
+    double *Xt_d = NULL, *w_d = NULL, *B_d = NULL, *B0_d = NULL, *b_d = NULL, *linv_d = NULL;
+    void *work_d = NULL;
+    int *info_d = NULL, info[2] = {-1, -1}, sms = 0, dev = 0, splits = 1;
+    cudaStream_t s = NULL;
+    cudaEvent_t e0 = NULL, e1 = NULL;
+    sb_tiled tiled = {0};
+    if (!Xt || !w || !G || !B0 || !Bout || !y || !row) {
+        check(0, "gram p=%d: host allocation", p);
+        goto out;
+    }
+    uint64_t r = 0x96a3f00dull;
+    for (int64_t i = 0; i < (int64_t)p * samples; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        Xt[i] = (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
+    }
+    for (int i = 0; i < samples; i++) {
+        r = r * 6364136223846793005ull + 1442695040888963407ull;
+        w[i] = 1e-3 + (double)(r >> 11) / 9007199254740992.0;
+    }
+    { /* G = Xs·Xsᵀ + 0.5·I with Xs = Xt·diag(√w), then L and y = L⁻¹rhs */
+        double *Xs = malloc((size_t)p * samples * sizeof *Xs);
+        if (!Xs) {
+            check(0, "gram p=%d: host allocation", p);
+            goto out;
+        }
+        for (int64_t i = 0; i < samples; i++)
+            for (int64_t q = 0; q < p; q++)
+                Xs[q + i * p] = sqrt(w[i]) * Xt[q + i * p];
+        cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, p, samples, 1.0, Xs, p, 0.0, G, p);
+        free(Xs);
+    }
+    for (int i = 0; i < p; i++) {
+        G[i + (int64_t)i * p] += 0.5;
+        B0[p + i * ld] = y[i] = sin(0.1 * (i + 1));
+    }
+    if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', p, G, p) != 0) {
+        check(0, "gram p=%d: LAPACKE dpotrf", p);
+        goto out;
+    }
+    LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', p, 1, G, p, y, p);
+
+    TRY(cudaGetDevice(&dev));
+    TRY(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+    splits = sb_gram_splits(p, samples, sms);
+    const size_t work_bytes = sb_gram_work_bytes(p, samples, splits);
+    TRY(cudaStreamCreate(&s));
+    TRY(cudaEventCreate(&e0));
+    TRY(cudaEventCreate(&e1));
+    TRY(cudaMalloc((void **)&Xt_d, (size_t)p * samples * sizeof(double)));
+    TRY(cudaMalloc((void **)&w_d, (size_t)samples * sizeof(double)));
+    TRY(cudaMalloc((void **)&B_d, (size_t)(ld * ld) * sizeof(double)));
+    TRY(cudaMalloc((void **)&B0_d, (size_t)(ld * ld) * sizeof(double)));
+    TRY(cudaMalloc((void **)&b_d, (size_t)p * sizeof(double)));
+    TRY(cudaMalloc((void **)&linv_d, (size_t)nt * SB_RS_NB * SB_RS_NB * sizeof(double)));
+    TRY(cudaMalloc((void **)&info_d, sizeof(int)));
+    if (work_bytes > 0) {
+        TRY(cudaMalloc(&work_d, work_bytes));
+        TRY(cudaMemset(work_d, 0, work_bytes));
+    }
+    TRY(cudaMemcpy(Xt_d, Xt, (size_t)p * samples * sizeof(double), cudaMemcpyHostToDevice));
+    TRY(cudaMemcpy(w_d, w, (size_t)samples * sizeof(double), cudaMemcpyHostToDevice));
+    TRY(cudaMemcpy(B0_d, B0, (size_t)(ld * ld) * sizeof(double), cudaMemcpyHostToDevice));
+    TRY(sb_tiled_alloc(&tiled, p + 1, sms, s));
+    for (int fused = 0; fused < 2; fused++) {
+        TRY(cudaMemset(info_d, 0, sizeof(int)));
+        for (int rep = -WARMUP; rep < REPS; rep++) {
+            TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
+            TRY(cudaEventRecord(e0, s));
+            if (fused) {
+                TRY(sb_launch_chol_tiled_gram(B_d, ld, Xt_d, p, samples, w_d, 0.5, splits, work_d, b_d,
+                                              linv_d, &tiled, info_d, s));
+            } else {
+                TRY(sb_launch_gram_wsyrk(Xt_d, p, samples, w_d, 0.5, B_d, ld, splits, work_d, s));
+                TRY(sb_launch_chol_tiled(B_d, ld, p + 1, 1, b_d, linv_d, &tiled, info_d, s));
+            }
+            TRY(event_ms(s, e0, e1, rep >= 0 ? (fused ? &fused_ms[rep] : &sep_ms[rep]) : NULL));
+        }
+        TRY(cudaMemcpy(&info[fused], info_d, sizeof(int), cudaMemcpyDeviceToHost));
+        TRY(cudaMemcpy(Bout, B_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToHost));
+        double d = 0.0, m = 0.0;
+        for (int c = 0; c < p; c++) {
+            row[c] = Bout[p + c * ld];
+            for (int q = c; q < p; q++) {
+                const double e = fabs(Bout[q + c * ld] - G[q + (int64_t)c * p]);
+                d = e <= d ? d : e;
+                m = fmax(m, fabs(G[q + (int64_t)c * p]));
+            }
+        }
+        err[fused][0] = d / m;
+        err[fused][1] = rel_err(row, y, p);
+        check(info[fused] == 0 && err[fused][0] < 1e-12 && err[fused][1] < 1e-12,
+              "gram p=%d samples=%d splits=%d, %s: info %d, L rel %.3g, row p = L^-1 rhs rel %.3g", p, samples,
+              splits, fused ? "Gram + factor in one launch" : "Gram kernel, then the factor", info[fused],
+              err[fused][0], err[fused][1]);
+    }
+    double smed, smin, fmed, fmin;
+    stats(sep_ms, REPS, &smed, &smin);
+    stats(fused_ms, REPS, &fmed, &fmin);
+    printf("     gram p=%d samples=%d: Gram then factor %.4f ms median (min %.4f), in one launch %.4f ms "
+           "median (min %.4f)\n",
+           p, samples, smed, smin, fmed, fmin);
+    if (json)
+        fprintf(json,
+                "{\"gram_overlap\": {\"p\": %d, \"samples\": %d, \"splits\": %d, \"reps\": %d, "
+                "\"separate_ms\": {\"median\": %.5f, \"min\": %.5f}, \"one_launch_ms\": {\"median\": %.5f, "
+                "\"min\": %.5f}, \"parity\": {\"separate\": [%.3g, %.3g], \"one_launch\": [%.3g, %.3g]}}}\n",
+                p, samples, splits, REPS, smed, smin, fmed, fmin, err[0][0], err[0][1], err[1][0], err[1][1]);
+out:
+    sb_tiled_free(&tiled);
+    cudaFree(Xt_d);
+    cudaFree(w_d);
+    cudaFree(B_d);
+    cudaFree(B0_d);
+    cudaFree(b_d);
+    cudaFree(linv_d);
+    cudaFree(info_d);
+    cudaFree(work_d);
+    if (e0)
+        cudaEventDestroy(e0);
+    if (e1)
+        cudaEventDestroy(e1);
+    if (s)
+        cudaStreamDestroy(s);
+    free(Xt);
+    free(w);
+    free(G);
+    free(B0);
+    free(Bout);
+    free(y);
+    free(row);
+}
+
 int main(int argc, char **argv)
 {
     FILE *json = NULL;
@@ -292,6 +444,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nsizes; i++)
         run(sizes[i], json);
+    run_gram(1024, 8000, json);
     if (json)
         fclose(json);
     printf("tiled_trace: %d passed, %d failed\n", g_pass, g_fail);
