@@ -41,10 +41,12 @@
  * Gram and ~0.16 ms of factor, estimated, no longer back to back). Gram
  * tasks wait for nothing, so the ticket argument below still holds. The
  * Gram's combine and tensor-core loop need ~215 registers; in one kernel
- * with the factor tasks ptxas gives 255 and a few spill bytes (sm_90: 32 B
- * stored, 96 B loaded; the Gram task is __noinline__ and spill-free), so
- * it is its own instantiation and the plain rs_chol_tiled keeps 232 and no
- * spills.
+ * with the factor tasks ptxas (CUDA 13) gives 255 and a few spill bytes
+ * (sm_90: 32 B stored, 96 B loaded, likely the values kept across the call
+ * of the __noinline__ Gram task, which itself is spill-free on sm_90; sm_80:
+ * 20 B, and 28 B in the Gram task). So it is its own instantiation and the
+ * plain rs_chol_tiled keeps 232-234 registers and no spills. With it inline
+ * the spills were 176 B stored, 656 B loaded.
  *
  * Scheduling: a grid of about one block per SM loops, each block taking a
  * ticket (sb_chain_ctl.ticket) per task. The ticket → task map is a fixed
@@ -711,7 +713,7 @@ __device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t l
  * sb_launch_chol_tiled (rs_kernels.h) for the arguments. kGram: the launch
  * also runs the Gram's tasks (ts.gram_p > 0, sb_launch_chol_tiled_gram);
  * its own instantiation, so the plain factorization keeps its registers
- * (ptxas, sm_90: 218 without spills; with the Gram 255). */
+ * (ptxas, sm_90: 234 without spills; with the Gram 255, see above). */
 template <bool kGram>
 __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n, int bordered,
                                                    double *border_out, double *linv,
