@@ -22,7 +22,10 @@
  * Then sae-8k-1024's primal build + factor (p = 1024, 8000 samples): the
  * Gram kernel followed by the tiled factor, against both in one launch
  * (sb_launch_chol_tiled_gram, the factor starting on Gram tiles already
- * written), timed the same way, both checked against LAPACKE.
+ * written), timed the same way, both checked against LAPACKE, and one
+ * traced launch of each (the factor tasks' work next to the Gram in one
+ * launch and after it in two: what the fused kernel's registers and the
+ * overlap do to them).
  * Prints ok/FAIL lines (gpu_check.h) and, with --json FILE, one JSON object
  * per N (JSON lines) with the device, the timings and the trace summary,
  * and one for the Gram comparison.
@@ -382,18 +385,57 @@ static void run_gram(int p, int samples, FILE *json)
               splits, fused ? "Gram + factor in one launch" : "Gram kernel, then the factor", info[fused],
               err[fused][0], err[fused][1]);
     }
+    /* one traced launch of each form: the factor tasks' work beside the
+     * Gram (one launch) and after it (two), to see what the fused kernel's
+     * registers and the overlap do to them */
+    sb_tiled_trace_summary tsum[2];
+    int tbad[2] = {1, 1};
+    for (int fused = 0; fused < 2; fused++) {
+        const long long ntasks = sb_tiled_ntasks(nt);
+        sb_tiled_trace_rec *trace = calloc((size_t)ntasks, sizeof *trace), *trace_d = NULL;
+        char why[300] = "";
+        if (trace && cudaMalloc((void **)&trace_d, (size_t)ntasks * sizeof *trace_d) == cudaSuccess &&
+            cudaMemset(trace_d, 0, (size_t)ntasks * sizeof *trace_d) == cudaSuccess &&
+            cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s) ==
+                cudaSuccess) {
+            tiled.trace = trace_d;
+            const cudaError_t e =
+                fused ? sb_launch_chol_tiled_gram(B_d, ld, Xt_d, p, samples, w_d, 0.5, splits, work_d, b_d,
+                                                  linv_d, &tiled, info_d, s)
+                      : (sb_launch_gram_wsyrk(Xt_d, p, samples, w_d, 0.5, B_d, ld, splits, work_d, s) == cudaSuccess
+                             ? sb_launch_chol_tiled(B_d, ld, p + 1, 1, b_d, linv_d, &tiled, info_d, s)
+                             : cudaErrorLaunchFailure);
+            tiled.trace = NULL;
+            if (e == cudaSuccess && cudaStreamSynchronize(s) == cudaSuccess &&
+                cudaMemcpy(trace, trace_d, (size_t)ntasks * sizeof *trace, cudaMemcpyDeviceToHost) == cudaSuccess)
+                tbad[fused] = sb_tiled_trace_analyse(trace, nt, &tsum[fused], why, sizeof why);
+        }
+        check(!tbad[fused], "gram p=%d, %s: traced launch, factor tasks once each, none ready before its inputs%s%s",
+              p, fused ? "one launch" : "two launches", tbad[fused] ? ": " : "", why);
+        cudaFree(trace_d);
+        free(trace);
+    }
     double smed, smin, fmed, fmin;
     stats(sep_ms, REPS, &smed, &smin);
     stats(fused_ms, REPS, &fmed, &fmin);
     printf("     gram p=%d samples=%d: Gram then factor %.4f ms median (min %.4f), in one launch %.4f ms "
            "median (min %.4f)\n",
            p, samples, smed, smin, fmed, fmin);
-    if (json)
+    if (json) {
         fprintf(json,
                 "{\"gram_overlap\": {\"p\": %d, \"samples\": %d, \"splits\": %d, \"reps\": %d, "
                 "\"separate_ms\": {\"median\": %.5f, \"min\": %.5f}, \"one_launch_ms\": {\"median\": %.5f, "
-                "\"min\": %.5f}, \"parity\": {\"separate\": [%.3g, %.3g], \"one_launch\": [%.3g, %.3g]}}}\n",
+                "\"min\": %.5f}, \"parity\": {\"separate\": [%.3g, %.3g], \"one_launch\": [%.3g, %.3g]}",
                 p, samples, splits, REPS, smed, smin, fmed, fmin, err[0][0], err[0][1], err[1][0], err[1][1]);
+        for (int fused = 0; fused < 2; fused++) {
+            fprintf(json, ", \"%s_trace\": ", fused ? "one_launch" : "separate");
+            if (tbad[fused])
+                fprintf(json, "null");
+            else
+                sb_tiled_trace_json(json, &tsum[fused]);
+        }
+        fprintf(json, "}}\n");
+    }
 out:
     sb_tiled_free(&tiled);
     cudaFree(Xt_d);
