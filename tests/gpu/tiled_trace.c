@@ -104,6 +104,17 @@ static cudaError_t event_ms(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, doub
     return cudaSuccess;
 }
 
+/* The stream and event pair of a timed section, those that were created. */
+static void timing_destroy(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1)
+{
+    if (e0)
+        cudaEventDestroy(e0);
+    if (e1)
+        cudaEventDestroy(e1);
+    if (s)
+        cudaStreamDestroy(s);
+}
+
 /* median and min of v[0..n-1] (sorted in place) */
 static void stats(double *v, int n, double *med, double *min)
 {
@@ -260,12 +271,7 @@ out:
     cudaFree(info_d);
     cudaFree(trace_d);
     cudaFree(work_d);
-    if (e0)
-        cudaEventDestroy(e0);
-    if (e1)
-        cudaEventDestroy(e1);
-    if (s)
-        cudaStreamDestroy(s);
+    timing_destroy(s, e0, e1);
     free(work_h);
     free(A);
     free(L);
@@ -446,12 +452,7 @@ out:
     cudaFree(linv_d);
     cudaFree(info_d);
     cudaFree(work_d);
-    if (e0)
-        cudaEventDestroy(e0);
-    if (e1)
-        cudaEventDestroy(e1);
-    if (s)
-        cudaStreamDestroy(s);
+    timing_destroy(s, e0, e1);
     free(Xt);
     free(w);
     free(G);
