@@ -66,10 +66,13 @@ static int cmp_double(const void *a, const void *b)
         }                                                                                        \
     } while (0)
 
-/* A = XᵀWX + 0.01·I (N×N, both triangles), X (N + 9)×N uniform in [-0.05, 0.05), w in [1e-3, 1.001). */
+/* A = XᵀWX + 0.01·I (N×N, both triangles), X 256×N uniform in [-0.05, 0.05),
+ * w in [1e-3, 1.001): SPD through the shift, and N²·256 flops to build on
+ * the GPU node's host, whose OpenBLAS runs a generic kernel (the kernels'
+ * work does not depend on the values). */
 static void spd_matrix(int N, double *A)
 {
-    const int m = N + 9;
+    const int m = 256;
     double *X = malloc((size_t)m * N * sizeof *X);
     uint64_t s = 0x7a11edc401e5ull ^ (uint64_t)N;
     for (int64_t i = 0; i < (int64_t)m * N; i++) {
