@@ -27,16 +27,14 @@
 #include <lapacke.h>
 
 #include "backend.h"
+#include "fixture.h"
 #include "gpu_check.h"
 #include "rs_kernels.h"
 
 
-static uint64_t g_s = 0x1412a100deadbeefull;
-static double draw(void)
-{
-    g_s = g_s * 6364136223846793005ull + 1442695040888963407ull;
-    return (double)(g_s >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-}
+/* The project's fixture generator (src/fixture.h), one stream for the file. */
+static sb_lcg g_s = {0x1412a100deadbeefull};
+static double draw(void) { return sb_lcg_uniform(&g_s); }
 
 /* β of (XᵀWX + ridge I) β = rhs by dense LAPACKE dposv. */
 static int reference(int64_t n, int64_t p, const double *X, const double *w, const double *rhs,

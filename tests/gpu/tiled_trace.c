@@ -45,6 +45,7 @@
 #include <lapacke.h>
 
 #include "gpu_check.h"
+#include "fixture.h"
 #include "rs_gram.h"
 #include "rs_kernels.h"
 #include "rs_tiled_trace.h"
@@ -66,24 +67,26 @@ static int cmp_double(const void *a, const void *b)
         }                                                                                        \
     } while (0)
 
-/* A = XᵀWX + 0.01·I (N×N, both triangles), X 256×N uniform in [-0.05, 0.05),
- * w in [1e-3, 1.001): SPD through the shift, and N²·256 flops to build on
- * the GPU node's host, whose OpenBLAS runs a generic kernel (the kernels'
- * work does not depend on the values). */
-static void spd_matrix(int N, double *A)
+/* A = XᵀWX + 0.01·I (N×N, both triangles) with X (256×N) and w from the
+ * project's fixture generator (src/fixture.h): SPD through the shift, and
+ * N²·256 flops to build on the GPU node's host, whose OpenBLAS runs a
+ * generic kernel (the kernels' work does not depend on the values).
+ * Returns 0 when out of memory. */
+static int spd_matrix(int N, double *A)
 {
     const int m = 256;
-    double *X = malloc((size_t)m * N * sizeof *X);
-    uint64_t s = 0x7a11edc401e5ull ^ (uint64_t)N;
-    for (int64_t i = 0; i < (int64_t)m * N; i++) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        X[i] = 0.05 * ((double)(s >> 11) / 9007199254740992.0 * 2.0 - 1.0);
+    double *X = malloc((size_t)m * N * sizeof *X), *w = malloc((size_t)m * sizeof *w);
+    if (!X || !w) {
+        free(X);
+        free(w);
+        return 0;
     }
-    for (int i = 0; i < m; i++) { /* row i of X (row-major m×N) scaled by √w_i */
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        const double sw = sqrt(1e-3 + (double)(s >> 11) / 9007199254740992.0);
-        cblas_dscal(N, sw, X + (int64_t)i * N, 1);
-    }
+    sb_lcg g;
+    sb_lcg_seed(&g, 0x7a11edc401e5ull ^ (uint64_t)N);
+    sb_rs_fixture_X(&g, m, N, X);
+    sb_rs_fixture_w(&g, m, w);
+    for (int i = 0; i < m; i++) /* row i of X (row-major m×N) scaled by √w_i */
+        cblas_dscal(N, sqrt(w[i]), X + (int64_t)i * N, 1);
     cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, N, m, 1.0, X, N, 0.0, A, N);
     for (int c = 0; c < N; c++) {
         A[c + (int64_t)c * N] += 0.01;
@@ -91,6 +94,8 @@ static void spd_matrix(int N, double *A)
             A[r + (int64_t)c * N] = A[c + (int64_t)r * N];
     }
     free(X);
+    free(w);
+    return 1;
 }
 
 /* Ends a timed launch begun by recording e0 on s: records e1, waits, and
@@ -149,7 +154,10 @@ static void run(int N, FILE *json)
         check(0, "N=%d: host allocation", N);
         goto out;
     }
-    spd_matrix(N, A);
+    if (!spd_matrix(N, A)) {
+        check(0, "N=%d: host allocation", N);
+        goto out;
+    }
     memcpy(L, A, (size_t)N * N * sizeof *L);
     if (LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, L, N) != 0) {
         check(0, "N=%d: LAPACKE dpotrf", N);
@@ -309,15 +317,10 @@ static void run_gram(int p, int samples, FILE *json)
         check(0, "gram p=%d: host allocation", p);
         goto out;
     }
-    uint64_t r = 0x96a3f00dull;
-    for (int64_t i = 0; i < (int64_t)p * samples; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        Xt[i] = (double)(r >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-    }
-    for (int i = 0; i < samples; i++) {
-        r = r * 6364136223846793005ull + 1442695040888963407ull;
-        w[i] = 1e-3 + (double)(r >> 11) / 9007199254740992.0;
-    }
+    sb_lcg g; /* X (samples×p row-major = Xt, p×samples column-major) and w as the fixture */
+    sb_lcg_seed(&g, 0x96a3f00dull);
+    sb_rs_fixture_X(&g, samples, p, Xt);
+    sb_rs_fixture_w(&g, samples, w);
     { /* G = Xs·Xsᵀ + 0.5·I with Xs = Xt·diag(√w), then L and y = L⁻¹rhs */
         double *Xs = malloc((size_t)p * samples * sizeof *Xs);
         if (!Xs) {
