@@ -636,4 +636,18 @@ static inline std::vector<double> sim_spd_matrix(int N, int extra, double ridge,
     return A;
 }
 
+/* A matrix that is not positive definite exactly at column bad_col (N×N,
+ * column-major, lower triangle): 2 on the diagonal, 0.5 below it, and -1 at
+ * (bad_col, bad_col). LAPACK's dpotrf reports info = bad_col + 1. */
+static inline std::vector<double> sim_not_spd_matrix(int N, int bad_col)
+{
+    std::vector<double> A((size_t)N * N, 0.0);
+    for (int i = 0; i < N; ++i)
+        A[i + (size_t)i * N] = 2.0;
+    for (int i = 1; i < N; ++i)
+        A[i + (size_t)(i - 1) * N] = 0.5;
+    A[bad_col + (size_t)bad_col * N] = -1.0;
+    return A;
+}
+
 #endif

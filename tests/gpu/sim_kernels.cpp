@@ -291,12 +291,7 @@ static void test_timeout_then_recover(int N)
 
 static void test_not_spd(int N, int bad_col)
 {
-    std::vector<double> A((size_t)N * N, 0.0);
-    for (int i = 0; i < N; ++i)
-        A[i + (size_t)i * N] = 2.0;
-    for (int i = 1; i < N; ++i)
-        A[i + (size_t)(i - 1) * N] = 0.5;
-    A[bad_col + (size_t)bad_col * N] = -1.0;
+    std::vector<double> A = sim_not_spd_matrix(N, bad_col);
     int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, std::vector<double>(A).data(), N);
     int info = 0;
     sim_blocked_potrf(A.data(), N, &info);

@@ -299,12 +299,7 @@ static void test_size(int N, int reps)
 static void test_not_spd(int N, int bad_col, int bordered)
 {
     char what[512];
-    std::vector<double> A((size_t)N * N, 0.0);
-    for (int i = 0; i < N; ++i)
-        A[i + (size_t)i * N] = 2.0;
-    for (int i = 1; i < N; ++i)
-        A[i + (size_t)(i - 1) * N] = 0.5;
-    A[bad_col + (size_t)bad_col * N] = -1.0;
+    std::vector<double> A = sim_not_spd_matrix(N, bad_col);
     std::vector<double> R = A;
     const int rinfo = LAPACKE_dpotrf(LAPACK_COL_MAJOR, 'L', N, R.data(), N);
     const int64_t ld = N + bordered;
