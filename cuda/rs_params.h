@@ -102,7 +102,8 @@ typedef struct sb_tiled_trace_rec {
  * counts[i + j·nt] counts the operations finished on tile (i, j) in this
  * launch (zeroed by the launch's last block, see sb_chain_ctl). trace is
  * test-only like test_start_delay (NULL in every launch the tool makes):
- * when set, one sb_tiled_trace_rec per task, sb_tiled_ntasks(nt) of them. */
+ * when set, one sb_tiled_trace_rec per task of the factorization,
+ * sb_tiled_ntasks(nt) of them (a launch's Gram tasks are not recorded). */
 typedef struct sb_tiled_sync {
     unsigned *counts;
     sb_chain_ctl *ctl;
