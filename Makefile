@@ -30,7 +30,12 @@ CONFIG_STAMP := build/.config-saebench
 $(shell mkdir -p build; [ "$$(cat $(CONFIG_STAMP) 2>/dev/null)" = "$(CONFIG)" ] || echo "$(CONFIG)" > $(CONFIG_STAMP))
 
 BUILD_CUDA := $(if $(filter 1,$(CUDA)),on (sm $(CUDA_ARCH)),off)
-GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+# A copy without .git (a GPU node's) names its commit through SB_GIT_REV.
+ifneq ($(SB_GIT_REV),)
+  GIT_REV := $(SB_GIT_REV)
+else
+  GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+endif
 
 ifneq ($(SB_PREFIX),)
   PREFIX_INC := -I$(SB_PREFIX)/usr/include -I$(SB_PREFIX)/usr/include/x86_64-linux-gnu

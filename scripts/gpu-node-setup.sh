@@ -8,7 +8,7 @@
 #             (default: bundle/debs under the project root)
 #   PREFIX    where to unpack (default: .deps under the project root)
 #   --no-build  only unpack and write env.sh; otherwise then runs
-#               . PREFIX/env.sh && make CUDA=1 SB_PREFIX=PREFIX   (project root)
+#               . PREFIX/env.sh && make -j$(nproc) CUDA=1 SB_PREFIX=PREFIX   (project root)
 #
 # Re-running is cheap: the unpack is skipped while PREFIX/.sb-debs.sha256
 # matches the sha256 list of DEBS_DIR/*.deb.
@@ -194,6 +194,7 @@ fi
 command -v make >/dev/null 2>&1 || die "make not found"
 [ -f "$ROOT/Makefile" ] || die "no Makefile in $ROOT"
 say "building: make CUDA=1 SB_PREFIX=$prefix (in $ROOT)"
+jobs=$(nproc 2>/dev/null || echo 2)
 # shellcheck disable=SC1091
-(cd "$ROOT" && . "$prefix/env.sh" && make CUDA=1 SB_PREFIX="$prefix") || die "build failed"
+(cd "$ROOT" && . "$prefix/env.sh" && make -j"$jobs" CUDA=1 SB_PREFIX="$prefix") || die "build failed"
 say "build done"

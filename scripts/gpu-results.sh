@@ -8,8 +8,8 @@
 # Here, before the call:
 #   scripts/gpu-bundle.sh --debs-only -o bundle/debs
 #   mkdir -p .anchors && cp ../shared/anchors/*.py .anchors/   (.anchors/ is git-ignored)
-# Device call (carry bundle/debs and .anchors):
-#   scripts/gpu-results.sh "$OUT" [all|tests|bench]
+# Device call (carry bundle/debs and .anchors), naming the commit it runs:
+#   SB_GIT_REV=<git rev-parse --short=12 HEAD, typed here> scripts/gpu-results.sh "$OUT" [all|tests|bench]
 # A device call may last 10 minutes at most. The whole battery may not fit in one, so it
 # splits in two: `tests` (setup, build, the GPU test battery) then `bench` (setup, which
 # reuses the build while the machine stays warm, calibrate, every workload, the peer).
@@ -24,6 +24,24 @@ log="$out/r/run.log"
 exec > >(tee -a "$log") 2>&1
 
 echo "== setup $(date -u +%FT%TZ)"
+# The node's copy has no .git: the caller names the commit (SB_GIT_REV=<hash> in the
+# device command); the build stamps it into --version and every verdict's tool.git.
+rev=${SB_GIT_REV:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
+export SB_GIT_REV=$rev
+echo "$rev" > "$out/r/COMMIT"
+echo "commit $rev"
+# Debian 12's OpenBLAS does not recognise every server CPU and then runs a generic
+# kernel (slow oracles, so a longer call). Name the kernel family the CPU supports
+# unless the caller chose one. Host numbers from the node are still not quoted.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+    has() { grep -m1 '^flags' /proc/cpuinfo 2>/dev/null | grep -qw "$1"; }
+    if has avx512f && has avx512dq && has avx512bw && has avx512vl; then
+        export OPENBLAS_CORETYPE=SkylakeX
+    elif has avx2 && has fma; then
+        export OPENBLAS_CORETYPE=Haswell
+    fi
+fi
+echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset, OpenBLAS picks}"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv || true
 scripts/gpu-node-setup.sh bundle/debs .deps || { echo "setup/build failed"; exit 1; }
 # shellcheck disable=SC1091
