@@ -94,7 +94,10 @@ typedef struct sb_chain_sync {
  * its checks are in rs_tiled_trace.h. */
 typedef struct sb_tiled_trace_rec {
     unsigned long long take_ns, ready_ns, done_ns;
-    unsigned long long mid_ns; /* chain task: when its panel tile was published */
+    unsigned long long mid_ns;   /* chain task: when its panel tile was published */
+    unsigned long long early_ns; /* chain task: when A_ik and A_ii were ready (it loads
+                                    them, then waits for L_kk⁻¹ until ready_ns);
+                                    other tasks: ready_ns */
     int block, kind, i, j, k;
 } sb_tiled_trace_rec;
 

@@ -42,11 +42,11 @@
  * tasks wait for nothing, so the ticket argument below still holds. The
  * Gram's combine and tensor-core loop need ~215 registers; in one kernel
  * with the factor tasks ptxas (CUDA 13) gives 255 and a few spill bytes
- * (sm_90: 32 B stored, 96 B loaded, likely the values kept across the call
- * of the __noinline__ Gram task, which itself is spill-free on sm_90; sm_80:
- * 20 B, and 28 B in the Gram task). So it is its own instantiation and the
- * plain rs_chol_tiled keeps 232-234 registers and no spills. With it inline
- * the spills were 176 B stored, 656 B loaded.
+ * (sm_90: 48 B stored, 140 B loaded; sm_80: 52 B, 160 B; the __noinline__
+ * Gram task itself is spill-free; before the chain task's early loads,
+ * below, 32 B and 96 B). So it is its own instantiation and the plain
+ * rs_chol_tiled keeps 249 registers on sm_90 (232 on sm_80) and no spills.
+ * With the Gram task inline the spills were 176 B stored, 656 B loaded.
  *
  * Scheduling: a grid of about one block per SM loops, each block taking a
  * ticket (sb_chain_ctl.ticket) per task. The ticket → task map is a fixed
@@ -102,11 +102,19 @@
  * look-ahead update U(k+2, k+1, k) (it needs only C(k+1)'s panel, published
  * first) and step k's U(k+2, k+2, k), which is what C(k+2) waits for besides
  * C(k+1).
- *   P part: 48 loads per thread in flight (~96 KB from L2 at ~64 B/cycle
- *      per SM, ~0.85 us), 1024 mma (~1.8 cycles each at the SM's FP64
- *      tensor rate, ~1 us), stores + fence + publish ~0.4 us: 2.5-3 us.
- *   U part: the diagonal tile from L2 (~0.5 us), L_ik from shared memory,
- *      576 mma (lower 8×8 blocks only, ~0.6 us): ~1-1.3 us.
+ *   Before it: the chain task's block loads A_i,i-1 (its panel's A operand)
+ *      and A_ii (its update's accumulator) into registers as soon as they
+ *      are final, well before C(k) ends (they need only step k-1's
+ *      updates), while thread 0 waits for C(k); so after the hand-off only
+ *      L_kk⁻¹ is loaded. (With these loads after the hand-off: P 2.5-3 us,
+ *      U 1-1.3 us, 9.4-10.9 us a column.)
+ *   P part: L_kk⁻¹'s lower half (its upper half is zeros, not loaded),
+ *      ~8.5 loads per thread in flight (~17 KB from L2, ~0.3 us), 576 mma
+ *      (the products with L_kk⁻ᵀ's zero blocks skipped; ~1.8 cycles each at
+ *      the SM's FP64 tensor rate, ~0.55 us), stores + fence + publish ~0.4
+ *      us: 1.2-1.5 us (all 1024 mma and the whole inverse: 1.8-2.2 us).
+ *   U part: no load (A_ii in registers, L_ik in shared memory), 576 mma
+ *      (lower 8×8 blocks only, ~0.6 us) and the tile into S: ~0.7 us.
  *   D part (no load: the tile is in shared memory): 64 warp steps, each
  *      the chain shuffle of the pivot (~25 cycles) → reciprocal (~50) →
  *      multiply → FMA of the next pivot (its own lane's register) → the
@@ -117,15 +125,15 @@
  *      (barrier + <= 3 blocks of <= 8 dependent mma each) ~1.3 us; store +
  *      fence ~0.4 us: 5.4-5.8 us (with the panels in shared memory, a
  *      store, a __syncwarp and a load a step: 6-8 us).
- *   Per column ≈ 2.5-3 + 1-1.3 + 5.4-5.8 + 0.5-0.8 ≈ 9.4-10.9 us, so ≈
- *      0.30-0.35 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the
+ *   Per column ≈ 1.2-1.5 + 0.7 + 5.4-5.8 + 0.5-0.8 ≈ 7.8-8.8 us, so ≈
+ *      0.25-0.28 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the
  *      issue's target: ~0.2 ms; with P, U and D as separate tasks, three
  *      hand-offs and two more tile loads a column, and the panels in shared
  *      memory: ≈ 0.44-0.56 ms). Throughput is not the limit: ~5900 tasks ×
  *      ~2.7 us / 132 SMs ≈ 0.12 ms.
- * What the remaining factor of ~1.6 needs (not done): the chain task's
+ * What the remaining factor of ~1.3 needs (not done): the chain task's
  * panel split across two blocks, and the inverse phases of D overlapped
- * with the stores of L_jj; beyond that the ~2 us of tile traffic and
+ * with the stores of L_jj; beyond that the ~1.3 us of L_kk⁻¹ traffic and
  * hand-off a column are the floor of this one-task-per-column design. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
@@ -295,28 +303,31 @@ __device__ __forceinline__ bool rs_tiled_wait_inputs(const sb_tiled_sync &ts, in
     if (kind == RS_TASK_PANEL)
         return rs_tiled_wait(ts, nt, i, j, (unsigned)j, info) &&
                rs_tiled_wait(ts, nt, j, j, (unsigned)j + 1, info);
-    if (kind == RS_TASK_CHAIN) /* P(i, k)'s inputs and U(i, i, k)'s other one */
+    if (kind == RS_TASK_CHAIN) /* A_ik and A_ii only: the block loads them while
+                                  thread 0 waits for L_kk⁻¹ (rs_chol_tiled_body) */
         return rs_tiled_wait(ts, nt, i, k, (unsigned)k, info) &&
-               rs_tiled_wait(ts, nt, k, k, (unsigned)k + 1, info) &&
                rs_tiled_wait(ts, nt, i, i, (unsigned)k, info);
     return rs_tiled_wait(ts, nt, i, j, (unsigned)k, info) &&
            rs_tiled_wait(ts, nt, i, k, (unsigned)k + 1, info) &&
            rs_tiled_wait(ts, nt, j, k, (unsigned)k + 1, info);
 }
 
-/* S[r + c·RS_TLD] = B[r + c·ldb] for r < rows, c < cols, else 0. All loads
- * are issued before the first shared-memory store: the compiler cannot tell
- * a global load from a shared store apart as aliases, so a load-store loop
- * would wait out one L2 latency per element. */
+/* S[r + c·RS_TLD] = B[r + c·ldb] for r < rows, c < cols, else 0; with
+ * lower_only also 0 for r < c without reading B there (B is known to hold
+ * zeros there: a tile inverse). All loads are issued before the first
+ * shared-memory store: the compiler cannot tell a global load from a shared
+ * store apart as aliases, so a load-store loop would wait out one L2 latency
+ * per element. */
 __device__ __forceinline__ void rs_tile_stage(double *S, const double *B, int64_t ldb, int rows,
-                                              int cols)
+                                              int cols, bool lower_only = false)
 {
     double v[RS_PER_THREAD];
 #pragma unroll
     for (int m = 0; m < RS_PER_THREAD; ++m) {
         const int q = (int)threadIdx.x + m * SB_TILED_THREADS;
         const int r = q % SB_RS_NB, c = q / SB_RS_NB;
-        v[m] = (r < rows && c < cols) ? __ldcg(B + r + (int64_t)c * ldb) : 0.0;
+        v[m] = (r < rows && c < cols && (!lower_only || r >= c)) ? __ldcg(B + r + (int64_t)c * ldb)
+                                                                  : 0.0;
     }
 #pragma unroll
     for (int m = 0; m < RS_PER_THREAD; ++m) {
@@ -365,9 +376,14 @@ __device__ __forceinline__ void rs_tile_load_acc(double (&acc)[8][2], const doub
  * t = lane%4). acc += A·Bᵀ over all 64 k, A as fragments from
  * rs_tile_load_afrag, B in shared memory (Bs[c + kk·RS_TLD] = B[c][kk], read
  * without bank conflicts, see RS_TLD). Column blocks cb > cb_max are skipped
- * (the strictly upper 8×8 blocks of a diagonal tile). */
+ * (the strictly upper 8×8 blocks of a diagonal tile). With b_lower (B is
+ * lower triangular, B[c][kk] = 0 for kk > c: a tile inverse) the products
+ * of an 8-column block and a 4-wide k slice lying wholly above B's diagonal
+ * are skipped too: a warp issues 72 products instead of 128. Only exact zeros are
+ * left out, so for finite operands the result is the full product's (up to
+ * the sign of a zero). */
 __device__ __forceinline__ void rs_tile_mma_nt(double (&acc)[8][2], const double (&a)[SB_RS_NB / 4],
-                                               const double *Bs, int cb_max)
+                                               const double *Bs, int cb_max, bool b_lower = false)
 {
     const int lane = threadIdx.x % 32;
     /* fully unrolled: a[] must stay in registers (a partial unroll indexes
@@ -377,7 +393,7 @@ __device__ __forceinline__ void rs_tile_mma_nt(double (&acc)[8][2], const double
         const int kk = 4 * s + lane % 4;
 #pragma unroll
         for (int cb = 0; cb < 8; ++cb)
-            if (cb <= cb_max)
+            if (cb <= cb_max && (!b_lower || 8 * cb + 7 >= 4 * s))
                 rs_mma_f64_m8n8k4(acc[cb][0], acc[cb][1], a[s], Bs[8 * cb + lane / 4 + kk * RS_TLD]);
     }
 }
@@ -607,21 +623,32 @@ __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int
     return true;
 }
 
-/* P(i, j): L_ij = A_ij · L_jj⁻ᵀ, in place. keep (the chain task): L_ij is
- * also left in S (S[r + c·RS_TLD] = L_ij[r][c], rows past the edge 0). */
+/* This lane's fragments of A_ij (i, j tile indices), the A operand of P(i, j). */
+__device__ __forceinline__ void rs_tiled_panel_load(double (&a)[SB_RS_NB / 4], const double *A,
+                                                    int64_t lda, int n, int i, int j)
+{
+    const int row0 = SB_RS_NB * i;
+    rs_tile_load_afrag(a, A + row0 + (int64_t)SB_RS_NB * j * lda, lda, rs_imin(SB_RS_NB, n - row0),
+                       1.0);
+}
+
+/* P(i, j): L_ij = A_ij · L_jj⁻ᵀ, in place, with a = rs_tiled_panel_load's
+ * fragments of A_ij. keep (the chain task): L_ij is also left in S
+ * (S[r + c·RS_TLD] = L_ij[r][c], rows past the edge 0). */
 __device__ __forceinline__ void rs_tiled_panel(double *A, int64_t lda, int n, int i, int j,
                                                int bordered, double *border_out,
-                                               const double *linv, double *S, bool keep)
+                                               const double *linv, double *S, bool keep,
+                                               const double (&a)[SB_RS_NB / 4])
 {
     const int row0 = SB_RS_NB * i, col0 = SB_RS_NB * j;
     const int rows = rs_imin(SB_RS_NB, n - row0);
     double *Aij = A + row0 + (int64_t)col0 * lda;
-    double a[SB_RS_NB / 4];
-    rs_tile_load_afrag(a, Aij, lda, rows, 1.0);
-    rs_tile_stage(S, linv + (int64_t)j * SB_RS_NB * SB_RS_NB, SB_RS_NB, SB_RS_NB, SB_RS_NB);
+    /* L_jj⁻¹ is lower triangular (D(j) stores its upper triangle as zeros):
+     * load its lower half only, skip the products with its upper zeros */
+    rs_tile_stage(S, linv + (int64_t)j * SB_RS_NB * SB_RS_NB, SB_RS_NB, SB_RS_NB, SB_RS_NB, true);
     __syncthreads();
     double acc[8][2] = {};
-    rs_tile_mma_nt(acc, a, S, 7);
+    rs_tile_mma_nt(acc, a, S, 7, true);
     /* the mma.sync steps consumed every lane's loads of this warp's rows
      * before any lane overwrites them; no other warp touches these rows */
     __syncwarp();
@@ -678,21 +705,28 @@ __device__ __forceinline__ void rs_tiled_update(double *A, int64_t lda, int n, i
         }
 }
 
-/* The chain task's update U(i, i, k) = A_ii - L_ik·L_ikᵀ with L_ik in S (left
- * there by its panel step), written back into S as D(i)'s input: the lower
- * triangle of the updated tile, the identity past the matrix edge, zeros
- * above the diagonal (what rs_tiled_diag loads from global memory otherwise).
- * Nothing goes to global memory: the tile's only reader is this block. */
-__device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t lda, int n, int i,
-                                                      double *S)
+/* This lane's accumulator fragments of the diagonal tile A_ii (lower half),
+ * the chain task's U(i, i, k) input. */
+__device__ __forceinline__ void rs_tiled_chain_load(double (&acc)[8][2], const double *A,
+                                                    int64_t lda, int n, int i)
+{
+    const int row0 = SB_RS_NB * i;
+    const int rb = rs_imin(SB_RS_NB, n - row0);
+    rs_tile_load_acc(acc, A + row0 + (int64_t)row0 * lda, lda, rb, rb, true);
+}
+
+/* The chain task's update U(i, i, k) = A_ii - L_ik·L_ikᵀ with acc =
+ * rs_tiled_chain_load's fragments of A_ii and L_ik in S (left there by its
+ * panel step), written back into S as D(i)'s input: the lower triangle of
+ * the updated tile, the identity past the matrix edge, zeros above the
+ * diagonal (what rs_tiled_diag loads from global memory otherwise). Nothing
+ * goes to global memory: the tile's only reader is this block. */
+__device__ __forceinline__ void rs_tiled_chain_update(double (&acc)[8][2], int n, int i, double *S)
 {
     const int row0 = SB_RS_NB * i;
     const int rb = rs_imin(SB_RS_NB, n - row0);
     const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
     const int r = 8 * w + lane / 4;
-    const double *Aii = A + row0 + (int64_t)row0 * lda;
-    double acc[8][2];
-    rs_tile_load_acc(acc, Aii, lda, rb, rb, true);
     double a[SB_RS_NB / 4];
 #pragma unroll
     for (int q = 0; q < SB_RS_NB / 4; ++q)
@@ -713,7 +747,7 @@ __device__ __forceinline__ void rs_tiled_chain_update(const double *A, int64_t l
  * sb_launch_chol_tiled (rs_kernels.h) for the arguments. kGram: the launch
  * also runs the Gram's tasks (ts.gram_p > 0, sb_launch_chol_tiled_gram);
  * its own instantiation, so the plain factorization keeps its registers
- * (ptxas, sm_90: 234 without spills; with the Gram 255, see above). */
+ * (ptxas, sm_90: 249 without spills; with the Gram 255, see above). */
 template <bool kGram>
 __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n, int bordered,
                                                    double *border_out, double *linv,
@@ -727,6 +761,7 @@ __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n
     __shared__ double xd[SB_RS_NB];
     __shared__ int s_task[4];
     __shared__ int s_fail;
+    __shared__ int s_ready; /* a chain task's wait for L_kk⁻¹ succeeded */
     const int nt = (n + SB_RS_NB - 1) / SB_RS_NB;
     if (!kGram)
         ts.gram_p = 0;
@@ -752,7 +787,7 @@ __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n
                     if (ts.trace) { /* the factorization's tasks only, by their own ticket */
                         rec = ts.trace + (t - ngram);
                         rec->take_ns = take;
-                        rec->ready_ns = rs_globaltimer();
+                        rec->ready_ns = rec->early_ns = rs_globaltimer();
                         rec->mid_ns = 0ull;
                         rec->done_ns = 0ull;
                         rec->block = (int)blockIdx.x;
@@ -781,12 +816,29 @@ __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n
                                ts.ctl, false))
                 break;
         } else if (kind == RS_TASK_PANEL) {
-            rs_tiled_panel(A, lda, n, i, j, bordered, border_out, linv, S, false);
+            double a[SB_RS_NB / 4];
+            rs_tiled_panel_load(a, A, lda, n, i, j);
+            rs_tiled_panel(A, lda, n, i, j, bordered, border_out, linv, S, false, a);
         } else if (kind == RS_TASK_CHAIN) {
-            /* C(i), i = k + 1: P(i, k), published at once (the look-ahead
-             * updates of column i wait for it), then U(i, i, k) and D(i) on
-             * the tile in shared memory, published together below (+2) */
-            rs_tiled_panel(A, lda, n, i, k, bordered, border_out, linv, S, true);
+            /* C(i), i = k + 1. A_ik and A_ii are final long before L_kk⁻¹
+             * (C(k), the previous link of the chain): load them into
+             * registers first, while thread 0 waits for C(k), so the chain
+             * loads only L_kk⁻¹ after its hand-off. Then P(i, k), published
+             * at once (the look-ahead updates of column i wait for it),
+             * U(i, i, k) and D(i) on the tile in shared memory, published
+             * together below (+2). */
+            double a[SB_RS_NB / 4], acc[8][2];
+            rs_tiled_panel_load(a, A, lda, n, i, k);
+            rs_tiled_chain_load(acc, A, lda, n, i);
+            if (threadIdx.x == 0) {
+                s_ready = rs_tiled_wait(ts, nt, k, k, (unsigned)k + 1, info) ? 1 : 0;
+                if (rec)
+                    rec->ready_ns = rs_globaltimer();
+            }
+            __syncthreads();
+            if (!s_ready)
+                break;
+            rs_tiled_panel(A, lda, n, i, k, bordered, border_out, linv, S, true, a);
             __threadfence();
             __syncthreads();
             if (threadIdx.x == 0) {
@@ -794,7 +846,7 @@ __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n
                     rec->mid_ns = rs_globaltimer();
                 atomicAdd(ts.counts + i + (int64_t)k * nt, 1u);
             }
-            rs_tiled_chain_update(A, lda, n, i, S);
+            rs_tiled_chain_update(acc, n, i, S);
             if (!rs_tiled_diag(A, lda, n, i, bordered, border_out, linv, S, xd, T, &s_fail, info,
                                ts.ctl, true))
                 break;

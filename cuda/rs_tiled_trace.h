@@ -6,14 +6,17 @@
  *
  * Checks (sb_tiled_trace_analyse returns 0 when all hold, else 1 and why):
  *   - every task of the factorization is done exactly once, at a ticket of
- *     the launch, with take <= ready <= done (and ready <= mid <= done for a
- *     chain task C(i), which does P(i, i-1), U(i, i, i-1) and D(i));
+ *     the launch, with take <= early <= ready <= done (and ready <= mid <=
+ *     done for a chain task C(i), which does P(i, i-1), U(i, i, i-1) and
+ *     D(i));
  *   - no task became ready before its inputs were published (a chain's
  *     panel counts as published at its mid time):
  *       D(j)      after U(j, j, j-1),
  *       P(i, j)   after D(j) and U(i, j, j-1),
  *       U(i,j,k)  after P(i, k), P(j, k) and U(i, j, k-1),
- *       C(i)      after D(i-1), U(i, i-1, i-2) and U(i, i, i-2)
+ *       C(i)      after D(i-1), and at its early time (when it starts
+ *                 loading A_i,i-1 and A_ii) after U(i, i-1, i-2) and
+ *                 U(i, i, i-2)
  *     (the earlier updates of a tile follow by transitivity, since each
  *     task's done >= its ready).
  * Summary: the span (first take to last done); per kind the count, the
@@ -78,21 +81,24 @@ static inline int sb_tiled_trace_claim(long long *slot, long long t, const char 
     return 1;
 }
 
-/* ready(consumer) >= the producer's publication (a chain's panel at its mid
- * time); on failure writes why and returns 0. */
+/* The consumer's time of readiness for this input (its ready time, or for
+ * a chain task's early inputs A_ik and A_ii its early time) >= the
+ * producer's publication (a chain's panel at its mid time); on failure
+ * writes why and returns 0. */
 static inline int sb_tiled_trace_after(const sb_tiled_trace_rec *rec, long long consumer,
-                                       long long producer, int producer_is_panel, char *why,
-                                       size_t why_len)
+                                       long long producer, int producer_is_panel, int early,
+                                       char *why, size_t why_len)
 {
     const sb_tiled_trace_rec *c = rec + consumer, *q = rec + producer;
     const unsigned long long pub = q->kind == 4 && producer_is_panel ? q->mid_ns : q->done_ns;
-    if (c->ready_ns >= pub)
+    const unsigned long long at = early ? c->early_ns : c->ready_ns;
+    if (at >= pub)
         return 1;
     snprintf(why, why_len,
-             "task %lld (kind %d tile %d,%d step %d) ready %.3f us before its input, task %lld (kind %d "
+             "task %lld (kind %d tile %d,%d step %d) %s %.3f us before its input, task %lld (kind %d "
              "tile %d,%d step %d), was published",
-             consumer, c->kind, c->i, c->j, c->k, sb_tiled_trace_us(pub, c->ready_ns), producer, q->kind,
-             q->i, q->j, q->k);
+             consumer, c->kind, c->i, c->j, c->k, early ? "loaded it" : "ready", sb_tiled_trace_us(pub, at),
+             producer, q->kind, q->i, q->j, q->k);
     return 0;
 }
 
@@ -147,9 +153,11 @@ static inline int sb_tiled_trace_analyse(const sb_tiled_trace_rec *rec, int nt,
             ok = 0;
         }
         const unsigned long long mid = r->kind == 4 ? r->mid_ns : r->ready_ns;
-        if (ok && !(r->take_ns <= r->ready_ns && r->ready_ns <= mid && mid <= r->done_ns)) {
-            snprintf(why, why_len, "ticket %lld: times out of order (take %llu, ready %llu, mid %llu, done %llu)",
-                     t, r->take_ns, r->ready_ns, r->mid_ns, r->done_ns);
+        if (ok && !(r->take_ns <= r->early_ns && r->early_ns <= r->ready_ns && r->ready_ns <= mid &&
+                    mid <= r->done_ns)) {
+            snprintf(why, why_len,
+                     "ticket %lld: times out of order (take %llu, early %llu, ready %llu, mid %llu, done %llu)",
+                     t, r->take_ns, r->early_ns, r->ready_ns, r->mid_ns, r->done_ns);
             ok = 0;
         }
         if (ok) {
@@ -173,18 +181,18 @@ static inline int sb_tiled_trace_analyse(const sb_tiled_trace_rec *rec, int nt,
         const int i = r->i, j = r->j, k = r->k;
         if (r->kind == 1) {
             if (j > 0)
-                ok = sb_tiled_trace_after(rec, t, SB_TT_U(j, j, j - 1), 0, why, why_len);
+                ok = sb_tiled_trace_after(rec, t, SB_TT_U(j, j, j - 1), 0, 0, why, why_len);
         } else if (r->kind == 2) {
-            ok = sb_tiled_trace_after(rec, t, d[j], 0, why, why_len) &&
-                 (j == 0 || sb_tiled_trace_after(rec, t, SB_TT_U(i, j, j - 1), 0, why, why_len));
+            ok = sb_tiled_trace_after(rec, t, d[j], 0, 0, why, why_len) &&
+                 (j == 0 || sb_tiled_trace_after(rec, t, SB_TT_U(i, j, j - 1), 0, 0, why, why_len));
         } else if (r->kind == 3) {
-            ok = sb_tiled_trace_after(rec, t, SB_TT_P(i, k), 1, why, why_len) &&
-                 sb_tiled_trace_after(rec, t, SB_TT_P(j, k), 1, why, why_len) &&
-                 (k == 0 || sb_tiled_trace_after(rec, t, SB_TT_U(i, j, k - 1), 0, why, why_len));
-        } else {
-            ok = sb_tiled_trace_after(rec, t, d[k], 0, why, why_len) &&
-                 (k == 0 || (sb_tiled_trace_after(rec, t, SB_TT_U(i, k, k - 1), 0, why, why_len) &&
-                             sb_tiled_trace_after(rec, t, SB_TT_U(i, i, k - 1), 0, why, why_len)));
+            ok = sb_tiled_trace_after(rec, t, SB_TT_P(i, k), 1, 0, why, why_len) &&
+                 sb_tiled_trace_after(rec, t, SB_TT_P(j, k), 1, 0, why, why_len) &&
+                 (k == 0 || sb_tiled_trace_after(rec, t, SB_TT_U(i, j, k - 1), 0, 0, why, why_len));
+        } else { /* the chain loads A_ik and A_ii at its early time */
+            ok = sb_tiled_trace_after(rec, t, d[k], 0, 0, why, why_len) &&
+                 (k == 0 || (sb_tiled_trace_after(rec, t, SB_TT_U(i, k, k - 1), 0, 1, why, why_len) &&
+                             sb_tiled_trace_after(rec, t, SB_TT_U(i, i, k - 1), 0, 1, why, why_len)));
         }
     }
 #undef SB_TT_P

@@ -41,6 +41,13 @@
  * N = 7, 65, 200, 700). The not-SPD cases fail inside a 16-column panel
  * (column 100: tile 1, panel 2; column 3 of the bordered N = 70: panel 0;
  * column 1500: tile 23, panel 1).
+ * The chain task loads A_i,i-1 and A_ii before it waits for L_kk⁻¹; with
+ * its wait for A_ii's last update (U(i, i, i-2)) removed, N = 300 and 700
+ * fail the factor and the trace check ("loaded it ... before its input");
+ * with its wait for L_kk⁻¹ removed, N = 300 fails both. Panels multiply by
+ * L_jj⁻ᵀ skipping its zero upper blocks and loading only its lower half:
+ * the factor's bits are those of the full product (hash of L at N = 7, 65,
+ * 200, 700).
  * Not exercised: the GPU's weaker memory model (x86 is TSO), real
  * warp-synchronous execution, and any timing.
  *
