@@ -33,9 +33,10 @@
  *       instead of potrs's column-latency-bound sweep.
  *   or --factor tiled (experimental, never run on a GPU yet; lda = N + 1):
  *     the build writes M or G into the leading N×N block of an (N+1)×(N+1)
- *     matrix and the right-hand side (v, or rhs) into row N (a strided
- *     device copy); one persistent launch (rs_chol_tiled, rs_tiled.cuh)
- *     factors the bordered matrix, so row N of the factor is (L⁻¹b)ᵀ: the
+ *     matrix and the right-hand side into row N (dual: v, written by the
+ *     same kernel that builds M; primal: rhs, a strided device copy);
+ *     one persistent launch (rs_chol_tiled, rs_tiled.cuh) factors the
+ *     bordered matrix, so row N of the factor is (L⁻¹b)ᵀ: the
  *     forward solve is fused into the factor (and its time into factor_ms),
  *     the kernel also writes it into the solve vector, and it stores every
  *     64-tile's L_kk⁻¹; one backward chained launch (rs_trsv_lower_bwd)
@@ -792,11 +793,15 @@ sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err
             if (rc != SB_OK)
                 return rc;
         }
+        /* tiled: v also becomes row N of the bordered matrix, and the
+         * factorization writes L⁻¹v into y_d itself */
+        const int bordered = st->factor == RS_FACTOR_TILED;
         SB_LAUNCH_TRY(err, sb_launch_dual_shift(st->K_d, st->n, st->w_d, st->ridge, st->A_d,
-                                                st->lda, st->stream));
+                                                st->lda, bordered ? st->v_d : NULL, st->stream));
         st->tel.own_kernel_launches++;
-        SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
-                                         cudaMemcpyDeviceToDevice, st->stream));
+        if (!bordered)
+            SB_CUDA_TRY(err, cudaMemcpyAsync(st->y_d, st->v_d, n * sizeof(double),
+                                             cudaMemcpyDeviceToDevice, st->stream));
     } else if (st->factor == RS_FACTOR_TILED) {
         /* the Gram is built by the factorization's launch (rs_factor) */
     } else {
@@ -810,10 +815,9 @@ sb_rc rs_fp64_body(rs_state *st, int *info, int profiled, int frame_done, sb_err
         st->tel.own_kernel_launches++;
     }
     const int tiled = st->factor == RS_FACTOR_TILED;
-    if (tiled) /* the right-hand side becomes row N of the bordered matrix */
+    if (tiled && !dual) /* rhs becomes row N of the bordered matrix (dual: rs_dual_shift) */
         SB_CUDA_TRY(err, cudaMemcpy2DAsync(st->A_d + st->N, (size_t)st->lda * sizeof(double),
-                                           dual ? st->v_d : st->rhs_d, sizeof(double),
-                                           sizeof(double), (size_t)st->N,
+                                           st->rhs_d, sizeof(double), sizeof(double), (size_t)st->N,
                                            cudaMemcpyDeviceToDevice, st->stream));
     RS_MARK(EV_BUILT);
 

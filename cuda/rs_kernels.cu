@@ -41,9 +41,11 @@ cudaError_t sb_launch_add_diag(double *A, int64_t N, int64_t lda, double v, cuda
 }
 
 cudaError_t sb_launch_dual_shift(const double *K, int64_t n, const double *w, double ridge,
-                                 double *M, int64_t ldm, cudaStream_t stream)
+                                 double *M, int64_t ldm, const double *border, cudaStream_t stream)
 {
-    rs_dual_shift<<<grid_for(n, 1), kThreads, 0, stream>>>(K, n, w, ridge, M, ldm);
+    if (border && ldm < n + 1)
+        return cudaErrorInvalidValue;
+    rs_dual_shift<<<grid_for(n, 1), kThreads, 0, stream>>>(K, n, w, ridge, M, ldm, border);
     return cudaGetLastError();
 }
 

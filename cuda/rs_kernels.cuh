@@ -55,13 +55,18 @@ __global__ void rs_add_diag(double *A, int64_t N, int64_t lda, double v)
 
 /* Dual form: lower(M) = lower(K) + diag(ridge / w), n×n, K with leading
  * dimension n, M with ldm (n, or n + 1 for the bordered matrix of the fused
- * tiled factor). Blocks stride over columns, threads over the rows c..n-1. */
+ * tiled factor). Blocks stride over columns, threads over the rows c..n-1.
+ * border (the bordered matrix, ldm >= n + 1; NULL otherwise): also
+ * M[n + c·ldm] = border[c], the right-hand side as row n. */
 __global__ void rs_dual_shift(const double *__restrict__ K, int64_t n, const double *__restrict__ w,
-                              double ridge, double *__restrict__ M, int64_t ldm)
+                              double ridge, double *__restrict__ M, int64_t ldm,
+                              const double *__restrict__ border)
 {
     for (int64_t c = blockIdx.x; c < n; c += gridDim.x) {
         const double *kc = K + c * n;
         double *mc = M + c * ldm;
+        if (border && threadIdx.x == 0)
+            mc[n] = border[c];
         for (int64_t r = c + threadIdx.x; r < n; r += blockDim.x) {
             double v = kc[r];
             if (r == c)

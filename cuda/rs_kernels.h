@@ -20,9 +20,11 @@ cudaError_t sb_launch_scale_cols_sqrtw(const double *Xt, int64_t p, int64_t n, c
                                        double *Xs, cudaStream_t stream);
 /* A[i,i] += v, A N×N with leading dimension lda. */
 cudaError_t sb_launch_add_diag(double *A, int64_t N, int64_t lda, double v, cudaStream_t stream);
-/* lower(M) = lower(K) + diag(ridge / w), n×n; K has leading dimension n, M ldm. */
+/* lower(M) = lower(K) + diag(ridge / w), n×n; K has leading dimension n, M ldm.
+ * border: NULL, or n values written as row n of M (ldm >= n + 1: the bordered
+ * matrix of the tiled factorization). */
 cudaError_t sb_launch_dual_shift(const double *K, int64_t n, const double *w, double ridge,
-                                 double *M, int64_t ldm, cudaStream_t stream);
+                                 double *M, int64_t ldm, const double *border, cudaStream_t stream);
 /* count doubles in [-1, 1), none zero. */
 cudaError_t sb_launch_fill_pseudorandom(double *a, int64_t count, uint64_t seed,
                                         cudaStream_t stream);

@@ -321,7 +321,7 @@ static void test_elementwise()
     for (auto &x : K)
         x = lcg_u();
     sim_launch(SIM_KERNEL(rs_dual_shift), 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
-               M.data(), n);
+               M.data(), n, (const double *)nullptr);
     e = 0.0;
     for (int64_t c = 0; c < n; ++c)
         for (int64_t r = 0; r < n; ++r) {
@@ -329,6 +329,23 @@ static void test_elementwise()
             e = std::max(e, std::fabs(M[r + c * n] - want));
         }
     sim_report(e == 0.0, "dual_shift (lower only, upper untouched)", e);
+
+    /* bordered (the tiled factor's layout, ldm = n + 1): v becomes row n */
+    std::vector<double> v((size_t)n), Mb((size_t)((n + 1) * (n + 1)), 7.0);
+    for (auto &x : v)
+        x = lcg_u();
+    sim_launch(SIM_KERNEL(rs_dual_shift), 3, 32, (const double *)K.data(), n, (const double *)w.data(), 0.25,
+               Mb.data(), n + 1, (const double *)v.data());
+    e = 0.0;
+    for (int64_t c = 0; c <= n; ++c)
+        for (int64_t r = 0; r <= n; ++r) {
+            const double want = c == n ? 7.0
+                                : r == n ? v[c]
+                                : r >= c ? K[r + c * n] + (r == c ? 0.25 / w[c] : 0.0)
+                                         : 7.0;
+            e = std::max(e, std::fabs(Mb[r + c * (n + 1)] - want));
+        }
+    sim_report(e == 0.0, "dual_shift bordered (row n = v, column n and upper untouched)", e);
 
     std::vector<double> D((size_t)(n * n), 1.0);
     sim_launch(SIM_KERNEL(rs_add_diag), 1, 32, D.data(), n, n, 0.5);
