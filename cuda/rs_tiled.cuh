@@ -45,7 +45,7 @@
  * (sm_90: 48 B stored, 140 B loaded; sm_80: 52 B, 160 B; the __noinline__
  * Gram task itself is spill-free; before the chain task's early loads,
  * below, 32 B and 96 B). So it is its own instantiation and the plain
- * rs_chol_tiled keeps 249 registers on sm_90 (232 on sm_80) and no spills.
+ * rs_chol_tiled keeps 251 registers on sm_90 (232 on sm_80) and no spills.
  * With the Gram task inline the spills were 176 B stored, 656 B loaded.
  *
  * Scheduling: a grid of about one block per SM loops, each block taking a
@@ -122,10 +122,11 @@
  *      beside it (the panel's other columns and the 16×16 inverse, in
  *      registers): 3.2-3.6 us; four panel ends (square roots, scaling,
  *      stores to shared memory) ~0.5 us; 3 trailing and 4 inverse phases
- *      (barrier + <= 3 blocks of <= 8 dependent mma each) ~1.3 us; store +
- *      fence ~0.4 us: 5.4-5.8 us (with the panels in shared memory, a
- *      store, a __syncwarp and a load a step: 6-8 us).
- *   Per column ≈ 1.2-1.5 + 0.7 + 5.4-5.8 + 0.5-0.8 ≈ 7.8-8.8 us, so ≈
+ *      (barrier + <= 3 blocks of <= 8 dependent mma each) ~1.3 us, L_jj
+ *      stored before the inverse phases so its stores drain meanwhile;
+ *      L_jj⁻¹'s store + fence ~0.3 us: 5.3-5.7 us (with the panels in
+ *      shared memory, a store, a __syncwarp and a load a step: 6-8 us).
+ *   Per column ≈ 1.2-1.5 + 0.7 + 5.3-5.7 + 0.5-0.8 ≈ 7.7-8.7 us, so ≈
  *      0.25-0.28 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the
  *      issue's target: ~0.2 ms; with P, U and D as separate tasks, three
  *      hand-offs and two more tile loads a column, and the panels in shared
@@ -576,6 +577,20 @@ __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int
         __syncthreads();
     }
 
+    /* L_jj is final in S's lower triangle, which the inverse below leaves
+     * alone: store it now, so the stores drain while the inverse is formed
+     * (only L_jj⁻¹ is read by other tasks, and the end-of-task fence waits
+     * for every store). */
+#pragma unroll 4
+    for (int m = 0; m < RS_PER_THREAD; ++m) {
+        const int q = tid + m * SB_TILED_THREADS;
+        const int rr = q % SB_RS_NB, c = q / SB_RS_NB;
+        if (rr < rb && c < rb && rr >= c)
+            Ajj[rr + (int64_t)c * lda] = S[rr + c * RS_TLD];
+        if (border_out && rr == border && c < rr)
+            border_out[col0 + c] = S[rr + c * RS_TLD];
+    }
+
     /* X = L⁻¹: level h = 16 (two products at once, p = 0 and 2), then 32. */
     for (int h = RS_PW; h < SB_RS_NB; h *= 2) {
         const int nprod = SB_RS_NB / (2 * h);  /* 2, then 1 */
@@ -613,12 +628,7 @@ __device__ __forceinline__ bool rs_tiled_diag(double *A, int64_t lda, int n, int
     for (int m = 0; m < RS_PER_THREAD; ++m) {
         const int q = tid + m * SB_TILED_THREADS;
         const int rr = q % SB_RS_NB, c = q / SB_RS_NB;
-        const bool in = rr < rb && c < rb;
-        if (in && rr >= c)
-            Ajj[rr + (int64_t)c * lda] = S[rr + c * RS_TLD];
-        Xj[q] = in ? Xat(rr, c) : 0.0;
-        if (border_out && rr == border && c < rr)
-            border_out[col0 + c] = S[rr + c * RS_TLD];
+        Xj[q] = rr < rb && c < rb ? Xat(rr, c) : 0.0;
     }
     return true;
 }
@@ -747,7 +757,7 @@ __device__ __forceinline__ void rs_tiled_chain_update(double (&acc)[8][2], int n
  * sb_launch_chol_tiled (rs_kernels.h) for the arguments. kGram: the launch
  * also runs the Gram's tasks (ts.gram_p > 0, sb_launch_chol_tiled_gram);
  * its own instantiation, so the plain factorization keeps its registers
- * (ptxas, sm_90: 249 without spills; with the Gram 255, see above). */
+ * (ptxas, sm_90: 251 without spills; with the Gram 255, see above). */
 template <bool kGram>
 __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n, int bordered,
                                                    double *border_out, double *linv,
