@@ -42,7 +42,7 @@
  * tasks wait for nothing, so the ticket argument below still holds. The
  * Gram's combine and tensor-core loop need ~215 registers; in one kernel
  * with the factor tasks ptxas (CUDA 13) gives 255 and a few spill bytes
- * (sm_90: 48 B stored, 140 B loaded; sm_80: 52 B, 160 B; the __noinline__
+ * (sm_90: 40 B stored, 148 B loaded; sm_80: 44 B, 168 B; the __noinline__
  * Gram task itself is spill-free; before the chain task's early loads,
  * below, 32 B and 96 B). So it is its own instantiation and the plain
  * rs_chol_tiled keeps 251 registers on sm_90 (232 on sm_80) and no spills.
@@ -132,10 +132,14 @@
  *      hand-offs and two more tile loads a column, and the panels in shared
  *      memory: ≈ 0.44-0.56 ms). Throughput is not the limit: ~5900 tasks ×
  *      ~2.7 us / 132 SMs ≈ 0.12 ms.
- * What the remaining factor of ~1.3 needs (not done): the chain task's
- * panel split across two blocks, and the inverse phases of D overlapped
- * with the stores of L_jj; beyond that the ~1.3 us of L_kk⁻¹ traffic and
- * hand-off a column are the floor of this one-task-per-column design. */
+ * What the remaining factor of ~1.3 needs (not done): a shorter pivot
+ * chain in D (two pivots per shuffle round: ~70 instead of ~90-100 cycles
+ * a pivot, if the step is not issue-bound: ~32 shuffles and ~30 FP64
+ * instructions a step), the inverse phases overlapped with the panels
+ * (warps 1-7 idle while warp 0 factors), and the chain task's panel split
+ * across two blocks; beyond that the ~1.3 us of L_kk⁻¹ traffic and hand-off
+ * a column are the floor of this one-task-per-column design. The trace
+ * (tests/gpu/tiled_trace.c) says which term to attack first. */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 
@@ -842,8 +846,11 @@ __device__ __forceinline__ void rs_chol_tiled_body(double *A, int64_t lda, int n
             rs_tiled_chain_load(acc, A, lda, n, i);
             if (threadIdx.x == 0) {
                 s_ready = rs_tiled_wait(ts, nt, k, k, (unsigned)k + 1, info) ? 1 : 0;
-                if (rec)
+                if (rec) {
                     rec->ready_ns = rs_globaltimer();
+                    if (!s_ready) /* recorded as a block that stopped, like a failed first wait */
+                        rec->kind = RS_TASK_EXIT;
+                }
             }
             __syncthreads();
             if (!s_ready)
