@@ -80,6 +80,12 @@ $(LIB): $(OBJ) $(BACKEND_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The objects that carry the commit (--version, every verdict's tool.git) are rebuilt
+# when it changes: a new commit, an edit (-dirty), or a GPU node's SB_GIT_REV.
+REV_STAMP := $(BUILD)/.rev
+$(shell mkdir -p $(BUILD); [ "$$(cat $(REV_STAMP) 2>/dev/null)" = "$(GIT_REV)" ] || echo "$(GIT_REV)" > $(REV_STAMP))
+$(BUILD)/src/main.o $(BUILD)/src/verdict.o: $(REV_STAMP)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

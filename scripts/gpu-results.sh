@@ -101,7 +101,9 @@ fi
 echo "== summary"
 for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json "$out"/r/en-*.json; do
     jq -r --arg f "$(basename "$f" .json)" \
-      '[$f, .exit_code, .engaged, (.throughput.measured_rows_per_s // 0 | floor), (.timing.median_s * 1e3 | tostring + " ms"),
-        (.parity.rel_err // "null"), (.residency.speedup // "-"), ([.gates[] | select(.applies and (.pass | not)) | .id] | join(","))] | @tsv' "$f" 2>/dev/null
+      '[$f, .exit_code, .engaged, ((.throughput.measured_rows_per_s // 0) | floor),
+        (if .timing.median_s then (.timing.median_s * 1e3 | tostring + " ms") else "-" end),
+        (.parity.rel_err // "null"), (.residency.speedup // "-"),
+        ([.gates[]? | select(.applies and (.pass | not)) | .id] | join(","))] | @tsv' "$f" 2>/dev/null
 done
 tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"
