@@ -1,10 +1,11 @@
 /* Where the tiled factorization's time goes on a GPU (--factor tiled,
  * cuda/rs_tiled.cuh), measured beside cuSOLVER on the same matrix.
  *
- * For each order N (default 1024, 2000 and 4000: the primal Gram of
- * sae-8k-1024 and the dual systems of sae-2k-2048 and sae-4k-4096), an SPD
- * matrix XᵀWX + ridge·I with the right-hand side as
- * its border (the (N+1)×(N+1) matrix the tool factors):
+ * For each order N (default 1024, 2000, 4000 and 5120: the primal Gram of
+ * sae-8k-1024, the dual systems of sae-2k-2048 and sae-4k-4096, and the
+ * Schur complement of inner-loop's color-arm), an SPD matrix XᵀWX + ridge·I
+ * with the right-hand side as its border (the (N+1)×(N+1) matrix the tool
+ * factors):
  *   - the tiled factor's kernel time, cudaEvent pairs around each launch
  *     alone (the copy that restores the input is outside them), warm-up 3,
  *     20 timed, median and min; and cuSOLVER Xpotrf of the N×N matrix the
@@ -18,7 +19,15 @@
  *     (column period, the chain task's panel and update + diagonal work,
  *     hand-off latency), the
  *     quantities the estimate in rs_tiled.cuh is made of. The traced launch
- *     is not one of the timed ones.
+ *     is not one of the timed ones;
+ *   - the solve after each factor, timed the same way and checked against
+ *     LAPACKE dpotrs: the tiled variant's backward launch (its forward solve
+ *     is fused into the factor), cuSOLVER Xpotrs with Xpotrf's L (the
+ *     library variant's solve, and inner-loop's S solve), and our two chained
+ *     launches on that same L (the blocked variant's solve). cuSOLVER's
+ *     potrs is latency-bound by column (~0.28 ms at 2048 by the peers'
+ *     measurements); these numbers say what the chained solves would save
+ *     the library variant and inner-loop (IL-004).
  * Then sae-8k-1024's primal build + factor (p = 1024, 8000 samples): the
  * Gram kernel followed by the tiled factor, against both in one launch
  * (sb_launch_chol_tiled_gram, the factor starting on Gram tiles already
@@ -140,8 +149,9 @@ static void run(int N, FILE *json)
     double *B = calloc((size_t)(ld * ld), sizeof *B), *y = malloc((size_t)N * sizeof *y);
     double *Bout = malloc((size_t)(ld * ld) * sizeof *Bout), *row = malloc((size_t)N * sizeof *row);
     sb_tiled_trace_rec *trace = calloc((size_t)ntasks, sizeof *trace);
-    double tiled_ms[REPS], lib_ms[REPS];
-    double *B_d = NULL, *B0_d = NULL, *A_d = NULL, *A0_d = NULL, *b_d = NULL, *linv_d = NULL;
+    double tiled_ms[REPS], lib_ms[REPS], bwd_ms[REPS], potrs_ms[REPS], chained_ms[REPS];
+    double *x = malloc((size_t)N * sizeof *x), *xref = malloc((size_t)N * sizeof *xref);
+    double *B_d = NULL, *B0_d = NULL, *A_d = NULL, *A0_d = NULL, *b_d = NULL, *x_d = NULL, *rhs_d = NULL;
     void *work_d = NULL, *work_h = NULL;
     int *info_d = NULL;
     sb_tiled_trace_rec *trace_d = NULL;
@@ -150,7 +160,9 @@ static void run(int N, FILE *json)
     cusolverDnHandle_t solver = NULL;
     cusolverDnParams_t params = NULL;
     sb_tiled tiled = {0};
-    if (!A || !L || !B || !y || !Bout || !row || !trace) {
+    sb_chain chain = {0}; /* its linv receives the tiled factor's tile inverses, as in the tool */
+    double ebwd = NAN, epotrs = NAN, echained = NAN;
+    if (!A || !L || !B || !y || !Bout || !row || !trace || !x || !xref) {
         check(0, "N=%d: host allocation", N);
         goto out;
     }
@@ -167,6 +179,8 @@ static void run(int N, FILE *json)
         memcpy(B + c * ld, A + (int64_t)c * N, (size_t)N * sizeof *B);
         B[N + c * ld] = y[c] = cos(0.05 * (c + 1));
     }
+    memcpy(xref, y, (size_t)N * sizeof *xref);
+    LAPACKE_dpotrs(LAPACK_COL_MAJOR, 'L', N, 1, L, N, xref, N);        /* xref = A⁻¹b */
     LAPACKE_dtrtrs(LAPACK_COL_MAJOR, 'L', 'N', 'N', N, 1, L, N, y, N); /* y = L⁻¹b */
 
     int dev = 0, sms = 0;
@@ -182,19 +196,24 @@ static void run(int N, FILE *json)
     TRY(cudaMalloc((void **)&A_d, (size_t)N * N * sizeof(double)));
     TRY(cudaMalloc((void **)&A0_d, (size_t)N * N * sizeof(double)));
     TRY(cudaMalloc((void **)&b_d, (size_t)N * sizeof(double)));
-    TRY(cudaMalloc((void **)&linv_d, (size_t)nt * SB_RS_NB * SB_RS_NB * sizeof(double)));
+    TRY(cudaMalloc((void **)&x_d, (size_t)N * sizeof(double)));
+    TRY(cudaMalloc((void **)&rhs_d, (size_t)N * sizeof(double)));
     TRY(cudaMalloc((void **)&info_d, sizeof(int)));
     TRY(cudaMalloc((void **)&trace_d, (size_t)ntasks * sizeof *trace_d));
     TRY(cudaMemset(info_d, 0, sizeof(int)));
     TRY(cudaMemcpy(B0_d, B, (size_t)(ld * ld) * sizeof(double), cudaMemcpyHostToDevice));
     TRY(cudaMemcpy(A0_d, A, (size_t)N * N * sizeof(double), cudaMemcpyHostToDevice));
     TRY(sb_tiled_alloc(&tiled, N + 1, sms, s));
+    TRY(sb_chain_alloc(&chain, N + 1, s));
+    for (int c = 0; c < N; c++)
+        row[c] = B[N + c * ld]; /* b */
+    TRY(cudaMemcpy(rhs_d, row, (size_t)N * sizeof(double), cudaMemcpyHostToDevice));
 
     /* the tiled factor of the bordered matrix */
     for (int r = -WARMUP; r < REPS; r++) {
         TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
         TRY(cudaEventRecord(e0, s));
-        TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, linv_d, &tiled, info_d, s));
+        TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, chain.linv, &tiled, info_d, s));
         TRY(event_ms(s, e0, e1, r >= 0 ? &tiled_ms[r] : NULL));
     }
     int info = 0;
@@ -237,7 +256,7 @@ static void run(int N, FILE *json)
     TRY(cudaMemset(info_d, 0, sizeof(int)));
     TRY(cudaMemcpyAsync(B_d, B0_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToDevice, s));
     tiled.trace = trace_d;
-    TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, linv_d, &tiled, info_d, s));
+    TRY(sb_launch_chol_tiled(B_d, ld, N + 1, 1, b_d, chain.linv, &tiled, info_d, s));
     tiled.trace = NULL;
     TRY(cudaStreamSynchronize(s));
     TRY(cudaMemcpy(trace, trace_d, (size_t)ntasks * sizeof *trace, cudaMemcpyDeviceToHost));
@@ -248,21 +267,74 @@ static void run(int N, FILE *json)
     check(info == 0 && !bad, "N=%d: traced launch: info %d, %lld tasks once each on %d blocks, none ready before its inputs%s%s",
           N, info, sum.ntasks, sum.blocks, bad ? ": " : "", why);
 
-    double tmed, tmin, lmed, lmin;
+    /* The solve after each factor, timed the same way (the copy that restores
+     * the right-hand side outside the events), each checked against LAPACKE
+     * dpotrs: the tiled variant's one backward launch with the tile inverses
+     * its factor stored (b_d holds L⁻¹b from its border row); cuSOLVER
+     * Xpotrs with Xpotrf's L (the library variant's solve, and inner-loop's
+     * S solve); our two chained launches on that same L (the blocked
+     * variant's solve; the forward one rewrites chain.linv, so it runs last). */
+    for (int r = -WARMUP; r < REPS; r++) {
+        TRY(cudaMemcpyAsync(x_d, b_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
+        TRY(cudaEventRecord(e0, s));
+        TRY(sb_launch_chol_solve_bwd(B_d, ld, N, x_d, &chain, info_d, s));
+        TRY(event_ms(s, e0, e1, r >= 0 ? &bwd_ms[r] : NULL));
+    }
+    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
+    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+    ebwd = rel_err(x, xref, N);
+    check(info == 0 && ebwd < 1e-10, "N=%d: tiled backward solve vs LAPACKE dpotrs: info %d, rel %.3g", N, info,
+          ebwd);
+    for (int r = -WARMUP; r < REPS; r++) {
+        TRY(cudaMemcpyAsync(x_d, rhs_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
+        TRY(cudaEventRecord(e0, s));
+        TRY(cusolverDnXpotrs(solver, params, CUBLAS_FILL_MODE_LOWER, N, 1, CUDA_R_64F, A_d, N, CUDA_R_64F,
+                             x_d, N, info_d));
+        TRY(event_ms(s, e0, e1, r >= 0 ? &potrs_ms[r] : NULL));
+    }
+    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
+    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+    epotrs = rel_err(x, xref, N);
+    check(info == 0 && epotrs < 1e-10, "N=%d: cuSOLVER Xpotrf + Xpotrs vs LAPACKE dpotrs: info %d, rel %.3g", N,
+          info, epotrs);
+    for (int r = -WARMUP; r < REPS; r++) {
+        TRY(cudaMemcpyAsync(x_d, rhs_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
+        TRY(cudaEventRecord(e0, s));
+        TRY(sb_launch_chol_solve_chained(A_d, N, N, x_d, &chain, info_d, s));
+        TRY(event_ms(s, e0, e1, r >= 0 ? &chained_ms[r] : NULL));
+    }
+    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
+    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+    echained = rel_err(x, xref, N);
+    check(info == 0 && echained < 1e-10, "N=%d: chained forward + backward solve on Xpotrf's L vs LAPACKE dpotrs: "
+          "info %d, rel %.3g", N, info, echained);
+
+    double tmed, tmin, lmed, lmin, bmed, bmin, pmed, pmin, cmed, cmin;
     stats(tiled_ms, REPS, &tmed, &tmin);
     stats(lib_ms, REPS, &lmed, &lmin);
+    stats(bwd_ms, REPS, &bmed, &bmin);
+    stats(potrs_ms, REPS, &pmed, &pmin);
+    stats(chained_ms, REPS, &cmed, &cmin);
     printf("     N=%d: tiled factor (bordered, N+1) %.4f ms median (min %.4f), cuSOLVER Xpotrf (N) %.4f ms "
            "median (min %.4f); traced: column period %.2f us = hand-off %.2f + chain panel %.2f + "
            "update and diagonal %.2f us (medians)\n",
            N, tmed, tmin, lmed, lmin, sum.column_us, sum.handoff_us, sum.chain_panel_us, sum.chain_rest_us);
+    printf("     N=%d solves: tiled backward %.4f ms median (min %.4f), cuSOLVER Xpotrs %.4f (min %.4f), "
+           "chained forward + backward %.4f (min %.4f)\n",
+           N, bmed, bmin, pmed, pmin, cmed, cmin);
     if (json) {
         fprintf(json,
                 "{\"n\": %d, \"device\": \"%s\", \"sms\": %d, \"grid\": %d, \"reps\": %d, \"warmup\": %d, "
                 "\"tiled_factor_ms\": {\"median\": %.5f, \"min\": %.5f}, "
                 "\"cusolver_xpotrf_ms\": {\"median\": %.5f, \"min\": %.5f}, "
-                "\"parity\": {\"factor_rel\": %.3g, \"forward_rel\": %.3g}, \"trace_consistent\": %s, \"trace\": ",
-                N, prop.name, sms, tiled.grid, REPS, WARMUP, tmed, tmin, lmed, lmin, ef, ey,
-                bad ? "false" : "true");
+                "\"parity\": {\"factor_rel\": %.3g, \"forward_rel\": %.3g}, "
+                "\"solve_ms\": {\"tiled_bwd\": {\"median\": %.5f, \"min\": %.5f}, "
+                "\"cusolver_xpotrs\": {\"median\": %.5f, \"min\": %.5f}, "
+                "\"chained_fwd_bwd\": {\"median\": %.5f, \"min\": %.5f}}, "
+                "\"solve_parity\": {\"tiled_bwd\": %.3g, \"cusolver_xpotrs\": %.3g, \"chained_fwd_bwd\": %.3g}, "
+                "\"trace_consistent\": %s, \"trace\": ",
+                N, prop.name, sms, tiled.grid, REPS, WARMUP, tmed, tmin, lmed, lmin, ef, ey, bmed, bmin, pmed,
+                pmin, cmed, cmin, ebwd, epotrs, echained, bad ? "false" : "true");
         sb_tiled_trace_json(json, &sum);
         fprintf(json, "}\n");
         fflush(json);
@@ -273,12 +345,14 @@ out:
     if (solver)
         cusolverDnDestroy(solver);
     sb_tiled_free(&tiled);
+    sb_chain_free(&chain);
     cudaFree(B_d);
     cudaFree(B0_d);
     cudaFree(A_d);
     cudaFree(A0_d);
     cudaFree(b_d);
-    cudaFree(linv_d);
+    cudaFree(x_d);
+    cudaFree(rhs_d);
     cudaFree(info_d);
     cudaFree(trace_d);
     cudaFree(work_d);
@@ -291,6 +365,8 @@ out:
     free(Bout);
     free(row);
     free(trace);
+    free(x);
+    free(xref);
 }
 
 /* sae-8k-1024's build + factor: the Gram kernel then the tiled factor (two
@@ -486,10 +562,12 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (nsizes == 0) { /* sae-8k-1024's Gram order, sae-2k-2048's and sae-4k-4096's dual */
+    if (nsizes == 0) { /* sae-8k-1024's Gram order, sae-2k-2048's and sae-4k-4096's dual,
+                          color-arm's Schur complement (inner-loop's S solve) */
         sizes[nsizes++] = 1024;
         sizes[nsizes++] = 2000;
         sizes[nsizes++] = 4000;
+        sizes[nsizes++] = 5120;
     }
     for (int i = 0; i < nsizes; i++)
         run(sizes[i], json);
