@@ -4,7 +4,7 @@
 #   make demo            install missing packages, build, run resident-solve on the host
 #   make test            install missing packages, build, run every CPU test
 #   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
-#   make test-gpu        device tests (needs a GPU; see tests/gpu/)
+#   make test-gpu        device tests (needs a GPU; see tests/gpu/); test-gpu-build only compiles them
 #   make fuzz            libFuzzer on the .npy, shape and calibration readers (FUZZ_SECONDS each)
 #   SB_PREFIX=DIR        headers/libraries unpacked by scripts/gpu-node-setup.sh
 
@@ -152,7 +152,7 @@ demo:
 
 test: deps
 	@$(MAKE) --no-print-directory saebench $(FAKE_BIN) $(UNIT_BIN)
-	@$(MAKE) --no-print-directory test-unit test-cli test-report test-multiplex fuzz-regressions
+	@$(MAKE) --no-print-directory test-unit test-cli test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -203,6 +203,12 @@ saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(FAKE_BIN)
 
 test-gpu: saebench
 	@BUILD=$(BUILD) tests/gpu/run-gpu-tests.sh ./saebench
+
+# The GPU test programs compiled and linked (no GPU needed), so a lent GPU's
+# time is never spent on a build error: part of `make test` in a CUDA build.
+.PHONY: test-gpu-build
+test-gpu-build: $(LIB)
+	@BUILD=$(BUILD) tests/gpu/run-gpu-tests.sh --build-only
 
 bench-host: saebench
 	@scripts/bench-host-vs-numpy.sh ./saebench
