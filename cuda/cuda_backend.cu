@@ -973,7 +973,9 @@ sb_rc rs_own_rep(rs_state *st, int profiled, sb_err *err)
 sb_rc rs_capture_rep(rs_state *st, sb_err *err)
 {
     const sb_telemetry before = st->tel;
-    SB_CUDA_TRY(err, cudaStreamBeginCapture(st->stream, cudaStreamCaptureModeGlobal));
+    /* thread-local: another host thread's unsafe call (a cudaMalloc) cannot
+     * invalidate this capture, nor this one fail the other's */
+    SB_CUDA_TRY(err, cudaStreamBeginCapture(st->stream, cudaStreamCaptureModeThreadLocal));
     sb_rc rc = rs_own_rep(st, 0, err);
     cudaGraph_t graph = NULL;
     const cudaError_t e = cudaStreamEndCapture(st->stream, &graph); /* always end it */
