@@ -228,4 +228,41 @@ else
     echo "skip --html charts (gnuplot not installed; Debian: gnuplot-nox)"
 fi
 
+# ---------------------------------------------------------------- side by side
+# scripts/side-by-side.sh: the verdicts of a results folder beside the peer's figures.
+# A device-engaged copy of the fixture (edited with jq) and a peer JSON whose figure
+# for that shape is known.
+SBS="$WORK/sbs"
+mkdir -p "$SBS"
+jq '.engaged = true | .throughput.measured_rows_per_s = 5250000.7 | .target.value = 5e6 | .target.status = "met"' \
+    $F/base/$RS > "$SBS/rs-tiny-primal-tiled.json"
+cp $F/base/$RS "$SBS/rs-tiny-primal-host.json"
+cp $F/base/$IL "$SBS/il-tiny-arrow.json"
+echo '{"resident_solve_torch": {"tiny-primal": {"rows_per_s_resident": 1234567.8}},
+       "arrow_torch": {"tiny-arrow": {"s_resident_gradient_solve": 0.000705}}}' > "$SBS/peer_torch.json"
+if scripts/side-by-side.sh "$SBS" > "$WORK/sbs.txt" 2>&1; then
+    ok "side-by-side: exit 0"
+    line=$(grep '^rs-tiny-primal-tiled ' "$WORK/sbs.txt")
+    [[ $line == *"true"*"5250000 rows/s "*"1.89e-15"*"5000000 met"*"1234568 rows/s"* ]] &&
+        ok "side-by-side: engaged rows/s, parity, target and the peer's figure on one line" ||
+        bad "side-by-side: engaged line" "$line"
+    line=$(grep '^rs-tiny-primal-host ' "$WORK/sbs.txt")
+    [[ $line == *"false"*"rows/s (host)"* ]] && ok "side-by-side: a host figure is marked (host)" ||
+        bad "side-by-side: host line" "$line"
+    line=$(grep '^il-tiny-arrow ' "$WORK/sbs.txt")
+    [[ $line == *"ms/solve (host)"*"0.7050 ms/solve"* ]] && ok "side-by-side: inner-loop ms per solve beside the peer's" ||
+        bad "side-by-side: inner-loop line" "$line"
+else
+    bad "side-by-side: exit 0" "$(cat "$WORK/sbs.txt")"
+fi
+: > "$SBS/peer_torch.json" # the peer failed: an empty file
+scripts/side-by-side.sh "$SBS" > "$WORK/sbs.txt" 2>&1
+line=$(grep '^rs-tiny-primal-tiled ' "$WORK/sbs.txt")
+[[ $line == *"met"*" -" ]] && ok "side-by-side: no peer figure without the peer's JSON" || bad "side-by-side: empty peer" "$line"
+scripts/side-by-side.sh "$WORK/nothing-here" > "$WORK/sbs.txt" 2> "$WORK/sbs.err"
+rc=$?
+[ "$rc" -eq 2 ] && [ ! -s "$WORK/sbs.txt" ] && [ "$(wc -l < "$WORK/sbs.err")" -eq 1 ] &&
+    ok "side-by-side: a folder that does not exist: exit 2, one line on stderr" ||
+    bad "side-by-side: missing folder" "exit $rc: $(cat "$WORK/sbs.err")"
+
 sb_test_summary
