@@ -26,43 +26,34 @@ peer_of() {
 # sci X: a number as %.2e, anything else as it is
 sci() { if [[ $1 =~ ^[-+]?[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?$ ]]; then printf '%.2e' "$1"; else printf '%s' "$1"; fi; }
 
+# line FILE FIGURE UNIT PEER_KEY SCALE FORMAT PER: one verdict's line. FIGURE is the jq
+# path of the verdict's figure, shown times SCALE, rounded to 1/PER, with UNIT; the peer's
+# figure is the value of PEER_KEY for the verdict's shape, printed with awk's FORMAT after
+# the same SCALE.
+line() {
+    local f=$1 figure=$2 unit=$3 key=$4 scale=$5 fmt=$6 per=$7 shape e x m p t pr
+    shape=$(jq -r '.shape.name // empty' "$f" 2>/dev/null)
+    IFS=$'\t' read -r e x m p t < <(jq -r --arg unit "$unit" --argjson k "$scale" --argjson r "$per" "
+        [(.engaged | tostring), (.exit_code | tostring),
+         (if $figure then
+              (($figure * \$k * \$r | round / \$r | tostring) + \" \" + \$unit
+               + (if .engaged then \"\" else \" (host)\" end))
+          else \"-\" end),
+         ((.parity.rel_err // \"-\") | tostring),
+         ((.target.value // \"-\" | tostring) + \" \" + (.target.status // \"\"))] | @tsv" "$f" 2>/dev/null) ||
+        return 0
+    pr=$(peer_of "${key/SHAPE/$shape}")
+    [ "$pr" = "-" ] || pr=$(awk -v s="$pr" -v k="$scale" -v f="$fmt" 'BEGIN { printf f, s * k }')
+    printf '%-34s %-7s %-4s %-22s %-10s %-28s %s\n' "$(basename "$f" .json)" "$e" "$x" "$m" "$(sci "$p")" "$t" "$pr"
+}
+
 printf '%-34s %-7s %-4s %-22s %-10s %-28s %s\n' verdict engaged exit measured parity target "PyTorch peer"
 shopt -s nullglob
 for f in "$dir"/rs-*.json; do
-    name=$(basename "$f" .json)
-    shape=$(jq -r '.shape.name // empty' "$f" 2>/dev/null)
-    jq -r --arg n "$name" '
-        [$n, (.engaged | tostring), (.exit_code | tostring),
-         (if .throughput.measured_rows_per_s then
-              ((.throughput.measured_rows_per_s | floor | tostring) + " rows/s"
-               + (if .engaged then "" else " (host)" end))
-          else "-" end),
-         ((.parity.rel_err // "-") | tostring),
-         ((.target.value // "-" | tostring) + " " + (.target.status // ""))]
-        | @tsv' "$f" 2>/dev/null | {
-        IFS=$'\t' read -r n e x m p t || exit 0
-        p=$(sci "$p")
-        pr=$(peer_of ".resident_solve_torch[\"$shape\"].rows_per_s_resident")
-        [ "$pr" = "-" ] || pr="$(printf '%.0f' "$pr") rows/s"
-        printf '%-34s %-7s %-4s %-22s %-10s %-28s %s\n' "$n" "$e" "$x" "$m" "$p" "$t" "$pr"
-    }
+    line "$f" .throughput.measured_rows_per_s rows/s '.resident_solve_torch["SHAPE"].rows_per_s_resident' 1 \
+        '%.0f rows/s' 1
 done
 for f in "$dir"/il-*.json "$dir"/os-*.json; do
-    name=$(basename "$f" .json)
-    shape=$(jq -r '.shape.name // empty' "$f" 2>/dev/null)
-    jq -r --arg n "$name" '
-        [$n, (.engaged | tostring), (.exit_code | tostring),
-         (if .timing.median_s then
-              ((.timing.median_s * 1e3 * 10000 | round / 10000 | tostring) + " ms/solve"
-               + (if .engaged then "" else " (host)" end))
-          else "-" end),
-         ((.parity.rel_err // "-") | tostring),
-         ((.target.value // "-" | tostring) + " " + (.target.status // ""))]
-        | @tsv' "$f" 2>/dev/null | {
-        IFS=$'\t' read -r n e x m p t || exit 0
-        p=$(sci "$p")
-        pr=$(peer_of ".arrow_torch[\"$shape\"].s_resident_gradient_solve")
-        [ "$pr" = "-" ] || pr="$(awk -v s="$pr" 'BEGIN { printf "%.4f ms/solve", s * 1e3 }')"
-        printf '%-34s %-7s %-4s %-22s %-10s %-28s %s\n' "$n" "$e" "$x" "$m" "$p" "$t" "$pr"
-    }
+    line "$f" .timing.median_s ms/solve '.arrow_torch["SHAPE"].s_resident_gradient_solve' 1e3 '%.4f ms/solve' \
+        1e4
 done

@@ -140,6 +140,20 @@ static void stats(double *v, int n, double *med, double *min)
     *min = v[0];
 }
 
+/* One of the solves timed after the factors (run): which, its factor L
+ * (leading dimension ld), where its right-hand side is restored from, where
+ * its times and its error go. */
+enum { SOLVE_TILED_BWD, SOLVE_XPOTRS, SOLVE_CHAINED };
+struct solve_run {
+    int kind;
+    const char *what;
+    double *L;
+    int64_t ld;
+    const double *from;
+    double *ms;
+    double *err;
+};
+
 static void run(int N, FILE *json)
 {
     const int64_t ld = N + 1;
@@ -274,40 +288,31 @@ static void run(int N, FILE *json)
      * Xpotrs with Xpotrf's L (the library variant's solve, and inner-loop's
      * S solve); our two chained launches on that same L (the blocked
      * variant's solve; the forward one rewrites chain.linv, so it runs last). */
-    for (int r = -WARMUP; r < REPS; r++) {
-        TRY(cudaMemcpyAsync(x_d, b_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
-        TRY(cudaEventRecord(e0, s));
-        TRY(sb_launch_chol_solve_bwd(B_d, ld, N, x_d, &chain, info_d, s));
-        TRY(event_ms(s, e0, e1, r >= 0 ? &bwd_ms[r] : NULL));
+    const struct solve_run runs[3] = {
+        {SOLVE_TILED_BWD, "tiled backward solve", B_d, ld, b_d, bwd_ms, &ebwd},
+        {SOLVE_XPOTRS, "cuSOLVER Xpotrf + Xpotrs", A_d, N, rhs_d, potrs_ms, &epotrs},
+        {SOLVE_CHAINED, "chained forward + backward solve on Xpotrf's L", A_d, N, rhs_d, chained_ms, &echained},
+    };
+    for (int k = 0; k < 3; k++) {
+        const struct solve_run *u = &runs[k];
+        for (int r = -WARMUP; r < REPS; r++) {
+            TRY(cudaMemcpyAsync(x_d, u->from, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
+            TRY(cudaEventRecord(e0, s));
+            if (u->kind == SOLVE_TILED_BWD)
+                TRY(sb_launch_chol_solve_bwd(u->L, u->ld, N, x_d, &chain, info_d, s));
+            else if (u->kind == SOLVE_XPOTRS)
+                TRY(cusolverDnXpotrs(solver, params, CUBLAS_FILL_MODE_LOWER, N, 1, CUDA_R_64F, u->L, u->ld,
+                                     CUDA_R_64F, x_d, N, info_d));
+            else
+                TRY(sb_launch_chol_solve_chained(u->L, u->ld, N, x_d, &chain, info_d, s));
+            TRY(event_ms(s, e0, e1, r >= 0 ? &u->ms[r] : NULL));
+        }
+        TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
+        TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
+        *u->err = rel_err(x, xref, N);
+        check(info == 0 && *u->err < 1e-10, "N=%d: %s vs LAPACKE dpotrs: info %d, rel %.3g", N, u->what, info,
+              *u->err);
     }
-    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
-    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
-    ebwd = rel_err(x, xref, N);
-    check(info == 0 && ebwd < 1e-10, "N=%d: tiled backward solve vs LAPACKE dpotrs: info %d, rel %.3g", N, info,
-          ebwd);
-    for (int r = -WARMUP; r < REPS; r++) {
-        TRY(cudaMemcpyAsync(x_d, rhs_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
-        TRY(cudaEventRecord(e0, s));
-        TRY(cusolverDnXpotrs(solver, params, CUBLAS_FILL_MODE_LOWER, N, 1, CUDA_R_64F, A_d, N, CUDA_R_64F,
-                             x_d, N, info_d));
-        TRY(event_ms(s, e0, e1, r >= 0 ? &potrs_ms[r] : NULL));
-    }
-    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
-    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
-    epotrs = rel_err(x, xref, N);
-    check(info == 0 && epotrs < 1e-10, "N=%d: cuSOLVER Xpotrf + Xpotrs vs LAPACKE dpotrs: info %d, rel %.3g", N,
-          info, epotrs);
-    for (int r = -WARMUP; r < REPS; r++) {
-        TRY(cudaMemcpyAsync(x_d, rhs_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToDevice, s));
-        TRY(cudaEventRecord(e0, s));
-        TRY(sb_launch_chol_solve_chained(A_d, N, N, x_d, &chain, info_d, s));
-        TRY(event_ms(s, e0, e1, r >= 0 ? &chained_ms[r] : NULL));
-    }
-    TRY(cudaMemcpy(x, x_d, (size_t)N * sizeof(double), cudaMemcpyDeviceToHost));
-    TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
-    echained = rel_err(x, xref, N);
-    check(info == 0 && echained < 1e-10, "N=%d: chained forward + backward solve on Xpotrf's L vs LAPACKE dpotrs: "
-          "info %d, rel %.3g", N, info, echained);
 
     double tmed, tmin, lmed, lmin, bmed, bmin, pmed, pmin, cmed, cmin;
     stats(tiled_ms, REPS, &tmed, &tmin);
