@@ -132,6 +132,24 @@ static void timing_destroy(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1)
         cudaStreamDestroy(s);
 }
 
+/* The factor of a bordered (n+1)×(n+1) matrix (leading dimension ld) against
+ * LAPACK's L of its leading n×n block (ref, n×n): max |difference| over the
+ * lower triangle / max |ref| there (a NaN makes it NaN). row receives the
+ * border row n, (L⁻¹b)ᵀ. */
+static double bordered_err(const double *B, int64_t ld, int n, const double *ref, double *row)
+{
+    double d = 0.0, m = 0.0;
+    for (int c = 0; c < n; c++) {
+        row[c] = B[n + c * ld];
+        for (int r = c; r < n; r++) {
+            const double e = fabs(B[r + c * ld] - ref[r + (int64_t)c * n]);
+            d = e <= d ? d : e;
+            m = fmax(m, fabs(ref[r + (int64_t)c * n]));
+        }
+    }
+    return d / m;
+}
+
 /* median and min of v[0..n-1] (sorted in place) */
 static void stats(double *v, int n, double *med, double *min)
 {
@@ -233,16 +251,7 @@ static void run(int N, FILE *json)
     int info = 0;
     TRY(cudaMemcpy(&info, info_d, sizeof info, cudaMemcpyDeviceToHost));
     TRY(cudaMemcpy(Bout, B_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToHost));
-    double ef = 0.0, lmax = 0.0;
-    for (int c = 0; c < N; c++) {
-        row[c] = Bout[N + c * ld];
-        for (int r = c; r < N; r++) {
-            const double e = fabs(Bout[r + c * ld] - L[r + (int64_t)c * N]);
-            ef = e <= ef ? ef : e; /* a NaN makes it NaN */
-            lmax = fmax(lmax, fabs(L[r + (int64_t)c * N]));
-        }
-    }
-    ef /= lmax;
+    const double ef = bordered_err(Bout, ld, N, L, row);
     const double ey = rel_err(row, y, N);
     check(info == 0 && ef < 1e-12 && ey < 1e-12,
           "N=%d: tiled factor of the bordered matrix vs LAPACKE: info %d, L rel %.3g, row N = L^-1 b rel %.3g",
@@ -462,16 +471,7 @@ static void run_gram(int p, int samples, FILE *json)
         }
         TRY(cudaMemcpy(&info[fused], info_d, sizeof(int), cudaMemcpyDeviceToHost));
         TRY(cudaMemcpy(Bout, B_d, (size_t)(ld * ld) * sizeof(double), cudaMemcpyDeviceToHost));
-        double d = 0.0, m = 0.0;
-        for (int c = 0; c < p; c++) {
-            row[c] = Bout[p + c * ld];
-            for (int q = c; q < p; q++) {
-                const double e = fabs(Bout[q + c * ld] - G[q + (int64_t)c * p]);
-                d = e <= d ? d : e;
-                m = fmax(m, fabs(G[q + (int64_t)c * p]));
-            }
-        }
-        err[fused][0] = d / m;
+        err[fused][0] = bordered_err(Bout, ld, p, G, row);
         err[fused][1] = rel_err(row, y, p);
         check(info[fused] == 0 && err[fused][0] < 1e-12 && err[fused][1] < 1e-12,
               "gram p=%d samples=%d splits=%d, %s: info %d, L rel %.3g, row p = L^-1 rhs rel %.3g", p, samples,
