@@ -95,51 +95,34 @@ $(BUILD)/%.o: %.cu
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
 
 # Tests -------------------------------------------------------------------
+# tests/unit: cmocka programs against libsaebench.a.
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
-UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%) $(BUILD)/tests/sim_kernels $(BUILD)/tests/sim_arrow $(BUILD)/tests/sim_encode
-
-# The CUDA kernels' source run on the CPU (one OS thread per CUDA thread,
-# barriers for __syncthreads, the blocks of a grid concurrent and started in
-# four orders: tests/gpu/sim_cuda.h) against LAPACKE: needs no GPU and no nvcc.
-$(BUILD)/tests/sim_kernels: tests/gpu/sim_kernels.cpp cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
-
-# The tiled Cholesky (one persistent launch, the tensor-core product
-# emulated lane by lane) and the fused forward + backward chained solve; N up
-# to 200 with OS threads, N = 2000 and 4000 with fibers (sim_cuda.h): ~4 min.
-UNIT_BIN += $(BUILD)/tests/sim_tiled
-$(BUILD)/tests/sim_tiled: tests/gpu/sim_tiled.cpp cuda/rs_tiled.cuh cuda/rs_tiled_trace.h cuda/rs_gram.cuh cuda/rs_mma.cuh cuda/rs_kernels.cuh cuda/rs_params.h tests/gpu/sim_cuda.h
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
-
-$(BUILD)/tests/sim_arrow: tests/gpu/sim_arrow.cpp cuda/arrow_kernels.cuh cuda/arrow_params.h tests/gpu/sim_cuda.h
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
-
-# The mixed-precision resident-solve kernels and the whole mixed rep, with
-# CBLAS/LAPACKE in place of cuBLAS/cuSOLVER.
-UNIT_BIN += $(BUILD)/tests/sim_mixed
-$(BUILD)/tests/sim_mixed: tests/gpu/sim_mixed.cpp cuda/rs_mixed_kernels.cuh cuda/rs_mixed_params.h tests/gpu/sim_cuda.h
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
-
-# The primal Gram (split-K tensor-core SYRK with the weights fused into the
-# load) against CBLAS dsyrk, and its bit-reproducible combine.
-UNIT_BIN += $(BUILD)/tests/sim_gram
-$(BUILD)/tests/sim_gram: tests/gpu/sim_gram.cpp cuda/rs_gram.cuh cuda/rs_mma.cuh tests/gpu/sim_cuda.h
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda $(PREFIX_INC) $(SAN) -o $@ $< $(PREFIX_LIB) -llapacke -lopenblas $(SAN)
-
-# The encode kernels' simulation also links the library: the generator, the
-# host fast path and the reference it is checked against.
-$(BUILD)/tests/sim_encode: tests/gpu/sim_encode.cpp cuda/encode_kernels.cuh cuda/encode_row.cuh tests/gpu/sim_cuda.h $(LIB)
-	@mkdir -p $(dir $@)
-	$(CXX) -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -Icuda -Isrc $(PREFIX_INC) $(SAN) -o $@ $< $(LIB) $(LDLIBS)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB) -lcmocka $(LDLIBS)
+
+# tests/sim: the CUDA kernels' source run on the CPU (one OS thread or fiber per
+# CUDA thread, barriers for __syncthreads, the blocks of a grid concurrent and
+# started in several orders: tests/sim/sim_cuda.h) against LAPACKE. Needs no GPU
+# and no nvcc. One rule for all; the kernel headers each includes are tracked
+# through -MMD. sim_encode also uses the library (the host fast path and the
+# reference it is checked against).
+SIM_BIN := $(patsubst tests/sim/%.cpp,$(BUILD)/tests/%,$(wildcard tests/sim/sim_*.cpp))
+SIM_CXXFLAGS := -std=c++20 -O2 -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas -MMD -MP -Icuda -Isrc $(PREFIX_INC) $(SAN)
+
+$(BUILD)/tests/sim_%: tests/sim/sim_%.cpp $(LIB)
+	@mkdir -p $(dir $@)
+	$(CXX) $(SIM_CXXFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# tests/gpu: programs that call the CUDA backend directly; they run only on a GPU
+# (make test-gpu), and a CUDA build compiles and links them in make test.
+GPU_TEST_BIN := $(patsubst tests/gpu/%.c,$(BUILD)/tests/gpu/%,$(wildcard tests/gpu/*.c))
+
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Icuda -I$(CUDA_HOME)/include -o $@ $< $(LIB) $(LDLIBS)
 
 deps:
 	@./scripts/install-deps.sh
@@ -150,12 +133,19 @@ demo:
 	./saebench resident-solve --shape sae-2k-2048 --backend host --out demo-verdict.json
 	@echo "verdict written to demo-verdict.json"
 
+# make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
+TEST_PARTS := build test-unit test-sim test-cli test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
-	@$(MAKE) --no-print-directory saebench $(FAKE_BIN) $(UNIT_BIN)
-	@$(MAKE) --no-print-directory test-unit test-cli test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
+
+.PHONY: build test-sim
+build: saebench $(FAKE_BIN) $(UNIT_BIN) $(SIM_BIN)
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-sim: $(SIM_BIN)
+	@set -e; for t in $(SIM_BIN); do echo "== $$t"; s=$$(date +%s); $$t; echo "   ($$t: $$(( $$(date +%s) - s )) s)"; done
 
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
@@ -194,21 +184,21 @@ test-asan: deps
 	    OPT="-O1 -g" saebench-asan
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    $(MAKE) --no-print-directory BUILD=build-asan CUDA=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" \
-	    OPT="-O1 -g" test-unit
+	    OPT="-O1 -g" test-unit test-sim
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/cli/run-cli-tests.sh ./build-asan/saebench ./build-asan/saebench-fake
 
-saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(FAKE_BIN)
+saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(SIM_BIN) $(FAKE_BIN)
 	$(CC) -o $(BUILD)/saebench $(BUILD)/src/main.o $(LIB) $(LDLIBS)
 
-test-gpu: saebench
+test-gpu: saebench $(GPU_TEST_BIN)
 	@BUILD=$(BUILD) tests/gpu/run-gpu-tests.sh ./saebench
 
 # The GPU test programs compiled and linked (no GPU needed), so a lent GPU's
 # time is never spent on a build error: part of `make test` in a CUDA build.
 .PHONY: test-gpu-build
-test-gpu-build: $(LIB)
-	@BUILD=$(BUILD) tests/gpu/run-gpu-tests.sh --build-only
+test-gpu-build: $(GPU_TEST_BIN)
+	@echo "built: $(GPU_TEST_BIN)"
 
 bench-host: saebench
 	@scripts/bench-host-vs-numpy.sh ./saebench
@@ -220,4 +210,4 @@ clean:
 # make fuzz-regressions (replays tests/fuzz/regressions/, part of make test).
 include tests/fuzz/fuzz.mk
 
--include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d)
+-include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d) $(SIM_BIN:=.d) $(UNIT_BIN:=.d) $(GPU_TEST_BIN:=.d)

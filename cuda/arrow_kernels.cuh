@@ -1,7 +1,7 @@
 /* Device kernels of the CUDA arrow-Schur solve mode (cuda/arrow_backend.cu).
  *
  * Included by cuda/arrow_kernels.cu (which adds the host launchers) and by
- * the host simulation test tests/gpu/sim_arrow.cpp, which runs these exact
+ * the host simulation test tests/sim/sim_arrow.cpp, which runs these exact
  * kernels with one OS thread per CUDA thread and every block of a grid
  * running concurrently, in several start orders. Keep this file free of host
  * code and of CUDA headers.

@@ -1,7 +1,7 @@
 /* Constants and plain structs shared by the arrow-Schur kernels
  * (cuda/arrow_kernels.cuh), their launchers (cuda/arrow_kernels.cu), the
  * solve mode (cuda/arrow_backend.cu) and the host simulation test
- * (tests/gpu/sim_arrow.cpp). No CUDA headers here: the simulation compiles
+ * (tests/sim/sim_arrow.cpp). No CUDA headers here: the simulation compiles
  * this with a plain C++ compiler. */
 #ifndef SB_ARROW_PARAMS_H
 #define SB_ARROW_PARAMS_H

@@ -600,7 +600,7 @@ sb_rc rs_create(const sb_rs_problem *prob, void **state, sb_err *err)
                        "cuda resident-solve: the dual form divides by ridge, which is %g",
                        prob->ridge);
     /* auto: the variant committed GPU measurements favour for this device
-     * generation and shape class (src/factor_auto.c), the library while
+     * generation and shape class (src/rs_auto.c), the library while
      * none does; mixed precision factors with the library */
     const char *variant = prob->factor ? prob->factor : "library";
     const char *factor_why = NULL;

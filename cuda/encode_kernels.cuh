@@ -1,6 +1,6 @@
 /* Device kernels of the CUDA encode (cuda/encode_backend.cu, docs/workloads.md
  * §5). Included by cuda/encode_backend.cu and by the host simulation
- * tests/gpu/sim_encode.cpp, which runs these exact kernels with one OS thread
+ * tests/sim/sim_encode.cpp, which runs these exact kernels with one OS thread
  * per CUDA thread and the blocks of a grid concurrently, in four start orders.
  * Keep this file free of host code and of CUDA headers.
  *
@@ -15,14 +15,14 @@
  *                         xor butterfly: sb_enc_sqnorm_warp_order is the same
  *                         order on the host);
  *   encode_rows           one thread per grouped row: sb_encode_row
- *                         (cuda/encode_row.cuh) on Y[r], xx[r], writing the
+ *                         (src/hostdev/encode_row.cuh) on Y[r], xx[r], writing the
  *                         results at the row's original index perm[r].
  * Neither communicates across threads except the warp's butterfly, so every
  * result is independent of the block order. */
 #ifndef SB_ENCODE_KERNELS_CUH
 #define SB_ENCODE_KERNELS_CUH
 
-#include "encode_row.cuh"
+#include "hostdev/encode_row.cuh"
 
 /* Threads per block (a multiple of 32: the gather uses whole warps). */
 #define SB_ENCODE_THREADS 128

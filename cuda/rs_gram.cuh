@@ -6,7 +6,7 @@
  * is written; its upper triangle and anything past row p are left alone.
  *
  * Included by cuda/rs_gram.cu (the launcher) and by the host simulation
- * tests/gpu/sim_gram.cpp, which runs this exact source with one OS thread per
+ * tests/sim/sim_gram.cpp, which runs this exact source with one OS thread per
  * CUDA thread, blocks concurrent and started in four orders, and the
  * tensor-core product emulated lane by lane (sim_cuda.h). No CUDA headers;
  * the only host code is the integer arithmetic of the launch plan at the

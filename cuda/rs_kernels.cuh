@@ -1,7 +1,7 @@
 /* Device kernels of the CUDA resident-solve backend.
  *
  * Included by cuda/rs_kernels.cu (which adds the host launchers) and by the
- * host simulation test tests/gpu/sim_kernels.cpp, which runs these exact
+ * host simulation test tests/sim/sim_kernels.cpp, which runs these exact
  * kernels with one OS thread per CUDA thread and a real barrier per
  * __syncthreads() (so indexing and intra-block synchronisation are tested
  * without a GPU). Keep this file free of host code and of CUDA headers.

@@ -14,7 +14,7 @@
  * extra round trip.
  *
  * Included by cuda/rs_mixed.cu and by the CPU simulation
- * tests/gpu/sim_mixed.cpp (sim_cuda.h: blocks concurrent and out of order).
+ * tests/sim/sim_mixed.cpp (sim_cuda.h: blocks concurrent and out of order).
  * No host code and no CUDA headers here. Column-major, lower triangles. */
 #ifndef SB_RS_MIXED_KERNELS_CUH
 #define SB_RS_MIXED_KERNELS_CUH

@@ -1,6 +1,6 @@
 /* Constants shared by the mixed-precision resident-solve kernels
  * (cuda/rs_mixed_kernels.cuh), their driver (cuda/rs_mixed.cu) and the CPU
- * simulation (tests/gpu/sim_mixed.cpp). No CUDA headers here. */
+ * simulation (tests/sim/sim_mixed.cpp). No CUDA headers here. */
 #ifndef SB_RS_MIXED_PARAMS_H
 #define SB_RS_MIXED_PARAMS_H
 

@@ -2,7 +2,7 @@
  * (cuda/rs_kernels.cuh, cuda/rs_tiled.cuh), their launchers
  * (cuda/rs_kernels.cu), the backend (cuda/cuda_backend.cu), the direct GPU
  * test (tests/gpu/rs_backend_test.c) and the host simulations
- * (tests/gpu/sim_kernels.cpp, tests/gpu/sim_tiled.cpp).
+ * (tests/sim/sim_kernels.cpp, tests/sim/sim_tiled.cpp).
  * No CUDA headers here and plain C: the simulations compile this with a C++
  * compiler, the GPU test with a C compiler. */
 #ifndef SB_RS_PARAMS_H

@@ -2,7 +2,7 @@
  * (--factor tiled): one persistent launch, lower, column-major, in place.
  *
  * Included by cuda/rs_kernels.cu (the launcher) and by the host simulation
- * tests/gpu/sim_tiled.cpp, which runs this exact source with one OS thread per
+ * tests/sim/sim_tiled.cpp, which runs this exact source with one OS thread per
  * CUDA thread, blocks concurrent and started in four orders, and the FP64
  * tensor-core multiply emulated lane by lane (sim_cuda.h). Like
  * rs_kernels.cuh: no host code, no CUDA headers.

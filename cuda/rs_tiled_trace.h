@@ -1,7 +1,7 @@
 /* The task trace of the tiled factorization (sb_tiled_trace_rec, rs_params.h):
  * its consistency checks and the summary that says where the time went.
  * Host code, header-only, C11 and C++: used by the simulation
- * tests/gpu/sim_tiled.cpp (consistency only: its clock is the CPU's) and by
+ * tests/sim/sim_tiled.cpp (consistency only: its clock is the CPU's) and by
  * the GPU program tests/gpu/tiled_trace.c (both).
  *
  * Checks (sb_tiled_trace_analyse returns 0 when all hold, else 1 and why):

@@ -6,7 +6,7 @@ Run with the Debian interpreter (the one that has numpy and scipy):
     /usr/bin/python3 scripts/bench-numpy.py --shape sae-2k-2048 [--reps 10]
         [--warmup 2] [--json FILE]
 
-It rebuilds saebench's fixture bit for bit (src/fixture.c): an LCG seeded with
+It rebuilds saebench's fixture bit for bit (src/rs_fixture.c): an LCG seeded with
 0x1412a100deadbeef; each draw advances
     s = s*6364136223846793005 + 1442695040888963407  (mod 2^64)
 and yields u = (s>>11)/2^53*2 - 1. Draw order: X = 0.05*u (n*p draws,

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixture.h"
+#include "rs_fixture.h"
 
 /* ------------------------------- sizes ------------------------------- */
 static int add_ok(uint64_t a, uint64_t b, uint64_t *out)

@@ -92,7 +92,7 @@ typedef struct sb_rs_breakdown {
     double download_ms;/* β device -> host */
 } sb_rs_breakdown;
 
-/* --factor auto on a device (src/factor_auto.c): the variant the committed
+/* --factor auto on a device (src/rs_auto.c): the variant the committed
  * GPU measurements favour for this device generation, method and order N of
  * the factored system ("library" while none does); *why says which. */
 const char *sb_factor_auto(int cc_major, sb_method method, int64_t N, const char **why);
@@ -146,7 +146,7 @@ typedef struct sb_backend {
     const struct sb_encode_ops *encode;
 } sb_backend;
 
-/* The registry (src/backends.c). */
+/* The registry (src/backend.c). */
 extern const sb_backend sb_host_backend;
 extern const sb_backend sb_cuda_backend;   /* cuda/ when built with CUDA, else a stub */
 /* The test binary saebench-fake links tests/fake/fake_device.c, which

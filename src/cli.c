@@ -190,7 +190,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--factor") == 0) {
             if (!one_of(v, "library", "blocked", "tiled") && strcmp(v, "auto") != 0)
                 return sb_fail(err, SB_E_INPUT, "--factor: '%s' is not library, blocked, tiled or auto", v);
-            /* auto: the backend decides (src/factor_auto.c); the verdict
+            /* auto: the backend decides (src/rs_auto.c); the verdict
              * names what ran and why */
             o->factor = v;
         } else if (strcmp(name, "--threads") == 0) {

@@ -339,7 +339,7 @@ int sb_cmd_encode(int argc, char **argv)
     cJSON_AddItemToObject(qj, "fast_path_vs_reference", quality_json(&q_ref));
     cJSON_AddItemToObject(qj, "reference", quality_json(&q_refself));
     cJSON *parity = cJSON_AddObjectToObject(root, "parity");
-    cJSON_AddStringToObject(parity, "oracle", "the CPU reference encode over full p-vectors (src/oracle/encode_ref.c), on an evenly strided sample of rows");
+    cJSON_AddStringToObject(parity, "oracle", "the CPU reference encode over full p-vectors (src/oracle/oracle_encode.c), on an evenly strided sample of rows");
     cJSON_AddNumberToObject(parity, "tolerance", sb_run_threshold(&r, "EN-001"));
     cJSON_AddItemToObject(parity, "max_abs_err", r.failed ? cJSON_CreateNull() : sb_json_number(q_ref.max_coord_abs_err));
     cJSON_AddItemToObject(parity, "rel_err", cJSON_CreateNull());

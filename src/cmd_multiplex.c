@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "arrow_cmd.h"
+#include "arrow_case.h"
 #include "commands.h"
 #include "host/host_info.h"
 #include "multiplex.h"

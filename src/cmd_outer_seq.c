@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrow_cmd.h"
+#include "arrow_case.h"
 #include "commands.h"
 #include "host/host_info.h"
 #include "run.h"

@@ -10,10 +10,10 @@
 
 #include "backend.h"
 #include "commands.h"
-#include "fixture.h"
+#include "rs_fixture.h"
 #include "host/host_info.h"
 #include "npy.h"
-#include "oracle/oracle_dense.h"
+#include "oracle/oracle_rs.h"
 #include "run.h"
 #include "shape.h"
 

@@ -13,6 +13,5 @@ int sb_cmd_calibrate(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
 int sb_cmd_compare(int argc, char **argv);
 /* Workloads and tools not built yet: say so, exit 2. */
-int sb_cmd_not_built(int argc, char **argv);
 
 #endif

@@ -4,9 +4,9 @@
  *   src/encode_setup.c        generator (decoders, rows), basis sizes, atlas
  *                             tables (chart centres and per-(atom, chart)
  *                             constants), metrics. Setup data, not per-row math.
- *   src/oracle/encode_ref.c   the CPU reference: the straightforward per-row
+ *   src/oracle/oracle_encode.c   the CPU reference: the straightforward per-row
  *                             algorithm over full p-vectors (the oracle).
- *   cuda/encode_row.cuh       the fast path's per-row routine, written once as
+ *   src/hostdev/encode_row.cuh       the fast path's per-row routine, written once as
  *                             __host__ __device__ code over m-space quantities
  *                             (B_k·x and G_k = B_k·B_kᵀ); used by the host
  *                             fast path (src/host/host_encode.c, threaded over
@@ -175,10 +175,10 @@ sb_rc sb_encode_metrics(const sb_encode_problem *prob, const sb_encode_result *r
                         const sb_encode_result *ref, int64_t row0, int64_t rows, int64_t stride,
                         sb_encode_quality *q, sb_err *err);
 
-/* ----------------- the CPU reference: src/oracle/encode_ref.c ----------------- */
+/* ----------------- the CPU reference: src/oracle/oracle_encode.c ----------------- */
 
 /* Encode rows row0, row0 + stride, …  (rows of them) with the reference
- * algorithm (the header of encode_ref.c says it step by step), writing only
+ * algorithm (the header of oracle_encode.c says it step by step), writing only
  * those rows of res (allocated for prob->n rows, e.g. sb_encode_result_alloc).
  * Per row: t (periodic wrapped to [−0.5, 0.5)), h at acceptance, recon_err
  * ‖z·B_kᵀΦ(t) − x‖, chart, steps = Newton updates over every candidate tried;

@@ -2,7 +2,7 @@
  * host (sb_host_encode_ops, src/host/host_encode.c) and the CUDA backend
  * (sb_cuda_encode_ops, cuda/encode_backend.cu, only in CUDA builds), so the
  * command times both the same way. The per-row math of both is
- * cuda/encode_row.cuh; the CPU reference (src/oracle/encode_ref.c) shares
+ * src/hostdev/encode_row.cuh; the CPU reference (src/oracle/oracle_encode.c) shares
  * none of it.
  *
  * Life of a state:

@@ -1,10 +1,10 @@
 /* encode setup (docs/workloads.md §5): basis sizes, parameter checks, the
  * fixture, the atlas tables, the Lipschitz bound and the quality metrics.
  * Setup data only: the per-row encode math lives in the reference
- * (src/oracle/encode_ref.c) and the fast path (cuda/encode_row.cuh), which
+ * (src/oracle/oracle_encode.c) and the fast path (src/hostdev/encode_row.cuh), which
  * share none of it with each other or with the basis evaluation below.
  *
- * The fixture — one SplitMix64 stream (src/fixture.h), draw q (0-based) is
+ * The fixture — one SplitMix64 stream (src/rs_fixture.h), draw q (0-based) is
  * u_q = sb_splitmix_uniform after q earlier draws, so u_q is a pure function
  * of (seed, q): the generator seeks to a draw by setting the state to
  * seed + q·0x9E3779B97F4A7C15 and fills rows in parallel, bit-identically.
@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fixture.h"
+#include "rs_fixture.h"
 
 #define SPLITMIX_GAMMA 0x9E3779B97F4A7C15ULL
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arrow_cmd.h"
+#include "arrow_case.h"
 #include "host/host_info.h"
 #include "shape.h"
 #include "timing.h"

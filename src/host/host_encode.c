@@ -1,6 +1,6 @@
 /* Host encode fast path (docs/workloads.md §5): the CUDA backend's
  * algorithm (cuda/encode_backend.cu) on OpenBLAS, threaded by OpenMP. The
- * per-row routine is cuda/encode_row.cuh, the very code the CUDA kernel runs.
+ * per-row routine is src/hostdev/encode_row.cuh, the very code the CUDA kernel runs.
  *
  * encode() of a staged batch (rows grouped by atom at upload: perm, offsets):
  *   1. projection, in chunks of up to `chunk` grouped rows of one atom, the
@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cuda/encode_row.cuh"
+#include "../hostdev/encode_row.cuh"
 #include "../encode_ops.h"
 #include "host_encode.h"
 

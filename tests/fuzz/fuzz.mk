@@ -81,7 +81,9 @@ fuzz: fuzz-build fuzz-seeds
 	done; \
 	if [ -n "$$failed" ]; then echo "fuzz: failing harnesses:$$failed" >&2; exit 1; fi
 
-fuzz-regressions: fuzz-build
+# Replaying nothing builds nothing: the clang build is needed only when an input is saved.
+FUZZ_SAVED := $(wildcard $(foreach h,$(FUZZ_HARNESSES),$(FUZZ_DIR)/regressions/$(h)/*))
+fuzz-regressions: $(if $(FUZZ_SAVED),fuzz-build)
 	@set -u; failed=0; \
 	for h in $(FUZZ_HARNESSES); do \
 	    n=0; \

@@ -13,8 +13,8 @@
  * --precision mixed|auto: parity, refinement and fallback on an
  * ill-conditioned system, auto's choice, FP32 + FP64 factorization counts.
  * Needs a GPU and LAPACKE. The tiled and mixed cases have never run on a GPU
- * (written without one; the kernels pass tests/gpu/sim_tiled.cpp and
- * tests/gpu/sim_mixed.cpp).
+ * (written without one; the kernels pass tests/sim/sim_tiled.cpp and
+ * tests/sim/sim_mixed.cpp).
  * Built and run by tests/gpu/run-gpu-tests.sh. Prints one ok/FAIL line per
  * check and exits nonzero on any failure. */
 #include <math.h>
@@ -27,12 +27,12 @@
 #include <lapacke.h>
 
 #include "backend.h"
-#include "fixture.h"
+#include "rs_fixture.h"
 #include "gpu_check.h"
 #include "rs_kernels.h"
 
 
-/* The project's fixture generator (src/fixture.h), one stream for the file. */
+/* The project's fixture generator (src/rs_fixture.h), one stream for the file. */
 static sb_lcg g_s = {0x1412a100deadbeefull};
 static double draw(void) { return sb_lcg_uniform(&g_s); }
 

@@ -1,25 +1,17 @@
 #!/usr/bin/env bash
 # GPU test battery of the CUDA backend (make test-gpu). Needs an NVIDIA GPU, the
-# built ./saebench, jq, a C compiler + LAPACKE (to build tests/gpu/rs_backend_test.c,
-# tests/gpu/arrow_backend_test.c and tests/gpu/tiled_trace.c) and compute-sanitizer. Prints one
-# "ok"/"FAIL" line per check, then "N passed, N failed"; exits 1 if anything failed.
+# built ./saebench, jq, the direct test programs make builds from tests/gpu/*.c
+# into $BUILD/tests/gpu/, and compute-sanitizer. Prints one "ok"/"FAIL" line per
+# check, then "N passed, N failed"; exits 1 if anything failed.
 #
 #   tests/gpu/run-gpu-tests.sh [SAEBENCH_BINARY]      (make test-gpu passes ./saebench)
-#   tests/gpu/run-gpu-tests.sh --build-only           only build the direct test
-#       programs against $BUILD/libsaebench.a (no GPU needed: a compile check)
-# Environment: BUILD (the make build directory holding libsaebench.a, default
-# build), SB_PREFIX (as for make), CUDA_HOME, COMPUTE_SANITIZER, LAPACK_LIBS
-# (link flags for LAPACKE, default as the Makefile's), GPU_TEST_REPS / GPU_TEST_WARMUP,
+# Environment: BUILD (the make build directory, default build), CUDA_HOME,
+# COMPUTE_SANITIZER, GPU_TEST_REPS / GPU_TEST_WARMUP,
 # GPU_TRACE_JSON (where tiled_trace writes its JSON lines).
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT" || exit 2
-BUILD_ONLY=0
-if [ "${1:-}" = "--build-only" ]; then
-    BUILD_ONLY=1
-    shift
-fi
 BIN=${1:-./saebench}
 BUILD=${BUILD:-build}
 if [ -z "${CUDA_HOME:-}" ]; then
@@ -42,37 +34,12 @@ expect() { local d=$1; shift; if "$@"; then ok "$d"; else bad "$d"; fi; }
 jqt() { jq -e "$2" "$1" >/dev/null 2>&1; }
 last_err() { tail -n 3 "$1" 2>/dev/null | tr '\n' ' '; }
 
-# build_gpu_test NAME: compile tests/gpu/NAME.c and link it against the objects
-# ./saebench was built from ($BUILD/libsaebench.a: cuda/*.o, the host modes,
-# the oracles), with the Makefile's link flags, into $TMP/NAME.
+# The direct test programs are built by make (make test-gpu: $BUILD/tests/gpu/NAME,
+# with the Makefile's flags, against the objects ./saebench was built from).
+GPU_BIN=$BUILD/tests/gpu
 build_gpu_test() {
-    local name=$1 inc=() libs=()
-    if [ -n "${SB_PREFIX:-}" ]; then
-        inc=(-I"$SB_PREFIX/usr/include" -I"$SB_PREFIX/usr/include/x86_64-linux-gnu")
-        local d
-        for d in "$SB_PREFIX/usr/lib/x86_64-linux-gnu" "$SB_PREFIX/usr/lib/x86_64-linux-gnu/openblas-pthread"; do
-            # shellcheck disable=SC2054 # the comma belongs to -Wl,-rpath,DIR
-            libs+=(-L"$d" -Wl,-rpath,"$d")
-        done
-    fi
-    [ -f "$BUILD/libsaebench.a" ] || { echo "no $BUILD/libsaebench.a (run make CUDA=1 first)"; return 1; }
-    cc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Werror -Isrc -Icuda -I"$CUDA_HOME/include" "${inc[@]}" \
-        -c "tests/gpu/$name.c" -o "$TMP/$name.o" || return 1
-    # shellcheck disable=SC2086 # LAPACK_LIBS is a list of flags
-    cc -o "$TMP/$name" "$TMP/$name.o" "$BUILD/libsaebench.a" "${libs[@]}" -fopenmp \
-        ${LAPACK_LIBS:--lopenblas -llapacke} -lcjson -lm \
-        -L"$CUDA_HOME/lib64" -Wl,-rpath,"$CUDA_HOME/lib64" -lcusolver -lcublas -lcudart -lstdc++ || return 1
+    [ -x "$GPU_BIN/$1" ] || { echo "no $GPU_BIN/$1 (run make test-gpu, which builds it)"; return 1; }
 }
-
-if [ "$BUILD_ONLY" = 1 ]; then
-    for prog in rs_backend_test arrow_backend_test tiled_trace; do
-        if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then ok "$prog: built"; else
-            bad "$prog: build failed: $(tail -n 20 "$TMP/build-$prog.log")"; fi
-    done
-    printf '%d passed, %d failed\n' "$pass" "$fail"
-    [ "$fail" -eq 0 ]
-    exit
-fi
 
 # ---------------- telemetry accounting: the one place to adjust ----------------
 # Solves per resident-solve run: the w0 parity solve + the profile solve +
@@ -273,20 +240,20 @@ run_counted() {
 for prog in rs_backend_test arrow_backend_test; do
     if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then
         ok "$prog: built"
-        run_counted "$prog" "$TMP/$prog"
+        run_counted "$prog" "$GPU_BIN/$prog"
     else
         bad "$prog: build failed: $(last_err "$TMP/build-$prog.log")"
     fi
 done
-if [ -x "$TMP/arrow_backend_test" ]; then
-    CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$TMP/arrow_backend_test" nodevice
+if [ -x "$GPU_BIN/arrow_backend_test" ]; then
+    CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$GPU_BIN/arrow_backend_test" nodevice
 fi
 # The tiled factor at N = 1024, 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
 # traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
 # (scripts/gpu-results.sh keeps them under results/).
 if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
     ok "tiled_trace: built"
-    run_counted "tiled_trace" "$TMP/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
+    run_counted "tiled_trace" "$GPU_BIN/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
     grep -E '^     (N=|gram )' "$TMP/tiled_trace.log"
 else
     bad "tiled_trace: build failed: $(last_err "$TMP/build-tiled_trace.log")"
@@ -407,16 +374,16 @@ if [ -x "$SANITIZER" ]; then
     # 32 chained row blocks, partial last block
     sanitize memcheck "sae-2k-2048 dual blocked" "$BIN" resident-solve --shape sae-2k-2048 --method dual \
         --factor blocked --backend cuda --reps 1 --warmup 0 --quiet --out "$TMP/san.json"
-    if [ -x "$TMP/rs_backend_test" ]; then
-        sanitize memcheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
-        sanitize racecheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
-        sanitize synccheck "rs_backend_test quick" "$TMP/rs_backend_test" quick
+    if [ -x "$GPU_BIN/rs_backend_test" ]; then
+        sanitize memcheck "rs_backend_test quick" "$GPU_BIN/rs_backend_test" quick
+        sanitize racecheck "rs_backend_test quick" "$GPU_BIN/rs_backend_test" quick
+        sanitize synccheck "rs_backend_test quick" "$GPU_BIN/rs_backend_test" quick
     fi
-    if [ -x "$TMP/arrow_backend_test" ]; then
-        sanitize memcheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
-        sanitize racecheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
-        sanitize synccheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
-        sanitize initcheck "arrow_backend_test quick" "$TMP/arrow_backend_test" quick
+    if [ -x "$GPU_BIN/arrow_backend_test" ]; then
+        sanitize memcheck "arrow_backend_test quick" "$GPU_BIN/arrow_backend_test" quick
+        sanitize racecheck "arrow_backend_test quick" "$GPU_BIN/arrow_backend_test" quick
+        sanitize synccheck "arrow_backend_test quick" "$GPU_BIN/arrow_backend_test" quick
+        sanitize initcheck "arrow_backend_test quick" "$GPU_BIN/arrow_backend_test" quick
     fi
 else
     bad "compute-sanitizer not found (set COMPUTE_SANITIZER)"

@@ -54,7 +54,7 @@
 #include <lapacke.h>
 
 #include "gpu_check.h"
-#include "fixture.h"
+#include "rs_fixture.h"
 #include "rs_gram.h"
 #include "rs_kernels.h"
 #include "rs_tiled_trace.h"
@@ -77,7 +77,7 @@ static int cmp_double(const void *a, const void *b)
     } while (0)
 
 /* A = XᵀWX + 0.01·I (N×N, both triangles) with X (256×N) and w from the
- * project's fixture generator (src/fixture.h): SPD through the shift, and
+ * project's fixture generator (src/rs_fixture.h): SPD through the shift, and
  * N²·256 flops to build on the GPU node's host, whose OpenBLAS runs a
  * generic kernel (the kernels' work does not depend on the values).
  * Returns 0 when out of memory. */

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "arrow.h"
-#include "fixture.h"
+#include "rs_fixture.h"
 
 #define COLOR_SEED 0x1017C0102A125EEDULL
 

@@ -18,9 +18,9 @@
 
 #include "backend.h"
 #include "cli.h"
-#include "fixture.h"
-#include "host/host_backend.h"
-#include "oracle/oracle_dense.h"
+#include "rs_fixture.h"
+#include "host/host_rs.h"
+#include "oracle/oracle_rs.h"
 #include "shape.h"
 #include "timing.h"
 #include "verdict.h"

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "encode.h"
-#include "fixture.h"
+#include "rs_fixture.h"
 
 /* ------------------------------ helpers ------------------------------ */
 static void gen(int64_t n, int64_t p, int64_t K, int64_t d, int64_t D, sb_basis_kind basis, sb_gate_kind gate,

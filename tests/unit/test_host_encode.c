@@ -1,5 +1,5 @@
 /* The encode fast path (docs/workloads.md §5): the per-row routine of
- * cuda/encode_row.cuh and the host fast path (src/host/host_encode.c).
+ * src/hostdev/encode_row.cuh and the host fast path (src/host/host_encode.c).
  *   - the basis: order and values written out by hand, derivatives against
  *     central differences, agreement with the setup's own basis (the atlas
  *     tables at the chart centres)
@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../cuda/encode_row.cuh"
+#include "../../src/hostdev/encode_row.cuh"
 #include "encode.h"
 #include "backend.h"
 #include "encode_ops.h"
@@ -217,7 +217,7 @@ static void test_basis_matches_setup_tables(void **unused)
     }
 }
 
-/* The reference's basis (src/oracle/encode_ref.c, its own code) gives the
+/* The reference's basis (src/oracle/oracle_encode.c, its own code) gives the
  * same Φ, ∂Φ and every ∂_a∂_bΦ at random points. */
 static void test_basis_matches_reference_basis(void **unused)
 {

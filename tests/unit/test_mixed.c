@@ -13,9 +13,9 @@
 #include <string.h>
 
 #include "backend.h"
-#include "fixture.h"
-#include "host/host_backend.h"
-#include "oracle/oracle_dense.h"
+#include "rs_fixture.h"
+#include "host/host_rs.h"
+#include "oracle/oracle_rs.h"
 
 typedef struct sys {
     int64_t n, p;

@@ -1,4 +1,4 @@
-#include "fixture.h"
+#include "rs_fixture.h"
 
 #include <math.h>
 

@@ -2,7 +2,7 @@
  * as __host__ __device__ code and used by the host fast path
  * (src/host/host_encode.c, C11, OpenMP over rows), the CUDA kernels
  * (cuda/encode_kernels.cuh, one thread per row) and the kernels' CPU
- * simulation (tests/gpu/sim_encode.cpp). Plain C: no templates, no classes,
+ * simulation (tests/sim/sim_encode.cpp). Plain C: no templates, no classes,
  * no CUDA headers; compiles as C11, C++ and CUDA.
  *
  * Everything is in m-space. Per row the routine receives y = B_k·x (m
@@ -19,7 +19,7 @@
  *     (A₁(x − z·m₁)/z with J₁·w = (∂_aΦ_cᵀB_k w)_a and B_k(x − z·m₁) = y − z·GΦ_c).
  * Cost per row O(charts·m + candidates·steps·(d+1)·m²), independent of p.
  *
- * The decisions are the reference's (src/oracle/encode_ref.c), step for step;
+ * The decisions are the reference's (src/oracle/oracle_encode.c), step for step;
  * the small algebra differs but is equivalent (δ by Cholesky, λ_min in closed
  * form or by Jacobi, sums in m-space), so results agree to rounding: t within
  * ~1e-12 on generated data. Two things can differ without affecting t:
@@ -635,7 +635,7 @@ SB_ENC_FN double sb_enc_norminf(int d, const double *v)
 }
 
 /* One candidate chart c (docs/workloads.md §5, step for step as the
- * reference src/oracle/encode_ref.c): warm start; navigate until accepted
+ * reference src/oracle/oracle_encode.c): warm start; navigate until accepted
  * (h ≤ ½, ‖t − t_c‖∞ ≤ R and the Kantorovich ball B(t, 2η) inside the box
  * where L holds) or abandoned (no progress: neither h_new ≤ (63/64)·h nor
  * quadratic convergence η < 1, η_new ≤ η²; an accepted-quality iterate whose
@@ -696,7 +696,7 @@ SB_ENC_FN int sb_enc_candidate(const sb_encode_tables *tb, int k, int c, const d
 }
 
 /* Encode one row: atom k, amplitude z, y = B_k·x, xx = ‖x‖². The result is
- * the reference's (src/oracle/encode_ref.c) computed in m-space: route to the
+ * the reference's (src/oracle/oracle_encode.c) computed in m-space: route to the
  * SB_ENCODE_CANDIDATES nearest charts (ties to the lower chart), try them
  * nearest first, keep the certified candidate with the smallest ‖r‖ (ties to
  * the earlier), stop once that is ≤ 1e-11(1 + ‖x‖) or below the m-space

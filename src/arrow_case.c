@@ -1,4 +1,4 @@
-#include "arrow_cmd.h"
+#include "arrow_case.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "oracle/oracle_dense.h"
+#include "oracle/oracle_rs.h"
 #include "verdict.h"
 
 sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err)

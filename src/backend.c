@@ -20,12 +20,3 @@ const sb_backend *sb_backend_by_name(const char *name)
     }
     return NULL;
 }
-
-int sb_precision_auto_decide(sb_rs_solve_info *first)
-{
-    const int mixed = !first->fallback && first->iterations <= SB_REFINE_AUTO_MAX;
-    first->auto_choice = mixed ? "mixed: the first solve's refinement converged within the auto limit"
-                         : first->fallback ? "fp64: the first solve fell back to FP64"
-                                           : "fp64: the first solve's refinement needed more iterations than the auto limit";
-    return mixed;
-}

@@ -1,7 +1,7 @@
 /* Host simulation of the primal Gram kernel (cuda/rs_gram.cuh): lower(G) =
  * Xt·diag(w)·Xtᵀ + ridge·I on the FP64 tensor cores, split over the samples.
  *
- * The exact kernel source runs on the CPU through tests/gpu/sim_cuda.h: one
+ * The exact kernel source runs on the CPU through tests/sim/sim_cuda.h: one
  * OS thread per CUDA thread, __syncthreads() a real barrier, the blocks of a
  * grid concurrent, started forward, reversed, shuffled, and shuffled with
  * random sleeps, 2 to 4 resident at once; mma.m8n8k4 is emulated lane by

@@ -1,7 +1,7 @@
 /* Host simulation of the tiled Cholesky factorization (cuda/rs_tiled.cuh)
  * and of the fused forward solve + backward chained solve that follows it.
  *
- * The exact kernel source runs on the CPU through tests/gpu/sim_cuda.h: one
+ * The exact kernel source runs on the CPU through tests/sim/sim_cuda.h: one
  * OS thread per CUDA thread, __syncthreads() a real barrier, the blocks of
  * the persistent grid concurrent, started forward, reversed, shuffled, and
  * shuffled with random sleeps, 2 to 4 of them resident at once and the grid

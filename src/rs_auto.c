@@ -1,9 +1,10 @@
-/* --factor auto: which factorization variant a device runs for a shape
- * class, decided by committed GPU measurements, never by a guess. Each row
- * names the verdicts under results/ that showed the variant faster than the
- * library, engaged and at parity, on that class; a class with no row runs
- * the library. The table is empty until a GPU session commits such a
- * measurement (docs/workloads.md §1, Factorization variants). */
+/* --factor auto and --precision auto for resident-solve: which factorization
+ * variant a device runs for a shape class, decided by committed GPU
+ * measurements, never by a guess, and whether the first solve keeps mixed
+ * precision. Each row of the factor table names the verdicts under results/
+ * that showed the variant faster than the library, engaged and at parity, on
+ * that class; a class with no row runs the library. The table is empty until
+ * a GPU session commits such a measurement (docs/workloads.md §1). */
 #include <stddef.h>
 #include <string.h>
 
@@ -38,4 +39,13 @@ const char *sb_factor_auto(int cc_major, sb_method method, int64_t N, const char
 int sb_factor_is_own(const char *factor)
 {
     return factor && strcmp(factor, "library") != 0 && strcmp(factor, "auto") != 0;
+}
+
+int sb_precision_auto_decide(sb_rs_solve_info *first)
+{
+    const int mixed = !first->fallback && first->iterations <= SB_REFINE_AUTO_MAX;
+    first->auto_choice = mixed ? "mixed: the first solve's refinement converged within the auto limit"
+                         : first->fallback ? "fp64: the first solve fell back to FP64"
+                                           : "fp64: the first solve's refinement needed more iterations than the auto limit";
+    return mixed;
 }

@@ -2,7 +2,7 @@
  * (cuda/rs_mixed_kernels.cuh) and of the whole mixed rep as cuda/rs_mixed.cu
  * and cuda_backend.cu enqueue it.
  *
- * The exact kernel source runs through tests/gpu/sim_cuda.h: every CUDA
+ * The exact kernel source runs through tests/sim/sim_cuda.h: every CUDA
  * thread an OS thread, __syncthreads() a real barrier, the blocks of a grid
  * concurrent and started forward, reversed, shuffled and shuffled with random
  * sleeps. Each cuBLAS/cuSOLVER call of the rep is replaced by the CBLAS/LAPACKE

@@ -1,6 +1,6 @@
 /* Host simulation of the CUDA resident-solve kernels (cuda/rs_kernels.cuh).
  *
- * Runs the exact kernel source on the CPU through tests/gpu/sim_cuda.h: every
+ * Runs the exact kernel source on the CPU through tests/sim/sim_cuda.h: every
  * CUDA thread is an OS thread, __syncthreads() a real barrier, and the blocks
  * of a grid run concurrently, started forward, reversed, shuffled, and
  * shuffled with random sleeps (before each block, at barriers, inside spin
@@ -27,7 +27,7 @@
  * execution.
  *
  *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Wno-unknown-pragmas \
- *       -Icuda -Itests/gpu tests/gpu/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
+ *       -Icuda -Itests/gpu tests/sim/sim_kernels.cpp -o /tmp/sim_kernels -llapacke -llapack -lblas && /tmp/sim_kernels
  */
 #include <algorithm>
 #include <atomic>

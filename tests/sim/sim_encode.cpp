@@ -1,6 +1,6 @@
 /* Host simulation of the CUDA encode kernels (cuda/encode_kernels.cuh).
  *
- * Runs the exact kernel source on the CPU through tests/gpu/sim_cuda.h: every
+ * Runs the exact kernel source on the CPU through tests/sim/sim_cuda.h: every
  * CUDA thread is an OS thread, warp shuffles go through real barriers, and
  * the blocks of a grid run concurrently, started forward, reversed, shuffled,
  * and shuffled with random sleeps, 2 to 4 blocks resident at once. The encode
@@ -16,11 +16,11 @@
  *     xx[r] is sb_enc_sqnorm_warp_order of it, bit for bit (the order the
  *     host fast path uses);
  *   - the host fast path (sb_host_encode, src/host/host_encode.c: the same
- *     per-row routine cuda/encode_row.cuh): t, h, recon_err, chart and steps
+ *     per-row routine src/hostdev/encode_row.cuh): t, h, recon_err, chart and steps
  *     bit for bit. For that the host makes the device's DGEMMs (one per
  *     atom: sb_host_encode_chunk_rows large) and both run OpenBLAS on one
  *     thread, so Y has the same bits on both sides;
- *   - the CPU reference (sb_encode_reference, src/oracle/encode_ref.c, its
+ *   - the CPU reference (sb_encode_reference, src/oracle/oracle_encode.c, its
  *     own p-space math): the same certified rows, coordinates within 1e-9
  *     (on the circle for the periodic basis), via sb_encode_metrics;
  *   - itself: every order and launch configuration gives the same bits.
@@ -31,7 +31,7 @@
  * failure.
  *
  *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Icuda -Isrc -Itests/gpu \
- *       tests/gpu/sim_encode.cpp build/host/libsaebench.a -o /tmp/sim_encode \
+ *       tests/sim/sim_encode.cpp build/host/libsaebench.a -o /tmp/sim_encode \
  *       -fopenmp -llapacke -lopenblas -lcjson -lm && /tmp/sim_encode
  */
 #include <cblas.h>
@@ -50,7 +50,7 @@ extern "C" {
 
 /* The per-row routine has no shared memory: one global copy. The kernels,
  * one copy per residency slot (see sim_cuda.h). */
-#include "encode_row.cuh"
+#include "hostdev/encode_row.cuh"
 namespace sim_slot0 {
 #include "encode_kernels.cuh"
 }

@@ -1,6 +1,6 @@
 /* Host simulation of the CUDA arrow-Schur kernels (cuda/arrow_kernels.cuh).
  *
- * Runs the exact kernel source on the CPU through tests/gpu/sim_cuda.h: every
+ * Runs the exact kernel source on the CPU through tests/sim/sim_cuda.h: every
  * CUDA thread is an OS thread, __syncthreads() a real barrier, and the blocks
  * of a grid run concurrently, started forward, reversed, shuffled, and
  * shuffled with random sleeps (before each block and at barriers), 2 to 4
@@ -28,7 +28,7 @@
  * mismatch is printed by index; the exit status is nonzero on any failure.
  *
  *   g++ -std=c++20 -O1 -g -pthread -fsanitize=thread -Wall -Wextra -Icuda -Itests/gpu \
- *       tests/gpu/sim_arrow.cpp -o /tmp/sim_arrow -llapacke -lopenblas && /tmp/sim_arrow
+ *       tests/sim/sim_arrow.cpp -o /tmp/sim_arrow -llapacke -lopenblas && /tmp/sim_arrow
  */
 #include <cblas.h>
 #include <lapacke.h>

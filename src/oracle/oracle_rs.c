@@ -1,4 +1,4 @@
-#include "oracle_dense.h"
+#include "oracle_rs.h"
 
 #include <cblas.h>
 #include <lapacke.h>

@@ -1,6 +1,6 @@
 /* The encode CPU reference (docs/workloads.md §5): the straightforward
  * per-row algorithm over full p-vectors, the oracle the fast path is checked
- * against. It shares no per-row math with the fast path (cuda/encode_row.cuh)
+ * against. It shares no per-row math with the fast path (src/hostdev/encode_row.cuh)
  * or with the setup (src/encode_setup.c): its own basis evaluation (with
  * second derivatives), its own residuals, Jacobians and full Hessians over p,
  * its own warm-start solve. From the atlas it takes only the chart grid
