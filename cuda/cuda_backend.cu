@@ -1175,6 +1175,5 @@ extern "C" const sb_backend sb_cuda_backend = {
     cuda_calibrate, /* calibrate */
     &rs_ops,        /* resident_solve */
     &sb_cuda_arrow_ops, /* arrow (inner-loop, outer-seq): arrow_backend.cu */
-    NULL,           /* multiplex */
     &sb_cuda_encode_ops, /* encode */
 };

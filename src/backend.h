@@ -1,8 +1,9 @@
 /* The backend interface: the operations each workload needs from a compute
- * backend. The orchestration (fixture, timing, oracle, gates, verdict) lives in
- * src/cmd_*.c and is written once; src/host/ and cuda/ implement these tables.
- * A backend leaves a workload's table NULL when it does not implement it, and
- * the command then reports "backend X does not implement workload Y". */
+ * backend. Timing, gates, engagement and the verdict are written once, in
+ * src/run.c; each src/cmd_<workload>.c says what one rep is and what the
+ * oracle compares; src/host/ and cuda/ implement these tables. A backend
+ * leaves a workload's table NULL when it does not implement it, and the
+ * device then counts as declined for that workload. */
 #ifndef SB_BACKEND_H
 #define SB_BACKEND_H
 
@@ -137,11 +138,9 @@ typedef struct sb_backend {
     /* Measure this backend's FP64 matrix rate and memory bandwidth. */
     sb_rc (*calibrate)(sb_ceilings *out, sb_err *err);
     const sb_rs_ops *resident_solve;
-    /* inner-loop and outer-seq (src/arrow.h): the arrow-Schur factor/solve.
-     * Later workloads add their tables here (multiplex, encode); NULL means
-     * "not implemented by this backend". */
-    const struct sb_arrow_ops *arrow;
-    const void *multiplex;
+    /* inner-loop and outer-seq (src/arrow.h): the arrow-Schur factor/solve;
+     * NULL means "not implemented by this backend". */
+    const struct sb_arrow_ops *arrow; /* multiplex runs it too, several fits in flight */
     /* encode (src/encode_ops.h): the fast path's create/upload/encode. */
     const struct sb_encode_ops *encode;
 } sb_backend;

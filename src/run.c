@@ -389,6 +389,18 @@ void sb_run_gate_default(sb_run *r, const char *id, double threshold)
     gate_rec(r, id)->dflt = threshold;
 }
 
+cJSON *sb_run_parity(sb_run *r, const char *oracle)
+{
+    r->parity = cJSON_AddObjectToObject(r->v.root, "parity");
+    cJSON_AddStringToObject(r->parity, "oracle", oracle);
+    for (int i = 0; i < r->wl->ngates; i++)
+        if (r->wl->gates[i].parity) {
+            cJSON_AddNumberToObject(r->parity, "tolerance", sb_run_threshold(r, r->wl->gates[i].id));
+            break;
+        }
+    return r->parity;
+}
+
 void sb_run_note(sb_run *r, const char *fmt, ...)
 {
     if (r->nnotes == SB_RUN_MAX_NOTES)
@@ -497,6 +509,7 @@ static void write_gates(sb_run *r)
     r->v.gates_failed = 0;
     if (r->exit_code == SB_EXIT_NO_DEVICE)
         return; /* nothing ran, nothing to gate */
+    int parity_pass = 1;
     for (int i = 0; i < r->wl->ngates; i++) {
         const sb_gate_def *d = &r->wl->gates[i];
         const sb_gate_rec *g = &r->gates[i];
@@ -528,10 +541,14 @@ static void write_gates(sb_run *r)
         cJSON_AddItemToArray(arr, o);
         if (applies && !pass)
             r->v.gates_failed++;
+        if (d->parity)
+            parity_pass &= applies && pass;
     }
+    if (r->parity)
+        cJSON_AddBoolToObject(r->parity, "pass", parity_pass);
 }
 
-static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_out)
+static void write_measurements(sb_run *r, double *rate_out)
 {
     cJSON *root = r->v.root;
     const sb_phase *main = r->nphases ? &r->phases[0] : NULL;
@@ -621,7 +638,6 @@ static void write_measurements(sb_run *r, double *rate_out, double *bound_rate_o
         if (suspect)
             sb_run_note(r, "WARNING: efficiency %.0f%% is above the roofline: the ceilings (%.60s) are too low or a timing is wrong",
                         100.0 * bound / main->stats.median, source);
-        *bound_rate_out = bound_rate;
     } else {
         cJSON_AddNullToObject(roof, "ceilings");
         cJSON_AddNullToObject(roof, "bound_s");
@@ -719,9 +735,9 @@ int sb_run_finish(sb_run *r)
     cJSON *root = r->v.root;
     char buf[900];
     const char *reason = decide(r, buf, sizeof buf);
-    double rate = 0, bound_rate = 0;
+    double rate = 0;
     if (r->exit_code != SB_EXIT_NO_DEVICE)
-        write_measurements(r, &rate, &bound_rate);
+        write_measurements(r, &rate);
     cJSON_AddBoolToObject(root, "engaged", r->engaged);
     cJSON_AddItemToObject(root, "engaged_reason", reason ? cJSON_CreateString(reason) : cJSON_CreateNull());
     write_gates(r);
@@ -747,7 +763,6 @@ int sb_run_finish(sb_run *r)
                                           : r->wl->target_gate && !isfinite(target) ? "no target for this shape"
                                           : r->wl->target_gate    ? "no device measurement"
                                                                   : "this workload has no throughput target");
-    (void)bound_rate;
 
     int exit_code = r->exit_code;
     if (exit_code == SB_EXIT_PASS && r->failed)

@@ -46,6 +46,7 @@ typedef struct sb_gate_def {
     double threshold;        /* default; --gate ID=VALUE overrides */
     int positive;            /* a threshold must be > 0 (tolerances, speedups) */
     int device_only;         /* applies only to an engaged device run */
+    int parity;              /* a parity gate: the verdict's parity.pass is the AND of these */
 } sb_gate_def;
 
 typedef struct sb_workload {
@@ -126,6 +127,7 @@ typedef struct sb_run {
 
     sb_gate_rec *gates;      /* one per wl->gates */
     struct cJSON *timing_extra; /* merged into "timing" */
+    struct cJSON *parity;    /* the verdict's parity section (sb_run_parity), or NULL */
     char notes[SB_RUN_MAX_NOTES][200];
     int nnotes;
 
@@ -194,6 +196,13 @@ double sb_run_threshold(const sb_run *r, const char *id);
 /* A default threshold that depends on the shape (e.g. IL-002 per shape);
  * --gate still wins. */
 void sb_run_gate_default(sb_run *r, const char *id, double threshold);
+
+/* The verdict's parity section: the oracle in words and "tolerance", the
+ * threshold of the workload's first parity gate. The workload adds its own
+ * error figures to the object returned; "pass" is written by sb_run_finish,
+ * from the gates alone: every parity gate applied and passed (one rule, for
+ * every workload). */
+struct cJSON *sb_run_parity(sb_run *r, const char *oracle);
 
 /* An extra line for the human summary (workload results). */
 void sb_run_note(sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

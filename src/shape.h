@@ -31,7 +31,7 @@ typedef struct sb_shape {
     int64_t outers;          /* outer-seq: number of outer evaluations */
     double htt_shift;        /* inner-loop/outer-seq: added to every H_tt diagonal (tests) */
     int64_t max_iterations; /* LM iteration cap (0: the default 16) */
-    double residency_min;    /* IL-002/OS-004 default: residency speedup must exceed it (0: 1.0) */
+    double residency_min;    /* IL-002 default: residency speedup must exceed it (0: 1.0) */
     double target_solve_ms;  /* inner-loop: device target, ms per resident solve (0: none) */
     char matrix[64];         /* multiplex: color-arm-variants | battery */
     int64_t degree, atoms;   /* encode: D and K (n, p, d, seed as above) */

@@ -611,11 +611,6 @@ const sb_vtiming *sb_vrec_phase(const sb_vrec *v, const char *name)
     return NULL;
 }
 
-void sb_vrec_key(const sb_vrec *v, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s %s %s %s", v->workload, v->shape, v->backend, v->device);
-}
-
 int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b)
 {
     return strcmp(a->workload, b->workload) == 0 && strcmp(a->shape, b->shape) == 0 &&

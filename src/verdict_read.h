@@ -98,10 +98,6 @@ void sb_vrec_free(sb_vrec *v);
 /* The phase named name, or NULL. */
 const sb_vtiming *sb_vrec_phase(const sb_vrec *v, const char *name);
 
-/* "workload shape backend device": the key report groups by and compare
- * matches on. */
-void sb_vrec_key(const sb_vrec *v, char *buf, size_t len);
-
 /* Same key (workload, shape, backend, device)? */
 int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b);
 
