@@ -134,7 +134,7 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-cli test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 
@@ -149,6 +149,11 @@ test-sim: $(SIM_BIN)
 
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
+
+# outputs that are nodes, links or inputs; FIFOs as inputs and outputs (docs/safety.md)
+.PHONY: test-safety
+test-safety: saebench
+	@tests/cli/run-safety-tests.sh ./saebench
 
 # multiplex through the CLI on the tiny matrices, and every refusal before work
 test-multiplex: saebench

@@ -1,4 +1,5 @@
 /* saebench: one dispatch table of subcommands; --help is generated from it. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,7 +46,7 @@ static void usage(FILE *f)
                "workloads, gates and targets: docs/workloads.md; the verdict: docs/verdict.md\n");
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);
@@ -66,4 +67,18 @@ int main(int argc, char **argv)
             return COMMANDS[i].run(argc - 1, argv + 1);
     fprintf(stderr, "saebench: unknown command '%s' (see 'saebench --help')\n", argv[1]);
     return SB_EXIT_USAGE;
+}
+
+/* Output that never arrived (a full disk, a closed pipe) is not a success:
+ * every command's stdout is checked once, here, before the exit code stands. */
+int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "saebench: cannot write to stdout: %s\n", errno ? strerror(errno) : "write error");
+        if (rc == SB_EXIT_PASS)
+            rc = SB_EXIT_USAGE;
+    }
+    return rc;
 }

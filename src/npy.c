@@ -5,6 +5,7 @@
  * C-ordered float64 is refused with a message that says how to fix the file,
  * rather than converted behind the user's back. */
 #include "npy.h"
+#include "safe_io.h"
 
 #include <errno.h>
 #include <math.h>
@@ -539,10 +540,13 @@ sb_rc sb_npy_read(const char *path, int expect_ndim, sb_npy *out, sb_err *err)
         return sb_fail(err, SB_E_INPUT,
                        "%s: cannot read .npy on a big-endian host", path);
 
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    FILE *f = NULL;
+    int e = sb_open_regular(path, &f);
+    if (e < 0)
+        return sb_fail(err, SB_E_INPUT, "%s: not a regular file", path);
+    if (e > 0)
         return sb_fail(err, SB_E_INPUT, "%s: cannot open: %s", path,
-                       strerror(errno));
+                       strerror(e));
     sb_rc rc = read_open(f, path, expect_ndim, out, err);
     /* Nothing was written, so a close error cannot lose data. */
     (void)fclose(f);
@@ -550,16 +554,6 @@ sb_rc sb_npy_read(const char *path, int expect_ndim, sb_npy *out, sb_err *err)
 }
 
 /* ---- writing ----------------------------------------------------------- */
-
-/* mkstemp creates 0600 files; give the result the mode a plain fopen would
- * have. umask can only be read by setting it, so it is restored at once; the
- * brief window is harmless because saebench creates files from one thread. */
-static mode_t default_file_mode(void)
-{
-    mode_t mask = umask(0);
-    umask(mask);
-    return (mode_t)(0666 & ~mask);
-}
 
 sb_rc sb_npy_write(const char *path, const double *data, int64_t rows,
                    int64_t cols, sb_err *err)
@@ -618,54 +612,8 @@ sb_rc sb_npy_write(const char *path, const double *data, int64_t rows,
     head[8] = (char)(hlen & 0xff);
     head[9] = (char)(hlen >> 8);
 
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = sb_alloc(plen + sizeof suffix, 1, err);
-    if (!tmp)
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: out of memory",
-                       path);
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
-    sb_rc rc = SB_OK;
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        rc = sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path,
-                     strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    /* Best effort: a filesystem that refuses chmod still gets correct data. */
-    (void)fchmod(fd, default_file_mode());
-
-    FILE *f = fdopen(fd, "wb");
-    if (!f) {
-        int fdopen_errno = errno;
-        close(fd);
-        unlink(tmp);
-        free(tmp);
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path,
-                       strerror(fdopen_errno));
-    }
-
-    int e = 0;
-    errno = 0;
-    if (fwrite(head, 1, total, f) != total ||
-        fwrite(data, sizeof(double), count, f) != count)
-        e = errno ? errno : EIO;
-    errno = 0;
-    /* fclose flushes the stdio buffer, so ENOSPC often surfaces only here. */
-    if (fclose(f) != 0 && e == 0)
-        e = errno ? errno : EIO;
-    if (e == 0 && rename(tmp, path) != 0)
-        e = errno;
-    if (e != 0) {
-        unlink(tmp);
-        rc = sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path,
-                     strerror(e));
-    }
-    free(tmp);
-    return rc;
+    sb_wpart parts[2] = {{head, total}, {data, nbytes}};
+    return sb_write_parts(path, parts, 2, err);
 }
 
 void sb_npy_free(sb_npy *a)

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -46,6 +47,39 @@ static int usage_error(sb_run *r, const sb_err *err)
     fprintf(stderr, "saebench: %s\n", err->msg);
     sb_run_free(r);
     return SB_EXIT_USAGE;
+}
+
+/* An output that is also an input, or two outputs that are one file, by
+ * device and inode (or real folder and name), never by spelling. */
+static int same_file_error(const sb_opts *o, sb_err *err)
+{
+    const struct {
+        const char *opt, *path;
+    } in[] = {
+        {"--shape", o->shape}, {"--calibration", o->calibration}, {"--x", o->x_path},
+        {"--w", o->w_path}, {"--rhs", o->rhs_path}, {"--decoders", o->decoders_path},
+        {"--atoms", o->atoms_path}, {"--amplitudes", o->amplitudes_path}, {"--variants", o->variants},
+    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}};
+    const int nin = (int)(sizeof in / sizeof in[0]), nout = (int)(sizeof out / sizeof out[0]);
+    for (int i = 0; i < nout; i++) {
+        if (!out[i].path)
+            continue;
+        struct stat st; /* an input names an existing file (else --shape is a shape's name) */
+        for (int k = 0; k < nin; k++)
+            if (in[k].path && stat(in[k].path, &st) == 0 && sb_same_file(out[i].path, in[k].path)) {
+                sb_fail(err, SB_E_INPUT, "%s %s is the %s input: saebench never overwrites its inputs", out[i].opt,
+                        out[i].path, in[k].opt);
+                return 1;
+            }
+        /* two writes to one device node (/dev/null) lose nothing */
+        int node = stat(out[i].path, &st) == 0 && !S_ISREG(st.st_mode);
+        for (int k = i + 1; k < nout && !node; k++)
+            if (out[k].path && sb_same_file(out[i].path, out[k].path)) {
+                sb_fail(err, SB_E_INPUT, "%s and %s name the same file %s", out[k].opt, out[i].opt, out[i].path);
+                return 1;
+            }
+    }
+    return 0;
 }
 
 int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*help)(void))
@@ -105,10 +139,8 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
         return usage_error(r, &err);
     if (o->dump_beta && sb_check_writable(o->dump_beta, &err))
         return usage_error(r, &err);
-    if (o->dump_beta && o->out && strcmp(o->dump_beta, o->out) == 0) {
-        sb_fail(&err, SB_E_INPUT, "--dump-beta and --out name the same file %s", o->out);
+    if (same_file_error(o, &err))
         return usage_error(r, &err);
-    }
     if (o->calibration) {
         if (sb_calibration_load(o->calibration, &r->cal, &err))
             return usage_error(r, &err);
@@ -415,6 +447,8 @@ void sb_run_late_input_error(sb_run *r, const char *msg)
 {
     fprintf(stderr, "saebench: %s\n", msg);
     r->late_exit = SB_EXIT_USAGE;
+    if (!r->late_error[0])
+        snprintf(r->late_error, sizeof r->late_error, "%s", msg);
 }
 
 cJSON *sb_telemetry_json(const sb_telemetry *t)
@@ -769,6 +803,8 @@ int sb_run_finish(sb_run *r)
         exit_code = SB_EXIT_RUNTIME;
     if (exit_code == SB_EXIT_PASS && r->late_exit)
         exit_code = r->late_exit;
+    if (r->late_error[0])
+        cJSON_AddStringToObject(root, "output_error", r->late_error);
     if (exit_code == SB_EXIT_PASS && r->v.gates_failed)
         exit_code = SB_EXIT_GATE_FAIL;
     if (exit_code == SB_EXIT_PASS && r->opts.require_device && !r->engaged)

@@ -119,6 +119,7 @@ typedef struct sb_run {
     int failed;              /* a phase or a check failed: exit 4 */
     char failure[600];
     int late_exit;           /* an input error found after the reps (exit 2 with a verdict) */
+    char late_error[300];    /* its one line, written to the verdict as "output_error" */
 
     double rate_units;       /* units (rows) per rep of the primary phase */
     double flops, bytes;     /* per rep, for the roofline */

@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "safe_io.h"
+
 typedef enum { F_STRING, F_INT, F_REAL, F_SEED, F_WORKLOADS } field_type;
 
 /* One row per allowed key. 'needs' lists the workloads that require it,
@@ -78,9 +80,10 @@ int sb_shape_serves(const sb_shape *s, unsigned bit) { return (s->workloads & bi
 
 sb_rc sb_read_file(const char *path, char **text, size_t *len, sb_err *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return sb_fail(err, SB_E_INPUT, "cannot read %s: %s", path, strerror(errno));
+    FILE *f = NULL;
+    sb_rc rc = sb_open_input(path, &f, err);
+    if (rc)
+        return rc;
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
         fclose(f);

@@ -2,7 +2,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -85,74 +84,6 @@ void sb_verdict_finish(sb_verdict *v, int exit_code)
     cJSON_DeleteItemFromObjectCaseSensitive(v->root, "exit_code");
     cJSON_AddStringToObject(v->root, "verdict", exit_code == 0 ? "pass" : "fail");
     cJSON_AddNumberToObject(v->root, "exit_code", exit_code);
-}
-
-static void dir_of(const char *path, char *dir, size_t len)
-{
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    snprintf(dir, len, "%s", dirname(tmp));
-}
-
-sb_rc sb_check_writable(const char *path, sb_err *err)
-{
-    if (strcmp(path, "-") == 0)
-        return SB_OK;
-    if (strlen(path) >= PATH_MAX - 32)
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: path too long", path);
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: is a directory", path);
-    char dir[PATH_MAX];
-    dir_of(path, dir, sizeof dir);
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: directory %s does not exist", path, dir);
-    /* Probe by creating the temp file the final write will use: access()
-     * says yes to root even where the filesystem refuses (/proc, read-only). */
-    char probe[PATH_MAX];
-    snprintf(probe, sizeof probe, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(probe);
-    if (fd < 0)
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
-    close(fd);
-    unlink(probe);
-    return SB_OK;
-}
-
-sb_rc sb_write_atomic(const char *path, const char *text, sb_err *err)
-{
-    size_t len = strlen(text);
-    if (strcmp(path, "-") == 0) {
-        if (fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout) != 0)
-            return sb_fail(err, SB_E_INPUT, "cannot write to stdout: %s", strerror(errno));
-        return SB_OK;
-    }
-    sb_rc rc = sb_check_writable(path, err);
-    if (rc)
-        return rc;
-    char tmp[PATH_MAX];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    if (fd < 0)
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
-    FILE *f = fdopen(fd, "w");
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
-    }
-    int bad = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF;
-    /* mkstemp creates 0600; a verdict is for sharing, so honour the umask. */
-    mode_t um = umask(0);
-    umask(um);
-    fchmod(fd, 0666 & ~um);
-    bad |= fclose(f) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(e));
-    }
-    return SB_OK;
 }
 
 sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err)

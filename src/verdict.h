@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "common.h"
+#include "safe_io.h"
 
 struct cJSON;
 struct sb_shape;
@@ -31,14 +32,6 @@ void sb_verdict_device(sb_verdict *v, const sb_device_info *info);
 
 /* Sets "verdict" (pass only when exit_code == 0) and "exit_code". */
 void sb_verdict_finish(sb_verdict *v, int exit_code);
-
-/* Fail early (exit 2) if path cannot be written: its directory must exist
- * and be writable. "-" (stdout) always passes. */
-sb_rc sb_check_writable(const char *path, sb_err *err);
-
-/* Write text to path atomically (temp file in the same directory, then
- * rename); "-" writes to stdout. */
-sb_rc sb_write_atomic(const char *path, const char *text, sb_err *err);
 
 /* Render and write the verdict. */
 sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err);
