@@ -170,6 +170,8 @@ int sb_cmd_report(int argc, char **argv)
     size_t *order = NULL;
     if (rc == SB_OK && strcmp(o.out, "-") != 0)
         rc = sb_check_writable(o.out, &err); /* before any work, as the workloads do */
+    if (rc == SB_OK && o.html)
+        rc = sb_report_html_check(o.html, &err);
     for (int i = 0; rc == SB_OK && i < o.npaths; i++)
         rc = sb_vset_load(o.paths[i], &set, &err);
     if (rc == SB_OK) {

@@ -50,6 +50,10 @@ void sb_report_csv(sbuf *b, const sb_vset *s, const size_t *order);
  * frees the text with cJSON_free. NULL when out of memory. */
 char *sb_report_json(const sb_vset *s, const size_t *order);
 
+/* --html DIR is one saebench may write (it owns it or can create it), before
+ * any work; sb_report_html checks again. */
+sb_rc sb_report_html_check(const char *dir, sb_err *err);
+
 /* report_html.c: DIR/index.html with the table and the PNG charts, the
  * charts' data (*.dat), charts.gp and report.csv beside it, the charts drawn
  * by running gnuplot there. paths are the arguments the verdicts came from,

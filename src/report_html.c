@@ -2,13 +2,22 @@
  * script, works from disk) holds the table and four PNG charts, which gnuplot
  * draws from the data files (*.dat) and the script (charts.gp) written beside
  * it; report.csv is the table as CSV. Described in docs/compare.md
- * ("Related: saebench report"); fields: docs/verdict.md. */
+ * ("Related: saebench report"); fields: docs/verdict.md.
+ *
+ * DIR is a folder saebench owns (docs/safety.md): one it creates, an empty
+ * one, or one holding its marker file. The new page is built in a fresh
+ * folder beside DIR (DIR.tmp.XXXXXX) and swapped in whole, so an interrupted
+ * report leaves the old page as it was, and nothing is ever written through a
+ * symlink. Files in DIR that saebench does not write stay where they are. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -374,7 +383,12 @@ static sb_rc run_gnuplot(const char *dir, sb_err *err)
     if (pid < 0)
         return sb_fail(err, SB_E_RUNTIME, "cannot start gnuplot: %s", strerror(errno));
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        /* gnuplot never outlives saebench (a killed report leaves no
+         * process drawing into the folder afterwards). */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(126);
+        int fd = open(log, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
             dup2(fd, 2);
@@ -399,7 +413,7 @@ static sb_rc run_gnuplot(const char *dir, sb_err *err)
 static sb_rc check_pngs(const char *dir, const chart *charts, sb_err *err)
 {
     for (int k = 0; k < NCHARTS; k++) {
-        char png[4096];
+        char png[8192];
         struct stat st;
         snprintf(png, sizeof png, "%s/%s", dir, charts[k].png);
         if (charts[k].made && (stat(png, &st) != 0 || st.st_size == 0))
@@ -482,30 +496,162 @@ static void html_charts(sbuf *b, const chart *charts)
                  "in this directory.</p>\n</body>\n</html>\n");
 }
 
-/* gnuplot is there and dir is a directory (made when missing). */
-static sb_rc html_dir(const char *dir, sb_err *err)
+/* The marker that says saebench made the folder, and every file it writes. */
+#define REPORT_MARKER ".saebench-report"
+static const char *const REPORT_FILES[] = {
+    REPORT_MARKER, "index.html", "report.csv", "throughput.dat", "residency.dat", "phases.dat", "history.dat",
+    "charts.gp", "gnuplot.log", "throughput.png", "residency.png", "phases.png", "history.png",
+};
+#define NREPORT_FILES (sizeof REPORT_FILES / sizeof REPORT_FILES[0])
+
+static int report_file(const char *name)
+{
+    for (size_t i = 0; i < NREPORT_FILES; i++)
+        if (strcmp(name, REPORT_FILES[i]) == 0)
+            return 1;
+    return 0;
+}
+
+sb_rc sb_report_html_check(const char *dir, sb_err *err)
 {
     if (!on_path("gnuplot"))
         return sb_fail(err, SB_E_INPUT,
                        "report --html needs gnuplot, which is not on PATH (Debian: apt-get install gnuplot-nox)");
+    if (strlen(dir) > 3000)
+        return sb_fail(err, SB_E_INPUT, "--html %s: path too long", dir);
     struct stat st;
-    if (stat(dir, &st) == 0) {
-        if (!S_ISDIR(st.st_mode))
-            return sb_fail(err, SB_E_INPUT, "--html %s: exists and is not a directory", dir);
-    } else if (mkdir(dir, 0777) != 0) {
-        return sb_fail(err, SB_E_INPUT, "--html %s: cannot create the directory: %s", dir, strerror(errno));
+    if (lstat(dir, &st) != 0) {
+        if (errno != ENOENT)
+            return sb_fail(err, SB_E_INPUT, "--html %s: %s", dir, strerror(errno));
+        char parent[4096];
+        snprintf(parent, sizeof parent, "%s", dir);
+        char *slash = strrchr(parent, '/');
+        if (slash)
+            *(slash == parent ? slash + 1 : slash) = '\0';
+        else
+            snprintf(parent, sizeof parent, ".");
+        if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+            return sb_fail(err, SB_E_INPUT, "--html %s: cannot create the directory: %s does not exist", dir, parent);
+        return SB_OK;
     }
+    if (S_ISLNK(st.st_mode))
+        return sb_fail(err, SB_E_INPUT, "--html %s: is a symlink; give the folder itself", dir);
+    if (!S_ISDIR(st.st_mode))
+        return sb_fail(err, SB_E_INPUT, "--html %s: exists and is not a directory", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return sb_fail(err, SB_E_INPUT, "--html %s: %s", dir, strerror(errno));
+    int entries = 0, marked = 0;
+    char odd[256] = "";
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        entries++;
+        char p[4096];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        int regular = lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+        marked |= regular && strcmp(e->d_name, REPORT_MARKER) == 0;
+        if (!regular && report_file(e->d_name) && !odd[0])
+            snprintf(odd, sizeof odd, "%s", e->d_name);
+    }
+    closedir(d);
+    if (entries > 0 && !marked)
+        return sb_fail(err, SB_E_INPUT,
+                       "--html %s: a folder saebench did not make (no %s in it); give a new or empty folder", dir,
+                       REPORT_MARKER);
+    if (odd[0])
+        return sb_fail(err, SB_E_INPUT, "--html %s: %s there is not a regular file; saebench writes only files it made",
+                       dir, odd);
     return SB_OK;
+}
+
+/* A fresh folder beside dir for the new page. */
+static sb_rc html_stage(const char *dir, char *stage, size_t len, sb_err *err)
+{
+    char d[3600];
+    snprintf(d, sizeof d, "%s", dir);
+    size_t n = strlen(d);
+    while (n > 1 && d[n - 1] == '/')
+        d[--n] = '\0';
+    snprintf(stage, len, "%s.tmp.XXXXXX", d);
+    if (!mkdtemp(stage))
+        return sb_fail(err, SB_E_INPUT, "--html %s: cannot create a folder beside it: %s", dir, strerror(errno));
+    mode_t um = umask(0);
+    umask(um);
+    (void)chmod(stage, 0777 & ~um);
+    return write_in(stage, REPORT_MARKER, "saebench report folder: saebench replaces its files here", err);
+}
+
+/* Remove the staging folder and what saebench wrote in it. */
+static void html_unstage(const char *stage)
+{
+    for (size_t i = 0; i < NREPORT_FILES; i++) {
+        char p[8192];
+        snprintf(p, sizeof p, "%s/%s", stage, REPORT_FILES[i]);
+        unlink(p);
+    }
+    rmdir(stage);
+}
+
+/* Put the built page in place of dir: files of the user's move into the new
+ * folder first, then one exchange of the two folders, then the old page's
+ * files (saebench's own, checked regular) go. */
+static sb_rc html_swap(const char *dir, const char *stage, sb_err *err)
+{
+    struct stat st;
+    if (lstat(dir, &st) != 0) {
+        if (rename(stage, dir) != 0)
+            return sb_fail(err, SB_E_INPUT, "--html %s: cannot put the page in place: %s", dir, strerror(errno));
+        return SB_OK;
+    }
+    DIR *d = opendir(dir);
+    if (!d)
+        return sb_fail(err, SB_E_INPUT, "--html %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    sb_rc rc = SB_OK;
+    while (!rc && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || report_file(e->d_name))
+            continue;
+        char from[8192], to[8192];
+        snprintf(from, sizeof from, "%s/%s", dir, e->d_name);
+        snprintf(to, sizeof to, "%s/%s", stage, e->d_name);
+        if (rename(from, to) != 0)
+            rc = sb_fail(err, SB_E_INPUT, "--html %s: cannot carry %s over: %s", dir, e->d_name, strerror(errno));
+    }
+    closedir(d);
+    if (!rc && renameat2(AT_FDCWD, stage, AT_FDCWD, dir, RENAME_EXCHANGE) != 0)
+        rc = sb_fail(err, SB_E_INPUT, "--html %s: cannot swap the new page in: %s", dir, strerror(errno));
+    if (!rc)
+        html_unstage(stage); /* now the old page */
+    return rc;
 }
 
 /* ------------------------------------------------------------ --html */
 
+static sb_rc html_build(const char *dir, const char *const *paths, int npaths, const sb_vset *s,
+                        const size_t *order, sb_err *err);
+
 sb_rc sb_report_html(const char *dir, const char *const *paths, int npaths, const sb_vset *s,
                      const size_t *order, sb_err *err)
 {
-    sb_rc rc = html_dir(dir, err);
-    if (rc)
-        return rc;
+    char stage[4096];
+    sb_rc rc = sb_report_html_check(dir, err);
+    if (!rc && (rc = html_stage(dir, stage, sizeof stage, err)) == SB_OK) {
+        rc = html_build(stage, paths, npaths, s, order, err);
+        if (!rc)
+            rc = html_swap(dir, stage, err);
+        if (rc)
+            html_unstage(stage);
+    }
+    return rc;
+}
+
+/* Every file of the page, in dir. */
+static sb_rc html_build(const char *dir, const char *const *paths, int npaths, const sb_vset *s,
+                        const size_t *order, sb_err *err)
+{
+    sb_rc rc;
     int *latest = sb_alloc(s->n, sizeof *latest, err);
     if (!latest)
         return SB_E_RUNTIME;

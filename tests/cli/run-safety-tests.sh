@@ -161,4 +161,57 @@ if [ "$NODES" = 1 ]; then
     unchanged "  the full node is unchanged" "$D/full" "$full_before"
 fi
 
+# ---- report --html writes only into a folder it owns ------------------------
+if command -v gnuplot >/dev/null; then
+    FIX=tests/report/fixtures/base
+    H="$WORK/dash"
+    expect_exit 0 "report --html into a new folder" -- "$BIN" report "$FIX" --html "$H" --out "$WORK/r1.txt"
+    [ -f "$H/.saebench-report" ] && [ -s "$H/index.html" ] && ok "  the folder has the page and saebench's marker" ||
+        bad "  the folder has the page and saebench's marker" "$(ls -A "$H" 2>&1)"
+    echo "the user's notes" >"$H/notes.txt"
+    notes_before=$(sig "$H/notes.txt")
+    expect_exit 0 "report --html again into its own folder" -- "$BIN" report "$FIX" --html "$H" --out "$WORK/r2.txt"
+    unchanged "  a file of the user's in it stays, unchanged" "$H/notes.txt" "$notes_before"
+    mkdir "$WORK/foreign"
+    echo "mine" >"$WORK/foreign/index.html"
+    f_before=$(sig "$WORK/foreign/index.html")
+    expect_exit 2 "report --html into a folder saebench did not make: refused" -- "$BIN" report "$FIX" --html "$WORK/foreign"
+    unchanged "  its index.html unchanged" "$WORK/foreign/index.html" "$f_before"
+    echo "victim" >"$WORK/png-victim"
+    rm -f "$H/throughput.png"
+    ln -s ../png-victim "$H/throughput.png"
+    v_before=$(sig "$WORK/png-victim")
+    expect_exit 2 "report --html with a chart name symlinked out of the folder: refused" -- "$BIN" report "$FIX" --html "$H"
+    unchanged "  the link's victim unchanged" "$WORK/png-victim" "$v_before"
+    rm -f "$H/throughput.png"
+    ln -s dash "$WORK/dash-link"
+    expect_exit 2 "report --html through a symlinked folder: refused" -- "$BIN" report "$FIX" --html "$WORK/dash-link"
+    # An interrupted report: gnuplot (a stand-in that records its pid and
+    # sleeps) is running when saebench gets SIGTERM. The old page stays, and
+    # gnuplot does not outlive saebench.
+    "$BIN" report "$FIX" --html "$H" >/dev/null 2>&1
+    page_before=$(sig "$H/index.html")
+    mkdir "$WORK/slowbin"
+    printf '#!/bin/sh
+echo $$ > "%s/gnuplot.pid"
+sleep 30
+' "$WORK" >"$WORK/slowbin/gnuplot"
+    chmod +x "$WORK/slowbin/gnuplot"
+    PATH="$WORK/slowbin:$PATH" "$BIN" report "$FIX" --html "$H" >/dev/null 2>&1 &
+    rep=$!
+    for _ in $(seq 50); do [ -s "$WORK/gnuplot.pid" ] && break; sleep 0.1; done
+    kill -TERM $rep
+    wait $rep 2>/dev/null
+    sleep 0.3
+    gp=$(cat "$WORK/gnuplot.pid" 2>/dev/null)
+    # alive: the process exists and is not a zombie waiting for a reaper
+    alive() { [ -e "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+    [ -n "$gp" ] && ! alive "$gp" && ok "report killed while gnuplot runs: gnuplot does not outlive it" ||
+        { bad "report killed while gnuplot runs: gnuplot does not outlive it" "pid ${gp:-none}"; [ -n "$gp" ] && kill "$gp"; }
+    unchanged "  the old page is intact" "$H/index.html" "$page_before"
+    rm -rf "$WORK"/dash.tmp.* # the interrupted report's own staging folder (this test made it happen)
+else
+    echo "skip report --html cases (no gnuplot)"
+fi
+
 sb_test_summary
