@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/host_info.h"
 #include "oracle/oracle_rs.h"
 #include "verdict.h"
 
@@ -46,6 +47,26 @@ sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case 
 sb_rc sb_arrow_case_build(sb_arrow_case *c, sb_err *err) { return sb_arrow_fixture(&c->prm, &c->sys, err); }
 
 void sb_arrow_case_free(sb_arrow_case *c) { sb_arrow_free(&c->sys); }
+
+int sb_arrow_run_load(sb_run *r, unsigned workload_bit, sb_arrow_case *c, int64_t dflt_reps, int64_t dflt_warmup)
+{
+    sb_err err = {{0}};
+    if (sb_arrow_case_load(&r->opts, workload_bit, c, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_USAGE;
+    }
+    sb_run_counts(r, c->shape.reps, c->shape.warmup, dflt_reps, dflt_warmup);
+    return -1;
+}
+
+static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
+
+int sb_arrow_run_begin(sb_run *r, const sb_arrow_case *c)
+{
+    sb_host_set_threads(r->opts.threads);
+    int rc = sb_run_verdict_init(r, &c->shape, "fixture");
+    return rc >= 0 ? rc : sb_run_choose_backend(r, implements_arrow);
+}
 
 sb_rc sb_lm_result_alloc(sb_lm_result *res, int64_t nt, int64_t p, sb_err *err)
 {

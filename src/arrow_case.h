@@ -1,5 +1,6 @@
 /* What inner-loop and outer-seq share: loading and checking an arrow shape,
- * building its fixture, LM results and how they are compared and reported.
+ * the start of a run (verdict and backend), building its fixture, LM results
+ * and how they are compared and reported.
  * The LM loop and the solve modes are src/arrow.h's; timing and verdict are
  * src/run.h's. */
 #ifndef SB_ARROW_CMD_H
@@ -25,6 +26,17 @@ typedef struct sb_arrow_case {
 sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err);
 sb_rc sb_arrow_case_build(sb_arrow_case *c, sb_err *err);
 void sb_arrow_case_free(sb_arrow_case *c);
+
+/* The start of an arrow command's run, after sb_run_init. Each returns -1
+ * to go on, else the exit code; on every path the command's one cleanup at
+ * its end frees the run and the case.
+ * sb_arrow_run_load: sb_arrow_case_load, an error printed and exit 2 before
+ * any work; then reps and warm-up (the CLI's, the shape's, else these).
+ * sb_arrow_run_begin, once the workload set its shape-dependent defaults:
+ * host threads, the verdict's common sections, and a backend that
+ * implements the arrow ops (exit 3 written by the harness). */
+int sb_arrow_run_load(sb_run *r, unsigned workload_bit, sb_arrow_case *c, int64_t dflt_reps, int64_t dflt_warmup);
+int sb_arrow_run_begin(sb_run *r, const sb_arrow_case *c);
 
 /* An LM result with its buffers (t, β, δt, δβ). */
 sb_rc sb_lm_result_alloc(sb_lm_result *res, int64_t nt, int64_t p, sb_err *err);

@@ -10,7 +10,6 @@
 
 #include "arrow_case.h"
 #include "commands.h"
-#include "host/host_info.h"
 #include "run.h"
 
 #define IL_DEFAULT_REPS 10
@@ -45,6 +44,38 @@ static void il_help(void)
            "same loop re-staging and re-factoring every iterate, and a dense LAPACKE\n"
            "oracle), check parity, time a resident gradient-only solve against the\n"
            "re-upload baseline and the frame build, write a verdict.\n\n");
+}
+
+/* Everything one run holds; one owner, freed in il_free. */
+typedef struct il_data {
+    sb_arrow_case c;
+    const sb_arrow_ops *ops;     /* the chosen backend's */
+    const char *who;             /* the backend as failure messages name it */
+    void *state;                 /* the resident fit's: keeps the frame for the timed solves */
+    void *rup_state;             /* the re-upload baseline's */
+    sb_lm_frame frame;
+    sb_lm_result res, rup, orc;  /* the resident, re-upload and oracle fits */
+    double fit_s;                /* the resident fit's seconds; NaN when it failed */
+    int rup_ok, orc_ok;
+    double *r_t, *r_b;           /* the gradient at z = 0 */
+    double *zeros, *step;
+    double parts[4], worst;      /* parity vs the oracle: step, z, objective, logdet; the worst */
+} il_data;
+
+static void il_free(il_data *d)
+{
+    if (d->state)
+        d->ops->destroy(d->state);
+    if (d->rup_state)
+        d->ops->destroy(d->rup_state);
+    sb_lm_result_free(&d->res);
+    sb_lm_result_free(&d->rup);
+    sb_lm_result_free(&d->orc);
+    free(d->r_t);
+    free(d->r_b);
+    free(d->zeros);
+    free(d->step);
+    sb_arrow_case_free(&d->c);
 }
 
 /* A timed rep: one gradient-only solve on the resident factors, or the
@@ -85,173 +116,200 @@ static void il_roofline(sb_run *r, const sb_arrow_case *c)
     sb_run_roofline(r, flops, bytes);
 }
 
-static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
-
-int sb_cmd_inner_loop(int argc, char **argv)
+/* The shape and its per-shape gate defaults; exit 2 before any work. */
+static int il_load(sb_run *r, il_data *d)
 {
-    sb_run r;
-    int rc = sb_run_init(&r, &IL_WORKLOAD, argc, argv, il_help);
+    int rc = sb_arrow_run_load(r, SB_WL_INNER_LOOP, &d->c, IL_DEFAULT_REPS, IL_DEFAULT_WARMUP);
     if (rc >= 0)
         return rc;
-    sb_arrow_case c;
-    sb_err err = {{0}};
-    if (sb_arrow_case_load(&r.opts, SB_WL_INNER_LOOP, &c, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
-    }
-    sb_run_counts(&r, c.shape.reps, c.shape.warmup, IL_DEFAULT_REPS, IL_DEFAULT_WARMUP);
-    sb_run_gate_default(&r, "IL-002", c.shape.residency_min > 0 ? c.shape.residency_min : 1.0);
-    sb_run_gate_default(&r, "IL-004", c.shape.target_solve_ms > 0 ? c.shape.target_solve_ms : NAN);
-    sb_host_set_threads(r.opts.threads);
-    if ((rc = sb_run_verdict_init(&r, &c.shape, "fixture")) >= 0) {
-        sb_run_free(&r);
-        return rc;
-    }
-    if ((rc = sb_run_choose_backend(&r, implements_arrow)) >= 0)
-        return rc;
-    const sb_arrow_ops *ops = r.backend->arrow;
-    const int64_t nt = c.nt, p = c.shape.p;
-    sb_lm_result res = {0}, rup = {0}, orc = {0};
-    double *r_t = NULL, *r_b = NULL, *zeros = NULL, *step = NULL;
-    void *state = NULL, *rup_state = NULL;
-    sb_run_progress(&r, "building the fixture (n=%lld p=%lld d=%lld)", (long long)c.shape.n, (long long)c.shape.p,
-                    (long long)c.shape.d);
-    if (sb_arrow_case_build(&c, &err) || sb_lm_result_alloc(&res, nt, p, &err) || sb_lm_result_alloc(&rup, nt, p, &err) ||
-        sb_lm_result_alloc(&orc, nt, p, &err) || !(r_t = sb_alloc((size_t)nt, sizeof(double), &err)) ||
-        !(r_b = sb_alloc((size_t)p, sizeof(double), &err)) || !(zeros = sb_alloc((size_t)(nt + p), sizeof(double), &err)) ||
-        !(step = sb_alloc((size_t)(nt + p), sizeof(double), &err))) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        rc = SB_EXIT_RUNTIME;
-        sb_run_free(&r);
-        goto out;
-    }
-    sb_run_rate(&r, (double)c.shape.n);
-    il_roofline(&r, &c);
-    cJSON *root = r.v.root;
-    const char *who = r.backend->is_device ? "device" : "host backend";
+    const sb_shape *s = &d->c.shape;
+    sb_run_gate_default(r, "IL-002", s->residency_min > 0 ? s->residency_min : 1.0);
+    sb_run_gate_default(r, "IL-004", s->target_solve_ms > 0 ? s->target_solve_ms : NAN);
+    return -1;
+}
 
+/* The fixture and the run's buffers (exit 4 when out of memory), and the
+ * work one resident rep counts. */
+static int il_build(sb_run *r, il_data *d)
+{
+    sb_arrow_case *c = &d->c;
+    const int64_t nt = c->nt, p = c->shape.p;
+    sb_err err = {{0}};
+    d->ops = r->backend->arrow;
+    d->who = r->backend->is_device ? "device" : "host backend";
+    sb_run_progress(r, "building the fixture (n=%lld p=%lld d=%lld)", (long long)c->shape.n, (long long)c->shape.p,
+                    (long long)c->shape.d);
+    if (sb_arrow_case_build(c, &err) || sb_lm_result_alloc(&d->res, nt, p, &err) || sb_lm_result_alloc(&d->rup, nt, p, &err) ||
+        sb_lm_result_alloc(&d->orc, nt, p, &err) || !(d->r_t = sb_alloc((size_t)nt, sizeof(double), &err)) ||
+        !(d->r_b = sb_alloc((size_t)p, sizeof(double), &err)) || !(d->zeros = sb_alloc((size_t)(nt + p), sizeof(double), &err)) ||
+        !(d->step = sb_alloc((size_t)(nt + p), sizeof(double), &err))) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_RUNTIME;
+    }
+    sb_run_rate(r, (double)c->shape.n);
+    il_roofline(r, c);
+    return -1;
+}
+
+/* The three LM fits; a failure fails the run and skips the fits after it. */
+static void il_fits(sb_run *r, il_data *d)
+{
+    sb_arrow_case *c = &d->c;
+    sb_err err = {{0}};
     /* 1. The resident LM fit; its state keeps the frame for the timed solves. */
-    sb_lm_frame frame = {0};
-    sb_telemetry tele = {0};
-    sb_run_progress(&r, "LM loop, frame resident");
-    double t0 = sb_now_s(), fit_s = NAN;
-    if (ops->create(&c.sys, 0, &state, &err) ||
-        sb_lm_run(&c.sys, c.sys.g_t, c.sys.g_b, ops, state, &frame, &c.lm, &res, &err)) {
-        sb_run_fail(&r, "%s failed in the resident LM loop: %s", who, err.msg);
+    sb_run_progress(r, "LM loop, frame resident");
+    double t0 = sb_now_s();
+    d->fit_s = NAN;
+    if (d->ops->create(&c->sys, 0, &d->state, &err) ||
+        sb_lm_run(&c->sys, c->sys.g_t, c->sys.g_b, d->ops, d->state, &d->frame, &c->lm, &d->res, &err)) {
+        sb_run_fail(r, "%s failed in the resident LM loop: %s", d->who, err.msg);
     } else {
-        fit_s = sb_now_s() - t0;
-        sb_run_note(&r, "LM: %d iterations (%d accepted), %s, objective %.15g, logdet %.15g, ridges (%g, %g)",
-                    res.iterations, res.accepted, res.converged ? "converged" : "NOT converged", res.objective, res.logdet,
-                    res.ridge_t, res.ridge_b);
+        d->fit_s = sb_now_s() - t0;
+        sb_run_note(r, "LM: %d iterations (%d accepted), %s, objective %.15g, logdet %.15g, ridges (%g, %g)",
+                    d->res.iterations, d->res.accepted, d->res.converged ? "converged" : "NOT converged", d->res.objective,
+                    d->res.logdet, d->res.ridge_t, d->res.ridge_b);
     }
     /* 2. The same loop re-staging and re-factoring every iterate. */
-    int rup_ok = 0;
-    if (!r.failed) {
-        sb_run_progress(&r, "LM loop, re-upload baseline");
-        if (sb_arrow_fit(&c, ops, 1, c.sys.g_t, c.sys.g_b, &rup, NULL, &err))
-            sb_run_fail(&r, "%s failed in the re-upload LM loop: %s", who, err.msg);
+    if (!r->failed) {
+        sb_run_progress(r, "LM loop, re-upload baseline");
+        if (sb_arrow_fit(c, d->ops, 1, c->sys.g_t, c->sys.g_b, &d->rup, NULL, &err))
+            sb_run_fail(r, "%s failed in the re-upload LM loop: %s", d->who, err.msg);
         else
-            rup_ok = 1;
+            d->rup_ok = 1;
     }
     /* 3. The dense LAPACKE oracle: same loop, independent solves. */
-    int orc_ok = 0;
-    if (!r.failed) {
-        sb_run_progress(&r, "LM loop, dense LAPACKE oracle (order %lld)", (long long)(nt + p));
-        if (sb_arrow_fit(&c, &sb_oracle_arrow_ops, 1, c.sys.g_t, c.sys.g_b, &orc, NULL, &err))
-            sb_run_fail(&r, "the dense oracle failed: %s", err.msg);
+    if (!r->failed) {
+        sb_run_progress(r, "LM loop, dense LAPACKE oracle (order %lld)", (long long)(c->nt + c->shape.p));
+        if (sb_arrow_fit(c, &sb_oracle_arrow_ops, 1, c->sys.g_t, c->sys.g_b, &d->orc, NULL, &err))
+            sb_run_fail(r, "the dense oracle failed: %s", err.msg);
         else
-            orc_ok = 1;
+            d->orc_ok = 1;
     }
+}
 
-    /* Timed phases at the frame's ridges, with the gradient at z = 0. */
-    if (!r.failed && !frame.valid)
-        sb_run_note(&r, "no valid frame after the LM loop (ridge limit): nothing to time");
-    if (!r.failed && frame.valid) {
-        sb_arrow_residual(&c.sys, c.sys.g_t, c.sys.g_b, zeros, zeros + nt, r_t, r_b);
-        il_rep res_rep = {ops, state, frame.ridge_t, frame.ridge_b, r_t, r_b, step, step + nt, 0, 1};
-        sb_rep rep = {NULL, il_rep_run, &res_rep};
-        sb_phase *ph = sb_run_time(&r, "resident", &rep);
-        ops->telemetry(state, &tele);
-        sb_run_phase_telemetry(ph, &tele);
-        if (!r.failed && ops->create(&c.sys, 1, &rup_state, &err))
-            sb_run_fail(&r, "%s failed staging the re-upload baseline: %s", who, err.msg);
-        if (!r.failed) {
-            il_rep up = {ops, rup_state, frame.ridge_t, frame.ridge_b, r_t, r_b, step, step + nt, 1, 1};
-            sb_rep rep2 = {NULL, il_rep_run, &up};
-            sb_phase *ph2 = sb_run_time(&r, "reupload", &rep2);
-            il_rep fb = up;
-            fb.solve = 0;
-            sb_rep rep3 = {NULL, il_rep_run, &fb};
-            if (!r.failed)
-                sb_run_time(&r, "frame_build", &rep3);
-            sb_telemetry t2 = {0};
-            ops->telemetry(rup_state, &t2);
-            sb_run_phase_telemetry(ph2, &t2);
-        }
-    } else if (state) {
-        ops->telemetry(state, &tele);
+/* Timed phases at the frame's ridges, with the gradient at z = 0: the
+ * resident solve, the re-upload baseline, the frame build alone. */
+static void il_phases(sb_run *r, il_data *d)
+{
+    if (r->failed)
+        return;
+    if (!d->frame.valid) {
+        sb_run_note(r, "no valid frame after the LM loop (ridge limit): nothing to time");
+        return;
     }
+    const sb_arrow_ops *ops = d->ops;
+    const int64_t nt = d->c.nt;
+    sb_err err = {{0}};
+    sb_arrow_residual(&d->c.sys, d->c.sys.g_t, d->c.sys.g_b, d->zeros, d->zeros + nt, d->r_t, d->r_b);
+    il_rep res_rep = {ops, d->state, d->frame.ridge_t, d->frame.ridge_b, d->r_t, d->r_b, d->step, d->step + nt, 0, 1};
+    sb_rep rep = {NULL, il_rep_run, &res_rep};
+    sb_phase *ph = sb_run_time(r, "resident", &rep);
+    sb_telemetry tele = {0};
+    ops->telemetry(d->state, &tele);
+    sb_run_phase_telemetry(ph, &tele);
+    if (!r->failed && ops->create(&d->c.sys, 1, &d->rup_state, &err))
+        sb_run_fail(r, "%s failed staging the re-upload baseline: %s", d->who, err.msg);
+    if (r->failed)
+        return;
+    il_rep up = {ops, d->rup_state, d->frame.ridge_t, d->frame.ridge_b, d->r_t, d->r_b, d->step, d->step + nt, 1, 1};
+    sb_rep rep2 = {NULL, il_rep_run, &up};
+    sb_phase *ph2 = sb_run_time(r, "reupload", &rep2);
+    il_rep fb = up;
+    fb.solve = 0;
+    sb_rep rep3 = {NULL, il_rep_run, &fb};
+    if (!r->failed)
+        sb_run_time(r, "frame_build", &rep3);
+    sb_telemetry t2 = {0};
+    ops->telemetry(d->rup_state, &t2);
+    sb_run_phase_telemetry(ph2, &t2);
+}
 
-    /* Gates and results. */
-    double parts[4] = {NAN, NAN, NAN, NAN}, worst = NAN;
-    if (orc_ok && !r.failed) {
-        worst = sb_lm_parity(&res, &orc, nt, p, parts);
-        sb_run_gate(&r, "IL-001", worst);
-        sb_run_gate(&r, "IL-003", res.converged ? 1.0 : 0.0);
-        sb_run_note(&r, "parity vs dense LAPACKE: step %.2e  z %.2e  objective %.2e  logdet %.2e", parts[0], parts[1],
-                    parts[2], parts[3]);
+/* Gate values: parity and convergence from the fits, residency and the
+ * target from the resident and re-upload phases. */
+static void il_gates(sb_run *r, il_data *d)
+{
+    for (int i = 0; i < 4; i++)
+        d->parts[i] = NAN;
+    d->worst = NAN;
+    if (d->orc_ok && !r->failed) {
+        d->worst = sb_lm_parity(&d->res, &d->orc, d->c.nt, d->c.shape.p, d->parts);
+        sb_run_gate(r, "IL-001", d->worst);
+        sb_run_gate(r, "IL-003", d->res.converged ? 1.0 : 0.0);
+        sb_run_note(r, "parity vs dense LAPACKE: step %.2e  z %.2e  objective %.2e  logdet %.2e", d->parts[0], d->parts[1],
+                    d->parts[2], d->parts[3]);
     }
-    if (r.nphases >= 2 && r.phases[0].completed && r.phases[1].completed) {
-        sb_run_gate(&r, "IL-002", r.phases[1].stats.median / r.phases[0].stats.median);
-        if (isfinite(sb_run_threshold(&r, "IL-004")))
-            sb_run_gate(&r, "IL-004", r.phases[0].stats.median * 1e3);
+    if (r->nphases >= 2 && r->phases[0].completed && r->phases[1].completed) {
+        sb_run_gate(r, "IL-002", r->phases[1].stats.median / r->phases[0].stats.median);
+        if (isfinite(sb_run_threshold(r, "IL-004")))
+            sb_run_gate(r, "IL-004", r->phases[0].stats.median * 1e3);
         else
-            sb_run_gate_na(&r, "IL-004", "the shape sets no target_solve_ms");
+            sb_run_gate_na(r, "IL-004", "the shape sets no target_solve_ms");
     }
-    cJSON *parity = sb_run_parity(&r, "the same LM loop with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
-    cJSON_AddItemToObject(parity, "rel_err", sb_json_number(worst));
-    cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
-    cJSON_AddItemToObject(parity, "rel_err_step", sb_json_number(parts[0]));
-    cJSON_AddItemToObject(parity, "rel_err_z", sb_json_number(parts[1]));
-    cJSON_AddItemToObject(parity, "rel_err_objective", sb_json_number(parts[2]));
-    cJSON_AddItemToObject(parity, "rel_err_logdet", sb_json_number(parts[3]));
+}
+
+/* Each fit's result; the re-upload fit must match the resident bit for bit. */
+static void il_results_json(cJSON *root, il_data *d)
+{
     cJSON *results = cJSON_AddObjectToObject(root, "results");
-    if (!isnan(fit_s)) {
-        cJSON *j = sb_lm_result_json(&res, frame.builds);
-        cJSON_AddNumberToObject(j, "fit_s", fit_s);
+    if (!isnan(d->fit_s)) {
+        cJSON *j = sb_lm_result_json(&d->res, d->frame.builds);
+        cJSON_AddNumberToObject(j, "fit_s", d->fit_s);
         cJSON_AddItemToObject(results, "resident", j);
     }
-    if (rup_ok) {
+    if (d->rup_ok) {
         const char *what = NULL;
-        int same = sb_lm_identical(&res, &rup, nt, p, &what);
-        cJSON *j = sb_lm_result_json(&rup, rup.iterations);
+        int same = sb_lm_identical(&d->res, &d->rup, d->c.nt, d->c.shape.p, &what);
+        cJSON *j = sb_lm_result_json(&d->rup, d->rup.iterations);
         cJSON_AddBoolToObject(j, "bit_identical_to_resident", same);
         if (!same)
             cJSON_AddStringToObject(j, "first_difference", what);
         cJSON_AddItemToObject(results, "reupload", j);
     }
-    if (orc_ok)
-        cJSON_AddItemToObject(results, "oracle", sb_lm_result_json(&orc, orc.iterations));
-    if (r.nphases >= 3 && r.phases[2].completed)
-        cJSON_AddNumberToObject(root, "frame_build_s", r.phases[2].stats.median);
+    if (d->orc_ok)
+        cJSON_AddItemToObject(results, "oracle", sb_lm_result_json(&d->orc, d->orc.iterations));
+}
+
+/* The workload's own verdict sections: parity figures, results, traffic, scope. */
+static void il_verdict_extras(sb_run *r, il_data *d)
+{
+    cJSON *root = r->v.root;
+    const int64_t nt = d->c.nt, p = d->c.shape.p;
+    cJSON *parity = sb_run_parity(r, "the same LM loop with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
+    cJSON_AddItemToObject(parity, "rel_err", sb_json_number(d->worst));
+    cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
+    cJSON_AddItemToObject(parity, "rel_err_step", sb_json_number(d->parts[0]));
+    cJSON_AddItemToObject(parity, "rel_err_z", sb_json_number(d->parts[1]));
+    cJSON_AddItemToObject(parity, "rel_err_objective", sb_json_number(d->parts[2]));
+    cJSON_AddItemToObject(parity, "rel_err_logdet", sb_json_number(d->parts[3]));
+    il_results_json(root, d);
+    if (r->nphases >= 3 && r->phases[2].completed)
+        cJSON_AddNumberToObject(root, "frame_build_s", r->phases[2].stats.median);
     cJSON_AddNumberToObject(root, "per_solve_upload_bytes", 8.0 * (double)(nt + p));
     cJSON_AddNumberToObject(root, "per_solve_download_bytes", 8.0 * (double)(nt + p));
     cJSON_AddStringToObject(root, "scope", "the resident gradient-only solve of one LM iterate, the re-upload baseline and the frame build");
+}
 
-    rc = sb_run_finish(&r);
-out:
-    if (state)
-        ops->destroy(state);
-    if (rup_state)
-        ops->destroy(rup_state);
-    sb_lm_result_free(&res);
-    sb_lm_result_free(&rup);
-    sb_lm_result_free(&orc);
-    free(r_t);
-    free(r_b);
-    free(zeros);
-    free(step);
-    sb_arrow_case_free(&c);
+/* Each step returns -1 to go on, else the exit code; one cleanup for every path. */
+int sb_cmd_inner_loop(int argc, char **argv)
+{
+    sb_run r;
+    il_data d;
+    memset(&d, 0, sizeof d);
+    int rc = sb_run_init(&r, &IL_WORKLOAD, argc, argv, il_help);
+    if (rc < 0)
+        rc = il_load(&r, &d);
+    if (rc < 0)
+        rc = sb_arrow_run_begin(&r, &d.c);
+    if (rc < 0)
+        rc = il_build(&r, &d);
+    if (rc < 0) {
+        il_fits(&r, &d);
+        il_phases(&r, &d);
+        il_gates(&r, &d);
+        il_verdict_extras(&r, &d);
+        rc = sb_run_finish(&r);
+    }
+    sb_run_free(&r);
+    il_free(&d);
     return rc;
 }

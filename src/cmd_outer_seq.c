@@ -11,7 +11,6 @@
 
 #include "arrow_case.h"
 #include "commands.h"
-#include "host/host_info.h"
 #include "run.h"
 
 #define OS_DEFAULT_REPS 6
@@ -45,12 +44,23 @@ static void os_help(void)
            "outer that builds its own frame; write a verdict.\n\n");
 }
 
+/* Everything one run holds; one owner, freed in os_free. */
 typedef struct os_data {
     sb_arrow_case c;
     int64_t outers;
     double *g;               /* outers × (n·d + p) base gradients */
     sb_lm_result *shared, *fresh, *oracle;
     long long *h2d_after;    /* telemetry after each shared outer */
+    sb_lm_result scratch;    /* the timed reps' results */
+    const sb_arrow_ops *ops; /* the chosen backend's */
+    const char *who;         /* the backend as failure messages name it */
+    void *state;             /* the shared frame's, kept for the timed shared outers */
+    sb_lm_frame frame;
+    int64_t done;            /* outers the shared-frame sequence completed */
+    long long builds;        /* frame builds over that sequence */
+    int64_t differ, first_differ; /* outers differing from a fresh frame; the first (-1: none) */
+    const char *what;        /* the first differing field */
+    double worst;            /* the worst oracle rel_err over every outer */
 } os_data;
 
 static const double *g_t_of(const os_data *d, int64_t s) { return d->g + (size_t)s * (size_t)(d->c.nt + d->c.sys.p); }
@@ -58,6 +68,9 @@ static const double *g_b_of(const os_data *d, int64_t s) { return g_t_of(d, s) +
 
 static void os_free(os_data *d)
 {
+    if (d->state)
+        d->ops->destroy(d->state);
+    sb_lm_result_free(&d->scratch);
     for (int64_t s = 0; s < d->outers; s++) {
         if (d->shared)
             sb_lm_result_free(&d->shared[s]);
@@ -96,165 +109,179 @@ static sb_rc os_alloc(os_data *d, sb_err *err)
 
 /* Timed reps: one outer on the shared frame (no rebuild), or one outer that
  * stages and factors its own frame. Outer k mod N. */
-typedef struct os_rep {
-    os_data *d;
-    const sb_arrow_ops *ops;
-    void *state;             /* shared phase */
-    sb_lm_frame *frame;      /* shared phase */
-    sb_lm_result *scratch;
-} os_rep;
-
 static sb_rc os_rep_shared(void *ctx, int64_t k, int timed, sb_err *err)
 {
     (void)timed;
-    os_rep *c = ctx;
-    int64_t s = k % c->d->outers;
-    return sb_lm_run(&c->d->c.sys, g_t_of(c->d, s), g_b_of(c->d, s), c->ops, c->state, c->frame, &c->d->c.lm, c->scratch, err);
+    os_data *d = ctx;
+    int64_t s = k % d->outers;
+    return sb_lm_run(&d->c.sys, g_t_of(d, s), g_b_of(d, s), d->ops, d->state, &d->frame, &d->c.lm, &d->scratch, err);
 }
 
 static sb_rc os_rep_fresh(void *ctx, int64_t k, int timed, sb_err *err)
 {
     (void)timed;
-    os_rep *c = ctx;
-    int64_t s = k % c->d->outers;
-    return sb_arrow_fit(&c->d->c, c->ops, 0, g_t_of(c->d, s), g_b_of(c->d, s), c->scratch, NULL, err);
+    os_data *d = ctx;
+    int64_t s = k % d->outers;
+    return sb_arrow_fit(&d->c, d->ops, 0, g_t_of(d, s), g_b_of(d, s), &d->scratch, NULL, err);
 }
 
-static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
-
-int sb_cmd_outer_seq(int argc, char **argv)
+/* The shape and the number of outers; exit 2 before any work. */
+static int os_load(sb_run *r, os_data *d)
 {
-    sb_run r;
-    int rc = sb_run_init(&r, &OS_WORKLOAD, argc, argv, os_help);
+    int rc = sb_arrow_run_load(r, SB_WL_OUTER_SEQ, &d->c, OS_DEFAULT_REPS, OS_DEFAULT_WARMUP);
     if (rc >= 0)
         return rc;
-    os_data d;
-    memset(&d, 0, sizeof d);
+    d->outers = r->opts.outers > 0 ? r->opts.outers : d->c.shape.outers > 0 ? d->c.shape.outers : OS_DEFAULT_OUTERS;
+    return -1;
+}
+
+/* The fixture, the base gradients and the results (exit 4 when out of memory). */
+static int os_build(sb_run *r, os_data *d)
+{
     sb_err err = {{0}};
-    if (sb_arrow_case_load(&r.opts, SB_WL_OUTER_SEQ, &d.c, &err)) {
+    d->ops = r->backend->arrow;
+    d->who = r->backend->is_device ? "device" : "host backend";
+    sb_run_progress(r, "building the fixture");
+    if (sb_arrow_case_build(&d->c, &err) || os_alloc(d, &err) || sb_lm_result_alloc(&d->scratch, d->c.nt, d->c.shape.p, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
-    }
-    d.outers = r.opts.outers > 0 ? r.opts.outers : d.c.shape.outers > 0 ? d.c.shape.outers : OS_DEFAULT_OUTERS;
-    sb_run_counts(&r, d.c.shape.reps, d.c.shape.warmup, OS_DEFAULT_REPS, OS_DEFAULT_WARMUP);
-    sb_host_set_threads(r.opts.threads);
-    if ((rc = sb_run_verdict_init(&r, &d.c.shape, "fixture")) >= 0) {
-        sb_run_free(&r);
-        return rc;
-    }
-    if ((rc = sb_run_choose_backend(&r, implements_arrow)) >= 0)
-        return rc;
-    const sb_arrow_ops *ops = r.backend->arrow;
-    const int64_t nt = d.c.nt, p = d.c.shape.p, N = d.outers;
-    const char *who = r.backend->is_device ? "device" : "host backend";
-    sb_lm_result scratch = {0};
-    void *state = NULL;
-    sb_run_progress(&r, "building the fixture");
-    if (sb_arrow_case_build(&d.c, &err) || os_alloc(&d, &err) || sb_lm_result_alloc(&scratch, nt, p, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_run_free(&r);
-        sb_lm_result_free(&scratch);
-        os_free(&d);
         return SB_EXIT_RUNTIME;
     }
-    sb_run_rate(&r, (double)d.c.shape.n);
-    cJSON *root = r.v.root;
+    sb_run_rate(r, (double)d->c.shape.n);
+    return -1;
+}
 
-    /* 1. Every outer on one state and one frame. */
-    sb_lm_frame frame = {0};
-    sb_telemetry tele = {0};
-    int64_t done = 0;
-    if (ops->create(&d.c.sys, 0, &state, &err)) {
-        sb_run_fail(&r, "%s failed staging the frame: %s", who, err.msg);
-        state = NULL;
+/* 1. Every outer on one state and one frame. */
+static void os_fit_shared(sb_run *r, os_data *d)
+{
+    const int64_t N = d->outers;
+    sb_err err = {{0}};
+    if (d->ops->create(&d->c.sys, 0, &d->state, &err)) {
+        sb_run_fail(r, "%s failed staging the frame: %s", d->who, err.msg);
+        d->state = NULL;
     }
-    for (int64_t s = 0; state && !r.failed && s < N; s++) {
-        sb_run_progress(&r, "outer %lld/%lld on the shared frame", (long long)(s + 1), (long long)N);
-        if (sb_lm_run(&d.c.sys, g_t_of(&d, s), g_b_of(&d, s), ops, state, &frame, &d.c.lm, &d.shared[s], &err)) {
-            sb_run_fail(&r, "%s failed in outer %lld: %s", who, (long long)s, err.msg);
+    for (int64_t s = 0; d->state && !r->failed && s < N; s++) {
+        sb_run_progress(r, "outer %lld/%lld on the shared frame", (long long)(s + 1), (long long)N);
+        if (sb_lm_run(&d->c.sys, g_t_of(d, s), g_b_of(d, s), d->ops, d->state, &d->frame, &d->c.lm, &d->shared[s], &err)) {
+            sb_run_fail(r, "%s failed in outer %lld: %s", d->who, (long long)s, err.msg);
             break;
         }
-        ops->telemetry(state, &tele);
-        d.h2d_after[s] = tele.h2d_bytes;
-        done++;
+        sb_telemetry tele = {0};
+        d->ops->telemetry(d->state, &tele);
+        d->h2d_after[s] = tele.h2d_bytes;
+        d->done++;
     }
-    long long builds = frame.builds;
-    /* 2. Each outer again with a fresh state and frame, and 3. the oracle. */
-    int64_t differ = 0, first_differ = -1;
-    const char *what = NULL;
-    double worst = 0, parts[4];
-    for (int64_t s = 0; !r.failed && s < N; s++) {
-        sb_run_progress(&r, "outer %lld/%lld on a fresh frame, then the dense oracle", (long long)(s + 1), (long long)N);
-        if (sb_arrow_fit(&d.c, ops, 0, g_t_of(&d, s), g_b_of(&d, s), &d.fresh[s], NULL, &err)) {
-            sb_run_fail(&r, "%s failed in fresh-frame outer %lld: %s", who, (long long)s, err.msg);
+    d->builds = d->frame.builds;
+}
+
+/* 2. Each outer again with a fresh state and frame, and 3. the oracle. */
+static void os_fit_fresh_and_oracle(sb_run *r, os_data *d)
+{
+    const int64_t nt = d->c.nt, p = d->c.shape.p, N = d->outers;
+    sb_err err = {{0}};
+    double parts[4];
+    d->worst = 0;
+    d->first_differ = -1;
+    for (int64_t s = 0; !r->failed && s < N; s++) {
+        sb_run_progress(r, "outer %lld/%lld on a fresh frame, then the dense oracle", (long long)(s + 1), (long long)N);
+        if (sb_arrow_fit(&d->c, d->ops, 0, g_t_of(d, s), g_b_of(d, s), &d->fresh[s], NULL, &err)) {
+            sb_run_fail(r, "%s failed in fresh-frame outer %lld: %s", d->who, (long long)s, err.msg);
             break;
         }
         const char *w = NULL;
-        if (!sb_lm_identical(&d.shared[s], &d.fresh[s], nt, p, &w)) {
-            if (first_differ < 0) {
-                first_differ = s;
-                what = w;
+        if (!sb_lm_identical(&d->shared[s], &d->fresh[s], nt, p, &w)) {
+            if (d->first_differ < 0) {
+                d->first_differ = s;
+                d->what = w;
             }
-            differ++;
+            d->differ++;
         }
-        if (sb_arrow_fit(&d.c, &sb_oracle_arrow_ops, 1, g_t_of(&d, s), g_b_of(&d, s), &d.oracle[s], NULL, &err)) {
-            sb_run_fail(&r, "the dense oracle failed in outer %lld: %s", (long long)s, err.msg);
+        if (sb_arrow_fit(&d->c, &sb_oracle_arrow_ops, 1, g_t_of(d, s), g_b_of(d, s), &d->oracle[s], NULL, &err)) {
+            sb_run_fail(r, "the dense oracle failed in outer %lld: %s", (long long)s, err.msg);
             break;
         }
-        double e = sb_lm_parity(&d.shared[s], &d.oracle[s], nt, p, parts);
-        worst = isnan(e) || isnan(worst) ? NAN : fmax(worst, e);
+        double e = sb_lm_parity(&d->shared[s], &d->oracle[s], nt, p, parts);
+        d->worst = isnan(e) || isnan(d->worst) ? NAN : fmax(d->worst, e);
     }
+}
 
-    /* Timed: an outer on the shared frame vs an outer building its own. */
-    if (!r.failed) {
-        os_rep sh = {&d, ops, state, &frame, &scratch};
-        sb_rep rep = {NULL, os_rep_shared, &sh};
-        sb_phase *ph = sb_run_time(&r, "shared", &rep);
-        ops->telemetry(state, &tele);
-        sb_run_phase_telemetry(ph, &tele);
-        os_rep fr = {&d, ops, NULL, NULL, &scratch};
-        sb_rep rep2 = {NULL, os_rep_fresh, &fr};
-        if (!r.failed)
-            sb_run_time(&r, "reupload", &rep2);
-    } else if (state) {
-        ops->telemetry(state, &tele);
-    }
+/* Timed: an outer on the shared frame vs an outer building its own. */
+static void os_phases(sb_run *r, os_data *d)
+{
+    if (r->failed)
+        return;
+    sb_rep rep = {NULL, os_rep_shared, d};
+    sb_phase *ph = sb_run_time(r, "shared", &rep);
+    sb_telemetry tele = {0};
+    d->ops->telemetry(d->state, &tele);
+    sb_run_phase_telemetry(ph, &tele);
+    sb_rep rep2 = {NULL, os_rep_fresh, d};
+    if (!r->failed)
+        sb_run_time(r, "reupload", &rep2);
+}
 
-    if (!r.failed) {
-        sb_run_gate(&r, "OS-001", (double)builds);
-        sb_run_gate(&r, "OS-002", (double)differ);
-        sb_run_gate(&r, "OS-003", worst);
-        sb_run_note(&r, "%lld outers on one frame: %lld frame build(s); %lld differ from a fresh frame; worst oracle rel_err %.2e",
-                    (long long)N, builds, (long long)differ, worst);
-    }
-    cJSON_AddNumberToObject(root, "outers", (double)N);
-    cJSON_AddNumberToObject(root, "frame_builds", (double)builds);
-    cJSON *parity = sb_run_parity(&r, "the same LM loop per outer with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
-    cJSON_AddItemToObject(parity, "rel_err", r.failed ? cJSON_CreateNull() : sb_json_number(worst));
+static void os_gates(sb_run *r, const os_data *d)
+{
+    if (r->failed)
+        return;
+    sb_run_gate(r, "OS-001", (double)d->builds);
+    sb_run_gate(r, "OS-002", (double)d->differ);
+    sb_run_gate(r, "OS-003", d->worst);
+    sb_run_note(r, "%lld outers on one frame: %lld frame build(s); %lld differ from a fresh frame; worst oracle rel_err %.2e",
+                (long long)d->outers, d->builds, (long long)d->differ, d->worst);
+}
+
+/* The workload's own verdict sections: parity figures, bit identity, the
+ * per-outer results and traffic, scope. */
+static void os_verdict_extras(sb_run *r, const os_data *d)
+{
+    cJSON *root = r->v.root;
+    const int64_t nt = d->c.nt, p = d->c.shape.p;
+    cJSON_AddNumberToObject(root, "outers", (double)d->outers);
+    cJSON_AddNumberToObject(root, "frame_builds", (double)d->builds);
+    cJSON *parity = sb_run_parity(r, "the same LM loop per outer with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
+    cJSON_AddItemToObject(parity, "rel_err", r->failed ? cJSON_CreateNull() : sb_json_number(d->worst));
     cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
     cJSON *bit = cJSON_AddObjectToObject(root, "bit_identity");
-    cJSON_AddNumberToObject(bit, "outers_differing", (double)differ);
-    if (first_differ >= 0) {
-        cJSON_AddNumberToObject(bit, "first_outer", (double)first_differ);
-        cJSON_AddStringToObject(bit, "first_field", what);
+    cJSON_AddNumberToObject(bit, "outers_differing", (double)d->differ);
+    if (d->first_differ >= 0) {
+        cJSON_AddNumberToObject(bit, "first_outer", (double)d->first_differ);
+        cJSON_AddStringToObject(bit, "first_field", d->what);
     }
     /* Per-outer traffic: what crossed to the device during each outer after
      * the first (the first also stages the frame). O(n·d + p) per solve. */
     cJSON *outs = cJSON_AddArrayToObject(root, "per_outer");
-    for (int64_t s = 0; s < done; s++) {
-        cJSON *o = sb_lm_result_json(&d.shared[s], s == 0 ? builds : 0);
-        long long before = s == 0 ? 0 : d.h2d_after[s - 1];
-        cJSON_AddNumberToObject(o, "h2d_bytes", (double)(d.h2d_after[s] - before));
+    for (int64_t s = 0; s < d->done; s++) {
+        cJSON *o = sb_lm_result_json(&d->shared[s], s == 0 ? d->builds : 0);
+        long long before = s == 0 ? 0 : d->h2d_after[s - 1];
+        cJSON_AddNumberToObject(o, "h2d_bytes", (double)(d->h2d_after[s] - before));
         cJSON_AddNumberToObject(o, "gradient_bytes_per_solve", 8.0 * (double)(nt + p));
         cJSON_AddItemToArray(outs, o);
     }
     cJSON_AddStringToObject(root, "scope", "outer evaluations on one frame built once, against outers that each build their own frame");
+}
 
-    rc = sb_run_finish(&r);
-    if (state)
-        ops->destroy(state);
-    sb_lm_result_free(&scratch);
+/* Each step returns -1 to go on, else the exit code; one cleanup for every path. */
+int sb_cmd_outer_seq(int argc, char **argv)
+{
+    sb_run r;
+    os_data d;
+    memset(&d, 0, sizeof d);
+    int rc = sb_run_init(&r, &OS_WORKLOAD, argc, argv, os_help);
+    if (rc < 0)
+        rc = os_load(&r, &d);
+    if (rc < 0)
+        rc = sb_arrow_run_begin(&r, &d.c);
+    if (rc < 0)
+        rc = os_build(&r, &d);
+    if (rc < 0) {
+        os_fit_shared(&r, &d);
+        os_fit_fresh_and_oracle(&r, &d);
+        os_phases(&r, &d);
+        os_gates(&r, &d);
+        os_verdict_extras(&r, &d);
+        rc = sb_run_finish(&r);
+    }
+    sb_run_free(&r);
     os_free(&d);
     return rc;
 }

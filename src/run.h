@@ -220,7 +220,10 @@ struct cJSON *sb_stats_json(const sb_phase *ph, int64_t warmup);
  * Returns the process exit code. */
 int sb_run_finish(sb_run *r);
 
-/* Free without finishing (exit 2 paths after sb_run_init). */
+/* Free without finishing (the exit paths after sb_run_init that come before
+ * sb_run_finish). On a run already freed (by sb_run_finish, or by
+ * sb_run_init or sb_run_choose_backend returning an exit code) it does
+ * nothing, so a command may end with one cleanup that calls it on every path. */
 void sb_run_free(sb_run *r);
 
 #endif
