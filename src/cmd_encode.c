@@ -42,6 +42,33 @@ static const sb_workload EN_WORKLOAD = {
     .doc = "docs/workloads.md §5",
 };
 
+/* Everything one run holds; one owner, freed in en_free. */
+typedef struct en_data {
+    sb_shape shape;
+    sb_encode_params prm;
+    sb_encode_problem prob;
+    int from_npy;
+    int64_t oracle_rows, stride; /* the reference's evenly strided sample */
+    const sb_encode_ops *ops;    /* the chosen backend's */
+    const char *who;             /* the backend in messages */
+    void *state;                 /* the backend's staged decoders, atlas and rows */
+    sb_encode_atlas atlas;
+    sb_encode_result fast, fast2, ref; /* fast path resident, with upload; the reference */
+    double ref_s;                /* the reference's time (NaN: not run) */
+    sb_encode_quality q_all, q_ref, q_refself;
+} en_data;
+
+static void en_free(en_data *d)
+{
+    if (d->state)
+        d->ops->destroy(d->state);
+    sb_encode_result_free(&d->fast);
+    sb_encode_result_free(&d->fast2);
+    sb_encode_result_free(&d->ref);
+    sb_encode_atlas_free(&d->atlas);
+    sb_encode_problem_free(&d->prob);
+}
+
 static void en_help(void)
 {
     printf("usage: saebench encode --shape NAME|FILE.json [options]\n"
@@ -180,195 +207,219 @@ static cJSON *quality_json(const sb_encode_quality *q)
 
 static int implements_encode(const sb_backend *b) { return b->encode != NULL; }
 
+/* The shape (the model; with --x and the rest, the data too) and its host
+ * memory, checked before any work: exit 2. */
+static int en_load(sb_run *r, en_data *d)
+{
+    const sb_opts *o = &r->opts;
+    sb_err err = {{0}};
+    if (!o->shape) {
+        sb_fail(&err, SB_E_INPUT, "encode: --shape is required (see 'saebench shapes')");
+    } else if (sb_shape_load(o->shape, &d->shape, &err) == SB_OK) {
+        if (!sb_shape_serves(&d->shape, SB_WL_ENCODE))
+            sb_fail(&err, SB_E_INPUT, "shape \"%s\" is not an encode shape", d->shape.name);
+        else
+            en_params(&d->shape, &d->prm, &err);
+    }
+    d->from_npy = o->x_path || o->decoders_path || o->atoms_path || o->amplitudes_path || o->w_path || o->rhs_path;
+    if (!err.msg[0] && d->from_npy)
+        en_load_data(o, &d->prm, &d->prob, &err);
+    if (err.msg[0]) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_USAGE;
+    }
+    /* Memory: the problem, a second copy of the rows for the device staging
+     * or the GEMM, two results and the atlas (small beside them). */
+    const sb_encode_params *prm = &d->prm;
+    uint64_t need = sb_encode_problem_bytes(prm), have = sb_physical_memory();
+    double total = 2.0 * (double)need + 8.0 * (double)prm->n * (double)prm->p;
+    if (need == 0 || (have && total > (double)have)) {
+        fprintf(stderr, "saebench: shape %s (n=%lld p=%lld K=%lld) needs %.1f GiB of host memory; this machine has %.1f GiB\n",
+                d->shape.name, (long long)prm->n, (long long)prm->p, (long long)prm->K, total / 1073741824.0,
+                (double)have / 1073741824.0);
+        return SB_EXIT_USAGE;
+    }
+    d->oracle_rows = o->oracle_rows > 0 ? o->oracle_rows : EN_DEFAULT_ORACLE_ROWS;
+    if (d->oracle_rows > prm->n)
+        d->oracle_rows = prm->n;
+    d->stride = prm->n / d->oracle_rows;
+    sb_run_counts(r, d->shape.reps, d->shape.warmup, EN_DEFAULT_REPS, EN_DEFAULT_WARMUP);
+    return -1;
+}
+
+/* The verdict and the backend. Returns -1 to go on, else the harness's exit code. */
+static int en_start(sb_run *r, en_data *d)
+{
+    const sb_encode_params *prm = &d->prm;
+    sb_host_set_threads(r->opts.threads);
+    if (prm->n < SB_ENCODE_DEVICE_MIN_ROWS) {
+        char why[160];
+        snprintf(why, sizeof why, "the device path runs only for batches of at least %d rows (this batch: %lld)",
+                 SB_ENCODE_DEVICE_MIN_ROWS, (long long)prm->n);
+        sb_run_device_declines(r, why);
+    }
+    int rc = sb_run_verdict_init(r, &d->shape, d->from_npy ? "npy; the shape gives the model only" : "fixture");
+    if (rc >= 0)
+        return rc;
+    cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(r->v.root, "shape");
+    cJSON_AddStringToObject(shape_json, "data", d->from_npy ? "npy" : "fixture");
+    if (d->from_npy) {
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "n", cJSON_CreateNumber((double)prm->n));
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "p", cJSON_CreateNumber((double)prm->p));
+        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "atoms", cJSON_CreateNumber((double)prm->K));
+        cJSON_AddStringToObject(shape_json, "x", r->opts.x_path);
+        cJSON_AddStringToObject(shape_json, "decoders", r->opts.decoders_path);
+        cJSON_AddStringToObject(shape_json, "atoms_file", r->opts.atoms_path);
+        cJSON_AddStringToObject(shape_json, "amplitudes", r->opts.amplitudes_path);
+    }
+    return sb_run_choose_backend(r, implements_encode);
+}
+
+/* The fixture (unless the data came from files), the atlas and the result
+ * buffers; then what one rep's work is. Returns -1 to go on, or 4 (printed,
+ * no verdict) when any of them fails. */
+static int en_build(sb_run *r, en_data *d)
+{
+    const sb_encode_params *prm = &d->prm;
+    sb_err err = {{0}};
+    d->ops = r->backend->encode;
+    d->who = r->backend->is_device ? "device" : "host fast path";
+    sb_run_progress(r, "generating %lld rows of width %lld over %lld atoms", (long long)prm->n, (long long)prm->p,
+                    (long long)prm->K);
+    if ((!d->from_npy && sb_encode_generate(prm, &d->prob, &err)) || (sb_run_progress(r, "building the atlas"), 0) ||
+        sb_encode_atlas_build(&d->prob, &d->atlas, &err) || sb_encode_result_alloc(&d->fast, prm->n, prm->d, &err) ||
+        sb_encode_result_alloc(&d->fast2, prm->n, prm->d, &err) || sb_encode_result_alloc(&d->ref, prm->n, prm->d, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_RUNTIME;
+    }
+    const int64_t m = d->prob.m;
+    sb_run_rate(r, (double)prm->n);
+    /* Per batch: the GEMM Y = X·B_kᵀ (2·n·m·p) dominates the flops, and
+     * reading X once (8·n·p bytes) the traffic. */
+    sb_run_roofline(r, 2.0 * (double)prm->n * (double)m * (double)prm->p,
+                    8.0 * (double)prm->n * (double)prm->p + 8.0 * (double)prm->K * (double)m * (double)prm->p);
+    return -1;
+}
+
+/* The fast path: the batch staged once, then timed encodes of it, then
+ * timed uploads + encodes. */
+static void en_phases(sb_run *r, en_data *d)
+{
+    sb_err err = {{0}};
+    sb_run_progress(r, "%s: staging decoders, atlas and rows", d->who);
+    if (d->ops->create(&d->prob, &d->atlas, &d->state, &err) || d->ops->upload(d->state, &d->prob, &err)) {
+        sb_run_fail(r, "%s failed staging the batch: %s", d->who, err.msg);
+        return;
+    }
+    en_rep e1 = {d->ops, d->state, &d->prob, &d->fast, 0};
+    sb_rep rep = {NULL, en_rep_run, &e1};
+    sb_phase *ph = sb_run_time(r, "encode", &rep);
+    if (!r->failed) {
+        en_rep e2 = {d->ops, d->state, &d->prob, &d->fast2, 1};
+        sb_rep rep2 = {NULL, en_rep_run, &e2};
+        sb_run_time(r, "upload_encode", &rep2);
+    }
+    sb_telemetry t = {0};
+    d->ops->telemetry(d->state, &t);
+    sb_run_phase_telemetry(ph, &t);
+}
+
+/* The CPU reference on an evenly strided sample, timed once; then the
+ * quality of the fast path over every row and against the reference. */
+static void en_oracle(sb_run *r, en_data *d)
+{
+    sb_err err = {{0}};
+    d->ref_s = NAN;
+    if (!r->failed) {
+        sb_run_progress(r, "CPU reference: %lld rows over full p-vectors", (long long)d->oracle_rows);
+        double t0 = sb_now_s();
+        if (sb_encode_reference(&d->prob, &d->atlas, 0, d->oracle_rows, d->stride, &d->ref, &err))
+            sb_run_fail(r, "the CPU reference failed: %s", err.msg);
+        else
+            d->ref_s = sb_now_s() - t0;
+    }
+    if (!r->failed && (sb_encode_metrics(&d->prob, &d->fast, NULL, 0, d->prm.n, 1, &d->q_all, &err) ||
+                       sb_encode_metrics(&d->prob, &d->fast, &d->ref, 0, d->oracle_rows, d->stride, &d->q_ref, &err) ||
+                       sb_encode_metrics(&d->prob, &d->ref, NULL, 0, d->oracle_rows, d->stride, &d->q_refself, &err)))
+        sb_run_fail(r, "metrics: %s", err.msg);
+}
+
+static void en_gates(sb_run *r, en_data *d)
+{
+    const sb_encode_params *prm = &d->prm;
+    if (!r->failed) {
+        /* The two fast-path results (resident and with upload) must agree bit for bit. */
+        int same = memcmp(d->fast.t, d->fast2.t, (size_t)(prm->n * prm->d) * sizeof(double)) == 0 &&
+                   memcmp(d->fast.chart, d->fast2.chart, (size_t)prm->n * sizeof(int32_t)) == 0;
+        if (!same)
+            sb_run_fail(r, "%s: encoding the same rows twice gave different coordinates", d->who);
+    }
+    if (r->failed)
+        return;
+    const sb_encode_quality *q_all = &d->q_all, *q_ref = &d->q_ref;
+    sb_run_gate(r, "EN-001", q_ref->max_coord_abs_err);
+    sb_run_gate(r, "EN-002", q_all->explained_variance);
+    sb_run_gate(r, "EN-003", q_all->fallback_rate);
+    if (r->nphases && r->phases[0].completed)
+        sb_run_gate(r, "EN-004", (double)prm->n / r->phases[0].stats.median);
+    sb_run_note(r, "quality: %lld/%lld rows certified, EV %.6f, max |t - t*| %.2e; vs reference (%lld rows): max |dt| %.2e, support agreement %.4f",
+                (long long)q_all->certified_rows, (long long)q_all->rows, q_all->explained_variance,
+                q_all->max_coord_err_vs_truth, (long long)d->oracle_rows, q_ref->max_coord_abs_err, q_ref->support_agreement);
+}
+
+/* The workload's own verdict sections: quality, the parity figures, the
+ * reference beside the fast path, the model. */
+static void en_verdict_extras(sb_run *r, const en_data *d)
+{
+    cJSON *root = r->v.root;
+    const sb_encode_params *prm = &d->prm;
+    const int64_t m = d->prob.m;
+    cJSON *qj = cJSON_AddObjectToObject(root, "quality");
+    cJSON_AddItemToObject(qj, "fast_path", quality_json(&d->q_all));
+    cJSON_AddItemToObject(qj, "fast_path_vs_reference", quality_json(&d->q_ref));
+    cJSON_AddItemToObject(qj, "reference", quality_json(&d->q_refself));
+    cJSON *parity = sb_run_parity(r, "the CPU reference encode over full p-vectors (src/oracle/oracle_encode.c), on an evenly strided sample of rows");
+    cJSON_AddItemToObject(parity, "max_abs_err", r->failed ? cJSON_CreateNull() : sb_json_number(d->q_ref.max_coord_abs_err));
+    cJSON_AddItemToObject(parity, "rel_err", cJSON_CreateNull());
+    cJSON_AddNumberToObject(parity, "rows", (double)d->oracle_rows);
+    cJSON_AddNumberToObject(parity, "stride", (double)d->stride);
+    cJSON *refj = cJSON_AddObjectToObject(root, "reference");
+    cJSON_AddNumberToObject(refj, "rows", (double)d->oracle_rows);
+    cJSON_AddItemToObject(refj, "seconds", sb_json_number(d->ref_s));
+    cJSON_AddItemToObject(refj, "rows_per_s", sb_json_number((double)d->oracle_rows / d->ref_s));
+    if (!r->failed && r->nphases && r->phases[0].completed && isfinite(d->ref_s)) {
+        double fast_rate = (double)prm->n / r->phases[0].stats.median, ref_rate = (double)d->oracle_rows / d->ref_s;
+        cJSON_AddNumberToObject(refj, "fast_path_speedup", fast_rate / ref_rate);
+        cJSON_AddNumberToObject(refj, "p_over_m", (double)prm->p / (double)m);
+        sb_run_note(r, "reference %.0f rows/s; the fast path is %.1fx faster (p/m = %.0f)", ref_rate, fast_rate / ref_rate,
+                    (double)prm->p / (double)m);
+    }
+    cJSON *mj = cJSON_AddObjectToObject(root, "model");
+    cJSON_AddNumberToObject(mj, "m", (double)m);
+    cJSON_AddNumberToObject(mj, "charts", (double)d->atlas.charts);
+    cJSON_AddNumberToObject(mj, "chart_radius", d->atlas.radius);
+    cJSON_AddNumberToObject(mj, "device_min_rows", SB_ENCODE_DEVICE_MIN_ROWS);
+    cJSON_AddStringToObject(root, "scope", "the full certified per-row encode of a batch: GEMM, routing, Newton, certificate, refine");
+}
+
 int sb_cmd_encode(int argc, char **argv)
 {
     sb_run r;
     int rc = sb_run_init(&r, &EN_WORKLOAD, argc, argv, en_help);
     if (rc >= 0)
         return rc;
-    sb_err err = {{0}};
-    sb_shape shape;
-    sb_encode_params prm;
-    if (!r.opts.shape) {
-        sb_fail(&err, SB_E_INPUT, "encode: --shape is required (see 'saebench shapes')");
-    } else if (sb_shape_load(r.opts.shape, &shape, &err) == SB_OK) {
-        if (!sb_shape_serves(&shape, SB_WL_ENCODE))
-            sb_fail(&err, SB_E_INPUT, "shape \"%s\" is not an encode shape", shape.name);
-        else
-            en_params(&shape, &prm, &err);
+    en_data d;
+    memset(&d, 0, sizeof d);
+    if ((rc = en_load(&r, &d)) < 0 && (rc = en_start(&r, &d)) < 0 && (rc = en_build(&r, &d)) < 0) {
+        en_phases(&r, &d);
+        en_oracle(&r, &d);
+        en_gates(&r, &d);
+        en_verdict_extras(&r, &d);
+        rc = sb_run_finish(&r);
     }
-    sb_encode_problem prob;
-    memset(&prob, 0, sizeof prob);
-    const int from_npy = r.opts.x_path || r.opts.decoders_path || r.opts.atoms_path || r.opts.amplitudes_path ||
-                         r.opts.w_path || r.opts.rhs_path;
-    if (!err.msg[0] && from_npy)
-        en_load_data(&r.opts, &prm, &prob, &err);
-    if (err.msg[0]) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_encode_problem_free(&prob);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
-    }
-    /* Memory: the problem, a second copy of the rows for the device staging
-     * or the GEMM, two results and the atlas (small beside them). */
-    uint64_t need = sb_encode_problem_bytes(&prm), have = sb_physical_memory();
-    double total = 2.0 * (double)need + 8.0 * (double)prm.n * (double)prm.p;
-    if (need == 0 || (have && total > (double)have)) {
-        fprintf(stderr, "saebench: shape %s (n=%lld p=%lld K=%lld) needs %.1f GiB of host memory; this machine has %.1f GiB\n",
-                shape.name, (long long)prm.n, (long long)prm.p, (long long)prm.K, total / 1073741824.0,
-                (double)have / 1073741824.0);
-        sb_encode_problem_free(&prob);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
-    }
-    int64_t oracle_rows = r.opts.oracle_rows > 0 ? r.opts.oracle_rows : EN_DEFAULT_ORACLE_ROWS;
-    if (oracle_rows > prm.n)
-        oracle_rows = prm.n;
-    int64_t stride = prm.n / oracle_rows;
-    sb_run_counts(&r, shape.reps, shape.warmup, EN_DEFAULT_REPS, EN_DEFAULT_WARMUP);
-    sb_host_set_threads(r.opts.threads);
-    if (prm.n < SB_ENCODE_DEVICE_MIN_ROWS) {
-        char why[160];
-        snprintf(why, sizeof why, "the device path runs only for batches of at least %d rows (this batch: %lld)",
-                 SB_ENCODE_DEVICE_MIN_ROWS, (long long)prm.n);
-        sb_run_device_declines(&r, why);
-    }
-    if ((rc = sb_run_verdict_init(&r, &shape, from_npy ? "npy; the shape gives the model only" : "fixture")) >= 0) {
-        sb_encode_problem_free(&prob);
-        sb_run_free(&r);
-        return rc;
-    }
-    cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(r.v.root, "shape");
-    cJSON_AddStringToObject(shape_json, "data", from_npy ? "npy" : "fixture");
-    if (from_npy) {
-        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "n", cJSON_CreateNumber((double)prm.n));
-        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "p", cJSON_CreateNumber((double)prm.p));
-        cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "atoms", cJSON_CreateNumber((double)prm.K));
-        cJSON_AddStringToObject(shape_json, "x", r.opts.x_path);
-        cJSON_AddStringToObject(shape_json, "decoders", r.opts.decoders_path);
-        cJSON_AddStringToObject(shape_json, "atoms_file", r.opts.atoms_path);
-        cJSON_AddStringToObject(shape_json, "amplitudes", r.opts.amplitudes_path);
-    }
-    if ((rc = sb_run_choose_backend(&r, implements_encode)) >= 0) {
-        sb_encode_problem_free(&prob);
-        return rc;
-    }
-    const sb_encode_ops *ops = r.backend->encode;
-    const char *who = r.backend->is_device ? "device" : "host fast path";
-    sb_encode_atlas atlas;
-    sb_encode_result fast, fast2, ref;
-    memset(&atlas, 0, sizeof atlas);
-    memset(&fast, 0, sizeof fast);
-    memset(&fast2, 0, sizeof fast2);
-    memset(&ref, 0, sizeof ref);
-    void *state = NULL;
-    sb_run_progress(&r, "generating %lld rows of width %lld over %lld atoms", (long long)prm.n, (long long)prm.p,
-                    (long long)prm.K);
-    if ((!from_npy && sb_encode_generate(&prm, &prob, &err)) || (sb_run_progress(&r, "building the atlas"), 0) ||
-        sb_encode_atlas_build(&prob, &atlas, &err) || sb_encode_result_alloc(&fast, prm.n, prm.d, &err) ||
-        sb_encode_result_alloc(&fast2, prm.n, prm.d, &err) || sb_encode_result_alloc(&ref, prm.n, prm.d, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        rc = SB_EXIT_RUNTIME;
-        sb_run_free(&r);
-        goto out;
-    }
-    const int64_t m = prob.m;
-    sb_run_rate(&r, (double)prm.n);
-    /* Per batch: the GEMM Y = X·B_kᵀ (2·n·m·p) dominates the flops, and
-     * reading X once (8·n·p bytes) the traffic. */
-    sb_run_roofline(&r, 2.0 * (double)prm.n * (double)m * (double)prm.p,
-                    8.0 * (double)prm.n * (double)prm.p + 8.0 * (double)prm.K * (double)m * (double)prm.p);
-    cJSON *root = r.v.root;
-
-    /* The fast path: the batch staged once, then timed encodes of it, then
-     * timed uploads + encodes. */
-    sb_run_progress(&r, "%s: staging decoders, atlas and rows", who);
-    if (ops->create(&prob, &atlas, &state, &err) || ops->upload(state, &prob, &err)) {
-        sb_run_fail(&r, "%s failed staging the batch: %s", who, err.msg);
-    } else {
-        en_rep e1 = {ops, state, &prob, &fast, 0};
-        sb_rep rep = {NULL, en_rep_run, &e1};
-        sb_phase *ph = sb_run_time(&r, "encode", &rep);
-        if (!r.failed) {
-            en_rep e2 = {ops, state, &prob, &fast2, 1};
-            sb_rep rep2 = {NULL, en_rep_run, &e2};
-            sb_run_time(&r, "upload_encode", &rep2);
-        }
-        sb_telemetry t = {0};
-        ops->telemetry(state, &t);
-        sb_run_phase_telemetry(ph, &t);
-    }
-
-    /* The CPU reference on an evenly strided sample, timed once. */
-    double ref_s = NAN;
-    if (!r.failed) {
-        sb_run_progress(&r, "CPU reference: %lld rows over full p-vectors", (long long)oracle_rows);
-        double t0 = sb_now_s();
-        if (sb_encode_reference(&prob, &atlas, 0, oracle_rows, stride, &ref, &err))
-            sb_run_fail(&r, "the CPU reference failed: %s", err.msg);
-        else
-            ref_s = sb_now_s() - t0;
-    }
-    sb_encode_quality q_all, q_ref, q_refself;
-    memset(&q_all, 0, sizeof q_all);
-    memset(&q_ref, 0, sizeof q_ref);
-    memset(&q_refself, 0, sizeof q_refself);
-    if (!r.failed && (sb_encode_metrics(&prob, &fast, NULL, 0, prm.n, 1, &q_all, &err) ||
-                      sb_encode_metrics(&prob, &fast, &ref, 0, oracle_rows, stride, &q_ref, &err) ||
-                      sb_encode_metrics(&prob, &ref, NULL, 0, oracle_rows, stride, &q_refself, &err)))
-        sb_run_fail(&r, "metrics: %s", err.msg);
-    if (!r.failed) {
-        /* The two fast-path results (resident and with upload) must agree bit for bit. */
-        int same = memcmp(fast.t, fast2.t, (size_t)(prm.n * prm.d) * sizeof(double)) == 0 &&
-                   memcmp(fast.chart, fast2.chart, (size_t)prm.n * sizeof(int32_t)) == 0;
-        if (!same)
-            sb_run_fail(&r, "%s: encoding the same rows twice gave different coordinates", who);
-    }
-    if (!r.failed) {
-        sb_run_gate(&r, "EN-001", q_ref.max_coord_abs_err);
-        sb_run_gate(&r, "EN-002", q_all.explained_variance);
-        sb_run_gate(&r, "EN-003", q_all.fallback_rate);
-        if (r.nphases && r.phases[0].completed)
-            sb_run_gate(&r, "EN-004", (double)prm.n / r.phases[0].stats.median);
-        sb_run_note(&r, "quality: %lld/%lld rows certified, EV %.6f, max |t - t*| %.2e; vs reference (%lld rows): max |dt| %.2e, support agreement %.4f",
-                    (long long)q_all.certified_rows, (long long)q_all.rows, q_all.explained_variance,
-                    q_all.max_coord_err_vs_truth, (long long)oracle_rows, q_ref.max_coord_abs_err, q_ref.support_agreement);
-    }
-    cJSON *qj = cJSON_AddObjectToObject(root, "quality");
-    cJSON_AddItemToObject(qj, "fast_path", quality_json(&q_all));
-    cJSON_AddItemToObject(qj, "fast_path_vs_reference", quality_json(&q_ref));
-    cJSON_AddItemToObject(qj, "reference", quality_json(&q_refself));
-    cJSON *parity = sb_run_parity(&r, "the CPU reference encode over full p-vectors (src/oracle/oracle_encode.c), on an evenly strided sample of rows");
-    cJSON_AddItemToObject(parity, "max_abs_err", r.failed ? cJSON_CreateNull() : sb_json_number(q_ref.max_coord_abs_err));
-    cJSON_AddItemToObject(parity, "rel_err", cJSON_CreateNull());
-    cJSON_AddNumberToObject(parity, "rows", (double)oracle_rows);
-    cJSON_AddNumberToObject(parity, "stride", (double)stride);
-    cJSON *refj = cJSON_AddObjectToObject(root, "reference");
-    cJSON_AddNumberToObject(refj, "rows", (double)oracle_rows);
-    cJSON_AddItemToObject(refj, "seconds", sb_json_number(ref_s));
-    cJSON_AddItemToObject(refj, "rows_per_s", sb_json_number((double)oracle_rows / ref_s));
-    if (!r.failed && r.nphases && r.phases[0].completed && isfinite(ref_s)) {
-        double fast_rate = (double)prm.n / r.phases[0].stats.median, ref_rate = (double)oracle_rows / ref_s;
-        cJSON_AddNumberToObject(refj, "fast_path_speedup", fast_rate / ref_rate);
-        cJSON_AddNumberToObject(refj, "p_over_m", (double)prm.p / (double)m);
-        sb_run_note(&r, "reference %.0f rows/s; the fast path is %.1fx faster (p/m = %.0f)", ref_rate, fast_rate / ref_rate,
-                    (double)prm.p / (double)m);
-    }
-    cJSON *mj = cJSON_AddObjectToObject(root, "model");
-    cJSON_AddNumberToObject(mj, "m", (double)m);
-    cJSON_AddNumberToObject(mj, "charts", (double)atlas.charts);
-    cJSON_AddNumberToObject(mj, "chart_radius", atlas.radius);
-    cJSON_AddNumberToObject(mj, "device_min_rows", SB_ENCODE_DEVICE_MIN_ROWS);
-    cJSON_AddStringToObject(root, "scope", "the full certified per-row encode of a batch: GEMM, routing, Newton, certificate, refine");
-
-    rc = sb_run_finish(&r);
-out:
-    if (state)
-        ops->destroy(state);
-    sb_encode_result_free(&fast);
-    sb_encode_result_free(&fast2);
-    sb_encode_result_free(&ref);
-    sb_encode_atlas_free(&atlas);
-    sb_encode_problem_free(&prob);
+    /* sb_run_free does nothing where the harness already freed the run
+     * (sb_run_finish, and sb_run_choose_backend's exits). */
+    sb_run_free(&r);
+    en_free(&d);
     return rc;
 }

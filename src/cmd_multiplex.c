@@ -78,6 +78,16 @@ typedef struct mx_data {
     int *differs;            /* per fit: some comparison differed */
     const char **diff_field;
     char (*diff_where)[96];
+    int blas_default;        /* OpenBLAS's thread count before the sweeps */
+    double rows;             /* rows per sweep: every fit's n */
+    sb_phase *mux, *seq;     /* the two sweeps */
+    int swept;               /* both sweeps completed */
+    int64_t differing;       /* fits whose multiplexed result differs */
+    int64_t first;           /* the first of them, or -1 */
+    double *oracle_err;      /* per sampled fit: rel_err against the oracle */
+    double worst;            /* the worst of them (NaN: not run) */
+    int oracle_done;
+    double speedup;          /* sequential / multiplexed sweep medians */
 } mx_data;
 
 static void mx_free(mx_data *d)
@@ -103,6 +113,7 @@ static void mx_free(mx_data *d)
     free(d->diff_field);
     free(d->diff_where);
     free(d->sample);
+    free(d->oracle_err);
     sb_mx_matrix_free(&d->m);
 }
 
@@ -129,9 +140,9 @@ static sb_rc shape_of_variants(mx_data *d, const char *path, sb_err *err)
     return rc;
 }
 
-/* Load the matrix (a shape's, or --variants) and check every option and
- * input that needs no backend, before any work. */
-static sb_rc mx_load(const sb_opts *o, mx_data *d, sb_err *err)
+/* Read the matrix (a shape's, or --variants) and check every option and
+ * input that needs no backend. */
+static sb_rc mx_read(const sb_opts *o, mx_data *d, sb_err *err)
 {
     if (o->shape && o->variants)
         return sb_fail(err, SB_E_INPUT, "multiplex: give --shape or --variants, not both");
@@ -376,7 +387,7 @@ static void mx_roofline(sb_run *r, const mx_data *d)
     sb_run_roofline(r, flops, bytes);
 }
 
-static cJSON *mx_fit_json(const mx_data *d, int64_t f, const double *oracle_err, int have_times)
+static cJSON *mx_fit_json(const mx_data *d, int64_t f, const double *oracle_err)
 {
     const sb_mx_fit *x = &d->m.fits[f];
     cJSON *o = cJSON_CreateObject();
@@ -390,8 +401,8 @@ static cJSON *mx_fit_json(const mx_data *d, int64_t f, const double *oracle_err,
     snprintf(seed, sizeof seed, "0x%016llx", (unsigned long long)x->prm.seed);
     cJSON_AddStringToObject(o, "seed", seed);
     cJSON_AddItemToObject(o, "results", sb_lm_result_json(&d->seq_ref[f], d->seq_tele[f].factorizations));
-    cJSON_AddItemToObject(o, "sequential_fit_s", sb_json_number(have_times ? d->seq_s[f] : NAN));
-    cJSON_AddItemToObject(o, "multiplexed_fit_s", sb_json_number(have_times ? d->mux_s[f] : NAN));
+    cJSON_AddItemToObject(o, "sequential_fit_s", sb_json_number(d->seq_s[f]));
+    cJSON_AddItemToObject(o, "multiplexed_fit_s", sb_json_number(d->mux_s[f]));
     cJSON_AddNumberToObject(o, "multiplexed_worker", d->mux_worker[f]);
     cJSON_AddBoolToObject(o, "bit_identical", !d->differs[f]);
     if (d->differs[f]) {
@@ -404,6 +415,255 @@ static cJSON *mx_fit_json(const mx_data *d, int64_t f, const double *oracle_err,
 
 static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
 
+/* Load and check everything that needs no backend: exit 2 before any work. */
+static int mx_load(sb_run *r, mx_data *d)
+{
+    sb_err err = {{0}};
+    if (mx_read(&r->opts, d, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_USAGE;
+    }
+    sb_run_counts(r, d->shape.reps, d->shape.warmup, MX_DEFAULT_REPS, MX_DEFAULT_WARMUP);
+    return -1;
+}
+
+/* The verdict, the backend and the fits in flight it allows. Returns -1 to
+ * go on, else the exit code (the harness's, or 2 when an explicit
+ * concurrency does not fit). */
+static int mx_start(sb_run *r, mx_data *d)
+{
+    /* OpenBLAS's thread count is process-wide: 1 while any fit runs, so a fit
+     * sees the same count alone or beside others. The oracle and the
+     * roofline's calibration run alone afterwards with the library's count. */
+    d->blas_default = sb_host_threads();
+    sb_mx_blas_single_thread();
+    int rc;
+    if ((rc = sb_run_verdict_init(r, &d->shape, r->opts.variants ? "variants file" : "fixtures")) >= 0 ||
+        (rc = sb_run_choose_backend(r, implements_arrow)) >= 0)
+        return rc;
+    sb_err err = {{0}};
+    sb_rc prc = mx_plan(r, d, &err);
+    if (prc == SB_E_INPUT) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_USAGE;
+    }
+    if (prc)
+        sb_run_fail(r, "cannot query the device's free memory: %s", err.msg);
+    return -1;
+}
+
+/* Bit identity: multiplexed against sequential, fit by fit (every rep of
+ * each sweep was already compared against its first). */
+static void mx_bit_identity(mx_data *d)
+{
+    mx_compare(d, d->mux_ref, "multiplexed", 0, d->seq_ref, "sequential", 0);
+    for (int64_t f = 0; f < d->m.nfits; f++)
+        if (d->differs[f]) {
+            d->differing++;
+            if (d->first < 0)
+                d->first = f;
+        }
+}
+
+/* The fixtures (built untimed), then the timed sweeps: several fits in
+ * flight (the primary phase), then one after another; then bit identity. */
+static void mx_phases(sb_run *r, mx_data *d)
+{
+    const int64_t F = d->m.nfits;
+    sb_err err = {{0}};
+    if (!r->failed) {
+        sb_run_progress(r, "building %lld fixtures", (long long)F);
+        if (mx_build(d, &err))
+            sb_run_fail(r, "building the fixtures: %s", err.msg);
+    }
+    for (int64_t f = 0; f < F; f++)
+        d->rows += (double)d->m.fits[f].prm.n;
+    sb_run_rate(r, d->rows);
+    r->timing_extra = cJSON_CreateObject();
+    cJSON_AddStringToObject(r->timing_extra, "rep", "one whole-matrix sweep: every fit's LM loop on a fresh state, "
+                                                    "fixtures built before the sweeps (untimed)");
+
+    if (!r->failed)
+        d->mux = mx_time(r, d, "multiplexed", (int)d->concurrency, d->mux_ref, d->mux_s, d->mux_tele, d->mux_worker);
+    if (!r->failed)
+        d->seq = mx_time(r, d, "sequential", 0, d->seq_ref, d->seq_s, d->seq_tele, NULL);
+    d->swept = !r->failed && d->mux && d->seq && d->mux->completed && d->seq->completed;
+    sb_host_set_threads(d->blas_default);
+
+    d->first = -1;
+    if (d->swept) {
+        mx_bit_identity(d);
+        mx_roofline(r, d);
+    }
+}
+
+/* The dense LAPACKE oracle on the sampled fits, after both sweeps. */
+static void mx_oracle(sb_run *r, mx_data *d)
+{
+    sb_err err = {{0}};
+    double parts[4];
+    d->worst = NAN;
+    if (!d->swept)
+        return;
+    if (d->nsample > 0 && (d->oracle_err = sb_alloc((size_t)d->nsample, sizeof *d->oracle_err, &err)) == NULL)
+        sb_run_fail(r, "%s", err.msg);
+    if (!d->oracle_err)
+        return;
+    d->worst = 0;
+    for (int64_t k = 0; k < d->nsample && !r->failed; k++) {
+        int64_t f = d->sample[k];
+        const sb_arrow_case *c = &d->cases[f];
+        sb_run_progress(r, "dense oracle %lld/%lld: fit %s (order %lld)", (long long)(k + 1), (long long)d->nsample,
+                        d->m.fits[f].name, (long long)(c->nt + c->prm.p));
+        if (sb_arrow_fit(c, &sb_oracle_arrow_ops, 1, c->sys.g_t, c->sys.g_b, &d->oracle[k], NULL, &err)) {
+            sb_run_fail(r, "the dense oracle failed on fit %s: %s", d->m.fits[f].name, err.msg);
+            break;
+        }
+        d->oracle_err[k] = sb_lm_parity(&d->seq_ref[f], &d->oracle[k], c->nt, c->prm.p, parts);
+        d->worst = isnan(d->oracle_err[k]) || isnan(d->worst) ? NAN : fmax(d->worst, d->oracle_err[k]);
+    }
+    d->oracle_done = !r->failed;
+}
+
+static void mx_gates(sb_run *r, mx_data *d)
+{
+    d->speedup = d->swept ? d->seq->stats.median / d->mux->stats.median : NAN;
+    if (!d->swept || !d->oracle_done)
+        return;
+    sb_run_gate(r, "MX-001", (double)d->differing);
+    sb_run_gate(r, "MX-002", d->speedup);
+    if (d->nsample > 0)
+        sb_run_gate(r, "MX-003", d->worst);
+    else
+        sb_run_gate_na(r, "MX-003", "no fit sampled for the oracle");
+}
+
+/* The matrix, how it was multiplexed, and the sweeps' rates. */
+static void mx_matrix_json(const sb_run *r, const mx_data *d)
+{
+    cJSON *root = r->v.root;
+    const int device = r->backend->is_device;
+    const int64_t F = d->m.nfits;
+    cJSON *mx = cJSON_AddObjectToObject(root, "matrix");
+    cJSON_AddStringToObject(mx, "name", d->m.name);
+    cJSON_AddNumberToObject(mx, "fits", (double)F);
+    cJSON_AddStringToObject(mx, "source", r->opts.variants ? r->opts.variants : d->shape.path);
+    cJSON_AddNumberToObject(mx, "rows_per_sweep", d->rows);
+    cJSON *cc = cJSON_AddObjectToObject(root, "multiplexing");
+    cJSON_AddNumberToObject(cc, "concurrency", (double)d->concurrency);
+    cJSON_AddStringToObject(cc, "concurrency_from", d->concurrency_why ? d->concurrency_why : "not planned");
+    cJSON_AddStringToObject(cc, "mode", device ? "one host thread per fit in flight, each driving its own state "
+                                                 "(own CUDA stream, cuBLAS and cuSOLVER handles)"
+                                               : "a pthread pool: each worker takes the next fit, a fresh state per fit");
+    cJSON_AddNumberToObject(cc, "host_threads", (double)d->concurrency);
+    cJSON_AddNumberToObject(cc, "streams", device ? (double)d->concurrency : 0);
+    cJSON_AddNumberToObject(cc, "blas_threads_per_fit", 1);
+    cJSON_AddNumberToObject(cc, "omp_threads_per_fit", 1);
+    cJSON_AddStringToObject(cc, "blas_threads_note", "OpenBLAS's thread count is process-wide: it is 1 for the whole of "
+                                                     "both sweeps (the oracle and the calibration run after them with "
+                                                     "the library's count); OpenMP is 1 per thread in both sweeps");
+    cJSON_AddItemToObject(root, "concurrency", cJSON_CreateNumber((double)d->concurrency));
+    cJSON_AddItemToObject(root, "cross_fit_speedup", sb_json_number(d->speedup));
+    cJSON *fps = cJSON_AddObjectToObject(root, "fits_per_s");
+    cJSON_AddItemToObject(fps, "multiplexed", sb_json_number(d->swept ? (double)F / d->mux->stats.median : NAN));
+    cJSON_AddItemToObject(fps, "sequential", sb_json_number(d->swept ? (double)F / d->seq->stats.median : NAN));
+}
+
+static void mx_memory_json(const sb_run *r, const mx_data *d)
+{
+    cJSON *mj = cJSON_AddObjectToObject(r->v.root, "memory");
+    cJSON_AddNumberToObject(mj, "host_bytes_estimate", sb_mx_host_bytes(&d->mem, d->concurrency));
+    cJSON_AddNumberToObject(mj, "host_systems_bytes", d->mem.systems);
+    cJSON_AddNumberToObject(mj, "host_bytes_per_fit_in_flight", d->mem.per_fit_host);
+    cJSON_AddNumberToObject(mj, "host_results_bytes", d->mem.results);
+    cJSON_AddNumberToObject(mj, "oracle_bytes", d->mem.oracle);
+    cJSON_AddNumberToObject(mj, "host_physical_bytes", (double)sb_physical_memory());
+    if (r->backend->is_device) {
+        cJSON_AddNumberToObject(mj, "device_bytes_per_fit_in_flight", d->mem.per_fit_device);
+        cJSON_AddNumberToObject(mj, "device_bytes_estimate", (double)d->concurrency * d->mem.per_fit_device);
+        cJSON_AddNumberToObject(mj, "device_free_bytes_at_start", (double)d->device_free);
+    }
+    cJSON_AddStringToObject(mj, "note", "estimates computed before allocating: every fit's system is built before the "
+                                        "sweeps; a fit in flight adds its solve-mode state and LM scratch");
+}
+
+/* Bit identity, the oracle's figures (parity) and every fit's results. */
+static void mx_results_json(sb_run *r, const mx_data *d)
+{
+    cJSON *root = r->v.root;
+    cJSON *bit = cJSON_AddObjectToObject(root, "bit_identity");
+    cJSON_AddItemToObject(bit, "fits_differing", d->swept ? cJSON_CreateNumber((double)d->differing) : cJSON_CreateNull());
+    if (d->first >= 0) {
+        cJSON_AddStringToObject(bit, "first_fit", d->m.fits[d->first].name);
+        cJSON_AddNumberToObject(bit, "first_fit_index", (double)d->first);
+        cJSON_AddStringToObject(bit, "first_field", d->diff_field[d->first] ? d->diff_field[d->first] : "?");
+        cJSON_AddStringToObject(bit, "first_in", d->diff_where[d->first]);
+    }
+    cJSON_AddStringToObject(bit, "compared", "t, beta, last step, objective, gradient norms, logdet, ridges, iterations, "
+                                             "accepted, converged: every rep of each sweep against its first, and the "
+                                             "multiplexed against the sequential");
+    cJSON *parity = sb_run_parity(r, "the same LM loop per sampled fit with a dense LAPACKE dpotrf/dpotrs of the "
+                                     "full (n*d+p)^2 H + R, float64");
+    cJSON_AddItemToObject(parity, "rel_err", d->oracle_done ? sb_json_number(d->worst) : cJSON_CreateNull());
+    cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
+    cJSON_AddNumberToObject(parity, "sampled", (double)d->nsample);
+    cJSON *idx = cJSON_AddArrayToObject(parity, "sampled_fits");
+    for (int64_t k = 0; k < d->nsample; k++)
+        cJSON_AddItemToArray(idx, cJSON_CreateString(d->m.fits[d->sample[k]].name));
+    cJSON *fits = cJSON_AddArrayToObject(root, "fits");
+    for (int64_t f = 0; d->swept && f < d->m.nfits; f++) {
+        const double *oe = NULL;
+        for (int64_t k = 0; d->oracle_done && k < d->nsample; k++)
+            if (d->sample[k] == f)
+                oe = &d->oracle_err[k];
+        cJSON_AddItemToArray(fits, mx_fit_json(d, f, oe));
+    }
+}
+
+/* The human summary's lines. */
+static void mx_notes(sb_run *r, const mx_data *d)
+{
+    const int device = r->backend->is_device;
+    const int64_t F = d->m.nfits;
+    sb_run_note(r, "matrix %s: %lld fits, %lld in flight (%s); %s", d->m.name, (long long)F, (long long)d->concurrency,
+                d->concurrency_why ? d->concurrency_why : "-",
+                device ? "one host thread and one stream per fit in flight" : "host worker threads");
+    sb_run_note(r, "every fit with 1 BLAS and 1 OpenMP thread in both sweeps (OpenBLAS's count is process-wide)");
+    if (d->swept) {
+        sb_run_note(r, "sweep: sequential %.4f s, multiplexed %.4f s; cross-fit speedup %.2fx; fits/s %.2f vs %.2f",
+                    d->seq->stats.median, d->mux->stats.median, d->speedup, (double)F / d->seq->stats.median,
+                    (double)F / d->mux->stats.median);
+        int64_t converged = 0;
+        for (int64_t f = 0; f < F; f++)
+            converged += d->seq_ref[f].converged;
+        if (d->first >= 0)
+            sb_run_note(r, "bit identity: %lld of %lld fits differ; first fit %s, field %s (%s)", (long long)d->differing,
+                        (long long)F, d->m.fits[d->first].name, d->diff_field[d->first] ? d->diff_field[d->first] : "?",
+                        d->diff_where[d->first]);
+        else
+            sb_run_note(r, "bit identity: all %lld fits identical in every rep of both sweeps; %lld converged",
+                        (long long)F, (long long)converged);
+    }
+    if (d->oracle_done)
+        sb_run_note(r, "oracle: %lld sampled fit(s), worst rel_err %.2e", (long long)d->nsample, d->worst);
+    sb_run_note(r, "memory high-water estimate: host %.2f GiB", sb_mx_host_bytes(&d->mem, d->concurrency) / GIB);
+    if (device)
+        sb_run_note(r, "device %.2f GiB for %lld fits in flight (%.2f GiB free at start)",
+                    (double)d->concurrency * d->mem.per_fit_device / GIB, (long long)d->concurrency,
+                    (double)d->device_free / GIB);
+}
+
+/* The workload's own verdict sections and summary lines. */
+static void mx_verdict_extras(sb_run *r, const mx_data *d)
+{
+    mx_matrix_json(r, d);
+    mx_memory_json(r, d);
+    mx_results_json(r, d);
+    cJSON_AddStringToObject(r->v.root, "scope", "whole-matrix sweeps of independent inner-loop fits, several in flight "
+                                                "against one after another, on the same backend");
+    mx_notes(r, d);
+}
+
 int sb_cmd_multiplex(int argc, char **argv)
 {
     sb_run r;
@@ -412,205 +672,16 @@ int sb_cmd_multiplex(int argc, char **argv)
         return rc;
     mx_data d;
     memset(&d, 0, sizeof d);
-    sb_err err = {{0}};
-    if (mx_load(&r.opts, &d, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_run_free(&r);
-        mx_free(&d);
-        return SB_EXIT_USAGE;
+    if ((rc = mx_load(&r, &d)) < 0 && (rc = mx_start(&r, &d)) < 0) {
+        mx_phases(&r, &d);
+        mx_oracle(&r, &d);
+        mx_gates(&r, &d);
+        mx_verdict_extras(&r, &d);
+        rc = sb_run_finish(&r);
     }
-    sb_run_counts(&r, d.shape.reps, d.shape.warmup, MX_DEFAULT_REPS, MX_DEFAULT_WARMUP);
-    /* OpenBLAS's thread count is process-wide: 1 while any fit runs, so a fit
-     * sees the same count alone or beside others. The oracle and the
-     * roofline's calibration run alone afterwards with the library's count. */
-    const int blas_default = sb_host_threads();
-    sb_mx_blas_single_thread();
-    if ((rc = sb_run_verdict_init(&r, &d.shape, r.opts.variants ? "variants file" : "fixtures")) >= 0) {
-        sb_run_free(&r);
-        mx_free(&d);
-        return rc;
-    }
-    if ((rc = sb_run_choose_backend(&r, implements_arrow)) >= 0) {
-        mx_free(&d);
-        return rc;
-    }
-    sb_rc prc = mx_plan(&r, &d, &err);
-    if (prc == SB_E_INPUT) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        sb_run_free(&r);
-        mx_free(&d);
-        return SB_EXIT_USAGE;
-    }
-    const int64_t F = d.m.nfits;
-    const int device = r.backend->is_device;
-    cJSON *root = r.v.root;
-    if (prc)
-        sb_run_fail(&r, "cannot query the device's free memory: %s", err.msg);
-    if (!r.failed) {
-        sb_run_progress(&r, "building %lld fixtures", (long long)F);
-        if (mx_build(&d, &err))
-            sb_run_fail(&r, "building the fixtures: %s", err.msg);
-    }
-    double rows = 0;
-    for (int64_t f = 0; f < F; f++)
-        rows += (double)d.m.fits[f].prm.n;
-    sb_run_rate(&r, rows);
-    cJSON *extra = cJSON_CreateObject();
-    cJSON_AddStringToObject(extra, "rep", "one whole-matrix sweep: every fit's LM loop on a fresh state, fixtures built "
-                                          "before the sweeps (untimed)");
-    r.timing_extra = extra;
-
-    /* 1. The timed sweeps: several fits in flight (the primary phase), then one after another. */
-    sb_phase *mux = NULL, *seq = NULL;
-    if (!r.failed)
-        mux = mx_time(&r, &d, "multiplexed", (int)d.concurrency, d.mux_ref, d.mux_s, d.mux_tele, d.mux_worker);
-    if (!r.failed)
-        seq = mx_time(&r, &d, "sequential", 0, d.seq_ref, d.seq_s, d.seq_tele, NULL);
-    int swept = !r.failed && mux && seq && mux->completed && seq->completed;
-    sb_host_set_threads(blas_default);
-
-    /* 2. Bit identity: multiplexed against sequential, fit by fit. */
-    int64_t differing = 0, first = -1;
-    if (swept) {
-        mx_compare(&d, d.mux_ref, "multiplexed", 0, d.seq_ref, "sequential", 0);
-        for (int64_t f = 0; f < F; f++)
-            if (d.differs[f]) {
-                differing++;
-                if (first < 0)
-                    first = f;
-            }
-        mx_roofline(&r, &d);
-    }
-
-    /* 3. The dense LAPACKE oracle on the sampled fits. */
-    double *orc_err = NULL, worst = NAN, parts[4];
-    if (swept && d.nsample > 0 && (orc_err = sb_alloc((size_t)d.nsample, sizeof *orc_err, &err)) == NULL)
-        sb_run_fail(&r, "%s", err.msg);
-    int oracle_done = 0;
-    if (swept && orc_err) {
-        worst = 0;
-        for (int64_t k = 0; k < d.nsample && !r.failed; k++) {
-            int64_t f = d.sample[k];
-            const sb_arrow_case *c = &d.cases[f];
-            sb_run_progress(&r, "dense oracle %lld/%lld: fit %s (order %lld)", (long long)(k + 1), (long long)d.nsample,
-                            d.m.fits[f].name, (long long)(c->nt + c->prm.p));
-            if (sb_arrow_fit(c, &sb_oracle_arrow_ops, 1, c->sys.g_t, c->sys.g_b, &d.oracle[k], NULL, &err)) {
-                sb_run_fail(&r, "the dense oracle failed on fit %s: %s", d.m.fits[f].name, err.msg);
-                break;
-            }
-            orc_err[k] = sb_lm_parity(&d.seq_ref[f], &d.oracle[k], c->nt, c->prm.p, parts);
-            worst = isnan(orc_err[k]) || isnan(worst) ? NAN : fmax(worst, orc_err[k]);
-        }
-        oracle_done = !r.failed;
-    }
-
-    /* Gates. */
-    double speedup = swept ? seq->stats.median / mux->stats.median : NAN;
-    if (swept && oracle_done) {
-        sb_run_gate(&r, "MX-001", (double)differing);
-        sb_run_gate(&r, "MX-002", speedup);
-        if (d.nsample > 0)
-            sb_run_gate(&r, "MX-003", worst);
-        else
-            sb_run_gate_na(&r, "MX-003", "no fit sampled for the oracle");
-    }
-
-    /* Results. */
-    cJSON *mx = cJSON_AddObjectToObject(root, "matrix");
-    cJSON_AddStringToObject(mx, "name", d.m.name);
-    cJSON_AddNumberToObject(mx, "fits", (double)F);
-    cJSON_AddStringToObject(mx, "source", r.opts.variants ? r.opts.variants : d.shape.path);
-    cJSON_AddNumberToObject(mx, "rows_per_sweep", rows);
-    cJSON *cc = cJSON_AddObjectToObject(root, "multiplexing");
-    cJSON_AddNumberToObject(cc, "concurrency", (double)d.concurrency);
-    cJSON_AddStringToObject(cc, "concurrency_from", d.concurrency_why ? d.concurrency_why : "not planned");
-    cJSON_AddStringToObject(cc, "mode", device ? "one host thread per fit in flight, each driving its own state "
-                                                 "(own CUDA stream, cuBLAS and cuSOLVER handles)"
-                                               : "a pthread pool: each worker takes the next fit, a fresh state per fit");
-    cJSON_AddNumberToObject(cc, "host_threads", (double)d.concurrency);
-    cJSON_AddNumberToObject(cc, "streams", device ? (double)d.concurrency : 0);
-    cJSON_AddNumberToObject(cc, "blas_threads_per_fit", 1);
-    cJSON_AddNumberToObject(cc, "omp_threads_per_fit", 1);
-    cJSON_AddStringToObject(cc, "blas_threads_note", "OpenBLAS's thread count is process-wide: it is 1 for the whole of "
-                                                     "both sweeps (the oracle and the calibration run after them with "
-                                                     "the library's count); OpenMP is 1 per thread in both sweeps");
-    cJSON_AddItemToObject(root, "concurrency", cJSON_CreateNumber((double)d.concurrency));
-    cJSON_AddItemToObject(root, "cross_fit_speedup", sb_json_number(speedup));
-    cJSON *fps = cJSON_AddObjectToObject(root, "fits_per_s");
-    cJSON_AddItemToObject(fps, "multiplexed", sb_json_number(swept ? (double)F / mux->stats.median : NAN));
-    cJSON_AddItemToObject(fps, "sequential", sb_json_number(swept ? (double)F / seq->stats.median : NAN));
-    cJSON *mj = cJSON_AddObjectToObject(root, "memory");
-    cJSON_AddNumberToObject(mj, "host_bytes_estimate", sb_mx_host_bytes(&d.mem, d.concurrency));
-    cJSON_AddNumberToObject(mj, "host_systems_bytes", d.mem.systems);
-    cJSON_AddNumberToObject(mj, "host_bytes_per_fit_in_flight", d.mem.per_fit_host);
-    cJSON_AddNumberToObject(mj, "host_results_bytes", d.mem.results);
-    cJSON_AddNumberToObject(mj, "oracle_bytes", d.mem.oracle);
-    cJSON_AddNumberToObject(mj, "host_physical_bytes", (double)sb_physical_memory());
-    if (device) {
-        cJSON_AddNumberToObject(mj, "device_bytes_per_fit_in_flight", d.mem.per_fit_device);
-        cJSON_AddNumberToObject(mj, "device_bytes_estimate", (double)d.concurrency * d.mem.per_fit_device);
-        cJSON_AddNumberToObject(mj, "device_free_bytes_at_start", (double)d.device_free);
-    }
-    cJSON_AddStringToObject(mj, "note", "estimates computed before allocating: every fit's system is built before the "
-                                        "sweeps; a fit in flight adds its solve-mode state and LM scratch");
-    cJSON *bit = cJSON_AddObjectToObject(root, "bit_identity");
-    cJSON_AddItemToObject(bit, "fits_differing", swept ? cJSON_CreateNumber((double)differing) : cJSON_CreateNull());
-    if (first >= 0) {
-        cJSON_AddStringToObject(bit, "first_fit", d.m.fits[first].name);
-        cJSON_AddNumberToObject(bit, "first_fit_index", (double)first);
-        cJSON_AddStringToObject(bit, "first_field", d.diff_field[first] ? d.diff_field[first] : "?");
-        cJSON_AddStringToObject(bit, "first_in", d.diff_where[first]);
-    }
-    cJSON_AddStringToObject(bit, "compared", "t, beta, last step, objective, gradient norms, logdet, ridges, iterations, "
-                                             "accepted, converged: every rep of each sweep against its first, and the "
-                                             "multiplexed against the sequential");
-    cJSON *parity = sb_run_parity(&r, "the same LM loop per sampled fit with a dense LAPACKE dpotrf/dpotrs of the "
-                                      "full (n*d+p)^2 H + R, float64");
-    cJSON_AddItemToObject(parity, "rel_err", oracle_done ? sb_json_number(worst) : cJSON_CreateNull());
-    cJSON_AddItemToObject(parity, "max_abs_err", cJSON_CreateNull());
-    cJSON_AddNumberToObject(parity, "sampled", (double)d.nsample);
-    cJSON *idx = cJSON_AddArrayToObject(parity, "sampled_fits");
-    for (int64_t k = 0; k < d.nsample; k++)
-        cJSON_AddItemToArray(idx, cJSON_CreateString(d.m.fits[d.sample[k]].name));
-    cJSON *fits = cJSON_AddArrayToObject(root, "fits");
-    int64_t converged = 0;
-    for (int64_t f = 0; swept && f < F; f++) {
-        const double *oe = NULL;
-        for (int64_t k = 0; oracle_done && k < d.nsample; k++)
-            if (d.sample[k] == f)
-                oe = &orc_err[k];
-        cJSON_AddItemToArray(fits, mx_fit_json(&d, f, oe, 1));
-        converged += d.seq_ref[f].converged;
-    }
-    cJSON_AddStringToObject(root, "scope", "whole-matrix sweeps of independent inner-loop fits, several in flight against "
-                                           "one after another, on the same backend");
-
-    sb_run_note(&r, "matrix %s: %lld fits, %lld in flight (%s); %s", d.m.name, (long long)F, (long long)d.concurrency,
-                d.concurrency_why ? d.concurrency_why : "-",
-                device ? "one host thread and one stream per fit in flight" : "host worker threads");
-    sb_run_note(&r, "every fit with 1 BLAS and 1 OpenMP thread in both sweeps (OpenBLAS's count is process-wide)");
-    if (swept) {
-        sb_run_note(&r, "sweep: sequential %.4f s, multiplexed %.4f s; cross-fit speedup %.2fx; fits/s %.2f vs %.2f",
-                    seq->stats.median, mux->stats.median, speedup, (double)F / seq->stats.median,
-                    (double)F / mux->stats.median);
-        if (first >= 0)
-            sb_run_note(&r, "bit identity: %lld of %lld fits differ; first fit %s, field %s (%s)", (long long)differing,
-                        (long long)F, d.m.fits[first].name, d.diff_field[first] ? d.diff_field[first] : "?",
-                        d.diff_where[first]);
-        else
-            sb_run_note(&r, "bit identity: all %lld fits identical in every rep of both sweeps; %lld converged",
-                        (long long)F, (long long)converged);
-    }
-    if (oracle_done)
-        sb_run_note(&r, "oracle: %lld sampled fit(s), worst rel_err %.2e", (long long)d.nsample, worst);
-    sb_run_note(&r, "memory high-water estimate: host %.2f GiB", sb_mx_host_bytes(&d.mem, d.concurrency) / GIB);
-    if (device)
-        sb_run_note(&r, "device %.2f GiB for %lld fits in flight (%.2f GiB free at start)",
-                    (double)d.concurrency * d.mem.per_fit_device / GIB, (long long)d.concurrency,
-                    (double)d.device_free / GIB);
-
-    rc = sb_run_finish(&r);
-    free(orc_err);
+    /* sb_run_free does nothing where the harness already freed the run
+     * (sb_run_finish, and sb_run_choose_backend's exits). */
+    sb_run_free(&r);
     mx_free(&d);
     return rc;
 }
