@@ -1,4 +1,4 @@
-/* The CUDA arrow-Schur solve mode (src/arrow.h, SPEC 1.2–1.3): the `arrow`
+/* The CUDA arrow-Schur solve mode (src/arrow.h, docs/workloads.md §2–§3): the `arrow`
  * table of sb_cuda_backend. Own kernels live in arrow_kernels.cuh; error
  * macros in cuda_check.h (they return SB_E_RUNTIME with "call: STATUS
  * (file:line)").

@@ -12,9 +12,8 @@
  * the only host code is the integer arithmetic of the launch plan at the
  * end, which the launcher and the simulation share.
  *
- * NOT YET RUN ON A GPU: it compiles for sm_80/sm_90 and passes the
- * simulation; its speed, and its memory ordering under the GPU's memory
- * model, are unverified.
+ * The simulation cannot check its speed, nor its memory ordering under the
+ * GPU's memory model (status: docs/status.md).
  *
  * Work split. G's lower triangle is cut into T×T tiles (T = 128), nt =
  * ceil(p/T) tile rows, nt(nt+1)/2 tiles; the n samples (the K dimension)

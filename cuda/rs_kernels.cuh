@@ -6,7 +6,7 @@
  * __syncthreads() (so indexing and intra-block synchronisation are tested
  * without a GPU). Keep this file free of host code and of CUDA headers.
  *
- * Why own kernels at all (SPEC section 5): cuSOLVER's potrf costs ~0.43 us per
+ * Why own kernels at all (docs/notes-resident-solve.md): cuSOLVER's potrf costs ~0.43 us per
  * column at every size and potrs with one right-hand side is latency-bound the
  * same way. The blocked factorization here (driven from cuda_backend.cu) keeps
  * the column-sequential work inside one thread block in shared memory

@@ -12,9 +12,9 @@
  *           cublasDgemv ᵀ, rsm_scale, cublasDgemv), rsm_check.
  * Telemetry: each cuBLAS/cuSOLVER call is one library_call, each kernel one
  * own_kernel_launch; the status download adds 8 bytes to d2h_bytes.
- * Never run on a GPU yet: the kernels are checked by tests/sim/sim_mixed.cpp
- * (blocks concurrent, out of order) and the whole rep by
- * tests/gpu/rs_backend_test.c on a device. */
+ * The kernels are checked by tests/sim/sim_mixed.cpp (blocks concurrent, out
+ * of order) and the whole rep by tests/gpu/rs_backend_test.c on a device
+ * (status: docs/status.md). */
 #include "rs_mixed.h"
 
 #include <stdlib.h>

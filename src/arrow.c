@@ -1,8 +1,9 @@
-/* The arrow-Schur system (SPEC 1.2, 1.3): fixture, the exact host products the
- * LM loop needs, and the LM loop itself (seeds/002 run_inner_loop /
- * run_one_outer). Every sum here runs in one fixed order, so a run is a pure
- * function of its inputs and the solve mode's steps: outer-seq compares a
- * shared frame with a fresh one bit for bit. */
+/* The arrow-Schur system (docs/workloads.md §2, §3): fixture, the exact host
+ * products the LM loop needs, and the LM loop itself (§2 LM loop; the same
+ * loop runs inner-loop and each outer of outer-seq). Every sum here runs in
+ * one fixed order, so a run is a pure function of its inputs and the solve
+ * mode's steps: outer-seq compares a shared frame with a fresh one bit for
+ * bit. */
 #include "arrow.h"
 
 #include <math.h>
@@ -263,16 +264,16 @@ void sb_lm_default_opts(sb_lm_opts *o)
     o->ridge_b0 = 0.0;
 }
 
-/* seeds/002 grow_ridge: a zero ridge starts at 1e-6. */
+/* A zero ridge starts at 1e-6, any other grows by `grow` (docs/workloads.md §2 LM loop). */
 static double lm_grow_ridge(double ridge, double grow) { return ridge == 0.0 ? 1e-6 : ridge * grow; }
 
-/* ‖a‖² + ‖b‖², one running sum (seeds/002 arrow_system_gradient_norm). */
+/* ‖a‖² + ‖b‖², one running sum over a then b (‖r‖² in docs/workloads.md §2 LM loop). */
 static double norm2_pair(const double *a, int64_t na, const double *b, int64_t nb)
 {
     return dot_pair(a, a, na, b, b, nb);
 }
 
-/* The step's gain ratio with the noise floor keyed to |φ| (seeds/002 #1127):
+/* The step's gain ratio with the noise floor keyed to |φ| (docs/workloads.md §2 LM loop):
  * a predicted reduction inside the floor counts as a hit unless φ rose past it. */
 static double lm_gain_ratio(double objective, double trial, double predicted)
 {
@@ -329,7 +330,7 @@ sb_rc sb_lm_run(const sb_arrow_system *sys, const double *g_t, const double *g_b
         sb_arrow_residual(sys, g_t, g_b, t, beta, r_t, r_b);
         residual_current = 1;
         g_norm = sqrt(norm2_pair(r_t, nd, r_b, p));
-        /* seeds/002 iterate_norm: ‖t‖² and ‖β‖² summed apart, then added */
+        /* ‖z‖: ‖t‖² and ‖β‖² summed apart, then added (docs/workloads.md §2 LM loop) */
         double scale = 1.0 + sqrt(norm2_pair(t, nd, NULL, 0) + norm2_pair(beta, p, NULL, 0));
         if (g_norm / scale < opts->tolerance) {
             res->converged = 1;

@@ -1,4 +1,4 @@
-/* The arrow-Schur system of inner-loop and outer-seq (SPEC 1.2, 1.3) and the
+/* The arrow-Schur system of inner-loop and outer-seq (docs/workloads.md §2, §3) and the
  * Levenberg–Marquardt loop written once over every solve mode.
  *
  * Unknowns z = (t, β): n row blocks t_i ∈ R^d and a shared border β ∈ R^p.
@@ -40,7 +40,7 @@ typedef struct sb_arrow_system {
 typedef struct sb_arrow_params {
     int64_t n, p, d, basis_cols;
     uint64_t seed;
-    /* Added to every diagonal entry of every H_tt,i after the SPEC formulas
+    /* Added to every diagonal entry of every H_tt,i after the fixture's formulas
      * (0 for the canonical shapes). A negative shift makes H_tt indefinite at
      * zero ridge, so the LM loop's factor-failure → ridge-growth path runs. */
     double htt_shift;
@@ -49,7 +49,7 @@ typedef struct sb_arrow_params {
 /* Doubles the system holds (for memory checks before allocating); 0 on overflow. */
 uint64_t sb_arrow_doubles(int64_t n, int64_t p, int64_t d);
 
-/* Allocate and fill the SPEC 1.2 fixture (seeds/002 fixture_for_shape_seeded):
+/* Allocate and fill the inner-loop fixture (docs/workloads.md §2 Fixture):
  * SplitMix64 from seed, target_x[i,j] = 0.02·sin((i%97)·0.013 + (j%131)·0.007)
  * + 0.001·u drawn row-major (only its ½‖·‖² is kept), basis
  * b[i,a] = cos((i+1)(a+1)·0.003), gates 1, bsum_i = Σ_a b[i,a];
@@ -60,7 +60,7 @@ uint64_t sb_arrow_doubles(int64_t n, int64_t p, int64_t d);
 sb_rc sb_arrow_fixture(const sb_arrow_params *prm, sb_arrow_system *sys, sb_err *err);
 void sb_arrow_free(sb_arrow_system *sys);
 
-/* outer-seq (SPEC 1.3): the base gradient of outer s, over the flattened n·d
+/* outer-seq (docs/workloads.md §3 System): the base gradient of outer s, over the flattened n·d
  * entries g_t[k] = 0.01·sin((k + 3s)·0.002) and g_β[j] = 0.001·cos((j + 11s)·0.0009). */
 void sb_arrow_outer_gradient(int64_t n, int64_t p, int64_t d, int64_t s, double *g_t, double *g_b);
 

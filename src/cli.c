@@ -6,14 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct opt_spec {
+typedef struct opt_def {
     const char *name;
     unsigned bit;
     int takes_value;
     const char *help;
-} opt_spec;
+} opt_def;
 
-static const opt_spec SPECS[] = {
+static const opt_def OPTIONS[] = {
     {"--shape", SB_OPT_SHAPE, 1, "NAME|FILE.json  workload shape (see 'saebench shapes')"},
     {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host  auto: cuda when a device is engaged, else host"},
     {"--require-device", SB_OPT_REQUIRE_DEVICE, 0, "               fail (exit 3) unless the device is engaged"},
@@ -45,7 +45,7 @@ static const opt_spec SPECS[] = {
     {"--oracle-sample", SB_OPT_ORACLE_SAMPLE, 1, "K              fits checked against the dense oracle, evenly spaced (default all when tiny, else 2)"},
     {"--variants", SB_OPT_VARIANTS, 1, "FILE.json      the fit matrix: a JSON array of {name, n, p, d, basis_cols, seed}"},
 };
-#define NSPECS (sizeof SPECS / sizeof SPECS[0])
+#define NOPTIONS (sizeof OPTIONS / sizeof OPTIONS[0])
 
 static sb_rc parse_count(const char *opt, const char *v, int64_t lo, int64_t hi, int64_t *out, sb_err *err)
 {
@@ -124,7 +124,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->oracle_rows = -1;
     o->concurrency = -1;
     o->oracle_sample = -1;
-    unsigned char seen[NSPECS] = {0};
+    unsigned char seen[NOPTIONS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -134,15 +134,15 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         /* --opt=value is accepted as well as --opt value. */
         char name[64];
         const char *inline_val = sb_opt_split(a, name, sizeof name);
-        const opt_spec *s = NULL;
-        for (size_t k = 0; k < NSPECS; k++)
-            if (strcmp(SPECS[k].name, name) == 0)
-                s = &SPECS[k];
+        const opt_def *s = NULL;
+        for (size_t k = 0; k < NOPTIONS; k++)
+            if (strcmp(OPTIONS[k].name, name) == 0)
+                s = &OPTIONS[k];
         if (!s || !(s->bit & accepted))
             return sb_fail(err, SB_E_INPUT, "%s: unknown option '%s' (see 'saebench %s --help')", o->command, a, o->command);
         /* Single-valued options given twice are ambiguous: refuse rather than
          * let the last one win silently. --gate is a list. */
-        if (strcmp(s->name, "--gate") != 0 && seen[s - SPECS]++)
+        if (strcmp(s->name, "--gate") != 0 && seen[s - OPTIONS]++)
             return sb_fail(err, SB_E_INPUT, "%s given twice", s->name);
         const char *v = NULL;
         if (s->takes_value) {
@@ -223,8 +223,8 @@ double sb_gate_threshold(const sb_opts *o, const char *id, double dflt)
 
 void sb_print_opts_help(unsigned accepted)
 {
-    for (size_t k = 0; k < NSPECS; k++)
-        if (SPECS[k].bit & accepted)
-            fprintf(stdout, "  %-16s %s\n", SPECS[k].name, SPECS[k].help);
+    for (size_t k = 0; k < NOPTIONS; k++)
+        if (OPTIONS[k].bit & accepted)
+            fprintf(stdout, "  %-16s %s\n", OPTIONS[k].name, OPTIONS[k].help);
     fprintf(stdout, "  %-16s %s\n", "--help", "               this text");
 }

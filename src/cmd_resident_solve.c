@@ -25,7 +25,7 @@
 #define RS_DATA_SEED 0x1412a100deadbeefULL
 
 static const sb_gate_def RS_GATES[] = {
-    /* Parity (SPEC): ‖β_dev − β_cpu‖∞ / ‖β_cpu‖∞ < 1e-9. */
+    /* Parity (docs/workloads.md §1 Gates): ‖β_dev − β_cpu‖∞ / ‖β_cpu‖∞ < 1e-9. */
     {"RS-001", "parity of the w0 system: rel_err", SB_CMP_LT, 1e-9, 1, 0, 1},
     {"RS-002", "parity of the last timed rep's system: rel_err", SB_CMP_LT, 1e-9, 1, 0, 1},
     /* The deployment target: 100,000 rows/s per GPU. */

@@ -8,7 +8,7 @@
 
 #define SB_VERSION "0.1.0"
 
-/* Exit codes (SPEC section 2). */
+/* Exit codes (docs/workloads.md §0; README.md "Exit codes"). */
 enum {
     SB_EXIT_PASS = 0,        /* every gate passed */
     SB_EXIT_GATE_FAIL = 1,   /* a gate failed */

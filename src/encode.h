@@ -124,7 +124,7 @@ sb_rc sb_encode_atlas_build(const sb_encode_problem *prob, sb_encode_atlas *atla
 void sb_encode_atlas_free(sb_encode_atlas *atlas);
 
 /* The derivative bounds M_0..M_3 of chart c: with ρ = ‖t_c‖∞ + R,
- *   euclidean  M_g = d^g·D^g·max(ρ^(D−g), 1)  (SPEC 1.5)
+ *   euclidean  M_g = d^g·D^g·max(ρ^(D−g), 1)  (docs/workloads.md §5)
  *   periodic   M_g = (2πD)^g                   (|∂^g sin/cos(2πνt)| ≤ (2πν)^g, ν ≤ D)
  * The basis is periodic iff atlas->d == 1 and atlas->m == 2D + 1 (euclidean
  * d = 1 has m = D + 1). All four are INFINITY when m fits neither. */

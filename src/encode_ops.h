@@ -38,7 +38,8 @@
 #include "common.h"
 #include "encode.h"
 
-/* The device path runs only for batches of at least this many rows (SPEC 1.5). */
+/* The device path runs only for batches of at least this many rows
+ * (docs/workloads.md §5, The fast path). */
 #define SB_ENCODE_DEVICE_MIN_ROWS 4096
 
 typedef struct sb_encode_ops {

@@ -141,7 +141,7 @@ sb_rc sb_encode_check_params(const sb_encode_params *prm, sb_err *err)
 }
 
 /* --------------------------- basis (setup) --------------------------- */
-/* Exponents of the euclidean basis in SPEC order: graded by total degree,
+/* Exponents of the euclidean basis in the order of docs/workloads.md §5: graded by total degree,
  * then lexicographic with t₀'s exponent descending (d = 2, D = 2: 1, t₀, t₁,
  * t₀², t₀t₁, t₁²). alpha: m·d. The next composition of degree g after e is
  * found by moving one unit from the last nonzero e_i (i < d − 1) to e_{i+1}
@@ -516,7 +516,7 @@ sb_rc sb_encode_atlas_build(const sb_encode_problem *prob, sb_encode_atlas *atla
 }
 
 /* ----------------------------- Lipschitz ----------------------------- */
-/* Derivation (SPEC 1.5). With v(t) = B_kᵀΦ(t) = Σ_j Φ_j(t) b_j and
+/* Derivation (the bound of docs/workloads.md §5 Certificate). With v(t) = B_kᵀΦ(t) = Σ_j Φ_j(t) b_j and
  * r = z·v − x, H = z²·DvᵀDv + z·⟨D²v, r⟩, so along a unit direction e
  *   ‖dH/ds‖ ≤ 3z²‖Dv‖‖D²v‖ + z‖D³v‖‖r‖,
  * and ‖D^g v‖ ≤ Σ_j ‖b_j‖·‖∇^gΦ_j‖ ≤ S·M_g, ‖r‖ ≤ ‖x‖ + z·S·M₀: that is

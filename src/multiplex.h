@@ -1,4 +1,4 @@
-/* multiplex (docs/workloads.md §4, SPEC 1.4): the fit matrices, a user's
+/* multiplex (docs/workloads.md §4): the fit matrices, a user's
  * variants file, the memory a run needs, and the two ways of running a
  * matrix — one fit after another, or a pool of workers with several fits in
  * flight. Timing, gates and the verdict are src/cmd_multiplex.c's.
@@ -28,7 +28,7 @@
 struct sb_arrow_case;
 
 #define SB_MX_MAX_FITS 4096
-/* color-arm (SPEC 1.2): the size of every fit of the named matrices unless a
+/* color-arm (docs/workloads.md §2 Shapes): the size of every fit of the named matrices unless a
  * shape says otherwise. */
 #define SB_MX_DEFAULT_N 180
 #define SB_MX_DEFAULT_P 5120
@@ -44,7 +44,7 @@ typedef struct sb_mx_matrix {
     int64_t nfits;
 } sb_mx_matrix;
 
-/* SPEC 1.4 seeds: 0x1017C01000000000 ^ (K<<16) ^ (topology<<8) ^ tag
+/* Seeds (docs/workloads.md §4 Fixture): 0x1017C01000000000 ^ (K<<16) ^ (topology<<8) ^ tag
  * (topology euclidean 0, circle 1, torus 2, sphere 3; tag 0 periodic, 1
  * linear) and 0x1017004000000000 ^ (K<<8) ^ basis_cols. */
 uint64_t sb_mx_color_arm_seed(int64_t K, int64_t topology, int64_t tag);

@@ -1,4 +1,5 @@
-/* Deterministic fixtures (SPEC 1.1, 1.2). Exact formulas: tests pin values. */
+/* Deterministic fixtures (docs/workloads.md §0 Generators, §1 and §2 Fixture).
+ * Exact formulas: tests pin values. */
 #ifndef SB_FIXTURE_H
 #define SB_FIXTURE_H
 
@@ -14,7 +15,7 @@ typedef struct sb_lcg {
 void sb_lcg_seed(sb_lcg *g, uint64_t seed);
 double sb_lcg_uniform(sb_lcg *g);
 
-/* SplitMix64 (SPEC 1.2), u = (next>>11)/2^53*2 - 1. */
+/* SplitMix64 (docs/workloads.md §0 Generators), u = (next>>11)/2^53*2 - 1. */
 typedef struct sb_splitmix {
     uint64_t state;
 } sb_splitmix;

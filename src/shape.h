@@ -23,7 +23,7 @@ typedef struct sb_shape {
     char path[1024];         /* the file it was loaded from */
     char description[256];
     unsigned workloads;      /* SB_WL_* bits */
-    /* Parameters (meaning per workload in SPEC section 1). */
+    /* Parameters (meaning per workload: docs/workloads.md §1–§5). */
     int64_t n, p, d, basis_cols;
     double ridge;
     uint64_t seed;

@@ -37,7 +37,8 @@ void sb_verdict_finish(sb_verdict *v, int exit_code);
 sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err);
 
 /* Status of a throughput target: a target is only met or unmet by a measured
- * device number; anything else is undetermined (SPEC 1.1, 4). */
+ * device number; anything else is undetermined (docs/workloads.md §0 Engaged;
+ * docs/verdict.md, target.status). */
 typedef enum { SB_TARGET_MET, SB_TARGET_UNMET, SB_TARGET_UNDETERMINED } sb_target_status;
 sb_target_status sb_target_decide(int is_device, int engaged, double measured, double target);
 const char *sb_target_name(sb_target_status s);

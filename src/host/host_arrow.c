@@ -1,4 +1,4 @@
-/* Host arrow-Schur solve mode (SPEC 1.2): the structured factorisation the
+/* Host arrow-Schur solve mode (docs/workloads.md §2 Newton step): the structured factorisation the
  * device path runs, on OpenBLAS + LAPACKE, with the per-row d×d work threaded
  * by OpenMP. The factors (L_i, Y_i, L_S) stay in the state between factor()
  * and the solves that follow, which is the host's "resident frame".

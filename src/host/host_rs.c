@@ -1,5 +1,5 @@
 /* Host backend: OpenBLAS (threaded) + LAPACKE. The same algorithm as the
- * device path (SPEC 1.1) so the two are comparable operation for operation:
+ * device path (docs/workloads.md §1 System) so the two are comparable operation for operation:
  * primal = dsyrk of sqrt(w)-scaled X, dpotrf, dpotrs; dual = K = XXᵀ and X·rhs
  * kept, per solve dpotrf of K + ridge·diag(1/w). X (row-major n×p) is read as
  * the column-major p×n matrix A = Xᵀ, so no transposes are ever made. */

@@ -1,4 +1,4 @@
-/* Dense oracle for the arrow-Schur solve (SPEC 1.2 "CPU oracle"): assemble
+/* Dense oracle for the arrow-Schur solve (docs/workloads.md §2 Oracle): assemble
  * the whole (n·d+p)² matrix H + R, unknowns ordered t then β, and factor it
  * with one LAPACKE dpotrf; solve with two BLAS triangular solves. No block
  * structure, no Schur complement: nothing is shared with a backend's math. */

@@ -69,7 +69,7 @@ fuzz: fuzz-build fuzz-seeds
 	    if UBSAN_OPTIONS=print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	        $(FUZZ_BUILD)/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
 	            -artifact_prefix=$$art/ -dict=$$dict -print_final_stats=1 $(FUZZ_FLAGS) \
-	            $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/seeds/$$h >$$log 2>&1; then \
+	            $(FUZZ_BUILD)/corpus/$$h $(FUZZ_BUILD)/seed-corpus/$$h >$$log 2>&1; then \
 	        execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $$log | tail -n 1); \
 	        corpus=$$(ls $(FUZZ_BUILD)/corpus/$$h | wc -l); \
 	        echo "fuzz: $$h ok: $${execs:-?} executions, corpus $$corpus inputs, no crash"; \
@@ -115,16 +115,17 @@ fuzz-runtime:
 	@rm -f $(FUZZ_BUILD)/probe $(FUZZ_BUILD)/probe.c $(FUZZ_BUILD)/probe.log
 	@[ -f $(FUZZ_BUILD)/.gitignore ] || echo '*' > $(FUZZ_BUILD)/.gitignore
 
-# Seeds are rebuilt every run (cheap); the corpus beside them keeps what the fuzzer found.
+# The seed inputs ($(FUZZ_BUILD)/seed-corpus/) are rebuilt every run (cheap); the corpus
+# beside them ($(FUZZ_BUILD)/corpus/) keeps what the fuzzer found.
 fuzz-seeds: fuzz-runtime
-	@rm -rf $(FUZZ_BUILD)/seeds
-	@python3 $(FUZZ_DIR)/make_seeds.py $(FUZZ_BUILD)/seeds
-	@mkdir -p $(FUZZ_BUILD)/seeds/shape
-	@cp shapes/*.json $(FUZZ_BUILD)/seeds/shape/
-	@cp shapes/*.json $(FUZZ_BUILD)/seeds/calibration/
-	@mkdir -p $(FUZZ_BUILD)/seeds/verdict
+	@rm -rf $(FUZZ_BUILD)/seed-corpus
+	@python3 $(FUZZ_DIR)/make_seeds.py $(FUZZ_BUILD)/seed-corpus
+	@mkdir -p $(FUZZ_BUILD)/seed-corpus/shape
+	@cp shapes/*.json $(FUZZ_BUILD)/seed-corpus/shape/
+	@cp shapes/*.json $(FUZZ_BUILD)/seed-corpus/calibration/
+	@mkdir -p $(FUZZ_BUILD)/seed-corpus/verdict
 	@for f in $$(find $(FUZZ_DIR)/../report/fixtures -type f | sort); do \
-	    cp "$$f" $(FUZZ_BUILD)/seeds/verdict/$$(echo "$${f#$(FUZZ_DIR)/../report/fixtures/}" | tr / _); done
+	    cp "$$f" $(FUZZ_BUILD)/seed-corpus/verdict/$$(echo "$${f#$(FUZZ_DIR)/../report/fixtures/}" | tr / _); done
 
 $(FUZZ_BUILD)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_DIR)/fuzz_input.h $(FUZZ_LIB) $(FUZZ_STAMP)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Werror -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(FUZZ_LDLIBS)

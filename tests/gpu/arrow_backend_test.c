@@ -1,7 +1,8 @@
 /* Direct test of the CUDA arrow-Schur solve mode (sb_cuda_backend.arrow,
  * cuda/arrow_backend.cu), below the CLI: factor + solve against the host
- * structured mode and the dense LAPACKE oracle on the SPEC 1.2 fixture
- * (tiny systems with d = 1, 2, 3 and the qwen and color-arm dimensions),
+ * structured mode and the dense LAPACKE oracle on the inner-loop fixture
+ * (docs/workloads.md §2; tiny systems with d = 1, 2, 3 and the qwen and
+ * color-arm dimensions),
  * exact telemetry, pd = 0 on indefinite systems (a row block, and the Schur
  * complement) with solve() refused afterwards, the reupload baseline's
  * telemetry and bit-identical results, bit-identical repeats, an LM fit
@@ -305,7 +306,7 @@ out:
     sb_arrow_free(&s);
 }
 
-/* The whole LM loop on the device against the host's (SPEC 1.2 gates: rel < 1e-9). */
+/* The whole LM loop on the device against the host's (IL-001's bound: rel < 1e-9). */
 static void run_lm(const shape *sh)
 {
     sb_arrow_params prm = {.n = sh->n, .p = sh->p, .d = sh->d, .basis_cols = sh->basis_cols,

@@ -12,9 +12,9 @@
  * a factorization failure inside a replay reported for that solve.
  * --precision mixed|auto: parity, refinement and fallback on an
  * ill-conditioned system, auto's choice, FP32 + FP64 factorization counts.
- * Needs a GPU and LAPACKE. The tiled and mixed cases have never run on a GPU
- * (written without one; the kernels pass tests/sim/sim_tiled.cpp and
- * tests/sim/sim_mixed.cpp).
+ * Needs a GPU and LAPACKE. The tiled and mixed kernels are also run on the
+ * CPU by tests/sim/sim_tiled.cpp and tests/sim/sim_mixed.cpp (status:
+ * docs/status.md).
  * Built and run by tests/gpu/run-gpu-tests.sh. Prints one ok/FAIL line per
  * check and exits nonzero on any failure. */
 #include <math.h>

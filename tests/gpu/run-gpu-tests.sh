@@ -290,7 +290,7 @@ for shp in tiny-arrow tiny-arrow-d1 tiny-arrow-d3; do
     arrow_cli_case inner-loop "$shp" IL-001 IL-003
     arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003
 done
-# SPEC 1.2: the residency gate (IL-002) applies to the canonical shapes
+# The residency gate (IL-002, docs/workloads.md §2 Gates) applies to the canonical shapes
 for shp in qwen color-arm; do
     arrow_cli_case inner-loop "$shp" IL-001 IL-002 IL-003
     arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003

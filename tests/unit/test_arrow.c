@@ -1,4 +1,4 @@
-/* Unit tests for the arrow-Schur system and LM loop (SPEC 1.2, 1.3): fixture
+/* Unit tests for the arrow-Schur system and LM loop (docs/workloads.md §2, §3): fixture
  * values pinned to numbers computed independently (Python, big integers for
  * SplitMix64), the host products against a dense assembly written here, the
  * host solve mode against the dense oracle, and the LM loop's control flow:

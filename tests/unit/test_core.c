@@ -29,7 +29,7 @@
 static void test_lcg_first_draws(void **st)
 {
     (void)st;
-    /* Computed with Python big integers from the SPEC 1.1 recurrence. */
+    /* Computed with Python big integers from the LCG recurrence (docs/workloads.md §0 Generators). */
     sb_lcg g;
     sb_lcg_seed(&g, 0x1412a100deadbeefULL);
     assert_true(fabs(sb_lcg_uniform(&g) - (-0.74274409544382802)) == 0.0);
@@ -147,7 +147,8 @@ static void test_shape_errors(void **st)
 static void test_shape_files(void **st)
 {
     (void)st;
-    /* Every committed shape loads, and the canonical ones carry SPEC's numbers. */
+    /* Every committed shape loads, and the canonical ones carry the sizes of
+     * docs/workloads.md §1 and §2 (Targets, Shapes). */
     struct {
         const char *name;
         int64_t n, p;

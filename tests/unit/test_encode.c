@@ -1,7 +1,7 @@
-/* Unit tests for encode (SPEC 1.5, docs/workloads.md §5): basis sizes and
+/* Unit tests for encode (docs/workloads.md §5): basis sizes and
  * order (the setup's and the reference's independent evaluations against
- * the SPEC order and against each other), every parameter check, the fixture
- * pinned to values computed independently (Python, big-integer SplitMix64),
+ * the documented order and against each other), every parameter check, the
+ * fixture pinned to values computed independently (Python, big-integer SplitMix64),
  * the atlas tables, the Lipschitz bound L against sampled Hessian
  * differences, the reference's derivatives against finite differences,
  * Newton's quadratic convergence, hand-made certificate and fallback rows,
@@ -185,8 +185,8 @@ static void test_basis_derivatives_fd(void **state)
     }
 }
 
-/* The setup's basis (atlas phi, dphi) in the SPEC order and equal to the
- * reference's own evaluation at every chart centre. */
+/* The setup's basis (atlas phi, dphi) in the order of docs/workloads.md §5
+ * and equal to the reference's own evaluation at every chart centre. */
 static void test_basis_order_setup(void **state)
 {
     (void)state;

@@ -1,4 +1,4 @@
-/* Unit tests for multiplex (src/multiplex.h, SPEC 1.4): the two matrices'
+/* Unit tests for multiplex (src/multiplex.h, docs/workloads.md §4): the two matrices'
  * seeds and parameters pinned to literal values, the host pool's results bit
  * for bit against the sequential run (2, 4 and more workers than fits, with
  * and without factor failures in the LM loop), failure reporting from the
