@@ -6,9 +6,10 @@
  * __syncthreads() (so indexing and intra-block synchronisation are tested
  * without a GPU). Keep this file free of host code and of CUDA headers.
  *
- * Why own kernels at all (docs/notes-resident-solve.md): cuSOLVER's potrf costs ~0.43 us per
- * column at every size and potrs with one right-hand side is latency-bound the
- * same way. The blocked factorization here (driven from cuda_backend.cu) keeps
+ * Why own kernels at all (docs/notes-resident-solve.md, "Where the library
+ * time goes"): cuSOLVER's potrf costs ~0.43 us per column at every size and
+ * potrs with one right-hand side is latency-bound the same way. The blocked
+ * factorization here (driven from cuda/rs_backend.cu) keeps
  * the column-sequential work inside one thread block in shared memory
  * (rs_chol_diag: one barrier per column, 64 columns per launch) and gives the
  * O(N^3) work to cuBLAS DTRSM/DSYRK. The triangular solves are two single

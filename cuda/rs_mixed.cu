@@ -1,7 +1,7 @@
 /* resident-solve --precision mixed on the CUDA backend (see rs_mixed.h and
  * rs_mixed_kernels.cuh for the algorithm and the round structure).
  *
- * Per rep, enqueued by cuda_backend.cu on the state's one stream:
+ * Per rep, enqueued by rs_backend.cu on the state's one stream:
  *   build   dual: rsm_dual_shift_f32 (Af from Kf, FP64 diagonal + ridge/w),
  *                 rsm_anrm from the per-frame row sums of |K|;
  *           primal: rsm_scale_cols_sqrtw_f32, cublasSsyrk, rsm_add_diag_f32,

@@ -1,6 +1,6 @@
 /* resident-solve --precision mixed on the CUDA backend: the FP32 system, its
  * cuSOLVER factor and the FP64 refinement rounds on the device
- * (cuda/rs_mixed.cu; kernels in rs_mixed_kernels.cuh). cuda_backend.cu owns
+ * (cuda/rs_mixed.cu; kernels in rs_mixed_kernels.cuh). rs_backend.cu owns
  * the FP64 state and lends it through rs_mixed_ctx; this module owns only
  * the FP32 buffers and the refinement state. */
 #ifndef SB_RS_MIXED_H

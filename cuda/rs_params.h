@@ -1,6 +1,6 @@
 /* Constants and plain structs shared by the resident-solve kernels
  * (cuda/rs_kernels.cuh, cuda/rs_tiled.cuh), their launchers
- * (cuda/rs_kernels.cu), the backend (cuda/cuda_backend.cu), the direct GPU
+ * (cuda/rs_kernels.cu), the backend (cuda/rs_backend.cu), the direct GPU
  * test (tests/gpu/rs_backend_test.c) and the host simulations
  * (tests/sim/sim_kernels.cpp, tests/sim/sim_tiled.cpp).
  * No CUDA headers here and plain C: the simulations compile this with a C++

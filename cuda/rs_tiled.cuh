@@ -1,5 +1,7 @@
 /* The tiled Cholesky factorization of the CUDA resident-solve backend
  * (--factor tiled): one persistent launch, lower, column-major, in place.
+ * Its cost estimates, the register figures and what is still to be checked
+ * by a GPU run are in docs/notes-tiled.md.
  *
  * Included by cuda/rs_kernels.cu (the launcher) and by the host simulation
  * tests/sim/sim_tiled.cpp, which runs this exact source with one OS thread per
@@ -7,12 +9,8 @@
  * tensor-core multiply emulated lane by lane (sim_cuda.h). Like
  * rs_kernels.cuh: no host code, no CUDA headers.
  *
- * NOT YET RUN ON A GPU: it compiles for sm_80/sm_90 and passes the
- * simulation; its speed, and its memory ordering under the GPU's (weaker
- * than x86) memory model, are unverified.
- *
- * The matrix is cut into 64×64 tiles, nt = ceil(n/64) tile rows. Three kinds
- * of task, each on one tile, each done by one 256-thread block:
+ * The matrix is cut into 64×64 tiles, nt = ceil(n/64) tile rows. Four kinds
+ * of factor task, each on one tile, each done by one 256-thread block:
  *   D(j)      factor the diagonal tile A_jj = L_jj L_jjᵀ and invert it, in
  *             shared memory: four 16-column panels, each factored by one
  *             warp in registers (shuffles and one reciprocal per column,
@@ -36,18 +34,12 @@
  * tasks of rs_gram.cuh take the first tickets; the block that writes a
  * 128×128 Gram tile adds one to the count of each 64×64 factor tile it
  * covers, and every wait of a factor task on a tile row holding Gram rows
- * wants one more. The factorization thus starts on the tiles already
- * written while later Gram tiles are computed (sae-8k-1024: ~0.2 ms of
- * Gram and ~0.16 ms of factor, estimated, no longer back to back). Gram
- * tasks wait for nothing, so the ticket argument below still holds. The
- * Gram's combine and tensor-core loop need ~215 registers; in one kernel
- * with the factor tasks ptxas (CUDA 13) gives 255 and a few spill bytes
- * (sm_90: 40 B stored, 148 B loaded; sm_80: 44 B, 168 B; the __noinline__
- * Gram task itself is spill-free; before the chain task's early loads,
- * below, 32 B and 96 B). So it is its own instantiation and the plain
- * rs_chol_tiled keeps 251 registers on sm_90 (232 on sm_80) and no spills.
- * With the Gram task inline the spills were 176 B stored, 656 B loaded.
+ * wants one more, so the factorization starts on the tiles already
+ * written. Gram tasks wait for nothing, so the ticket argument below still
+ * holds. The Gram launch is its own instantiation, so that the Gram's
+ * registers do not make the plain rs_chol_tiled spill.
  *
+ * Invariants the code relies on:
  * Scheduling: a grid of about one block per SM loops, each block taking a
  * ticket (sb_chain_ctl.ticket) per task. The ticket → task map is a fixed
  * topological order with look-ahead (sb_tiled_ntasks in rs_params.h):
@@ -91,55 +83,7 @@
  * Shared-memory operands are stored with a leading dimension of 68
  * (RS_TLD) so the tensor-core fragment reads are free of bank conflicts;
  * every global load of a task is issued before the first shared-memory
- * store or mma (register staging; cp.async is not used).
- *
- * Critical path at N = 2000 on an H100: an estimate from instruction
- * latencies and issue counts at ~1.8 GHz, NOT a measurement (nothing here
- * has run on a GPU; tests/gpu/tiled_trace.c measures each of these terms).
- * The path is the chain tasks, C(k) → C(k+1), one hand-off per tile column
- * (fences and atomicAdd of the publisher, the next block's acquire poll
- * through L2: ~0.5-0.8 us); nt = 32. While C(k+1) runs, other blocks do the
- * look-ahead update U(k+2, k+1, k) (it needs only C(k+1)'s panel, published
- * first) and step k's U(k+2, k+2, k), which is what C(k+2) waits for besides
- * C(k+1).
- *   Before it: the chain task's block loads A_i,i-1 (its panel's A operand)
- *      and A_ii (its update's accumulator) into registers as soon as they
- *      are final, well before C(k) ends (they need only step k-1's
- *      updates), while thread 0 waits for C(k); so after the hand-off only
- *      L_kk⁻¹ is loaded. (With these loads after the hand-off: P 2.5-3 us,
- *      U 1-1.3 us, 9.4-10.9 us a column.)
- *   P part: L_kk⁻¹'s lower half (its upper half is zeros, not loaded),
- *      ~8.5 loads per thread in flight (~17 KB from L2, ~0.3 us), 576 mma
- *      (the products with L_kk⁻ᵀ's zero blocks skipped; ~1.8 cycles each at
- *      the SM's FP64 tensor rate, ~0.55 us), stores + fence + publish ~0.4
- *      us: 1.2-1.5 us (all 1024 mma and the whole inverse: 1.8-2.2 us).
- *   U part: no load (A_ii in registers, L_ik in shared memory), 576 mma
- *      (lower 8×8 blocks only, ~0.6 us) and the tile into S: ~0.7 us.
- *   D part (no load: the tile is in shared memory): 64 warp steps, each
- *      the chain shuffle of the pivot (~25 cycles) → reciprocal (~50) →
- *      multiply → FMA of the next pivot (its own lane's register) → the
- *      next shuffle: ~90-100 cycles, with ~50-60 instructions a step issued
- *      beside it (the panel's other columns and the 16×16 inverse, in
- *      registers): 3.2-3.6 us; four panel ends (square roots, scaling,
- *      stores to shared memory) ~0.5 us; 3 trailing and 4 inverse phases
- *      (barrier + <= 3 blocks of <= 8 dependent mma each) ~1.3 us, L_jj
- *      stored before the inverse phases so its stores drain meanwhile;
- *      L_jj⁻¹'s store + fence ~0.3 us: 5.3-5.7 us (with the panels in
- *      shared memory, a store, a __syncwarp and a load a step: 6-8 us).
- *   Per column ≈ 1.2-1.5 + 0.7 + 5.3-5.7 + 0.5-0.8 ≈ 7.7-8.7 us, so ≈
- *      0.25-0.28 ms at N = 2000 (cuSOLVER potrf: 0.87 ms measured; the
- *      issue's target: ~0.2 ms; with P, U and D as separate tasks, three
- *      hand-offs and two more tile loads a column, and the panels in shared
- *      memory: ≈ 0.44-0.56 ms). Throughput is not the limit: ~5900 tasks ×
- *      ~2.7 us / 132 SMs ≈ 0.12 ms.
- * What the remaining factor of ~1.3 needs (not done): a shorter pivot
- * chain in D (two pivots per shuffle round: ~70 instead of ~90-100 cycles
- * a pivot, if the step is not issue-bound: ~32 shuffles and ~30 FP64
- * instructions a step), the inverse phases overlapped with the panels
- * (warps 1-7 idle while warp 0 factors), and the chain task's panel split
- * across two blocks; beyond that the ~1.3 us of L_kk⁻¹ traffic and hand-off
- * a column are the floor of this one-task-per-column design. The trace
- * (tests/gpu/tiled_trace.c) says which term to attack first. */
+ * store or mma (register staging; cp.async is not used). */
 #ifndef SB_RS_TILED_CUH
 #define SB_RS_TILED_CUH
 

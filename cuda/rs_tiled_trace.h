@@ -25,7 +25,7 @@
  * minus done of D(k)), the chain task's median work split at its mid time
  * (panel; update + diagonal) and the median hand-off (a chain task's ready
  * minus the previous diagonal's done). These are the quantities the
- * estimate in rs_tiled.cuh is made of. */
+ * estimate in docs/notes-tiled.md is made of. */
 #ifndef SB_RS_TILED_TRACE_H
 #define SB_RS_TILED_TRACE_H
 

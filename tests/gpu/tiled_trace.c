@@ -18,7 +18,7 @@
  *     median work and wait, and the critical chain per tile column
  *     (column period, the chain task's panel and update + diagonal work,
  *     hand-off latency), the
- *     quantities the estimate in rs_tiled.cuh is made of. The traced launch
+ *     quantities the estimate in docs/notes-tiled.md is made of. The traced launch
  *     is not one of the timed ones;
  *   - the solve after each factor, timed the same way and checked against
  *     LAPACKE dpotrs: the tiled variant's backward launch (its forward solve
@@ -26,7 +26,7 @@
  *     library variant's solve, and inner-loop's S solve), and our two chained
  *     launches on that same L (the blocked variant's solve). cuSOLVER's
  *     potrs is latency-bound by column (~0.28 ms at 2048 by the peers'
- *     measurements); these numbers say what the chained solves would save
+ *     measurements, docs/notes-resident-solve.md); these numbers say what the chained solves would save
  *     the library variant and inner-loop (IL-004).
  * Then sae-8k-1024's primal build + factor (p = 1024, 8000 samples): the
  * Gram kernel followed by the tiled factor, against both in one launch
@@ -39,7 +39,7 @@
  * per N (JSON lines) with the device, the timings and the trace summary,
  * and one for the Gram comparison.
  * Built and run by tests/gpu/run-gpu-tests.sh; scripts/gpu-results.sh keeps
- * the JSON under results/<gpu>/. Needs a GPU; written without one.
+ * the JSON under results/<gpu>/. Needs a GPU.
  *
  *   tiled_trace [--json FILE] [N ...] */
 #include <math.h>

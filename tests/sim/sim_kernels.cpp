@@ -103,7 +103,8 @@ static void ref_syrk_ln(int n, int k, double alpha, const double *A, int64_t lda
         }
 }
 
-/* The blocked factorization exactly as cuda_backend.cu drives it. */
+/* The blocked factorization exactly as cuda/rs_backend.cu drives it
+ * (rs_blocked_factor). */
 static void sim_blocked_potrf(double *A, int N, int *info)
 {
     for (int j = 0; j < N; j += SB_RS_NB) {

@@ -1,6 +1,6 @@
 /* Host simulation of the mixed-precision resident-solve kernels
  * (cuda/rs_mixed_kernels.cuh) and of the whole mixed rep as cuda/rs_mixed.cu
- * and cuda_backend.cu enqueue it.
+ * and cuda/rs_backend.cu enqueue it.
  *
  * The exact kernel source runs through tests/sim/sim_cuda.h: every CUDA
  * thread an OS thread, __syncthreads() a real barrier, the blocks of a grid
@@ -306,7 +306,7 @@ struct rep_out {
     int state, iterations, rounds;
 };
 
-/* The rep as cuda_backend.cu runs it: build, factor, `rounds` rounds, read the
+/* The rep as cuda/rs_backend.cu runs it: build, factor, `rounds` rounds, read the
  * status, then one round at a time while still refining (up to round 30). */
 static rep_out run_rep(const sys &s, int rounds)
 {
