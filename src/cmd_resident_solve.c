@@ -458,6 +458,95 @@ static void rs_precision_json(sb_run *r, rs_data *d)
 
 static int implements_rs(const sb_backend *b) { return b->resident_solve != NULL; }
 
+/* Load and check every input: exit 2 before any work, else -1. */
+static int rs_load(sb_run *r, rs_data *d)
+{
+    sb_err err = {{0}};
+    if (rs_prepare(d, r, &err)) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The verdict's workload sections before the run, then the backend. */
+static int rs_start(sb_run *r, rs_data *d)
+{
+    sb_host_set_threads(r->opts.threads);
+    char label[96];
+    snprintf(label, sizeof label, "%s, method %s%s", d->from_npy ? "npy" : "fixture",
+             d->method == SB_METHOD_PRIMAL ? "primal" : "dual",
+             d->from_npy && d->shape_given ? "; --shape supplied reps, warm-up and seed only" : "");
+    int rc = sb_run_verdict_init(r, &d->shape, label);
+    if (rc >= 0)
+        return rc;
+    cJSON *root = r->v.root;
+    cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(root, "shape");
+    cJSON_AddStringToObject(shape_json, "data", d->from_npy ? "npy" : "fixture");
+    if (d->from_npy) {
+        cJSON_AddStringToObject(shape_json, "x", r->opts.x_path);
+        cJSON_AddStringToObject(shape_json, "w", r->opts.w_path);
+        cJSON_AddStringToObject(shape_json, "rhs", r->opts.rhs_path);
+        if (d->shape_given)
+            cJSON_AddStringToObject(shape_json, "defaults_from", r->opts.shape);
+    }
+    cJSON_AddStringToObject(root, "scope", "component: the resident penalized normal-equations inner solve, not the full SAE encode");
+    cJSON_AddStringToObject(root, "method", d->method == SB_METHOD_PRIMAL ? "primal" : "dual");
+    /* what runs: a backend's own variant as asked, else the library until
+     * the backend says otherwise (auto; replaced after the run) */
+    cJSON_AddStringToObject(root, "factor", sb_factor_is_own(r->opts.factor) ? r->opts.factor : "library");
+    cJSON_AddNumberToObject(root, "ridge", d->ridge);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "precision"), "requested", PREC_NAMES[d->precision]);
+    return sb_run_choose_backend(r, implements_rs);
+}
+
+/* The data, the per-rep record and the work per rep: exit 4 when out of memory. */
+static int rs_build(sb_run *r, rs_data *d)
+{
+    sb_err err = {{0}};
+    d->cap_iters = r->max_reps;
+    if (rs_make_inputs(d, &err) || !(d->iters = sb_alloc((size_t)d->cap_iters, sizeof *d->iters, &err))) {
+        fprintf(stderr, "saebench: %s\n", err.msg);
+        return SB_EXIT_RUNTIME;
+    }
+    sb_run_rate(r, (double)d->n);
+    sb_run_roofline(r, rs_flops(d), rs_bytes(d));
+    if (d->precision != SB_PREC_FP64)
+        sb_run_no_roofline(r, "none for --precision mixed|auto: the ceilings are FP64 rates, which do not bound an FP32 factorization");
+    return -1;
+}
+
+/* The resident phase, and the re-upload baseline when asked on a device. */
+static void rs_phases(sb_run *r, rs_data *d)
+{
+    rs_phase(r, d, 0);
+    if (r->opts.reupload && !r->failed) {
+        if (r->backend->is_device)
+            rs_phase(r, d, 1);
+        else
+            cJSON_AddStringToObject(r->v.root, "residency_note", "--reupload applies to device backends; the host holds X in its own memory");
+    }
+}
+
+/* What ran (the factor variant, precision), parity, and the --dump-beta file. */
+static void rs_verdict_extras(sb_run *r, rs_data *d)
+{
+    cJSON *root = r->v.root;
+    if (d->w0_info.factor) /* the variant that ran, as the backend names it */
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "factor", cJSON_CreateString(d->w0_info.factor));
+    if (d->w0_info.factor_why) {
+        cJSON_AddStringToObject(root, "factor_choice", d->w0_info.factor_why);
+        sb_run_note(r, "--factor auto ran %s: %s", d->w0_info.factor ? d->w0_info.factor : "library", d->w0_info.factor_why);
+    }
+    rs_precision_json(r, d);
+    rs_parity(r, d);
+    if (r->opts.dump_beta && r->nphases && r->phases[0].completed) {
+        sb_err derr = {{0}};
+        if (sb_npy_write(r->opts.dump_beta, d->beta0, d->p, 0, &derr))
+            sb_run_late_input_error(r, derr.msg);
+    }
+}
+
 int sb_cmd_resident_solve(int argc, char **argv)
 {
     sb_run r;
@@ -466,82 +555,12 @@ int sb_cmd_resident_solve(int argc, char **argv)
         return rc;
     rs_data d;
     memset(&d, 0, sizeof d);
-    sb_err err = {{0}};
-    if (rs_prepare(&d, &r, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        rs_free(&d);
-        sb_run_free(&r);
-        return SB_EXIT_USAGE;
+    if ((rc = rs_load(&r, &d)) < 0 && (rc = rs_start(&r, &d)) < 0 && (rc = rs_build(&r, &d)) < 0) {
+        rs_phases(&r, &d);
+        rs_verdict_extras(&r, &d);
+        rc = sb_run_finish(&r);
     }
-    sb_host_set_threads(r.opts.threads);
-    char label[96];
-    snprintf(label, sizeof label, "%s, method %s%s", d.from_npy ? "npy" : "fixture",
-             d.method == SB_METHOD_PRIMAL ? "primal" : "dual",
-             d.from_npy && d.shape_given ? "; --shape supplied reps, warm-up and seed only" : "");
-    if ((rc = sb_run_verdict_init(&r, &d.shape, label)) >= 0) {
-        rs_free(&d);
-        sb_run_free(&r);
-        return rc;
-    }
-    cJSON *root = r.v.root;
-    cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(root, "shape");
-    cJSON_AddStringToObject(shape_json, "data", d.from_npy ? "npy" : "fixture");
-    if (d.from_npy) {
-        cJSON_AddStringToObject(shape_json, "x", r.opts.x_path);
-        cJSON_AddStringToObject(shape_json, "w", r.opts.w_path);
-        cJSON_AddStringToObject(shape_json, "rhs", r.opts.rhs_path);
-        if (d.shape_given)
-            cJSON_AddStringToObject(shape_json, "defaults_from", r.opts.shape);
-    }
-    cJSON_AddStringToObject(root, "scope", "component: the resident penalized normal-equations inner solve, not the full SAE encode");
-    cJSON_AddStringToObject(root, "method", d.method == SB_METHOD_PRIMAL ? "primal" : "dual");
-    /* what runs: a backend's own variant as asked, else the library until
-     * the backend says otherwise (auto; replaced after the run) */
-    cJSON_AddStringToObject(root, "factor", sb_factor_is_own(r.opts.factor) ? r.opts.factor : "library");
-    cJSON_AddNumberToObject(root, "ridge", d.ridge);
-    cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "precision"), "requested", PREC_NAMES[d.precision]);
-    if ((rc = sb_run_choose_backend(&r, implements_rs)) >= 0) {
-        rs_free(&d);
-        return rc;
-    }
-    if (rs_make_inputs(&d, &err)) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        rs_free(&d);
-        sb_run_free(&r);
-        return SB_EXIT_RUNTIME;
-    }
-    d.cap_iters = r.max_reps;
-    if (!(d.iters = sb_alloc((size_t)d.cap_iters, sizeof *d.iters, &err))) {
-        fprintf(stderr, "saebench: %s\n", err.msg);
-        rs_free(&d);
-        sb_run_free(&r);
-        return SB_EXIT_RUNTIME;
-    }
-    sb_run_rate(&r, (double)d.n);
-    sb_run_roofline(&r, rs_flops(&d), rs_bytes(&d));
-    if (d.precision != SB_PREC_FP64)
-        sb_run_no_roofline(&r, "none for --precision mixed|auto: the ceilings are FP64 rates, which do not bound an FP32 factorization");
-
-    rs_phase(&r, &d, 0);
-    if (r.opts.reupload && !r.failed) {
-        if (r.backend->is_device)
-            rs_phase(&r, &d, 1);
-        else
-            cJSON_AddStringToObject(root, "residency_note", "--reupload applies to device backends; the host holds X in its own memory");
-    }
-    if (d.w0_info.factor) /* the variant that ran, as the backend names it */
-        cJSON_ReplaceItemInObjectCaseSensitive(root, "factor", cJSON_CreateString(d.w0_info.factor));
-    if (d.w0_info.factor_why) {
-        cJSON_AddStringToObject(root, "factor_choice", d.w0_info.factor_why);
-        sb_run_note(&r, "--factor auto ran %s: %s", d.w0_info.factor ? d.w0_info.factor : "library", d.w0_info.factor_why);
-    }
-    rs_precision_json(&r, &d);
-    rs_parity(&r, &d);
-    if (r.opts.dump_beta && r.nphases && r.phases[0].completed) {
-        sb_err derr = {{0}};
-        if (sb_npy_write(r.opts.dump_beta, d.beta0, d.p, 0, &derr))
-            sb_run_late_input_error(&r, derr.msg);
-    }
+    sb_run_free(&r); /* nothing left to free after sb_run_finish or choose_backend's exit */
     rs_free(&d);
-    return sb_run_finish(&r);
+    return rc;
 }
