@@ -10,14 +10,9 @@
 # no *.tmp.* file is left. Without root (mknod refused) the node cases skip.
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BINARY" >&2
-    exit 2
-fi
-BIN=$(realpath "$1") || exit 2
-[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 # shellcheck source=tests/lib/battery.sh
 . "$(dirname "$0")/../lib/battery.sh"
+sb_battery_bin "$@"
 sb_battery_setup safety numpy
 RS=("$BIN" resident-solve --backend host --reps 2 --warmup 0 --calibration "$CAL" --quiet)
 T=(timeout 20)

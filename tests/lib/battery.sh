@@ -10,6 +10,14 @@
 # shellcheck shell=bash
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
+# sb_battery_bin "$@": the battery's one argument, the binary under test, as BIN
+# (an absolute path); a usage line and exit 2 otherwise.
+sb_battery_bin() {
+    [ $# -eq 1 ] || { echo "usage: $0 BINARY" >&2; exit 2; }
+    BIN=$(realpath "$1") || exit 2
+    [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
+}
+
 sb_battery_setup() {
     local tag=$1 mods=$2
     PY=/usr/bin/python3

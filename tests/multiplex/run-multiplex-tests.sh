@@ -9,14 +9,9 @@
 # Needs jq and /usr/bin/python3 with jsonschema (Debian packages).
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BINARY" >&2
-    exit 2
-fi
-BIN=$(realpath "$1") || exit 2
-[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 # shellcheck source=tests/lib/battery.sh
 . "$(dirname "$0")/../lib/battery.sh"
+sb_battery_bin "$@"
 sb_battery_setup mx jsonschema
 # A tiny fit is microseconds: starting worker threads costs more than it
 # saves, so the speedup gate gets a threshold every run meets (MX-002 is
