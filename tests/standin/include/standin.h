@@ -1,0 +1,72 @@
+/* The stand-in's own API: test hooks and the layer below the future kernel
+ * launcher. TEST-ONLY: never part of the shipped saebench (README.md). */
+#ifndef SAEBENCH_STANDIN_H
+#define SAEBENCH_STANDIN_H
+
+#include <stddef.h>
+
+#include "cuda_runtime_api.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when [p, p+bytes) lies inside one live cudaMalloc allocation (its user
+ * bytes, not its redzones); bytes == 0 asks whether p points into or one past
+ * the end of one. */
+int standin_is_device_ptr(const void *p, size_t bytes);
+/* 1 when p lies anywhere in the device arena (live, freed or redzone). */
+int standin_in_device_arena(const void *p);
+/* Base and size of the live allocation holding p; 0 when there is none. */
+int standin_device_alloc_info(const void *p, void **base, size_t *size);
+
+/* Every failure's human-readable message, oldest first ("cublasDgemm: lda=3 <
+ * max(1,m)=4"). standin_fail_message(i) is valid until the next clear/reset. */
+size_t standin_fail_count(void);
+const char *standin_fail_message(size_t i);
+/* 1 when some recorded message contains needle. */
+int standin_fail_contains(const char *needle);
+void standin_fail_clear(void);
+
+/* Drops every stream, event, graph, handle and allocation, the sticky and the
+ * last error, and the messages: each test starts from a clean device. */
+void standin_reset(void);
+
+/* Simulated device situation: 0 normal, STANDIN_NO_DEVICE (cudaGetDeviceCount
+ * -> cudaErrorNoDevice), STANDIN_OLD_DRIVER (-> cudaErrorInsufficientDriver). */
+#define STANDIN_DEVICE_OK 0
+#define STANDIN_NO_DEVICE 1
+#define STANDIN_OLD_DRIVER 2
+void standin_set_device_mode(int mode);
+
+/* The host-access guard (default on): outside queued work the device arena
+ * is mapped PROT_NONE, so host code dereferencing a device pointer faults as
+ * it would on a GPU. */
+void standin_set_host_access_guard(int on);
+
+/* Enqueues fn(arg) on stream (or records it when the stream is capturing):
+ * the C form of standin_enqueue. what names the work in messages. */
+cudaError_t standin_enqueue_c(cudaStream_t stream, const char *what, void (*fn)(void *), void *arg);
+
+/* Called from queued work that finds an error at execution time (an
+ * out-of-bounds access, say): makes cudaErrorIllegalAddress sticky, as a
+ * device fault is on a GPU, and records the message. */
+void standin_device_fault(const char *message);
+
+cudaError_t standin_malloc_host_flags(void **ptr, size_t size, unsigned int flags);
+
+#ifdef __cplusplus
+}
+
+#include <functional>
+#include <string>
+#include <vector>
+
+/* Queues fn on stream: it runs when something waits on the stream (or, when
+ * the stream is capturing, is recorded into the graph and runs at each
+ * replay). For the kernel-launch layer. */
+cudaError_t standin_enqueue(cudaStream_t stream, std::function<void()> fn, const char *what = "work");
+std::vector<std::string> standin_fail_messages();
+#endif
+
+#endif

@@ -1,0 +1,100 @@
+/* Internals shared by the stand-in's translation units. TEST-ONLY. */
+#ifndef SAEBENCH_STANDIN_INTERNAL_H
+#define SAEBENCH_STANDIN_INTERNAL_H
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "cuda_runtime_api.h"
+#include "standin.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define STANDIN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define STANDIN_ASAN 1
+#endif
+#endif
+
+#if defined(STANDIN_ASAN)
+#define STANDIN_NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define STANDIN_NO_ASAN
+#endif
+
+namespace standin {
+
+/* ---- messages and errors --------------------------------------------- */
+std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+void note_failure(const std::string &msg);
+std::string ptr_str(const void *p);
+
+/* One lock for the whole API: every public entry point holds it, and queued
+ * work runs under it (on the thread that waits). */
+std::recursive_mutex &api_mutex();
+#define STANDIN_LOCK std::lock_guard<std::recursive_mutex> standin_lock_(::standin::api_mutex())
+
+/* Runtime-API failure: records msg, sets the thread's last error, returns e. */
+cudaError_t rt_fail(cudaError_t e, const std::string &msg);
+/* The sticky error (a device fault), or cudaSuccess. A non-success value is
+ * also recorded as the thread's last error. */
+cudaError_t rt_sticky();
+bool sticky_set();
+
+/* ---- device memory (standin_memory.cpp) ------------------------------- */
+bool in_arena(const void *p);
+/* "" when [p, p+bytes) lies in one live allocation, else why not. */
+std::string device_range_problem(const void *p, size_t bytes);
+/* What p is: "host pointer 0x..", "device pointer 0x.. (offset ...)", ... */
+std::string describe_ptr(const void *p);
+bool is_pinned_host(const void *p);
+size_t device_bytes_in_use();
+/* Checks every live allocation's redzones; "" or the first problem found. */
+std::string check_all_redzones();
+void memory_reset();
+cudaError_t arena_alloc(void **out, size_t size);
+bool arena_free(void *p, std::string *why, std::string *redzone);
+cudaError_t pinned_alloc(void **out, size_t size);
+bool pinned_free(void *p);
+size_t device_total_bytes();
+/* Host access to the arena is enabled while one of these lives (the guard
+ * maps the arena PROT_NONE otherwise). */
+struct ArenaAccess {
+    ArenaAccess();
+    ~ArenaAccess();
+    ArenaAccess(const ArenaAccess &) = delete;
+    ArenaAccess &operator=(const ArenaAccess &) = delete;
+};
+
+/* ---- streams, capture, queues (standin_runtime.cpp) -------------------- */
+struct Prereq {
+    uint64_t stream_id;
+    uint64_t seq;
+};
+enum CaptureState { CAPTURE_BAD_STREAM = -1, CAPTURE_NONE = 0, CAPTURE_ACTIVE = 1, CAPTURE_INVALIDATED = 2 };
+int capture_state(cudaStream_t s);
+bool stream_valid(cudaStream_t s);
+void invalidate_capture(cudaStream_t s, const std::string &why);
+/* Queues (or, in capture, records) fn on s. Fails with the runtime's error
+ * (invalid handle, invalidated capture, legacy-stream implicit dependency). */
+cudaError_t enqueue(cudaStream_t s, const std::string &what, std::function<void()> fn,
+                    std::vector<Prereq> extra = {});
+/* Runs every queue, as an implicit cudaDeviceSynchronize does (nothing while
+ * a capture is active). */
+void drain_all_if_not_capturing();
+/* For execution-time checks inside queued work: "" when fine; otherwise the
+ * fault is made sticky (cudaErrorIllegalAddress) with the message and false
+ * is returned. */
+bool exec_device_ok(const void *p, size_t bytes, const std::string &what);
+
+/* ---- library resets ---------------------------------------------------- */
+void blas_reset();
+void solver_reset();
+
+}  // namespace standin
+
+#endif
