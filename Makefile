@@ -134,7 +134,7 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-standin-lib test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 
@@ -192,6 +192,7 @@ test-asan: deps
 	    OPT="-O1 -g" test-unit test-sim
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/cli/run-cli-tests.sh ./build-asan/saebench ./build-asan/saebench-fake
+	@$(MAKE) --no-print-directory STANDIN_BUILD=build-asan/standin SAN="-fsanitize=address,undefined" test-standin-lib
 
 saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(SIM_BIN) $(FAKE_BIN)
 	$(CC) -o $(BUILD)/saebench $(BUILD)/src/main.o $(LIB) $(LDLIBS)
@@ -214,5 +215,9 @@ clean:
 # libFuzzer harnesses of every reader of user files: make fuzz [FUZZ_SECONDS=N],
 # make fuzz-regressions (replays tests/fuzz/regressions/, part of make test).
 include tests/fuzz/fuzz.mk
+
+# The test-only CPU stand-in for the CUDA runtime, cuBLAS and cuSOLVER, and its
+# tests against LAPACKE (tests/standin/README.md); never linked into ./saebench.
+include tests/standin/standin.mk
 
 -include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d) $(SIM_BIN:=.d) $(UNIT_BIN:=.d) $(GPU_TEST_BIN:=.d)
