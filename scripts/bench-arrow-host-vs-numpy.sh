@@ -5,7 +5,8 @@
 #   scripts/bench-arrow-host-vs-numpy.sh [SHAPE...]     (default: qwen color-arm)
 #
 # Expects ./saebench (builds nothing). Env: PYTHON (default /usr/bin/python3,
-# Debian's numpy+scipy), OUTDIR (default /tmp). Per shape it runs
+# Debian's numpy+scipy), OUTDIR (default: a new folder made by mktemp -d under
+# ${TMPDIR:-/tmp}, never fixed names in a shared /tmp). Per shape it runs
 #   ./saebench inner-loop --shape S --backend host --quiet --out OUTDIR/sbarrow-S.json
 #   PYTHON scripts/bench-arrow-numpy.py --shape S
 # and prints  shape | saebench ms | numpy ms | ratio  (ratio > 1: numpy slower).
@@ -15,10 +16,12 @@ die() { printf 'bench-arrow-host-vs-numpy: %s\n' "$*" >&2; exit 2; }
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}
-OUTDIR=${OUTDIR:-/tmp}
 [ $# -gt 0 ] || set -- qwen color-arm
 [ -x ./saebench ] || die "no ./saebench here (build it: make)"
 command -v jq >/dev/null 2>&1 || die "jq not found (scripts/install-deps.sh)"
+if [ -z "${OUTDIR:-}" ]; then
+    OUTDIR=$(mktemp -d "${TMPDIR:-/tmp}/saebench-bench.XXXXXX") || die "cannot create a folder in ${TMPDIR:-/tmp}"
+fi
 mkdir -p "$OUTDIR"
 
 # Both sides share the CPU with whatever else runs: record the load so a

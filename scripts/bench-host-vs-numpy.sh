@@ -11,7 +11,8 @@
 #             numpy's own mixed form (scripts/bench-numpy-mixed.py); prints
 #             shape | saebench fp64 | saebench mixed | refinement iterations (median) |
 #             fallback reps | numpy best fp64 | numpy mixed | saebench mixed / numpy best fp64
-# Env: PYTHON (default /usr/bin/python3: needs numpy+scipy), OUTDIR (default /tmp).
+# Env: PYTHON (default /usr/bin/python3: needs numpy+scipy), OUTDIR (default: a new folder
+# made by mktemp -d under ${TMPDIR:-/tmp}, never fixed names in a shared /tmp).
 #
 # Per shape it runs
 #   SAEBENCH resident-solve --shape S --backend host --reps N --out OUTDIR/sbv-S.json --quiet
@@ -28,8 +29,6 @@ reps=10
 shapes="sae-2k-2048 sae-8k-1024"
 mixed=0
 PYTHON=${PYTHON:-/usr/bin/python3}
-OUTDIR=${OUTDIR:-/tmp}
-
 while [ $# -gt 0 ]; do
     case "$1" in
         --reps) [ $# -ge 2 ] || die "--reps needs a value"; reps=$2; shift 2 ;;
@@ -47,6 +46,9 @@ case "$reps" in ''|*[!0-9]*) die "--reps must be a positive integer" ;; esac
 command -v jq >/dev/null 2>&1 || die "jq not found (scripts/install-deps.sh)"
 "$PYTHON" -c 'import numpy, scipy' 2>/dev/null \
     || die "$PYTHON lacks numpy/scipy (set PYTHON=, or scripts/install-deps.sh)"
+if [ -z "${OUTDIR:-}" ]; then
+    OUTDIR=$(mktemp -d "${TMPDIR:-/tmp}/saebench-bench.XXXXXX") || die "cannot create a folder in ${TMPDIR:-/tmp}"
+fi
 mkdir -p "$OUTDIR"
 
 if [ "$mixed" = 1 ]; then

@@ -17,6 +17,14 @@
 #
 # On the node:  tar xzf src.tar.gz && cd saebench &&
 #               scripts/gpu-node-setup.sh ../debs      (or bundle/debs)
+#
+# Files of yours in DIR are never deleted or overwritten: DIR/.gpu-bundle-owned lists
+# the files this script wrote there (debs, PACKAGES.txt, SHA256SUMS, src.tar.gz,
+# MANIFEST), and only those are replaced or, for an old version of a package, removed.
+# The debs are downloaded into a fresh folder of its own inside DIR and moved into place
+# once their SHA256 is checked. A file of yours where the bundle needs that name, or
+# another version of a bundled package that this script did not write (gpu-node-setup.sh
+# unpacks every .deb of the folder), is refused before anything changes: move it away.
 set -euo pipefail
 
 # ---------------------------------------------------------------- package list
@@ -43,7 +51,7 @@ EXCLUDE_ALT='^(libatlas.*|libblis.*|libopenblas0-(openmp|serial)|libopenblas-(op
 
 # ---------------------------------------------------------------- arguments
 die() { printf 'gpu-bundle: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out=""
@@ -69,6 +77,39 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 if [ "$debs_only" -eq 1 ]; then debdir=$out; else debdir=$out/debs; fi
 mkdir -p "$debdir"
+
+# ---------------------------------------------------------------- what is ours
+# DIR/.gpu-bundle-owned: the names of the files this script wrote in DIR.
+OWNED=.gpu-bundle-owned
+owned() { [ -f "$1/$OWNED" ] && grep -qxF -- "$2" "$1/$OWNED"; }
+# check_ours DIR NAME: NAME may be (re)written: absent, or written by this script
+check_ours() {
+    if [ -e "$1/$2" ] || [ -L "$1/$2" ]; then
+        owned "$1" "$2" || die "$1/$2 exists and was not written by gpu-bundle.sh: move it away (nothing changed)"
+    fi
+}
+# put FILE: stdin into FILE, through a temp file of our own beside it (mktemp), renamed
+# over FILE when complete (with the umask's mode, as a plain > would give it)
+put() {
+    local t
+    t=$(mktemp "$(dirname -- "$1")/.$(basename -- "$1").XXXXXX") || return 1
+    if cat >"$t" && chmod "$(printf '%o' $((0666 & ~0$(umask))))" "$t" && mv -f -- "$t" "$1"; then return 0; fi
+    rm -f -- "$t"   # our temp file
+    return 1
+}
+# record DIR +NAME|-NAME...: add names to, or drop them from, DIR/.gpu-bundle-owned
+record() {
+    local dir=$1 n
+    shift
+    {
+        [ -f "$dir/$OWNED" ] && cat -- "$dir/$OWNED"
+        for n in "$@"; do case "$n" in +*) printf '%s\n' "${n#+}" ;; esac; done
+    } | LC_ALL=C sort -u | {
+        local drop=()
+        for n in "$@"; do case "$n" in -*) drop+=("${n#-}") ;; esac; done
+        if [ "${#drop[@]}" -gt 0 ]; then grep -vxF -f <(printf '%s\n' "${drop[@]}") || true; else cat; fi
+    } | put "$dir/$OWNED"
+}
 
 SUDO=()
 if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
@@ -131,26 +172,42 @@ done
 
 sha_of() { sha256sum -- "$1" | cut -d' ' -f1; }
 
-to_fetch=()
+# Everything checked before anything changes: the other versions of a package (removed
+# only when this script wrote them), a file of the wanted name (kept when its SHA256 is the
+# wanted one, replaced only when this script wrote it), the lists this script writes.
+to_fetch=() stale=()
 for pkg in "${FINAL[@]}"; do
     f=$debdir/${want_file[$pkg]}
-    # drop other versions of this package left by an earlier run
     for old in "$debdir/${pkg}"_*.deb; do
         [ -e "$old" ] || continue
         [ "$old" = "$f" ] && continue
-        echo "gpu-bundle: removing stale $(basename "$old")"
-        rm -f -- "$old"
+        owned "$debdir" "$(basename "$old")" ||
+            die "$old: another version of $pkg, not written by gpu-bundle.sh; gpu-node-setup.sh unpacks every .deb in $debdir: move it away (nothing changed)"
+        stale+=("$old")
     done
     if [ -f "$f" ] && [ "$(sha_of "$f")" = "${want_sha[$pkg]}" ]; then
         continue
     fi
+    check_ours "$debdir" "${want_file[$pkg]}"
     to_fetch+=("$pkg")
+done
+check_ours "$debdir" PACKAGES.txt
+check_ours "$debdir" SHA256SUMS
+if [ "$debs_only" -eq 0 ]; then
+    check_ours "$out" src.tar.gz
+    check_ours "$out" MANIFEST
+fi
+
+for old in "${stale[@]}"; do
+    echo "gpu-bundle: removing stale $(basename "$old") (written by an earlier run)"
+    rm -f -- "$old"
+    record "$debdir" "-$(basename "$old")"
 done
 
 if [ "${#to_fetch[@]}" -gt 0 ]; then
     echo "gpu-bundle: downloading ${#to_fetch[@]} package(s): ${to_fetch[*]}"
     tmp=$(mktemp -d "$debdir/.dl.XXXXXX")
-    trap 'rm -rf -- "$tmp"' EXIT
+    trap 'rm -rf -- "$tmp"' EXIT   # the mktemp folder of this run, and nothing else
     sandbox=()
     # as root, apt drops to _apt, which cannot write to a mktemp directory
     [ "$(id -u)" -eq 0 ] && sandbox=(-o APT::Sandbox::User=root)
@@ -163,22 +220,24 @@ if [ "${#to_fetch[@]}" -gt 0 ]; then
         for cand in "$tmp/${pkg}"_*.deb; do [ -e "$cand" ] && got=$cand; done
         [ -n "$got" ] || die "apt-get download produced no file for $pkg"
         [ "$(sha_of "$got")" = "${want_sha[$pkg]}" ] || die "sha256 mismatch for $(basename "$got")"
+        record "$debdir" "+${want_file[$pkg]}"
         mv -f -- "$got" "$debdir/${want_file[$pkg]}"
     done
-    rm -rf -- "$tmp"
+    rm -rf -- "$tmp"   # the mktemp folder of this run (empty by now)
     trap - EXIT
 fi
 
 # ---------------------------------------------------------------- lists
+record "$debdir" +PACKAGES.txt +SHA256SUMS
 {
     printf '# package version size file (Debian 12 bookworm, %s)\n' "$arch"
     for pkg in "${FINAL[@]}"; do
         printf '%s %s %s %s\n' "$pkg" "${want_ver[$pkg]}" "${want_size[$pkg]}" "${want_file[$pkg]}"
     done
-} >"$debdir/PACKAGES.txt"
+} | put "$debdir/PACKAGES.txt"
 (cd "$debdir" && for pkg in "${FINAL[@]}"; do
     printf '%s  %s\n' "${want_sha[$pkg]}" "${want_file[$pkg]}"
-done) >"$debdir/SHA256SUMS"
+done) | put "$debdir/SHA256SUMS"
 
 echo "gpu-bundle: final package list (${#FINAL[@]} debs):"
 total=0
@@ -215,15 +274,16 @@ trap 'rm -f -- "$list"' EXIT
 [ -s "$list" ] || die "no source files found"
 head=$(git -C "$ROOT" rev-parse --verify -q HEAD 2>/dev/null || echo "none (no commits yet)")
 nfiles=$(tr -cd '\0' <"$list" | wc -c)
+record "$out" +src.tar.gz +MANIFEST
 (cd "$ROOT" && tar -c -f - --no-recursion --owner=0 --group=0 --numeric-owner \
-    --transform 's,^,saebench/,S' --null -T "$list") | gzip -n -9 >"$out/src.tar.gz"
+    --transform 's,^,saebench/,S' --null -T "$list") | gzip -n -9 | put "$out/src.tar.gz"
 echo "gpu-bundle: src.tar.gz: $nfiles files (HEAD $head + working tree)"
 
 # ---------------------------------------------------------------- manifest
 (cd "$out" && {
     sha256sum -- src.tar.gz debs/PACKAGES.txt debs/SHA256SUMS
     for pkg in "${FINAL[@]}"; do sha256sum -- "debs/${want_file[$pkg]}"; done
-} >MANIFEST.tmp && mv -f MANIFEST.tmp MANIFEST)
+}) | put "$out/MANIFEST"
 
 bytes=$(du -sb "$out" | cut -f1)
 echo "gpu-bundle: bundle at $out ($(du -sh "$out" | cut -f1), $bytes bytes); verify with: (cd $out && sha256sum -c MANIFEST)"

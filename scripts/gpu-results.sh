@@ -15,12 +15,25 @@
 # reuses the build while the machine stays warm, calibrate, every workload, the peer).
 # `all` (the default) runs both in one call.
 # Back here: unpack $OUT/results.tar.gz into results/<gpu>/ and commit with this command.
+# The results are gathered in r/ inside a fresh folder this run creates in OUTDIR
+# (mktemp -d), packed as r/ into OUTDIR/results.tar.gz (refused up front if that exists),
+# and only that folder is removed afterwards: nothing in OUTDIR that this run did not create.
 set -uo pipefail
 out=${1:?usage: scripts/gpu-results.sh OUTDIR [all|tests|bench]}
 part=${2:-all}
 case "$part" in all|tests|bench) ;; *) echo "gpu-results: part must be all, tests or bench, not '$part'" >&2; exit 2 ;; esac
-mkdir -p "$out/r"
-log="$out/r/run.log"
+mkdir -p -- "$out" || exit 2
+out=$(cd -- "$out" && pwd) || exit 2
+[ ! -e "$out/results.tar.gz" ] && [ ! -L "$out/results.tar.gz" ] ||
+    { echo "gpu-results: $out/results.tar.gz exists: give an OUTDIR without one" >&2; exit 2; }
+work=$(mktemp -d "$out/gpu-results.XXXXXX") || { echo "gpu-results: cannot create a folder in $out" >&2; exit 2; }
+R=$work/r
+mkdir -- "$R" || exit 2
+# pack WORK/r into OUTDIR/results.tar.gz, then remove WORK: the mktemp folder of this run
+pack() {
+    tar -C "$work" -czf "$out/results.tar.gz" r && rm -rf -- "$work"   # made by mktemp -d above
+}
+log="$R/run.log"
 exec > >(tee -a "$log") 2>&1
 
 echo "== setup $(date -u +%FT%TZ)"
@@ -28,7 +41,7 @@ echo "== setup $(date -u +%FT%TZ)"
 # device command); the build stamps it into --version and every verdict's tool.git.
 rev=${SB_GIT_REV:-$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)}
 export SB_GIT_REV=$rev
-echo "$rev" > "$out/r/COMMIT"
+echo "$rev" > "$R/COMMIT"
 echo "commit $rev"
 # Debian 12's OpenBLAS does not recognise every server CPU and then runs a generic
 # kernel (slow oracles, so a longer call). Name the kernel family the CPU supports
@@ -50,23 +63,23 @@ scripts/gpu-node-setup.sh bundle/debs .deps || { echo "setup/build failed"; exit
 
 if [ "$part" != bench ]; then
     echo "== GPU tests"
-    GPU_TRACE_JSON="$(cd "$out/r" && pwd)/tiled-trace.json" \
-        make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$out/r/test-gpu.log" | tail -40
+    GPU_TRACE_JSON="$R/tiled-trace.json" \
+        make --no-print-directory test-gpu SB_PREFIX="$SB_PREFIX" CUDA=1 2>&1 | tee "$R/test-gpu.log" | tail -40
     if [ "$part" = tests ]; then
-        tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"
+        pack
         exit 0
     fi
 fi
 
 echo "== calibrate"
-./saebench calibrate --out "$out/r/calibration.json"
-cal=(--calibration "$out/r/calibration.json")
-[ -s "$out/r/calibration.json" ] || cal=()
+./saebench calibrate --out "$R/calibration.json"
+cal=(--calibration "$R/calibration.json")
+[ -s "$R/calibration.json" ] || cal=()
 
 run_wl() { # workload, name, args...
     local wl=$1 name=$2; shift 2
-    echo "-- $name: ./saebench $wl $* ${cal[*]} --out $name.json" | tee -a "$out/r/COMMANDS"
-    ./saebench "$wl" "$@" "${cal[@]}" --out "$out/r/$name.json"
+    echo "-- $name: ./saebench $wl $* ${cal[*]} --out $name.json" | tee -a "$R/COMMANDS"
+    ./saebench "$wl" "$@" "${cal[@]}" --out "$R/$name.json"
     echo "   exit $?"
 }
 # resident-solve gated at the H100 performance targets (docs/workloads.md §1: 5 M,
@@ -99,11 +112,11 @@ run_wl multiplex mx-battery --shape battery --require-device
 
 echo "== PyTorch peer"
 if [ -f .anchors/peer_torch.py ]; then
-    PYTHONUNBUFFERED=1 timeout 240 python3 .anchors/peer_torch.py > "$out/r/peer_torch.json" || echo "peer_torch failed: $?"
+    PYTHONUNBUFFERED=1 timeout 240 python3 .anchors/peer_torch.py > "$R/peer_torch.json" || echo "peer_torch failed: $?"
 fi
 
 echo "== summary"
-for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json "$out"/r/en-*.json; do
+for f in "$R"/rs-*.json "$R"/il-*.json "$R"/os-*.json "$R"/en-*.json; do
     jq -r --arg f "$(basename "$f" .json)" \
       '[$f, .exit_code, .engaged, ((.throughput.measured_rows_per_s // 0) | floor),
         (if .timing.median_s then (.timing.median_s * 1e3 | tostring + " ms") else "-" end),
@@ -111,5 +124,5 @@ for f in "$out"/r/rs-*.json "$out"/r/il-*.json "$out"/r/os-*.json "$out"/r/en-*.
         ([.gates[]? | select(.applies and (.pass | not)) | .id] | join(","))] | @tsv' "$f" 2>/dev/null
 done
 echo "== side by side (scripts/side-by-side.sh)"
-scripts/side-by-side.sh "$out/r" | tee "$out/r/side-by-side.txt"
-tar -C "$out" -czf "$out/results.tar.gz" r && rm -rf "$out/r"
+scripts/side-by-side.sh "$R" | tee "$R/side-by-side.txt"
+pack

@@ -7,7 +7,8 @@
 #
 # Build:      gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
 # Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox
-# apt's output goes to a log file; one line says what is installed.
+# apt's output goes to a new log file (mktemp, named on the first line); one line says
+# what is installed.
 set -euo pipefail
 
 BUILD_PKGS=(gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
@@ -21,7 +22,7 @@ case "${1:-}" in
     "") ;;
     --build) PKGS=("${BUILD_PKGS[@]}") ;;
     --check) check_only=1 ;;
-    -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument '$1' (usage: $0 [--build|--check])" ;;
 esac
 [ $# -le 1 ] || die "too many arguments (usage: $0 [--build|--check])"
@@ -64,7 +65,9 @@ if [ "$(id -u)" -ne 0 ]; then
     fi
 fi
 
-LOG=${TMPDIR:-/tmp}/saebench-install-deps.log
+# A new file of our own (mktemp: O_EXCL, mode 0600), never a fixed name in a shared /tmp
+# where a planted link would be followed as root.
+LOG=$(mktemp "${TMPDIR:-/tmp}/saebench-install-deps.XXXXXX") || die "cannot create a log file in ${TMPDIR:-/tmp}"
 echo "install-deps: installing ${missing[*]} (apt output in $LOG)"
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update >"$LOG" 2>&1 \
