@@ -154,6 +154,7 @@ test-cli: saebench $(FAKE_BIN)
 .PHONY: test-safety
 test-safety: saebench
 	@tests/cli/run-safety-tests.sh ./saebench
+	@tests/cli/run-script-safety-tests.sh ./saebench
 
 # multiplex through the CLI on the tiny matrices, and every refusal before work
 test-multiplex: saebench

@@ -118,7 +118,7 @@ fuzz-runtime:
 # The seed inputs ($(FUZZ_BUILD)/seed-corpus/) are rebuilt every run (cheap); the corpus
 # beside them ($(FUZZ_BUILD)/corpus/) keeps what the fuzzer found.
 fuzz-seeds: fuzz-runtime
-	@rm -rf $(FUZZ_BUILD)/seed-corpus
+	@rm -rf $(FUZZ_BUILD)/seed-corpus # made below from the repo's files, inside the fuzz build folder
 	@python3 $(FUZZ_DIR)/make_seeds.py $(FUZZ_BUILD)/seed-corpus
 	@mkdir -p $(FUZZ_BUILD)/seed-corpus/shape
 	@cp shapes/*.json $(FUZZ_BUILD)/seed-corpus/shape/
@@ -146,7 +146,7 @@ $(FUZZ_STAMP): FUZZ_FORCE
 	[ "$$(cat $@ 2>/dev/null)" = "$$want" ] || echo "$$want" > $@
 
 fuzz-clean:
-	rm -rf $(FUZZ_BUILD)
+	rm -rf $(FUZZ_BUILD) # make fuzz-clean: the fuzz build folder this makefile creates
 
 -include $(FUZZ_OBJ:.o=.d) $(FUZZ_BIN:%=%.d)
 

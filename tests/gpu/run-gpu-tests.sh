@@ -22,7 +22,7 @@ SANITIZER=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo "$CUDA_HOM
 REPS=${GPU_TEST_REPS:-5}
 WARMUP=${GPU_TEST_WARMUP:-2}
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP"' EXIT # the scratch folder made above with mktemp
 
 pass=0
 fail=0

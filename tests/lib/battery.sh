@@ -26,7 +26,7 @@ sb_battery_setup() {
     command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
     "$PY" -c "import $mods" 2>/dev/null || { echo "$0: $PY needs $mods" >&2; exit 2; }
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-$tag.XXXXXX") || exit 2
-    trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT
+    trap 'chmod -R u+rwx "$WORK" 2>/dev/null; rm -rf "$WORK"' EXIT # the scratch folder made just above
     cd "$ROOT" || exit 2
     unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
     CAL="$WORK/calibration.json"

@@ -61,7 +61,7 @@ expect_exit() {
             t=${targets[$i]}
             if [ "${existed[$i]}" -eq 0 ] && [ -e "$t" ]; then
                 problems+=("output file $t was created")
-                rm -rf "$t"
+                rm -rf "$t" # it did not exist before the command under test made it
             fi
         done
     fi

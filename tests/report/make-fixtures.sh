@@ -13,7 +13,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 FX="$HERE/fixtures"
 cd "$HERE/../.."
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+trap 'rm -rf "$TMP"' EXIT # the scratch folder made above with mktemp
 
 "$BIN" resident-solve --shape tiny-primal --backend host --reps 8 --quiet --out "$TMP/rs.json"
 "$BIN" inner-loop --shape tiny-arrow --backend host --reps 8 --quiet --out "$TMP/il.json"
@@ -21,7 +21,7 @@ trap 'rm -rf "$TMP"' EXIT
 # No GPU here: --backend cuda writes the exit-3 verdict (nothing ran).
 "$BIN" resident-solve --shape tiny-primal --backend cuda --reps 8 --quiet --out "$TMP/rs-cuda.json" || [ $? -eq 3 ]
 
-rm -rf "$FX"
+rm -rf "$FX" # the fixture folder this script generates (tracked; regenerated whole)
 mkdir -p "$FX"/{base,regression,improvement,noise,gate-flipped,missing,failed,broken}
 mkdir -p "$FX/history/2026-11-20T10-00-00" "$FX/history/2026-11-24T10-00-00"
 

@@ -52,7 +52,7 @@ if [ ${#need[@]} -gt 0 ]; then
             skip "${need[*]} missing, not root and no passwordless sudo to install it"
     fi
     command -v apt-get >/dev/null 2>&1 || skip "${need[*]} missing and no apt-get to install it"
-    LOG=${TMPDIR:-/tmp}/saebench-dashboard-apt.log
+    LOG=$(mktemp "${TMPDIR:-/tmp}/saebench-dashboard-apt.XXXXXX") || skip "cannot create a log file"
     say "installing ${need[*]} (apt output in $LOG)"
     { "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update &&
       "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"; } >"$LOG" 2>&1 ||
@@ -62,10 +62,10 @@ fi
 command -v gnuplot >/dev/null 2>&1 || { echo "FAIL dashboard-test: gnuplot still not on PATH"; exit 1; }
 
 W=$ROOT/build/dashboard-test
-rm -rf "$W"
+rm -rf "$W" # this test's own folder under build/, made below on every run
 mkdir -p "$W" || exit 1
 UDD=$(mktemp -d "${TMPDIR:-/tmp}/saebench-chromium.XXXXXX") || exit 1
-trap 'rm -rf "$UDD"' EXIT
+trap 'rm -rf "$UDD"' EXIT # the browser profile folder this test made with mktemp
 WIN=1400,3200
 
 # chromium ARGS...: headless, no sandbox (root), no GPU, no network chatter; stderr to a log.
@@ -121,7 +121,7 @@ field() { printf '%s\n' "$PROBE" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # check_dashboard NAME SRC_DIR: the three checks on a copy of SRC_DIR in $W/NAME.
 check_dashboard() {
     local name=$1 d=$W/$1 imgs n_img rows png_out
-    rm -rf "$d"
+    rm -rf "$d" # a copy this test makes under its own $W
     cp -r "$2" "$d" || { bad "$name: copy $2"; return; }
     [ -s "$d/index.html" ] || { bad "$name: index.html exists" "$(ls "$d")"; return; }
     imgs=$(grep -o '<img src="[^"]*"' "$d/index.html" | sed 's/^<img src="//; s/"$//')

@@ -21,7 +21,7 @@ command -v jq >/dev/null || { echo "$0: jq is required" >&2; exit 2; }
 PY=$(command -v python3) || { echo "$0: python3 is required" >&2; exit 2; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/saebench-report.XXXXXX") || exit 2
-trap 'rm -rf "$WORK"' EXIT
+trap 'rm -rf "$WORK"' EXIT # the scratch folder made with mktemp
 cd "$ROOT" || exit 2
 F=tests/report/fixtures
 RS=resident-solve-tiny-primal.json
@@ -179,7 +179,7 @@ fi
 # An atomic write's leftover temporary beside the verdicts is never read.
 # Outside $WORK: the harness fails any test that leaves a *.tmp.* file there.
 TMPSET=$(mktemp -d "${TMPDIR:-/tmp}/saebench-report-tmp.XXXXXX") || exit 2
-trap 'rm -rf "$WORK" "$TMPSET"' EXIT
+trap 'rm -rf "$WORK" "$TMPSET"' EXIT # both made by this script with mktemp
 cp -r $F/base "$TMPSET/with-tmp"
 head -c 300 $F/base/$RS > "$TMPSET/with-tmp/$RS.tmp.Ab12Cd"
 if expect_exit 0 "report: a half-written *.tmp.* file in the directory is skipped" -- "${REP[@]}" "$TMPSET/with-tmp" --format json; then

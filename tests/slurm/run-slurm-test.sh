@@ -71,7 +71,7 @@ for p in "${PKGS[@]}"; do
 done
 if [ ${#missing[@]} -gt 0 ]; then
     command -v apt-get >/dev/null 2>&1 || skip "${missing[*]} not installed and no apt-get to install them"
-    LOG=${TMPDIR:-/tmp}/saebench-slurm-apt.log
+    LOG=$(mktemp "${TMPDIR:-/tmp}/saebench-slurm-apt.XXXXXX") || skip "cannot create a log file"
     say "installing ${missing[*]} (apt output in $LOG)"
     { DEBIAN_FRONTEND=noninteractive apt-get update &&
       DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"; } >"$LOG" 2>&1 ||
@@ -114,7 +114,7 @@ cleanup() {
     if [ "$KEEP" -eq 1 ]; then
         echo "slurm-test: logs kept in $T"
     else
-        rm -rf "$T"
+        rm -rf "$T" # the scratch folder this test made with mktemp
     fi
 }
 trap cleanup EXIT
@@ -169,7 +169,7 @@ free_port() { # a port nothing listens on, with the next one free too
 write_conf() {
     local gpus=$1 port
     port=$(free_port) || fatal "no free port for slurmctld"
-    rm -rf "$T/state" "$T/spool"
+    rm -rf "$T/state" "$T/spool" # Slurm state under this test's own scratch folder
     mkdir -p "$T/state" "$T/spool"
     : >"$T/jobcomp.log"
     cat >"$SLURM_CONF" <<EOF
