@@ -219,5 +219,7 @@ include tests/fuzz/fuzz.mk
 # The test-only CPU stand-in for the CUDA runtime, cuBLAS and cuSOLVER, and its
 # tests against LAPACKE (tests/standin/README.md); never linked into ./saebench.
 include tests/standin/standin.mk
+# The stand-in build of saebench (cuda/*.cu with g++ against it) and its battery.
+include tests/standin/standin-build.mk
 
 -include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d) $(SIM_BIN:=.d) $(UNIT_BIN:=.d) $(GPU_TEST_BIN:=.d)
