@@ -6,7 +6,15 @@
 
 #include "standin_launch.h"
 
+namespace { /* internal linkage: see below */
 #include "rs_mma.cuh"
+}
+/* Everything that touches the simulation's per-translation-unit statics
+ * (thread-locals, the fiber scheduler, __shared__) has internal linkage: an
+ * inline or template function of a kernel header compiled into two units
+ * (rs_gram.cuh: rs_gram.cu and rs_tiled.cuh) would otherwise be merged by the
+ * linker and run with the other unit's statics. */
+namespace {
 namespace sim_slot0 {
 #include "rs_gram.cuh"
 }
@@ -22,4 +30,5 @@ namespace sim_slot2 {
 namespace sim_slot3 {
 #include "rs_gram.cuh"
 }
+} // namespace
 using namespace sim_slot0; /* the host code's use of the header's constants and helpers */
