@@ -163,7 +163,19 @@ if expect_exit 1 "encode encode-device-small cuda: exit 1 (only the rows/s gate 
     valid "encode: verdict validates" "$out"
 fi
 
-# ---- 6. the launch layer's checks: a stand-in verdict is labelled ----
+# ---- 6. multiplex: one stream per fit in flight. MX-002 (the speedup) measures the
+# CPU simulation, so only the bit-for-bit and oracle gates are asserted ----
+out="$WORK/multiplex.json"
+"$BIN" multiplex --shape tiny-variants --backend cuda --require-device --reps 1 --warmup 0 \
+    --calibration "$CAL" --quiet --out "$out" >"$OUTS" 2>"$ERR"
+rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]; then ok "multiplex tiny-variants cuda: exit $rc"; else
+    bad "multiplex tiny-variants cuda: exit $rc, want 0 or 1" "$(head -c 400 "$ERR")"; fi
+check "multiplex: engaged on the stand-in; MX-001 (bit for bit) and MX-003 (oracle) pass" "$out" \
+    '.engaged == true and .execution_path == "stand-in-gpu-resident-full"
+     and ([.gates[] | select(.id == "MX-001" or .id == "MX-003") | .applies and .pass] == [true, true])'
+
+# ---- 7. the launch layer's checks: a stand-in verdict is labelled ----
 check "every stand-in verdict names the stand-in device" "$WORK/rs-tiny-primal-primal-library.json" \
     '.device.name == "CPU stand-in for NVIDIA H100 SXM (not a GPU)"'
 
