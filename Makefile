@@ -134,7 +134,7 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-standin-lib test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 
@@ -220,5 +220,7 @@ include tests/fuzz/fuzz.mk
 # The test-only CPU stand-in for the CUDA runtime, cuBLAS and cuSOLVER, and its
 # tests against LAPACKE (tests/standin/README.md); never linked into ./saebench.
 include tests/standin/standin.mk
+# The stand-in build of saebench (cuda/*.cu with g++ against it) and its battery.
+include tests/standin/standin-build.mk
 
 -include $(OBJ:.o=.d) $(BUILD)/src/main.d $(BUILD)/tests/fake/fake_device.d $(BACKEND_OBJ:.o=.d) $(SIM_BIN:=.d) $(UNIT_BIN:=.d) $(GPU_TEST_BIN:=.d)

@@ -29,4 +29,6 @@ cudaError_t sb_launch_arrow_logdet_reduce(const int *row_info, const double *row
                                           int64_t n, const double *LS, int64_t p,
                                           sb_arrow_status *status, cudaStream_t stream);
 
+#include "launch.h" /* SB_LAUNCH, at the end: no line above moves */
+
 #endif

@@ -120,4 +120,6 @@ static inline void sb_cuda_lib_close(cudaStream_t stream, cublasHandle_t blas, c
     cudaGetLastError(); /* teardown errors have nowhere to go */
 }
 
+#include "launch.h" /* SB_LAUNCH, at the end: no line above moves */
+
 #endif

@@ -267,7 +267,7 @@ sb_rc encode_encode_body(encode_state *st, sb_encode_result *out, sb_err *err)
     const double one = 1.0, zero = 0.0;
     const double *Xsrc = st->identity ? st->X_d : st->Xg_d;
 
-    encode_gather_sqnorm<<<sb_encode_grid(n, 32), SB_ENCODE_THREADS, 0, st->stream>>>(
+    SB_LAUNCH(encode_gather_sqnorm, sb_encode_grid(n, 32), SB_ENCODE_THREADS, 0, st->stream)(
         st->X_d, st->perm_d, n, p, st->identity ? (double *)NULL : st->Xg_d, st->xx_d);
     SB_LAUNCH_TRY(err, cudaGetLastError());
     st->tel.own_kernel_launches++;
@@ -285,7 +285,7 @@ sb_rc encode_encode_body(encode_state *st, sb_encode_result *out, sb_err *err)
     char *res = (char *)st->res_d;
     double *t_d = (double *)res, *h_d = t_d + n * d, *err_d = h_d + n;
     int32_t *chart_d = (int32_t *)(err_d + n), *steps_d = chart_d + n;
-    encode_rows<<<sb_encode_grid(n, 1), SB_ENCODE_THREADS, 0, st->stream>>>(
+    SB_LAUNCH(encode_rows, sb_encode_grid(n, 1), SB_ENCODE_THREADS, 0, st->stream)(
         st->tb, st->perm_d, st->atom_d, st->z_d, st->Y_d, st->xx_d, n, t_d, h_d, err_d, chart_d, steps_d);
     SB_LAUNCH_TRY(err, cudaGetLastError());
     st->tel.own_kernel_launches++;

@@ -38,7 +38,7 @@ cudaError_t sb_launch_gram_wsyrk(const double *Xt, int64_t p, int64_t n, const d
     double *partials = nchunks > 1 ? (double *)work : NULL;
     unsigned *counts =
         nchunks > 1 ? (unsigned *)(partials + rs_gram_partials(p, nchunks, RS_GRAM_T)) : NULL;
-    rs_gram_wsyrk<<<(unsigned)blocks, RS_GRAM_THREADS, 0, stream>>>(
+    SB_LAUNCH(rs_gram_wsyrk, (unsigned)blocks, RS_GRAM_THREADS, 0, stream)(
         Xt, (int)p, (int)n, w, ridge, G, ldg, nchunks, (int)kchunk, partials, counts);
     return cudaGetLastError();
 }

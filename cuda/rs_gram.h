@@ -41,4 +41,6 @@ cudaError_t sb_launch_gram_wsyrk(const double *Xt, int64_t p, int64_t n, const d
 }
 #endif
 
+#include "launch.h" /* SB_LAUNCH, at the end: no line above moves */
+
 #endif

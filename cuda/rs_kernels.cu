@@ -30,13 +30,13 @@ unsigned grid_for(int64_t items, int64_t per_block)
 cudaError_t sb_launch_scale_cols_sqrtw(const double *Xt, int64_t p, int64_t n, const double *w,
                                        double *Xs, cudaStream_t stream)
 {
-    rs_scale_cols_sqrtw<<<grid_for(n, 1), kThreads, 0, stream>>>(Xt, p, n, w, Xs);
+    SB_LAUNCH(rs_scale_cols_sqrtw, grid_for(n, 1), kThreads, 0, stream)(Xt, p, n, w, Xs);
     return cudaGetLastError();
 }
 
 cudaError_t sb_launch_add_diag(double *A, int64_t N, int64_t lda, double v, cudaStream_t stream)
 {
-    rs_add_diag<<<grid_for(N, kThreads), kThreads, 0, stream>>>(A, N, lda, v);
+    SB_LAUNCH(rs_add_diag, grid_for(N, kThreads), kThreads, 0, stream)(A, N, lda, v);
     return cudaGetLastError();
 }
 
@@ -45,21 +45,21 @@ cudaError_t sb_launch_dual_shift(const double *K, int64_t n, const double *w, do
 {
     if (border && ldm < n + 1)
         return cudaErrorInvalidValue;
-    rs_dual_shift<<<grid_for(n, 1), kThreads, 0, stream>>>(K, n, w, ridge, M, ldm, border);
+    SB_LAUNCH(rs_dual_shift, grid_for(n, 1), kThreads, 0, stream)(K, n, w, ridge, M, ldm, border);
     return cudaGetLastError();
 }
 
 cudaError_t sb_launch_fill_pseudorandom(double *a, int64_t count, uint64_t seed,
                                         cudaStream_t stream)
 {
-    rs_fill_pseudorandom<<<grid_for(count, kThreads), kThreads, 0, stream>>>(a, count, seed);
+    SB_LAUNCH(rs_fill_pseudorandom, grid_for(count, kThreads), kThreads, 0, stream)(a, count, seed);
     return cudaGetLastError();
 }
 
 cudaError_t sb_launch_info_commit(int *slots, int nslots, int *scratch, unsigned *next,
                                   cudaStream_t stream)
 {
-    rs_info_commit<<<1, 32, 0, stream>>>(slots, nslots, scratch, next);
+    SB_LAUNCH(rs_info_commit, 1, 32, 0, stream)(slots, nslots, scratch, next);
     return cudaGetLastError();
 }
 
@@ -68,7 +68,7 @@ cudaError_t sb_launch_chol_diag(double *A, int64_t lda, int jb, int col0, int *i
 {
     if (jb < 1 || jb > SB_RS_NB)
         return cudaErrorInvalidValue;
-    rs_chol_diag<<<1, SB_CHOL_THREADS, 0, stream>>>(A, lda, jb, col0, info);
+    SB_LAUNCH(rs_chol_diag, 1, SB_CHOL_THREADS, 0, stream)(A, lda, jb, col0, info);
     return cudaGetLastError();
 }
 
@@ -122,11 +122,11 @@ cudaError_t sb_launch_chol_solve_chained(const double *L, int64_t lda, int N, do
     if (N < 1 || nblk > chain->nblk_max)
         return cudaErrorInvalidValue;
     const sb_chain_sync cs = chain_sync(chain);
-    rs_trsv_lower_fwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv, cs, info);
+    SB_LAUNCH(rs_trsv_lower_fwd, nblk, SB_TRSV_THREADS, 0, stream)(L, lda, N, b, chain->linv, cs, info);
     cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess)
         return e;
-    rs_trsv_lower_bwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv, cs, info);
+    SB_LAUNCH(rs_trsv_lower_bwd, nblk, SB_TRSV_THREADS, 0, stream)(L, lda, N, b, chain->linv, cs, info);
     return cudaGetLastError();
 }
 
@@ -136,7 +136,7 @@ cudaError_t sb_launch_chol_solve_bwd(const double *L, int64_t lda, int N, double
     const int nblk = (N + SB_RS_NB - 1) / SB_RS_NB;
     if (N < 1 || nblk > chain->nblk_max)
         return cudaErrorInvalidValue;
-    rs_trsv_lower_bwd<<<nblk, SB_TRSV_THREADS, 0, stream>>>(L, lda, N, b, chain->linv,
+    SB_LAUNCH(rs_trsv_lower_bwd, nblk, SB_TRSV_THREADS, 0, stream)(L, lda, N, b, chain->linv,
                                                             chain_sync(chain), info);
     return cudaGetLastError();
 }
@@ -188,7 +188,7 @@ cudaError_t sb_launch_chol_tiled(double *A, int64_t lda, int n, int bordered, do
     if (n < 1 || lda < n || nt > tiled->nt_max || (bordered && n < 2))
         return cudaErrorInvalidValue;
     const sb_tiled_sync ts = tiled_sync(tiled);
-    rs_chol_tiled<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, n, bordered ? 1 : 0,
+    SB_LAUNCH(rs_chol_tiled, tiled->grid, SB_TILED_THREADS, 0, stream)(A, lda, n, bordered ? 1 : 0,
                                                                 border_out, linv, ts, info);
     return cudaGetLastError();
 }
@@ -218,7 +218,7 @@ cudaError_t sb_launch_chol_tiled_gram(double *A, int64_t lda, const double *Xt, 
     ts.gram_samples = (int)samples;
     ts.gram_nchunks = nchunks;
     ts.gram_kchunk = (int)kchunk;
-    rs_chol_tiled_gram<<<tiled->grid, SB_TILED_THREADS, 0, stream>>>(A, lda, (int)n, 1, border_out,
+    SB_LAUNCH(rs_chol_tiled_gram, tiled->grid, SB_TILED_THREADS, 0, stream)(A, lda, (int)n, 1, border_out,
                                                                      linv, ts, info);
     return cudaGetLastError();
 }

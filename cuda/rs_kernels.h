@@ -113,4 +113,6 @@ cudaError_t sb_launch_chol_tiled_gram(double *A, int64_t lda, const double *Xt, 
 }
 #endif
 
+#include "launch.h" /* SB_LAUNCH, at the end: no line above moves */
+
 #endif

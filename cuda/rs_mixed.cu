@@ -86,11 +86,11 @@ sb_rc rs_mixed_frame(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
 {
     if (!c->dual)
         return SB_OK;
-    rsm_to_f32<<<grid_of(c->n * c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->K, c->n * c->n, m->Kf);
+    SB_LAUNCH(rsm_to_f32, grid_of(c->n * c->n), SB_RSM_BLOCK, 0, c->stream)(c->K, c->n * c->n, m->Kf);
     RSM_LAUNCHED(err, c);
-    rsm_abs_sums_tiles_f64<<<sums_tiles(c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->K, c->n, m->parts);
+    SB_LAUNCH(rsm_abs_sums_tiles_f64, sums_tiles(c->n), SB_RSM_BLOCK, 0, c->stream)(c->K, c->n, m->parts);
     RSM_LAUNCHED(err, c);
-    rsm_abs_sums_reduce<<<grid_of(c->n), SB_RSM_BLOCK, 0, c->stream>>>(m->parts, c->n, m->sums);
+    SB_LAUNCH(rsm_abs_sums_reduce, grid_of(c->n), SB_RSM_BLOCK, 0, c->stream)(m->parts, c->n, m->sums);
     RSM_LAUNCHED(err, c);
     return SB_OK;
 }
@@ -98,23 +98,23 @@ sb_rc rs_mixed_frame(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
 sb_rc rs_mixed_build(rs_mixed *m, const rs_mixed_ctx *c, sb_err *err)
 {
     if (c->dual) {
-        rsm_dual_shift_f32<<<grid_cols(c->n), SB_RSM_BLOCK, 0, c->stream>>>(m->Kf, c->K, c->n, c->w, c->ridge, m->Af);
+        SB_LAUNCH(rsm_dual_shift_f32, grid_cols(c->n), SB_RSM_BLOCK, 0, c->stream)(m->Kf, c->K, c->n, c->w, c->ridge, m->Af);
         RSM_LAUNCHED(err, c);
     } else {
         const float one = 1.0f, zero = 0.0f;
-        rsm_scale_cols_sqrtw_f32<<<grid_cols(c->n), SB_RSM_BLOCK, 0, c->stream>>>(c->Xt, c->p, c->n, c->w, m->Xsf);
+        SB_LAUNCH(rsm_scale_cols_sqrtw_f32, grid_cols(c->n), SB_RSM_BLOCK, 0, c->stream)(c->Xt, c->p, c->n, c->w, m->Xsf);
         RSM_LAUNCHED(err, c);
         SB_CUBLAS_TRY(err, cublasSsyrk(c->blas, CUBLAS_FILL_MODE_LOWER, CUBLAS_OP_N, (int)c->p, (int)c->n, &one,
                                        m->Xsf, (int)c->p, &zero, m->Af, (int)c->p));
         c->tel->library_calls++;
-        rsm_add_diag_f32<<<grid_of(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->Af, c->p, c->ridge);
+        SB_LAUNCH(rsm_add_diag_f32, grid_of(c->p), SB_RSM_BLOCK, 0, c->stream)(m->Af, c->p, c->ridge);
         RSM_LAUNCHED(err, c);
-        rsm_abs_sums_tiles_f32<<<sums_tiles(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->Af, c->p, m->parts);
+        SB_LAUNCH(rsm_abs_sums_tiles_f32, sums_tiles(c->p), SB_RSM_BLOCK, 0, c->stream)(m->Af, c->p, m->parts);
         RSM_LAUNCHED(err, c);
-        rsm_abs_sums_reduce<<<grid_of(c->p), SB_RSM_BLOCK, 0, c->stream>>>(m->parts, c->p, m->sums);
+        SB_LAUNCH(rsm_abs_sums_reduce, grid_of(c->p), SB_RSM_BLOCK, 0, c->stream)(m->parts, c->p, m->sums);
         RSM_LAUNCHED(err, c);
     }
-    rsm_anrm<<<1, SB_RSM_THREADS, 0, c->stream>>>(m->sums, c->w, c->ridge, c->dual, c->N, m->anrm);
+    SB_LAUNCH(rsm_anrm, 1, SB_RSM_THREADS, 0, c->stream)(m->sums, c->w, c->ridge, c->dual, c->N, m->anrm);
     RSM_LAUNCHED(err, c);
     return SB_OK;
 }
@@ -135,7 +135,7 @@ sb_rc rs_mixed_rounds(rs_mixed *m, const rs_mixed_ctx *c, int first, int count, 
     const double one = 1.0, minus_one = -1.0, zero = 0.0;
     for (int round = first; round < first + count; ++round) {
         if (round == 0) {
-            rsm_start<<<grid_of(N), SB_RSM_BLOCK, 0, c->stream>>>(c->b, N, m->c, m->x, m->status);
+            SB_LAUNCH(rsm_start, grid_of(N), SB_RSM_BLOCK, 0, c->stream)(c->b, N, m->c, m->x, m->status);
             RSM_LAUNCHED(err, c);
         }
         /* potrs reports only argument errors (its return status does too):
@@ -143,7 +143,7 @@ sb_rc rs_mixed_rounds(rs_mixed *m, const rs_mixed_ctx *c, int first, int count, 
         SB_CUSOLVER_TRY(err, cusolverDnXpotrs(c->solver, c->params, CUBLAS_FILL_MODE_LOWER, N, 1, CUDA_R_32F, m->Af,
                                               N, CUDA_R_32F, m->c, N, m->info32 + 1));
         c->tel->library_calls++;
-        rsm_update<<<grid_of(N), SB_RSM_BLOCK, 0, c->stream>>>(m->c, c->b, c->dual ? 0.0 : c->ridge, N, m->x, m->r);
+        SB_LAUNCH(rsm_update, grid_of(N), SB_RSM_BLOCK, 0, c->stream)(m->c, c->b, c->dual ? 0.0 : c->ridge, N, m->x, m->r);
         RSM_LAUNCHED(err, c);
         if (c->dual) {
             SB_CUBLAS_TRY(err, cublasDsymv(c->blas, CUBLAS_FILL_MODE_LOWER, (int)N, &minus_one, c->K, (int)N, m->x, 1,
@@ -153,13 +153,13 @@ sb_rc rs_mixed_rounds(rs_mixed *m, const rs_mixed_ctx *c, int first, int count, 
             SB_CUBLAS_TRY(err, cublasDgemv(c->blas, CUBLAS_OP_T, (int)c->p, (int)c->n, &one, c->Xt, (int)c->p, m->x,
                                            1, &zero, m->t, 1));
             c->tel->library_calls++;
-            rsm_scale<<<grid_of(c->n), SB_RSM_BLOCK, 0, c->stream>>>(m->t, c->w, c->n);
+            SB_LAUNCH(rsm_scale, grid_of(c->n), SB_RSM_BLOCK, 0, c->stream)(m->t, c->w, c->n);
             RSM_LAUNCHED(err, c);
             SB_CUBLAS_TRY(err, cublasDgemv(c->blas, CUBLAS_OP_N, (int)c->p, (int)c->n, &minus_one, c->Xt, (int)c->p,
                                            m->t, 1, &one, m->r, 1));
             c->tel->library_calls++;
         }
-        rsm_check<<<1, SB_RSM_THREADS, 0, c->stream>>>(m->r, m->x, c->w, c->ridge, c->dual, N, m->anrm, m->info32,
+        SB_LAUNCH(rsm_check, 1, SB_RSM_THREADS, 0, c->stream)(m->r, m->x, c->w, c->ridge, c->dual, N, m->anrm, m->info32,
                                                       round, m->status, m->c);
         RSM_LAUNCHED(err, c);
     }

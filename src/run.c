@@ -244,7 +244,7 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
     if (r->backend->is_device)
         sb_verdict_device(&r->v, &r->info);
     cJSON_AddStringToObject(root, "backend", r->backend->name);
-    cJSON_AddStringToObject(root, "execution_path", r->backend->is_device ? "gpu-resident-full" : "cpu");
+    cJSON_AddStringToObject(root, "execution_path", r->backend->is_device ? SB_DEVICE_EXECUTION_PATH : "cpu");
     return -1;
 }
 

@@ -226,4 +226,14 @@ int sb_run_finish(sb_run *r);
  * nothing, so a command may end with one cleanup that calls it on every path. */
 void sb_run_free(sb_run *r);
 
+/* The verdict's execution_path of an engaged device run. The test-only build
+ * of cuda/ against the CPU stand-in (-DSB_STANDIN, tests/standin/) says so, so
+ * that its verdicts are never read as device measurements. At the end of the
+ * file: no line above moves. */
+#ifdef SB_STANDIN
+#define SB_DEVICE_EXECUTION_PATH "stand-in-gpu-resident-full"
+#else
+#define SB_DEVICE_EXECUTION_PATH "gpu-resident-full"
+#endif
+
 #endif

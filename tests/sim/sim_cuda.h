@@ -315,7 +315,7 @@ extern "C" void sim_ctx_switch(void **save, void *to);
 asm(R"(
     .text
     .p2align 4
-    .globl sim_ctx_switch
+    .weak sim_ctx_switch
     .type sim_ctx_switch, @function
 sim_ctx_switch:
     pushq %rbp

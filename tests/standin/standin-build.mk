@@ -1,0 +1,48 @@
+# The stand-in build of saebench (TEST-ONLY; tests/standin/README.md): the
+# CUDA backend cuda/*.cu compiled as C++20 with g++ against the CPU stand-in
+# (-DSB_STANDIN: kernel launches go through cuda/launch.h to
+# tests/standin/include/standin_launch.h and run through the block simulation
+# of tests/sim/sim_cuda.h), linked with the host library's objects (built
+# apart, with -DSB_STANDIN, under build/standin/obj), src/main.c and
+# libstandin.a into build/standin/saebench-standin. Never ./saebench.
+# Included by the top Makefile after tests/standin/standin.mk.
+#   make standin-saebench   build it
+#   make test-standin       build it and run tests/standin/run-standin-tests.sh
+# Every variable here starts with STANDIN_SB_.
+
+STANDIN_SB_OBJDIR := $(STANDIN_BUILD)/obj
+STANDIN_SB_BIN    := $(STANDIN_BUILD)/saebench-standin
+STANDIN_SB_CXXFLAGS := -std=c++20 $(STANDIN_OPT) -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas \
+    -Wno-unused-variable -Wno-unused-function -MMD -MP -DSB_STANDIN $(STANDIN_INC) -Itests/sim -Icuda -Isrc \
+    $(PREFIX_INC) $(STANDIN_SANFLAGS)
+STANDIN_SB_CFLAGS := $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -DSB_STANDIN -Isrc \
+    $(PREFIX_INC) $(STANDIN_SANFLAGS) -DSB_GIT='"$(GIT_REV)"' -DSB_BUILD_CUDA='"CPU stand-in (not a GPU)"'
+STANDIN_SB_LDLIBS := $(PREFIX_LIB) -fopenmp -llapacke -lopenblas -lcjson -lm -pthread $(STANDIN_SANFLAGS)
+
+STANDIN_SB_CU  := $(wildcard cuda/*.cu)
+STANDIN_SB_OBJ := $(SRC:%.c=$(STANDIN_SB_OBJDIR)/%.o) $(STANDIN_SB_CU:%.cu=$(STANDIN_SB_OBJDIR)/%.o)
+STANDIN_SB_MAIN := $(STANDIN_SB_OBJDIR)/src/main.o
+
+.PHONY: standin-saebench test-standin
+standin-saebench: $(STANDIN_SB_BIN)
+
+$(STANDIN_SB_BIN): $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJ) $(STANDIN_LIB)
+	$(STANDIN_CXX) -o $@ $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
+
+$(STANDIN_SB_OBJDIR)/%.o: %.c $(STANDIN_FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CC) $(STANDIN_SB_CFLAGS) -c $< -o $@
+
+# A translation unit with kernel launches gets its prelude force-included
+# (tests/standin/launch/<name>.h: the kernel header once per residency slot).
+$(STANDIN_SB_OBJDIR)/cuda/%.o: cuda/%.cu $(STANDIN_FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CXX) $(STANDIN_SB_CXXFLAGS) $(if $(wildcard $(STANDIN_DIR)/launch/$*.h),-include $(STANDIN_DIR)/launch/$*.h) -x c++ -c $< -o $@
+
+$(STANDIN_SB_MAIN) $(STANDIN_SB_OBJDIR)/src/verdict.o: $(REV_STAMP)
+
+# The battery also checks that ./saebench carries nothing of the stand-in.
+test-standin: $(STANDIN_SB_BIN) saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+-include $(STANDIN_SB_OBJ:.o=.d) $(STANDIN_SB_MAIN:.o=.d)
