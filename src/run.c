@@ -558,6 +558,8 @@ static void write_gates(sb_run *r)
             na = NULL; /* a failed run evaluates nothing: every gate fails below */
         else if (d->device_only && !r->engaged)
             na = "applies to an engaged device run only";
+        else if (d->device_only && !SB_DEVICE_TIMES_MEASURED)
+            na = SB_NO_DEVICE_TIMES;
         else if (g->na)
             na = g->na_reason;
         else if (!g->recorded)
@@ -779,7 +781,7 @@ int sb_run_finish(sb_run *r)
     cJSON *tg = cJSON_AddObjectToObject(root, "target");
     double target = r->wl->target_gate ? sb_run_threshold(r, r->wl->target_gate) : NAN;
     sb_target_status ts = SB_TARGET_UNDETERMINED;
-    if (r->wl->target_gate && isfinite(target)) {
+    if (r->wl->target_gate && isfinite(target) && SB_DEVICE_TIMES_MEASURED) {
         if (r->wl->target_in_ms) {
             /* Lower is better: decide on the rate 1/ms against 1/target. */
             double ms = r->nphases && rate > 0 ? r->phases[0].stats.median * 1e3 : 0;
@@ -794,6 +796,7 @@ int sb_run_finish(sb_run *r)
     cJSON_AddStringToObject(tg, "reason", ts == SB_TARGET_MET     ? "measured device rate meets the target"
                                           : ts == SB_TARGET_UNMET ? "measured device rate falls short of the target"
                                           : reason                ? reason
+                                          : !SB_DEVICE_TIMES_MEASURED ? SB_NO_DEVICE_TIMES
                                           : r->wl->target_gate && !isfinite(target) ? "no target for this shape"
                                           : r->wl->target_gate    ? "no device measurement"
                                                                   : "this workload has no throughput target");

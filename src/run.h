@@ -235,5 +235,14 @@ void sb_run_free(sb_run *r);
 #else
 #define SB_DEVICE_EXECUTION_PATH "gpu-resident-full"
 #endif
+/* A stand-in run's times are CPU times: its device-only gates (throughput
+ * targets) do not apply and its target stays undetermined. */
+#ifdef SB_STANDIN
+#define SB_DEVICE_TIMES_MEASURED 0
+#define SB_NO_DEVICE_TIMES "the CPU stand-in measures no device time (tests/standin/)"
+#else
+#define SB_DEVICE_TIMES_MEASURED 1
+#define SB_NO_DEVICE_TIMES ""
+#endif
 
 #endif
