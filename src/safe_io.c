@@ -47,6 +47,50 @@ sb_rc sb_open_input(const char *path, FILE **f, sb_err *err)
 
 /* ------------------------------- writing ------------------------------ */
 
+/* What each checked output looked like when the run began (sb_check_writable),
+ * so the final write can tell that another process wrote it meanwhile (two
+ * runs with one --out): the later one then refuses rather than silently
+ * replacing a verdict the earlier one reported. */
+typedef struct out_claim {
+    char real[PATH_MAX];
+    int existed;
+    struct stat st;
+} out_claim;
+static out_claim g_claims[4];
+static int g_nclaims;
+
+static void claim(const char *real)
+{
+    for (int i = 0; i < g_nclaims; i++)
+        if (strcmp(g_claims[i].real, real) == 0)
+            return;
+    if (g_nclaims == (int)(sizeof g_claims / sizeof g_claims[0]))
+        return;
+    out_claim *c = &g_claims[g_nclaims++];
+    snprintf(c->real, sizeof c->real, "%s", real);
+    c->existed = stat(real, &c->st) == 0;
+}
+
+static const out_claim *claim_of(const char *real)
+{
+    for (int i = 0; i < g_nclaims; i++)
+        if (strcmp(g_claims[i].real, real) == 0)
+            return &g_claims[i];
+    return NULL;
+}
+
+/* 1 when the file at real is no longer what the claim saw. */
+static int changed_since(const out_claim *c, const char *real)
+{
+    struct stat st;
+    int exists = stat(real, &st) == 0;
+    if (exists != c->existed)
+        return 1;
+    return exists && (st.st_dev != c->st.st_dev || st.st_ino != c->st.st_ino || st.st_size != c->st.st_size ||
+                      st.st_mtim.tv_sec != c->st.st_mtim.tv_sec || st.st_mtim.tv_nsec != c->st.st_mtim.tv_nsec ||
+                      st.st_ctim.tv_sec != c->st.st_ctim.tv_sec || st.st_ctim.tv_nsec != c->st.st_ctim.tv_nsec);
+}
+
 typedef enum { TARGET_STDOUT, TARGET_REPLACE, TARGET_IN_PLACE } target_kind;
 
 /* Where a write to path goes: the path to replace (the symlink's target
@@ -147,6 +191,7 @@ sb_rc sb_check_writable(const char *path, sb_err *err)
         return sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(errno));
     close(fd);
     unlink(probe);
+    claim(real);
     return SB_OK;
 }
 
@@ -169,9 +214,13 @@ static int write_all(int fd, const sb_wpart *parts, int nparts)
     return 0;
 }
 
-/* Temp file beside real, fsync, rename, fsync of the folder. */
+/* Temp file beside real, fsync, rename, fsync of the folder. A claimed
+ * output that another process wrote meanwhile is left as it is (EEXIST). */
 static int replace_file(const char *real, const sb_wpart *parts, int nparts)
 {
+    const out_claim *c = claim_of(real);
+    if (c && changed_since(c, real))
+        return EEXIST;
     char tmp[PATH_MAX + 16];
     snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", real);
     int fd = mkstemp(tmp);
@@ -187,7 +236,8 @@ static int replace_file(const char *real, const sb_wpart *parts, int nparts)
         e = errno;
     if (close(fd) != 0 && !e)
         e = errno;
-    if (!e && rename(tmp, real) != 0)
+    /* A path that was new when claimed must still be new: no replace. */
+    if (!e && (c && !c->existed ? renameat2(AT_FDCWD, tmp, AT_FDCWD, real, RENAME_NOREPLACE) : rename(tmp, real)) != 0)
         e = errno;
     if (e) {
         unlink(tmp);
@@ -228,6 +278,8 @@ sb_rc sb_write_parts(const char *path, const sb_wpart *parts, int nparts, sb_err
         return e ? sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(e)) : SB_OK;
     }
     int e = replace_file(real, parts, nparts);
+    if (e == EEXIST)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: another process wrote it during this run; left as it is", path);
     return e ? sb_fail(err, SB_E_INPUT, "cannot write %s: %s", path, strerror(e)) : SB_OK;
 }
 

@@ -14,6 +14,10 @@
  *     file, no rename, nothing created or removed. A FIFO with no reader
  *     and a write that fails (ENOSPC on /dev/full) are errors.
  *   - A directory or a dangling symlink is refused.
+ *   - An output checked at the start of the run (sb_check_writable) that
+ *     another process wrote before this run's write (two runs, one --out) is
+ *     left as it is, and the write is an error: the later run never replaces
+ *     a verdict the earlier one reported.
  * Errors are SB_E_INPUT (exit 2) with one line naming the path. */
 #ifndef SB_SAFE_IO_H
 #define SB_SAFE_IO_H

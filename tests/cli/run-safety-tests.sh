@@ -145,6 +145,23 @@ unchanged "  the calibration file unchanged" "$CAL" "$c_before"
 expect_exit 2 "--out and --dump-beta one file by two spellings: refused" -- "${RS[@]}" "${DATA[@]}" --out "$WORK/same.x" --dump-beta "$WORK/./same.x"
 expect_exit 0 "--shape NAME beside an --out of that name: no false refusal" -- "${RS[@]}" --shape tiny-primal --out "$WORK/tiny-primal"
 
+# ---- two runs, one --out: the later never replaces what the earlier reported --
+C="$WORK/shared.json"
+"$BIN" resident-solve --backend host --calibration "$CAL" --quiet --shape sae-2k-2048 --reps 3 --out "$C" >/dev/null 2>"$WORK/slow.err" &
+slow=$!
+sleep 0.5
+"${RS[@]}" --shape tiny-primal --out "$C" >/dev/null 2>&1
+fast_rc=$?
+wait $slow
+slow_rc=$?
+if [ $fast_rc -eq 0 ] && [ $slow_rc -eq 2 ] && grep -q 'another process wrote it' "$WORK/slow.err" &&
+    [ "$(jq -r .shape.name "$C")" = tiny-primal ]; then
+    ok "two runs with one --out: the first to finish keeps the file and exit 0; the later exits 2, says why"
+else
+    bad "two runs with one --out: the first to finish keeps the file and exit 0; the later exits 2, says why" \
+        "fast exit $fast_rc, slow exit $slow_rc, file holds $(jq -r .shape.name "$C" 2>&1)" "slow stderr: $(cat "$WORK/slow.err")"
+fi
+
 # ---- a late output failure says so in the verdict ----------------------------
 if [ "$NODES" = 1 ]; then
     V="$WORK/late.json"
