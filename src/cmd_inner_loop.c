@@ -16,12 +16,12 @@
 #define IL_DEFAULT_WARMUP 2
 
 static const sb_gate_def IL_GATES[] = {
-    {"IL-001", "parity vs the dense oracle: worst rel_err of the last step, final z, objective and logdet", SB_CMP_LT, 1e-9, 1, 0, 1},
+    {"IL-001", "parity vs the dense oracle: worst rel_err of the last step, final z, objective and logdet", SB_CMP_LT, 1e-9, 1, 0, 1, 0},
     /* Default per shape (residency_min: 1.5 color-arm, 1.0 qwen). */
-    {"IL-002", "residency speedup: re-upload s per solve / resident s per solve", SB_CMP_GT, 1.0, 1, 0, 0},
-    {"IL-003", "the LM loop converged (1 yes, 0 no)", SB_CMP_GE, 1.0, 1, 0, 0},
+    {"IL-002", "residency speedup: re-upload s per solve / resident s per solve", SB_CMP_GT, 1.0, 1, 0, 0, 0},
+    {"IL-003", "the LM loop converged (1 yes, 0 no)", SB_CMP_GE, 1.0, 1, 0, 0, 0},
     /* The shape's device target (target_solve_ms). */
-    {"IL-004", "device ms per resident solve", SB_CMP_LE, NAN, 1, 1, 0},
+    {"IL-004", "device ms per resident solve", SB_CMP_LE, NAN, 1, 1, 0, 0},
 };
 
 static const sb_workload IL_WORKLOAD = {

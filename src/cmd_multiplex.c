@@ -25,9 +25,9 @@
 #define GIB (1024.0 * 1024.0 * 1024.0)
 
 static const sb_gate_def MX_GATES[] = {
-    {"MX-001", "fits whose multiplexed result differs in any bit from the sequential run (every rep of both)", SB_CMP_EQ, 0.0, 0, 0, 0},
-    {"MX-002", "cross-fit speedup: sequential sweep s / multiplexed sweep s (medians)", SB_CMP_GE, 1.0, 1, 0, 0},
-    {"MX-003", "parity vs the dense oracle: worst rel_err over the sampled fits (step, z, objective, logdet)", SB_CMP_LT, 1e-9, 1, 0, 1},
+    {"MX-001", "fits whose multiplexed result differs in any bit from the sequential run (every rep of both)", SB_CMP_EQ, 0.0, 0, 0, 0, 0},
+    {"MX-002", "cross-fit speedup: sequential sweep s / multiplexed sweep s (medians)", SB_CMP_GE, 1.0, 1, 0, 0, 0},
+    {"MX-003", "parity vs the dense oracle: worst rel_err over the sampled fits (step, z, objective, logdet)", SB_CMP_LT, 1e-9, 1, 0, 1, 0},
 };
 
 static const sb_workload MX_WORKLOAD = {

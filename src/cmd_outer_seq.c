@@ -18,9 +18,9 @@
 #define OS_DEFAULT_OUTERS 3
 
 static const sb_gate_def OS_GATES[] = {
-    {"OS-001", "frame builds over the whole shared-frame sequence", SB_CMP_EQ, 1.0, 1, 0, 0},
-    {"OS-002", "outers whose shared-frame result differs in any bit from a fresh-frame run", SB_CMP_EQ, 0.0, 0, 0, 0},
-    {"OS-003", "parity vs the dense oracle: worst rel_err over every outer (step, z, objective, logdet)", SB_CMP_LT, 1e-9, 1, 0, 1},
+    {"OS-001", "frame builds over the whole shared-frame sequence", SB_CMP_EQ, 1.0, 1, 0, 0, 0},
+    {"OS-002", "outers whose shared-frame result differs in any bit from a fresh-frame run", SB_CMP_EQ, 0.0, 0, 0, 0, 0},
+    {"OS-003", "parity vs the dense oracle: worst rel_err over every outer (step, z, objective, logdet)", SB_CMP_LT, 1e-9, 1, 0, 1, 0},
 };
 
 static const sb_workload OS_WORKLOAD = {

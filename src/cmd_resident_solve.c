@@ -25,11 +25,15 @@
 #define RS_DATA_SEED 0x1412a100deadbeefULL
 
 static const sb_gate_def RS_GATES[] = {
-    /* Parity (docs/workloads.md §1 Gates): ‖β_dev − β_cpu‖∞ / ‖β_cpu‖∞ < 1e-9. */
-    {"RS-001", "parity of the w0 system: rel_err", SB_CMP_LT, 1e-9, 1, 0, 1},
-    {"RS-002", "parity of the last timed rep's system: rel_err", SB_CMP_LT, 1e-9, 1, 0, 1},
+    /* Parity (src/parity.h, docs/verdict.md "Parity"): the ratio
+     * max(sr/30, sr_oracle/30, rel_err/(p·κ̂·ε)) ≤ 1 on each system. */
+    {"RS-001", "parity of the w0 system: ratio max(sr/30, sr_oracle/30, rel_err/bound)", SB_CMP_LE, 1.0, 1, 0, 1, 0},
+    {"RS-002", "parity of the last timed rep's system: ratio max(sr/30, sr_oracle/30, rel_err/bound)", SB_CMP_LE, 1.0, 1, 0, 1, 0},
     /* The deployment target: 100,000 rows/s per GPU. */
-    {"RS-003", "device rows/s", SB_CMP_GE, 100000.0, 1, 1, 0},
+    {"RS-003", "device rows/s", SB_CMP_GE, 100000.0, 1, 1, 0, 0},
+    /* The verdict/2 rule, opt-in: a fixed forward error on both systems,
+     * which holds for well-conditioned systems only. */
+    {"RS-004", "absolute forward error of both systems (the verdict/2 rule): max(rel_err_w0, rel_err_last)", SB_CMP_LT, 1e-9, 1, 0, 1, 1},
 };
 
 static const sb_workload RS_WORKLOAD = {
@@ -370,31 +374,50 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
     c.ops->destroy(c.state);
 }
 
-/* Parity of the w0 system and of the last timed rep's against the oracle. */
+/* Parity of the w0 system and of the last timed rep's against the oracle,
+ * judged by the one rule of src/parity.h. */
 static void rs_parity(sb_run *r, rs_data *d)
 {
-    double rel0 = NAN, rel_last = NAN, abs0 = NAN, abs_last = NAN;
+    sb_solve_parity s0, sl;
+    int ok0 = 0, okl = 0;
     int ran = r->nphases > 0 && r->phases[0].completed;
     if (ran) {
         sb_err oerr = {{0}};
         sb_run_progress(r, "oracle: dense LAPACKE solve of the w0 system");
-        if (sb_oracle_resident_solve(d->n, d->p, d->X, d->w0, d->rhs, d->ridge, d->ref, &oerr) == SB_OK)
-            rel0 = sb_rel_inf_err(d->beta0, d->ref, d->p, &abs0);
+        ok0 = sb_oracle_rs_check(d->n, d->p, d->X, d->w0, d->rhs, d->ridge, d->beta0, d->ref, &s0, &oerr) == SB_OK;
         sb_run_progress(r, "oracle: dense LAPACKE solve of the last rep's system");
-        if (sb_oracle_resident_solve(d->n, d->p, d->X, d->w_last, d->rhs, d->ridge, d->ref, &oerr) == SB_OK)
-            rel_last = sb_rel_inf_err(d->beta_last, d->ref, d->p, &abs_last);
-        sb_run_gate(r, "RS-001", rel0);
-        sb_run_gate(r, "RS-002", rel_last);
+        okl = sb_oracle_rs_check(d->n, d->p, d->X, d->w_last, d->rhs, d->ridge, d->beta_last, d->ref, &sl, &oerr) == SB_OK;
+        sb_run_gate(r, "RS-001", ok0 ? s0.ratio : NAN);
+        sb_run_gate(r, "RS-002", okl ? sl.ratio : NAN);
+        sb_run_gate(r, "RS-004", ok0 && okl ? fmax(s0.rel_err, sl.rel_err) : NAN);
     }
+    double rel0 = ok0 ? s0.rel_err : NAN, rel_last = okl ? sl.rel_err : NAN;
+    double abs0 = ok0 ? s0.abs_err : NAN, abs_last = okl ? sl.abs_err : NAN;
     cJSON *parity = sb_run_parity(r, "LAPACKE dposv on the full Gram from DGEMM (row-major), float64");
+    cJSON_AddStringToObject(parity, "rule", SB_PARITY_RULE);
+    cJSON_AddStringToObject(parity, "system", "primal: A = X^T W X + ridge I, N = p, b = rhs; infinity norms");
+    cJSON_AddNumberToObject(parity, "residual_limit", SB_PARITY_RESIDUAL_MAX);
+    cJSON_AddNumberToObject(parity, "eps", SB_PARITY_EPS);
     cJSON_AddNumberToObject(parity, "tolerance_last", sb_run_threshold(r, "RS-002"));
     cJSON_AddItemToObject(parity, "max_abs_err", sb_json_number(fmax(abs0, abs_last)));
     cJSON_AddItemToObject(parity, "rel_err", sb_json_number(fmax(rel0, rel_last)));
     cJSON_AddItemToObject(parity, "rel_err_w0", sb_json_number(rel0));
     cJSON_AddItemToObject(parity, "rel_err_last", sb_json_number(rel_last));
+    cJSON_AddItemToObject(parity, "kappa_est", sb_json_number(ok0 && okl ? fmax(s0.kappa_est, sl.kappa_est) : NAN));
+    cJSON_AddItemToObject(parity, "scaled_residual",
+                          sb_json_number(ok0 && okl ? fmax(s0.scaled_residual, sl.scaled_residual) : NAN));
+    cJSON_AddItemToObject(parity, "scaled_residual_oracle",
+                          sb_json_number(ok0 && okl ? fmax(s0.scaled_residual_oracle, sl.scaled_residual_oracle) : NAN));
+    cJSON_AddItemToObject(parity, "ratio", sb_json_number(ok0 && okl ? fmax(s0.ratio, sl.ratio) : NAN));
+    if (ok0)
+        cJSON_AddItemToObject(parity, "w0", sb_parity_json(&s0));
+    if (okl)
+        cJSON_AddItemToObject(parity, "last", sb_parity_json(&sl));
     if (ran)
-        sb_run_note(r, "parity vs LAPACKE dposv: w0 %.2e  last rep %.2e  (tolerance %.0e)", rel0, rel_last,
-                    sb_run_threshold(r, "RS-001"));
+        sb_run_note(r, "parity vs LAPACKE dposv: w0 %.2e  last rep %.2e  κ̂ %.1e, bound %.1e, sr %.2g (≤ %g)  ratio %.2g (pass ≤ %g)",
+                    rel0, rel_last, ok0 && okl ? fmax(s0.kappa_est, sl.kappa_est) : NAN, ok0 && okl ? fmax(s0.bound, sl.bound) : NAN,
+                    ok0 && okl ? fmax(s0.scaled_residual, sl.scaled_residual) : NAN, SB_PARITY_RESIDUAL_MAX,
+                    ok0 && okl ? fmax(s0.ratio, sl.ratio) : NAN, sb_run_threshold(r, "RS-001"));
 }
 
 static int cmp_int(const void *a, const void *b)

@@ -37,7 +37,8 @@ static void print_help(const sb_workload *wl, void (*help)(void))
         help();
     printf("Gates (override a threshold with --gate ID=VALUE):\n");
     for (int i = 0; i < wl->ngates; i++)
-        printf("  %s  %s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "");
+        printf("  %s  %s%s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "",
+               wl->gates[i].opt_in ? " (opt-in: applies when --gate names it)" : "");
     printf("\nWhat is solved, timed and compared: %s. Verdict fields: docs/verdict.md.\n\nOptions:\n", wl->doc);
     sb_print_opts_help(wl->accepted);
 }
@@ -534,6 +535,15 @@ static const char *decide(sb_run *r, char *buf, size_t len)
     return NULL;
 }
 
+/* --gate named this id. */
+static int gate_named(const sb_run *r, const char *id)
+{
+    for (int i = 0; i < r->opts.ngates; i++)
+        if (strcmp(r->opts.gates[i].id, id) == 0)
+            return 1;
+    return 0;
+}
+
 static void write_gates(sb_run *r)
 {
     cJSON *root = r->v.root;
@@ -560,6 +570,8 @@ static void write_gates(sb_run *r)
             na = "applies to an engaged device run only";
         else if (d->device_only && !SB_DEVICE_TIMES_MEASURED)
             na = SB_NO_DEVICE_TIMES;
+        else if (d->opt_in && !gate_named(r, d->id))
+            na = "opt-in: applies when --gate names it";
         else if (g->na)
             na = g->na_reason;
         else if (!g->recorded)
@@ -577,7 +589,7 @@ static void write_gates(sb_run *r)
         cJSON_AddItemToArray(arr, o);
         if (applies && !pass)
             r->v.gates_failed++;
-        if (d->parity)
+        if (d->parity && !(d->opt_in && !applies))
             parity_pass &= applies && pass;
     }
     if (r->parity)

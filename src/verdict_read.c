@@ -342,7 +342,7 @@ static sb_rc read_gates(const reader *r, const cJSON *gates, sb_vrec *v)
     return SB_OK;
 }
 
-/* The schema check. 1: a /2 verdict; 0: not a verdict; an error for /N, N != 2. */
+/* The schema check. 1: a /2 or /3 verdict; 0: not a verdict; an error for any other /N. */
 static sb_rc check_schema(const reader *r, const cJSON *root, int *is_verdict)
 {
     *is_verdict = 0;
@@ -360,16 +360,16 @@ static sb_rc check_schema(const reader *r, const cJSON *root, int *is_verdict)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)
             *c = '?';
     if (nd == 0 || nd > 6 || ver[nd] != '\0')
-        return sb_fail(r->err, SB_E_INPUT, "%s: unknown verdict schema \"%s\" (this saebench reads %s%d)",
-                       r->origin, shown, SCHEMA_PREFIX, SB_VERDICT_READ_VERSION);
+        return sb_fail(r->err, SB_E_INPUT, "%s: unknown verdict schema \"%s\" (this saebench reads %s%d to %s%d)",
+                       r->origin, shown, SCHEMA_PREFIX, SB_VERDICT_READ_OLDEST, SCHEMA_PREFIX, SB_VERDICT_READ_VERSION);
     long n = strtol(ver, NULL, 10);
     if (n > SB_VERDICT_READ_VERSION)
         return sb_fail(r->err, SB_E_INPUT,
                        "%s: verdict schema %s is a newer schema version than this saebench %s reads (%s%d); use a newer saebench",
                        r->origin, shown, SB_VERSION, SCHEMA_PREFIX, SB_VERDICT_READ_VERSION);
-    if (n < SB_VERDICT_READ_VERSION)
+    if (n < SB_VERDICT_READ_OLDEST)
         return sb_fail(r->err, SB_E_INPUT, "%s: verdict schema %s is older than %s%d and not read",
-                       r->origin, shown, SCHEMA_PREFIX, SB_VERDICT_READ_VERSION);
+                       r->origin, shown, SCHEMA_PREFIX, SB_VERDICT_READ_OLDEST);
     *is_verdict = 1;
     return SB_OK;
 }

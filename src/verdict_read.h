@@ -1,4 +1,4 @@
-/* The one reader of verdict files (schema saebench.verdict/2, docs/verdict.md)
+/* The one reader of verdict files (schemas saebench.verdict/2 and /3, docs/verdict.md)
  * for 'report' and 'compare'. It loads FILE.json, or every *.json under a
  * directory (recursively, in sorted order), keeps what those commands use,
  * and checks each of those fields' type and finiteness, so that neither
@@ -19,7 +19,12 @@
 
 #include "common.h"
 
-#define SB_VERDICT_READ_VERSION 2
+/* The reader takes /2 and /3: /3 changed only what resident-solve's
+ * RS-001/RS-002 and parity.pass mean (a ratio judged by src/parity.h, not
+ * a fixed forward error) and added parity fields; every field the reader
+ * uses is the same in both (docs/verdict.md, Versions). */
+#define SB_VERDICT_READ_VERSION 3
+#define SB_VERDICT_READ_OLDEST 2
 
 /* The timing of one phase (or the primary, timing's top level). A number
  * absent from the file is NaN, a flag absent is -1. */

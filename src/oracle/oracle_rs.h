@@ -8,10 +8,18 @@
 #include <stdint.h>
 
 #include "../common.h"
+#include "../parity.h"
 
 /* β of (Xᵀ diag(w) X + ridge·I) β = rhs, X n×p row-major. */
 sb_rc sb_oracle_resident_solve(int64_t n, int64_t p, const double *X, const double *w,
                                const double *rhs, double ridge, double *beta, sb_err *err);
+
+/* The oracle's β of the same system into ref, and the parity of beta
+ * against it (src/parity.h): both scaled residuals on the oracle's G, κ̂ from
+ * dpocon on its factor, the forward error, bound and ratio. O(p²) beyond the
+ * oracle's own solve; nothing beyond the matrix it forms. */
+sb_rc sb_oracle_rs_check(int64_t n, int64_t p, const double *X, const double *w, const double *rhs, double ridge,
+                         const double *beta, double *ref, sb_solve_parity *out, sb_err *err);
 
 /* ‖a − b‖∞ / ‖b‖∞ and ‖a − b‖∞ (abs may be NULL). NaN anywhere gives NaN. */
 double sb_rel_inf_err(const double *a, const double *b, int64_t len, double *abs_err);

@@ -46,7 +46,10 @@ if expect_exit 0 "tiny-primal on the host passes" -- "${RS[@]}" --shape tiny-pri
     check "host run leaves the target undetermined" "$V" '.target.status == "undetermined"'
     check "gates RS-001 and RS-002 pass" "$V" '([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .pass] == [true, true])'
     check "RS-003 listed as not applying on the host, with a reason" "$V" '[.gates[] | select(.id == "RS-003")][0] | .applies == false and .pass == false and .value == null and (.reason | test("device"))'
-    check "RS-001/RS-002 apply" "$V" '[.gates[] | select(.id != "RS-003") | .applies] == [true, true]'
+    check "RS-001/RS-002 apply" "$V" '[.gates[] | select(.id == "RS-001" or .id == "RS-002") | .applies] == [true, true]'
+    check "RS-004 (the verdict/2 rule) is opt-in: listed, not applied" "$V" '[.gates[] | select(.id == "RS-004")][0] | .applies == false and (.reason | test("opt-in"))'
+    check "parity records kappa_est, scaled residuals and the bound of each system" "$V" \
+        '.parity.kappa_est >= 1 and .parity.scaled_residual <= 30 and .parity.scaled_residual_oracle <= 30 and .parity.w0.bound > 0 and .parity.last.ratio <= 1 and .parity.tolerance == 1'
     check "timing reports noise statistics" "$V" '.timing.rel_iqr >= 0 and .timing.rse_median >= 0 and (.timing.noisy | type) == "boolean" and .timing.stop_reason == "reps" and .timing.q1_s <= .timing.median_s and .timing.median_s <= .timing.q3_s'
     check "telemetry names library calls and own kernels" "$V" '.telemetry.library_calls > 0 and .telemetry.own_kernel_launches == 0 and (.telemetry | has("kernel_launches") | not)'
     check "timing.reps equals --reps" "$V" '.timing.reps == 4 and .timing.warmup == 1 and (.timing.samples_s | length) == 4'
@@ -71,7 +74,7 @@ if expect_exit 0 "tiny-dual --method primal passes" -- "${RS[@]}" --shape tiny-d
 fi
 
 if expect_exit 0 "--out - writes the verdict on stdout" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --out -; then
-    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/2" and .workload == "resident-solve"'
+    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/3" and .workload == "resident-solve"'
     cp "$OUTS" "$WORK/stdout-verdict.json"
     valid "stdout verdict is schema-valid" "$WORK/stdout-verdict.json"
 fi
@@ -154,6 +157,29 @@ if expect_exit 0 "real data from .npy passes" -- "${RS[@]}" --shape tiny-primal 
     valid "npy verdict is schema-valid" "$V"
     check "npy run parity passes" "$V" '.parity.pass == true and .parity.rel_err < 1e-9'
     check "npy run records shape.data npy" "$V" '.shape.data == "npy" and .shape.n == 64 and .shape.p == 32'
+fi
+
+# ---- real data, ill-conditioned by per-column scales (the parity rule) ------
+# The report that motivated verdict/3: X = randn(150,300)·uniform(0.1,3) per
+# column, w ~ uniform(0.05,2), ridge 1e-5 (cond₂ ~5e8). A correct FP64 solve
+# misses a fixed 1e-9 forward error; under the parity rule it passes, with κ̂.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(7)
+n, p = 150, 300
+np.save(d + "/cs_X.npy", rng.standard_normal((n, p)) * rng.uniform(0.1, 3, p))
+np.save(d + "/cs_w.npy", rng.uniform(0.05, 2, n))
+np.save(d + "/cs_rhs.npy", rng.standard_normal(p))
+EOF
+V="$WORK/colscale.json"
+if expect_exit 0 "column-scaled real data, ridge 1e-5: a correct FP64 solve passes" -- "${RS[@]}" --backend host --reps 3 --warmup 0 --calibration "$CAL" \
+    --x "$WORK/cs_X.npy" --w "$WORK/cs_w.npy" --rhs "$WORK/cs_rhs.npy" --ridge 1e-5 --out "$V"; then
+    valid "column-scaled verdict is schema-valid" "$V"
+    check "column-scaled: kappa_est > 1e8 in the verdict, forward error beyond 1e-9 yet within the bound" "$V" \
+        '.parity.kappa_est > 1e8 and .parity.rel_err > 1e-9 and .parity.w0.rel_err <= .parity.w0.bound and .parity.last.rel_err <= .parity.last.bound and .parity.scaled_residual <= 30 and .parity.pass'
+    says "column-scaled: the summary prints κ̂ beside parity" "κ̂ "
 fi
 
 cp shapes/tiny-primal.json "$WORK/my-shape.json"
@@ -327,9 +353,11 @@ says "--precision fp16: one clear line" "--precision: 'fp16' is not fp64, mixed 
 expect_exit 2 "--precision given twice is refused" -- "${RS[@]}" --shape tiny-primal --precision mixed --precision fp64 "${FAST[@]}" --out "$OUT"
 expect_exit 2 "--precision is resident-solve's only" -- "$BIN" inner-loop --shape tiny-arrow --precision mixed --out "$OUT"
 # Ill-conditioned data: X rank one plus 1e-5 noise, weights 1e-8..1, ridge 1e-13:
-# cond(A) far beyond 1/ε₃₂, and beyond what even FP64 solves to 1e-9 (exit 1
-# on parity), so the test is that mixed falls back, says so, and then gives
-# exactly the fp64 run's answer.
+# cond(A) far beyond 1/ε₃₂, and beyond what even FP64 solves to a fixed 1e-9.
+# The parity rule (verdict/3) judges the FP64 solve by its residual and holds
+# its forward error to the bound κ̂ allows: it passes; the opt-in verdict/2
+# rule (RS-004=1e-9) still fails it. The test is that mixed falls back, says
+# so, and then gives exactly the fp64 run's answer.
 "$PY" - "$WORK" <<'EOF'
 import sys
 import numpy as np
@@ -343,15 +371,20 @@ np.save(d + "/ill_rhs.npy", rng.uniform(-1, 1, p))
 EOF
 ILL=(--x "$WORK/ill_X.npy" --w "$WORK/ill_w.npy" --rhs "$WORK/ill_rhs.npy" --ridge 1e-13 --reps 3 --warmup 0 --calibration "$CAL")
 V="$WORK/ill-mixed.json"
-expect_exit 1 "ill-conditioned data, --precision fp64: exit 1 on parity" -- "${RS[@]}" --backend host --precision fp64 "${ILL[@]}" --out "$WORK/ill-fp64.json"
-expect_exit 1 "ill-conditioned data, --precision mixed: exit 1 on parity" -- "${RS[@]}" --backend host --precision mixed "${ILL[@]}" --out "$V"
+expect_exit 0 "ill-conditioned data, --precision fp64: a correct FP64 solve passes the parity rule" -- "${RS[@]}" --backend host --precision fp64 "${ILL[@]}" --out "$WORK/ill-fp64.json"
+check "ill-conditioned fp64: kappa_est beyond 1e9, residual small, forward error within the bound" "$WORK/ill-fp64.json" \
+    '.parity.kappa_est > 1e9 and .parity.scaled_residual <= 30 and .parity.w0.rel_err <= .parity.w0.bound and .parity.pass'
+expect_exit 1 "ill-conditioned data, opt-in RS-004=1e-9 (the verdict/2 rule): exit 1" -- "${RS[@]}" --backend host --precision fp64 "${ILL[@]}" --gate RS-004=1e-9 --out "$WORK/ill-rs004.json"
+check "ill-conditioned RS-004: applies, fails, and parity.pass says so" "$WORK/ill-rs004.json" \
+    '([.gates[] | select(.id == "RS-004")][0] | .applies and (.pass | not)) and (.parity.pass | not) and ([.gates[] | select(.id == "RS-001")][0].pass)'
+expect_exit 0 "ill-conditioned data, --precision mixed: falls back and passes" -- "${RS[@]}" --backend host --precision mixed "${ILL[@]}" --out "$V"
 check "ill-conditioned mixed: the fallback's answer is the fp64 run's" "$V" \
     ".parity.rel_err_w0 == $(jq .parity.rel_err_w0 "$WORK/ill-fp64.json") and .parity.rel_err_last == $(jq .parity.rel_err_last "$WORK/ill-fp64.json")"
 check "ill-conditioned mixed: every timed rep fell back to FP64, with the reason" "$V" \
     '.precision.used == "mixed" and .precision.mixed_reps == 3 and .precision.fallback_reps == 3 and (.precision.fallback_reason | length > 0) and .precision.w0_solve.fallback == true'
 says "ill-conditioned mixed: the summary says so" "3 of 3 timed reps fell back to FP64"
 V="$WORK/ill-auto.json"
-expect_exit 1 "ill-conditioned data, --precision auto: exit 1 on parity" -- "${RS[@]}" --backend host --precision auto "${ILL[@]}" --out "$V"
+expect_exit 0 "ill-conditioned data, --precision auto: passes" -- "${RS[@]}" --backend host --precision auto "${ILL[@]}" --out "$V"
 check "ill-conditioned auto: chose fp64 after the w0 probe, no timed rep ran mixed" "$V" \
     '.precision.used == "fp64" and .precision.mixed_reps == 0 and (.precision.auto_choice | startswith("fp64:"))'
 V="$WORK/auto-ok.json"

@@ -234,13 +234,23 @@ static void test_reader_minimal(void **st)
     assert_string_equal(v.date_from, "created");
     assert_string_equal(v.date, "2026-11-24T10:00:00Z");
     sb_vrec_free(&v);
+    /* /3 (the parity rule's version) reads the same fields. */
+    char v3[2048];
+    const char *at = strstr(MINIMAL, "verdict/2");
+    assert_non_null(at);
+    snprintf(v3, sizeof v3, "%.*sverdict/3%s", (int)(at - MINIMAL), MINIMAL, at + strlen("verdict/2"));
+    found = 0;
+    assert_int_equal(parse(v3, &v, &found, &err), SB_OK);
+    assert_int_equal(found, 1);
+    assert_int_equal(v.ngates, 1);
+    sb_vrec_free(&v);
 }
 
 static void test_reader_rejects(void **st)
 {
     (void)st;
     struct { const char *from, *to, *msg; } cases[] = {
-        {"\"saebench.verdict/2\"", "\"saebench.verdict/3\"", "newer schema version"},
+        {"\"saebench.verdict/2\"", "\"saebench.verdict/4\"", "newer schema version"},
         {"\"saebench.verdict/2\"", "\"saebench.verdict/1\"", "older"},
         {"\"saebench.verdict/2\"", "\"saebench.verdict/2x\"", "unknown verdict schema"},
         {"\"median_s\": 0.5,", "\"median_s\": \"fast\",", "timing.median_s"},

@@ -19,8 +19,8 @@
 #include "shape.h"
 
 static const sb_gate_def GATES[] = {
-    {"RS-001", "parity", SB_CMP_LT, 1e-9, 1, 0, 0},
-    {"RS-003", "device rows/s", SB_CMP_GE, 1000.0, 1, 1, 0},
+    {"RS-001", "parity", SB_CMP_LT, 1e-9, 1, 0, 0, 0},
+    {"RS-003", "device rows/s", SB_CMP_GE, 1000.0, 1, 1, 0, 0},
 };
 static const sb_workload WL = {
     .name = "resident-solve",

@@ -1,0 +1,56 @@
+#include "parity.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+
+#include "verdict.h"
+
+const char SB_PARITY_RULE[] =
+    "ratio = max(sr/30, sr_oracle/30, rel_err/bound) <= threshold (1); "
+    "sr = ||b - A x||_inf / (||A||_inf ||x||_inf N eps), bound = 10 sqrt(N) kappa_est eps, "
+    "kappa_est = 1/rcond (LAPACK dpocon on the oracle's factor), eps = 2^-53";
+
+double sb_parity_scaled_residual(double res_inf, double a_norm_inf, double x_norm_inf, int64_t order)
+{
+    if (isnan(res_inf) || isnan(a_norm_inf) || isnan(x_norm_inf))
+        return NAN;
+    if (res_inf == 0)
+        return 0;
+    double den = a_norm_inf * x_norm_inf * (double)order * SB_PARITY_EPS;
+    return den > 0 ? res_inf / den : INFINITY;
+}
+
+double sb_parity_bound(double kappa_est, int64_t order)
+{
+    return SB_PARITY_BOUND_C * sqrt((double)order) * kappa_est * SB_PARITY_EPS;
+}
+
+void sb_parity_judge(sb_solve_parity *s)
+{
+    s->bound = sb_parity_bound(s->kappa_est, s->order);
+    double parts[3] = {s->scaled_residual / SB_PARITY_RESIDUAL_MAX, s->scaled_residual_oracle / SB_PARITY_RESIDUAL_MAX,
+                       s->rel_err / s->bound};
+    /* fe/bound with fe = 0 and bound = ∞ (a singular estimate) is 0, not NaN. */
+    if (s->rel_err == 0)
+        parts[2] = 0;
+    double r = 0;
+    for (int i = 0; i < 3; i++)
+        r = isnan(parts[i]) || isnan(r) ? NAN : fmax(r, parts[i]);
+    s->ratio = r;
+}
+
+int sb_parity_passes(double ratio, double threshold) { return ratio <= threshold; }
+
+cJSON *sb_parity_json(const sb_solve_parity *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "kappa_est", sb_json_number(s->kappa_est));
+    cJSON_AddItemToObject(o, "scaled_residual", sb_json_number(s->scaled_residual));
+    cJSON_AddItemToObject(o, "scaled_residual_oracle", sb_json_number(s->scaled_residual_oracle));
+    cJSON_AddItemToObject(o, "rel_err", sb_json_number(s->rel_err));
+    cJSON_AddItemToObject(o, "max_abs_err", sb_json_number(s->abs_err));
+    cJSON_AddItemToObject(o, "bound", sb_json_number(s->bound));
+    cJSON_AddItemToObject(o, "ratio", sb_json_number(s->ratio));
+    cJSON_AddItemToObject(o, "estimate_s", sb_json_number(s->estimate_s));
+    return o;
+}

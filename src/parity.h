@@ -1,0 +1,84 @@
+/* The parity rule: how a solve is judged against the dense oracle, decided
+ * here once for every workload that solves a symmetric positive definite
+ * system (docs/verdict.md "Parity"). Modelled on the LAPACK and MAGMA
+ * testers (dpot02/dpot05, testing_dposv): a solve is judged by its backward
+ * error (a scaled residual), and its forward error against the oracle is
+ * held to the bound its conditioning allows, not to a fixed tolerance.
+ *
+ * For a system A x = b of order N solved as x̂ (A symmetric positive
+ * definite, every norm the ∞-norm; ‖A‖∞ = ‖A‖₁ as A is symmetric):
+ *
+ *   scaled residual  sr   = ‖b − A x̂‖∞ / (‖A‖∞ · ‖x̂‖∞ · N · ε)
+ *   condition        κ̂    = 1 / rcond, rcond from LAPACK dpocon on the
+ *                           oracle's Cholesky factor and ‖A‖₁ (dlansy)
+ *   forward error    fe   = ‖x̂ − x_oracle‖∞ / ‖x_oracle‖∞
+ *   bound            bnd  = c · κ̂ · ε with c = 10·√N
+ *   ε = 2^-53 (LAPACK dlamch('E'), the unit roundoff)
+ *
+ *   ratio = max(sr / 30, sr_oracle / 30, fe / bnd)     passes when ≤ 1
+ *
+ * 30 is the LAPACK/MAGMA testers' threshold on scaled residuals (MAGMA's
+ * testing_dposv divides by N as here). The forward bound follows the LAPACK
+ * Users' Guide ("Error bounds for linear equation solving": forward error ≲
+ * κ · backward error, approximated there as p(N)·ε/rcond with p(N) "a
+ * modestly growing function of N") and LAPACK's dget04 tester, which holds
+ * ‖x̂ − x‖/(‖x‖·κ·ε) to 30. c = 10·√N: √N is the growth of a blocked
+ * Cholesky solve's rounding errors in practice (and the √N of dsposv's own
+ * refinement criterion, which --precision mixed stops on); 10 covers the two
+ * solves compared (backend and oracle each err by up to ~κ·ε) and dpocon's
+ * estimate (a lower bound of κ₁, rarely off by more than 3×). On the
+ * 150×300 real-data systems of tests/unit/test_parity.c the observed
+ * fe/bnd is ~1e-4 (κ̂ is κ₁, ~30× κ₂ there). Loose on purpose: the
+ * residual is what rejects a wrong β; the forward check catches an oracle
+ * disagreement no residual explains.
+ * The oracle's own residual enters the ratio: a comparison with an oracle
+ * that did not solve its system to 30 scaled ulps establishes nothing.
+ * There is no absolute floor on fe: κ̂ ≥ 1 makes bnd ≥ 10·√N·ε, and the
+ * old fixed 1e-9 stays reachable as an opt-in gate (resident-solve RS-004). A NaN anywhere
+ * gives a NaN ratio, which fails every gate. */
+#ifndef SB_PARITY_H
+#define SB_PARITY_H
+
+#include <stdint.h>
+
+#define SB_PARITY_EPS 0x1p-53            /* LAPACK dlamch('E') */
+#define SB_PARITY_RESIDUAL_MAX 30.0      /* the testers' threshold on sr */
+#define SB_PARITY_BOUND_C 10.0           /* c = SB_PARITY_BOUND_C · √N */
+
+struct cJSON;
+
+/* What one solve's parity is made of. The checker fills every field. */
+typedef struct sb_solve_parity {
+    int64_t order;                 /* N */
+    double norm_inf;               /* ‖A‖∞ */
+    double kappa_est;              /* κ̂ = 1/rcond (∞ when rcond = 0) */
+    double scaled_residual;        /* sr of the solve under test */
+    double scaled_residual_oracle; /* sr of the oracle's solve */
+    double rel_err, abs_err;       /* forward error against the oracle */
+    double bound;                  /* c·κ̂·ε */
+    double ratio;                  /* max(sr/30, sr_oracle/30, fe/bound) */
+    double estimate_s;             /* seconds spent on the norm, dpocon and both residuals */
+} sb_solve_parity;
+
+/* sr from the pieces: ‖r‖∞, ‖A‖∞, ‖x̂‖∞, N. 0 when r = 0; ∞ when r ≠ 0 and
+ * ‖A‖·‖x̂‖ = 0; NaN when any input is NaN. */
+double sb_parity_scaled_residual(double res_inf, double a_norm_inf, double x_norm_inf, int64_t order);
+
+/* bnd = 10 · √N · κ̂ · ε. */
+double sb_parity_bound(double kappa_est, int64_t order);
+
+/* Fill bound and ratio from order, kappa_est, the two scaled residuals and
+ * rel_err (the one place the rule is applied). */
+void sb_parity_judge(sb_solve_parity *s);
+
+/* ratio ≤ threshold (1 by default; --gate ID=VALUE scales every constant). */
+int sb_parity_passes(double ratio, double threshold);
+
+/* The verdict's per-system object: kappa_est, scaled_residual,
+ * scaled_residual_oracle, rel_err, max_abs_err, bound, ratio, estimate_s. */
+struct cJSON *sb_parity_json(const sb_solve_parity *s);
+
+/* The rule in words (the verdict's parity.rule). */
+extern const char SB_PARITY_RULE[];
+
+#endif
