@@ -361,7 +361,7 @@ static const char USAGE[] =
     "usage: saebench compare BASE NEW [--max-regression PCT] [--alpha A] [--run-alpha A]\n"
     "                        [--single-run-threshold PCT] [--require-all] [--format text|json]\n"
     "  BASE, NEW           a verdict file, or a directory of them (read recursively); several verdicts\n"
-    "                      of one key and one build/host/threads on a side are repeated runs\n"
+    "                      of one key and one build/host/threads/options on a side are repeated runs\n"
     "  --max-regression PCT smallest slowdown that can fail (default 5)\n"
     "  --alpha A           Mann-Whitney level on the reps, one run a side, >= 6 reps a side (default 0.01)\n"
     "  --run-alpha A       level of the t test on the run medians, several runs (default 0.05)\n"
@@ -470,8 +470,8 @@ static sb_rc parse_args(int argc, char **argv, compare_opts *o, sb_err *err)
 
 /* Per verdict of a side: head[i] is the newest verdict of its key (created,
  * else the dated directory, else load order; never mtime). use[i] is 1 when i
- * is a run of that newest configuration (same tool.git, host.hostname and
- * host.threads: sb_vrec_same_config), 0 when it is superseded. */
+ * is a run of that newest configuration (same tool.git, host.hostname,
+ * host.threads and options: sb_vrec_same_config), 0 when it is superseded. */
 static void group_runs(const sb_vset *s, size_t *head, int *use)
 {
     for (size_t i = 0; i < s->n; i++) {
@@ -806,7 +806,7 @@ static void print_text(FILE *f, const compare_opts *o, const sb_vset *bs, const 
                 continue;
             if (!header++)
                 fprintf(f, "\nsuperseded (a newer verdict of the key was built or run differently: tool.git, "
-                           "host.hostname or host.threads; not compared):\n");
+                           "host.hostname, host.threads or the command's options; not compared):\n");
             const sb_vrec *v = &s->items[i];
             fprintf(f, "  %s ", side ? "NEW " : "BASE");
             print_key(f, v);

@@ -493,6 +493,34 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
         v->host_threads = isnan(th) ? -1 : (int64_t)th;
     }
 
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+    if (cmd) {
+        if (!cJSON_IsArray(cmd))
+            return bad(r, "command", "must be an array of strings");
+        const cJSON *it;
+        int k = 0, skip = 0;
+        size_t len = 0;
+        cJSON_ArrayForEach(it, cmd) {
+            if (!cJSON_IsString(it) || !it->valuestring)
+                return bad(r, "command", "must be an array of strings");
+            const char *a = it->valuestring;
+            if (k++ == 0 || skip) { /* the program's name; an output option's value */
+                skip = 0;
+                continue;
+            }
+            if (strcmp(a, "--out") == 0 || strcmp(a, "--dump-beta") == 0) {
+                skip = 1;
+                continue;
+            }
+            if (strncmp(a, "--out=", 6) == 0 || strncmp(a, "--dump-beta=", 12) == 0 || strcmp(a, "--quiet") == 0)
+                continue;
+            int n = snprintf(v->args + len, sizeof v->args - len, "%s%s", len ? "\x1f" : "", a);
+            if (n < 0 || (size_t)n >= sizeof v->args - len)
+                return bad(r, "command", "is longer than the reader keeps (2047 characters)");
+            len += (size_t)n;
+        }
+    }
+
     char created[64];
     if ((rc = get_string(r, root, "created", "created", 0, created, sizeof created)))
         return rc;
@@ -636,7 +664,8 @@ int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b)
 
 int sb_vrec_same_config(const sb_vrec *a, const sb_vrec *b)
 {
-    return strcmp(a->git, b->git) == 0 && strcmp(a->hostname, b->hostname) == 0 && a->host_threads == b->host_threads;
+    return strcmp(a->git, b->git) == 0 && strcmp(a->hostname, b->hostname) == 0 && a->host_threads == b->host_threads &&
+           strcmp(a->args, b->args) == 0;
 }
 
 int sb_vrec_order(const sb_vrec *a, const sb_vrec *b)

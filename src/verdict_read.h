@@ -86,11 +86,16 @@ typedef struct sb_vrec {
     int dirty;                /* tool.dirty: 1, 0, or -1 when absent */
     char hostname[256];       /* host.hostname, "" when absent */
     int64_t host_threads;     /* host.threads, -1 when absent */
+    /* The run's options: "command" without the program name and without the
+     * options that only name outputs (--out, --dump-beta, --quiet), joined
+     * by '\x1f'; "" when the verdict has no command. */
+    char args[2048];
 } sb_vrec;
 
 /* Two verdicts of one key are runs of one configuration (pooled by compare
- * as repeats) when they share tool.git, host.hostname and host.threads
- * (an absent field matches only an absent one). */
+ * as repeats) when they share tool.git, host.hostname, host.threads and the
+ * options they were run with (args) (an absent field matches only an absent
+ * one). */
 int sb_vrec_same_config(const sb_vrec *a, const sb_vrec *b);
 
 /* Order of two verdicts: order_epoch, then path. <0, 0, >0 as strcmp. */

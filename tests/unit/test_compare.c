@@ -422,7 +422,53 @@ static void test_reader_minimal(void **st)
     assert_int_equal(v.ngates, 1);
     assert_string_equal(v.date_from, "created");
     assert_string_equal(v.date, "2026-11-24T10:00:00Z");
+    assert_true(v.order_epoch == v.date_epoch); /* created orders */
     sb_vrec_free(&v);
+}
+
+/* Runs of one configuration: same git, host, threads and options (outputs aside). */
+static void test_reader_config(void **st)
+{
+    (void)st;
+    static const char head[] =
+        "{\"schema\": \"saebench.verdict/2\", \"workload\": \"resident-solve\", \"shape\": {\"name\": \"s\"},"
+        " \"backend\": \"host\", \"device\": null, \"engaged\": false, \"gates\": [],"
+        " \"timing\": {\"median_s\": 0.5}, \"throughput\": {\"measured_rows_per_s\": 10, \"engaged_rows_per_s\": 0},"
+        " \"verdict\": \"pass\", \"exit_code\": 0, \"tool\": {\"name\": \"saebench\", \"version\": \"0.1.0\","
+        " \"git\": \"abc-dirty\", \"dirty\": true}, \"host\": {\"cpu\": \"x\", \"threads\": 2, \"blas\": \"b\","
+        " \"hostname\": \"vm\"}, ";
+    const char *tails[] = {
+        "\"command\": [\"./saebench\", \"resident-solve\", \"--shape\", \"s\", \"--out\", \"a/v.json\"]}",
+        "\"command\": [\"/x/saebench\", \"resident-solve\", \"--shape\", \"s\", \"--quiet\", \"--out=b/v.json\"]}",
+        "\"command\": [\"./saebench\", \"resident-solve\", \"--shape\", \"s\", \"--threads\", \"1\"]}",
+        "\"command\": [\"./saebench\", 3]}",
+    };
+    sb_vrec v[3];
+    sb_err err = {{0}};
+    int found = 0;
+    for (int i = 0; i < 4; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%s%s", head, tails[i]);
+        if (i == 3) {
+            sb_vrec bad;
+            assert_int_equal(parse(text, &bad, &found, &err), SB_E_INPUT);
+            assert_non_null(strstr(err.msg, "command"));
+            continue;
+        }
+        assert_int_equal(parse(text, &v[i], &found, &err), SB_OK);
+    }
+    assert_int_equal(v[0].dirty, 1);
+    assert_string_equal(v[0].hostname, "vm");
+    assert_true(v[0].host_threads == 2);
+    assert_string_equal(v[0].args, "resident-solve\x1f--shape\x1fs");
+    assert_true(sb_vrec_same_config(&v[0], &v[1]));  /* only the outputs and the program path differ */
+    assert_false(sb_vrec_same_config(&v[0], &v[2])); /* --threads 1 */
+    v[1].git[0] = 'x';
+    assert_false(sb_vrec_same_config(&v[0], &v[1]));
+    /* No created, no dated directory: the order is the path's, never mtime. */
+    assert_true(v[0].order_epoch == 0);
+    for (int i = 0; i < 3; i++)
+        sb_vrec_free(&v[i]);
 }
 
 static void test_reader_rejects(void **st)
@@ -519,6 +565,7 @@ int main(void)
         cmocka_unit_test(test_runs_beyond_band_not_significant),
         cmocka_unit_test(test_runs_rse_floor_and_unmeasured),
         cmocka_unit_test(test_reader_minimal),
+        cmocka_unit_test(test_reader_config),
         cmocka_unit_test(test_reader_rejects),
         cmocka_unit_test(test_reader_not_a_verdict),
         cmocka_unit_test(test_dates),
