@@ -107,8 +107,8 @@ static sb_rc parse_args(int argc, char **argv, report_opts *o, sb_err *err)
 
 /* ------------------------------------------------------------ rows */
 
-/* Rows in key order (workload, shape, backend, device), then by date, then
- * path, so a merged table reads the same whatever order the files came in. */
+/* Rows in key order (workload, shape, backend, device), then by created (else
+ * the dated directory; never the file's mtime), then path, so a merged table reads the same whatever order the files came in. */
 static const sb_vset *g_sort_set;
 static int by_key_date(const void *pa, const void *pb)
 {
@@ -117,9 +117,7 @@ static int by_key_date(const void *pa, const void *pb)
     if ((c = strcmp(a->workload, b->workload)) || (c = strcmp(a->shape, b->shape)) ||
         (c = strcmp(a->backend, b->backend)) || (c = strcmp(a->device, b->device)))
         return c;
-    if (a->date_epoch != b->date_epoch)
-        return a->date_epoch < b->date_epoch ? -1 : 1;
-    return strcmp(a->path, b->path);
+    return sb_vrec_order(a, b); /* created, else the dated directory, then path: never mtime */
 }
 
 /* The indices of set's rows in by_key_date order; NULL when out of memory. */

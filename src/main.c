@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "common.h"
 #include "host/host_info.h"
+#include "verdict.h"
 
 #ifndef SB_GIT
 #define SB_GIT "unknown"
@@ -73,6 +74,7 @@ static int dispatch(int argc, char **argv)
  * every command's stdout is checked once, here, before the exit code stands. */
 int main(int argc, char **argv)
 {
+    sb_verdict_set_command(argc, argv);
     int rc = dispatch(argc, argv);
     errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "host/host_info.h"
 #include "shape.h"
 
@@ -484,6 +485,9 @@ cJSON *sb_stats_json(const sb_phase *ph, int64_t warmup)
     cJSON_AddNumberToObject(o, "outliers", ok ? (double)s->outliers : 0);
     cJSON_AddBoolToObject(o, "noisy", ok ? ph->noisy : 1);
     cJSON_AddStringToObject(o, "stop_reason", ph->stop_reason ? ph->stop_reason : "not-run");
+    /* 'saebench compare' tests one run against one with Mann-Whitney on the
+     * reps, which needs SB_MW_MIN_SAMPLES a side (docs/compare.md). */
+    cJSON_AddBoolToObject(o, "too_few_for_compare", !ok || ph->count < SB_MW_MIN_SAMPLES);
     cJSON *arr = cJSON_AddArrayToObject(o, "samples_s");
     for (int64_t k = 0; ok && k < ph->count; k++)
         cJSON_AddItemToArray(arr, cJSON_CreateNumber(ph->samples[k]));
@@ -604,6 +608,10 @@ static void write_measurements(sb_run *r, double *rate_out)
     /* Timing: the first phase at the top, every phase under "phases". */
     sb_phase none_run = {.name = "none", .stop_reason = "not-run"};
     cJSON *timing = sb_stats_json(main ? main : &none_run, r->warmup);
+    if (main_ok && main->count < SB_MW_MIN_SAMPLES)
+        sb_run_note(r, "note: %lld timed reps: too few for 'saebench compare' to test this run against another "
+                       "(Mann-Whitney needs %d a side; --reps %d)", (long long)main->count, SB_MW_MIN_SAMPLES,
+                    SB_MW_MIN_SAMPLES);
     cJSON_AddStringToObject(timing, "clock", "host CLOCK_MONOTONIC around each synchronous rep (inputs up to results down)");
     cJSON_AddNumberToObject(timing, "max_noise", r->opts.max_noise);
     cJSON_AddNumberToObject(timing, "min_time_s", r->opts.min_time);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "host/host_info.h"
@@ -16,6 +17,23 @@
 #ifndef SB_GIT
 #define SB_GIT "unknown"
 #endif
+
+/* The command line, from main(): the verdict's "command". */
+static int g_argc;
+static char **g_argv;
+
+void sb_verdict_set_command(int argc, char **argv)
+{
+    g_argc = argc;
+    g_argv = argv;
+}
+
+int sb_git_is_dirty(const char *git)
+{
+    static const char suffix[] = "-dirty";
+    size_t n = strlen(git), m = sizeof suffix - 1;
+    return n >= m && strcmp(git + n - m, suffix) == 0;
+}
 
 cJSON *sb_json_number(double x)
 {
@@ -33,6 +51,20 @@ sb_rc sb_verdict_init(sb_verdict *v, const char *workload, const sb_shape *shape
     cJSON_AddStringToObject(tool, "name", "saebench");
     cJSON_AddStringToObject(tool, "version", SB_VERSION);
     cJSON_AddStringToObject(tool, "git", SB_GIT);
+    /* The Makefile appends -dirty to the commit when 'git diff --quiet HEAD'
+     * saw local changes; "unknown" (no .git) is reported as not dirty. */
+    cJSON_AddBoolToObject(tool, "dirty", sb_git_is_dirty(SB_GIT));
+    /* Provenance: when (UTC, the run's start), and exactly what was run. */
+    char created[32] = "";
+    time_t now = time(NULL);
+    struct tm tm;
+    if (now != (time_t)-1 && gmtime_r(&now, &tm))
+        strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (created[0])
+        cJSON_AddStringToObject(v->root, "created", created);
+    cJSON *cmd = cJSON_AddArrayToObject(v->root, "command");
+    for (int i = 0; i < g_argc && g_argv && g_argv[i]; i++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(g_argv[i]));
     cJSON_AddStringToObject(v->root, "workload", workload);
     cJSON_AddItemToObject(v->root, "shape", shape ? sb_shape_to_json(shape) : cJSON_CreateNull());
     cJSON_AddItemToObject(v->root, "host", sb_host_info_json());

@@ -19,7 +19,15 @@ typedef struct sb_verdict {
     int gates_failed;
 } sb_verdict;
 
-/* schema, tool, workload, shape, host sections. Returns SB_E_RUNTIME on OOM. */
+/* The process's command line (main's argc/argv), recorded as the verdict's
+ * "command" by every later sb_verdict_init. Not called: an empty array. */
+void sb_verdict_set_command(int argc, char **argv);
+
+/* 1 when a tool.git string names a modified tree (ends with "-dirty"). */
+int sb_git_is_dirty(const char *git);
+
+/* schema, tool (name, version, git, dirty), created, command, workload,
+ * shape, host sections. Returns SB_E_RUNTIME on OOM. */
 sb_rc sb_verdict_init(sb_verdict *v, const char *workload, const struct sb_shape *shape, sb_err *err);
 void sb_verdict_free(sb_verdict *v);
 

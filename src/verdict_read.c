@@ -478,6 +478,48 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
         return rc;
     if (o && (rc = get_string(r, o, "git", "tool.git", 0, v->git, sizeof v->git)))
         return rc;
+    if (o && (rc = get_bool(r, o, "dirty", "tool.dirty", 0, &v->dirty)))
+        return rc;
+    if ((rc = get_object(r, root, "host", "host", 0, 0, &o)))
+        return rc;
+    if (o) {
+        if ((rc = get_string(r, o, "hostname", "host.hostname", 0, v->hostname, sizeof v->hostname)))
+            return rc;
+        double th;
+        if ((rc = get_number(r, o, "threads", "host.threads", NUM_OPTIONAL, NUM_NO_NULL, 0, &th)))
+            return rc;
+        if (!isnan(th) && (floor(th) != th || th > 1e9))
+            return bad(r, "host.threads", "must be a whole number");
+        v->host_threads = isnan(th) ? -1 : (int64_t)th;
+    }
+
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(root, "command");
+    if (cmd) {
+        if (!cJSON_IsArray(cmd))
+            return bad(r, "command", "must be an array of strings");
+        const cJSON *it;
+        int k = 0, skip = 0;
+        size_t len = 0;
+        cJSON_ArrayForEach(it, cmd) {
+            if (!cJSON_IsString(it) || !it->valuestring)
+                return bad(r, "command", "must be an array of strings");
+            const char *a = it->valuestring;
+            if (k++ == 0 || skip) { /* the program's name; an output option's value */
+                skip = 0;
+                continue;
+            }
+            if (strcmp(a, "--out") == 0 || strcmp(a, "--dump-beta") == 0) {
+                skip = 1;
+                continue;
+            }
+            if (strncmp(a, "--out=", 6) == 0 || strncmp(a, "--dump-beta=", 12) == 0 || strcmp(a, "--quiet") == 0)
+                continue;
+            int n = snprintf(v->args + len, sizeof v->args - len, "%s%s", len ? "\x1f" : "", a);
+            if (n < 0 || (size_t)n >= sizeof v->args - len)
+                return bad(r, "command", "is longer than the reader keeps (2047 characters)");
+            len += (size_t)n;
+        }
+    }
 
     char created[64];
     if ((rc = get_string(r, root, "created", "created", 0, created, sizeof created)))
@@ -487,6 +529,7 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
             return bad(r, "created", "must be an ISO 8601 date-time such as 2026-11-24T10:00:00Z");
         sb_format_date(v->date_epoch, v->date, sizeof v->date);
         snprintf(v->date_from, sizeof v->date_from, "created");
+        v->order_epoch = v->date_epoch;
     }
     return SB_OK;
 }
@@ -498,6 +541,8 @@ static void vrec_init(sb_vrec *v)
     v->measured_rows_per_s = v->engaged_rows_per_s = v->seconds_per_rep = NAN;
     v->residency_speedup = v->bound_s = v->efficiency = v->parity_rel_err = NAN;
     v->parity_pass = -1;
+    v->dirty = -1;
+    v->host_threads = -1;
 }
 
 sb_rc sb_vrec_parse(const char *text, size_t len, const char *origin, sb_vrec *out, int *found,
@@ -585,7 +630,7 @@ sb_rc sb_vrec_read(const char *path, const char *run_label, sb_vrec *out, int *f
     int64_t dir_epoch = 0;
     if (dated_component(path, out->run, sizeof out->run, &dir_epoch)) {
         if (!out->date_from[0]) {
-            out->date_epoch = dir_epoch;
+            out->date_epoch = out->order_epoch = dir_epoch;
             snprintf(out->date_from, sizeof out->date_from, "directory");
         }
     } else {
@@ -615,6 +660,19 @@ int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b)
 {
     return strcmp(a->workload, b->workload) == 0 && strcmp(a->shape, b->shape) == 0 &&
            strcmp(a->backend, b->backend) == 0 && strcmp(a->device, b->device) == 0;
+}
+
+int sb_vrec_same_config(const sb_vrec *a, const sb_vrec *b)
+{
+    return strcmp(a->git, b->git) == 0 && strcmp(a->hostname, b->hostname) == 0 && a->host_threads == b->host_threads &&
+           strcmp(a->args, b->args) == 0;
+}
+
+int sb_vrec_order(const sb_vrec *a, const sb_vrec *b)
+{
+    if (a->order_epoch != b->order_epoch)
+        return a->order_epoch < b->order_epoch ? -1 : 1;
+    return strcmp(a->path, b->path);
 }
 
 void sb_vrec_gate_counts(const sb_vrec *v, size_t *applied, size_t *passed)

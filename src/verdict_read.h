@@ -56,6 +56,11 @@ typedef struct sb_vrec {
     char date[32];            /* "YYYY-MM-DDTHH:MM:SSZ": "created", else the dated directory, else mtime */
     int64_t date_epoch;
     char date_from[16];       /* "created" | "directory" | "mtime" */
+    /* The order of verdicts (report's rows, compare's newest): "created",
+     * else the dated directory; a date from the file's mtime never orders
+     * (a copy or a checkout resets it), so then order_epoch is 0 and the
+     * load order (byte order of paths) decides. */
+    int64_t order_epoch;
 
     char workload[64];
     char shape[128];          /* shape.name */
@@ -83,7 +88,23 @@ typedef struct sb_vrec {
     char verdict[8];          /* "pass" | "fail" */
     int exit_code;            /* 0..4 */
     char git[64];             /* tool.git, "" when absent */
+    int dirty;                /* tool.dirty: 1, 0, or -1 when absent */
+    char hostname[256];       /* host.hostname, "" when absent */
+    int64_t host_threads;     /* host.threads, -1 when absent */
+    /* The run's options: "command" without the program name and without the
+     * options that only name outputs (--out, --dump-beta, --quiet), joined
+     * by '\x1f'; "" when the verdict has no command. */
+    char args[2048];
 } sb_vrec;
+
+/* Two verdicts of one key are runs of one configuration (pooled by compare
+ * as repeats) when they share tool.git, host.hostname, host.threads and the
+ * options they were run with (args) (an absent field matches only an absent
+ * one). */
+int sb_vrec_same_config(const sb_vrec *a, const sb_vrec *b);
+
+/* Order of two verdicts: order_epoch, then path. <0, 0, >0 as strcmp. */
+int sb_vrec_order(const sb_vrec *a, const sb_vrec *b);
 
 /* Parse one file's text (text[len] must be NUL). *found = 1 and SB_OK: a
  * verdict in out (free with sb_vrec_free). *found = 0 and SB_OK: valid JSON

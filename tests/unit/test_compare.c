@@ -200,6 +200,195 @@ static void test_decide_not_measured(void **st)
     assert_string_equal(sb_cmp_label_name(SB_CMP_REGRESSION), "regression");
 }
 
+
+/* ------------------------------------------------------------ runs as the unit */
+
+static void test_t_pvalue(void **st)
+{
+    (void)st;
+    /* Closed forms: df = 1 (Cauchy) p = 1 - 2 atan|t| / pi; df = 2: p = 1 - |t| / sqrt(t^2 + 2). */
+    for (double t = 0.25; t < 40; t *= 1.7) {
+        assert_true(fabs(sb_t_pvalue(t, 1) - (1 - 2 * atan(t) / M_PI)) < 1e-12);
+        assert_true(fabs(sb_t_pvalue(-t, 2) - (1 - t / sqrt(t * t + 2))) < 1e-12);
+    }
+    /* Tables (and mpmath.betainc(df/2, 1/2, 0, df/(df+t^2), regularized=True)). */
+    assert_true(fabs(sb_t_pvalue(2.776445105197799, 4) - 0.05) < 1e-12);
+    assert_true(fabs(sb_t_pvalue(4.604094871415897, 4) - 0.01) < 1e-12);
+    assert_true(fabs(sb_t_pvalue(1.5, 3) - 0.23058386524482302) < 1e-12);
+    assert_true(fabs(sb_t_pvalue(0.3, 7) - 0.7728900504021344) < 1e-12);
+    assert_true(fabs(sb_t_pvalue(3.2, 10) - 0.009491695795303848) < 1e-12);
+    /* Many degrees of freedom: the normal's 1.96. */
+    assert_true(fabs(sb_t_pvalue(1.959963984540054, 1e7) - 0.05) < 1e-6);
+    assert_true(sb_t_pvalue(0, 4) == 1.0);
+    assert_true(sb_t_pvalue(INFINITY, 4) == 0.0);
+    assert_true(sb_t_pvalue(2, 0) == 1.0);
+}
+
+static void test_t_test_log(void **st)
+{
+    (void)st;
+    sb_ttest t;
+    const double a[] = {0.130, 0.135, 0.128}, b[] = {0.26, 0.27, 0.255};
+    assert_int_equal(sb_t_test_log(a, 3, b, 3, 0, &t), 1);
+    /* By hand (python, math.log and mpmath): t = 30.00745, df 4, p = 7.3456e-06. */
+    assert_true(t.df == 4);
+    assert_true(fabs(t.t - 30.007450405190948) < 1e-9);
+    assert_true(fabs(t.p - 7.3455832973781234e-06) / 7.3455832973781234e-06 < 1e-9);
+    assert_true(fabs(t.s_pooled - 0.02823734107236424) < 1e-12);
+    /* A floor above the pooled spread replaces it. */
+    assert_int_equal(sb_t_test_log(a, 3, b, 3, 0.5, &t), 1);
+    assert_true(t.s == 0.5 && t.s_pooled < 0.5 && t.t < 2);
+    /* One value a side: no degrees of freedom. */
+    assert_int_equal(sb_t_test_log(a, 1, b, 1, 0, &t), 0);
+    assert_true(t.p == 1.0);
+}
+
+static sb_cmp_opts rule_opts(void)
+{
+    sb_cmp_opts o = {SB_COMPARE_MAX_REGRESSION, SB_COMPARE_ALPHA, SB_COMPARE_RUN_ALPHA,
+                     SB_COMPARE_SINGLE_RUN_THRESHOLD};
+    return o;
+}
+
+/* k runs with the given medians, each tight inside (rel_iqr 2 %, rse 0.5 %)
+ * and 8 samples at 0.99..1.02 x its median. */
+static double g_samples[16][8];
+static void runs_of(sb_cmp_side *out, const double *med, size_t k, size_t first)
+{
+    static const double shape[8] = {1.00, 1.01, 0.99, 1.02, 0.98, 1.00, 1.01, 0.99};
+    for (size_t i = 0; i < k; i++) {
+        for (size_t j = 0; j < 8; j++)
+            g_samples[first + i][j] = med[i] * shape[j];
+        out[i] = side(med[i], 0.02, 0.005, g_samples[first + i], 8);
+    }
+}
+
+/* The issue: one binary, run after run, medians 0.132 .. 0.220 s, each run
+ * tight inside. Within-run evidence alone calls a pair a regression; runs as
+ * the unit do not. */
+static void test_runs_drift_is_not_a_regression(void **st)
+{
+    (void)st;
+    const sb_cmp_opts o = rule_opts();
+    const double bm[] = {0.132, 0.180, 0.220}, nm[] = {0.150, 0.200, 0.170};
+    sb_cmp_side b[3], c[3];
+    runs_of(b, bm, 3, 0);
+    runs_of(c, nm, 3, 3);
+    sb_cmp_decision d;
+    /* The old rule on one pair (0.132 -> 0.220): a "regression" of +67 %. */
+    sb_compare_decide(&b[0], &b[2], o.max_regression, o.alpha, &d);
+    assert_int_equal(d.label, SB_CMP_REGRESSION);
+    /* The same pair as one run a side: ambiguous, not beyond the 2x threshold. */
+    sb_compare_decide_runs(&b[0], 1, &b[2], 1, &o, &d);
+    assert_int_equal(d.rule, SB_RULE_SINGLE_RUN);
+    assert_int_equal(d.label, SB_CMP_AMBIGUOUS);
+    assert_string_equal(d.why, "one run per side");
+    assert_true(fabs(d.single_run_threshold - (2.0 * 1.05 - 1)) < 1e-12);
+    /* 3 v 3: the between-run spread is the band; noise. */
+    sb_compare_decide_runs(b, 3, c, 3, &o, &d);
+    assert_int_equal(d.rule, SB_RULE_RUNS);
+    assert_int_equal(d.label, SB_CMP_NOISE);
+    assert_int_equal((int)d.runs_base, 3);
+    assert_true(fabs(d.delta + 0.008178116469507168) < 1e-12);
+    assert_true(fabs(d.threshold - 0.23197163109781718) < 1e-12);
+    assert_string_equal(d.threshold_from, "pooled between-run sd");
+    /* 2 v 3 too (df 3). */
+    const double b2[] = {0.132, 0.220};
+    runs_of(b, b2, 2, 0);
+    sb_compare_decide_runs(b, 2, c, 3, &o, &d);
+    assert_int_equal(d.label, SB_CMP_NOISE);
+    assert_true(d.t.df == 3);
+}
+
+static void test_runs_real_slowdown_both_directions(void **st)
+{
+    (void)st;
+    const sb_cmp_opts o = rule_opts();
+    const double bm[] = {0.130, 0.135, 0.128}, nm[] = {0.26, 0.27, 0.255};
+    sb_cmp_side b[3], c[3];
+    runs_of(b, bm, 3, 0);
+    runs_of(c, nm, 3, 3);
+    sb_cmp_decision d;
+    sb_compare_decide_runs(b, 3, c, 3, &o, &d);
+    assert_int_equal(d.label, SB_CMP_REGRESSION);
+    assert_true(fabs(d.delta - 0.9973924351135035) < 1e-12);
+    assert_true(d.t_used && d.t.p < o.run_alpha && d.t.t > 0);
+    /* The band here is the floor, max-regression: the runs agree well. */
+    assert_string_equal(d.threshold_from, "max-regression");
+    /* The mirror: NEW twice as fast is an improvement. */
+    sb_compare_decide_runs(c, 3, b, 3, &o, &d);
+    assert_int_equal(d.label, SB_CMP_IMPROVEMENT);
+    assert_true(d.t.t < 0 && d.t.p < o.run_alpha);
+    /* A stricter level than the evidence: ambiguous, not a regression. */
+    sb_cmp_opts strict = o;
+    strict.run_alpha = 1e-6;
+    sb_compare_decide_runs(b, 3, c, 3, &strict, &d);
+    assert_int_equal(d.label, SB_CMP_AMBIGUOUS);
+    /* One run a side, +99.7 %: within the single-run threshold (1 + 100 %)(1 + 5 %) - 1 = 110 %. */
+    sb_compare_decide_runs(&b[0], 1, &c[0], 1, &o, &d);
+    assert_int_equal(d.label, SB_CMP_AMBIGUOUS);
+    /* With --single-run-threshold 50 the single pair is claimed, both ways. */
+    sb_cmp_opts wide = o;
+    wide.single_run_threshold = 0.5;
+    sb_compare_decide_runs(&b[0], 1, &c[0], 1, &wide, &d);
+    assert_int_equal(d.label, SB_CMP_REGRESSION);
+    assert_true(d.mw_used && d.mw.z > 0);
+    sb_compare_decide_runs(&c[0], 1, &b[0], 1, &wide, &d);
+    assert_int_equal(d.label, SB_CMP_IMPROVEMENT);
+}
+
+static void test_runs_beyond_band_not_significant(void **st)
+{
+    (void)st;
+    const sb_cmp_opts o = rule_opts();
+    /* logs -0.223, 0, +0.223: pooled sd 0.223, band e^0.223 - 1 = 25 %; NEW
+     * 35 % slower is beyond the band but t = 1.65, p = 0.17: ambiguous. */
+    const double bm[] = {1 / 1.25, 1.0, 1.25}, nm[] = {1.35 / 1.25, 1.35, 1.35 * 1.25};
+    sb_cmp_side b[3], c[3];
+    runs_of(b, bm, 3, 0);
+    runs_of(c, nm, 3, 3);
+    sb_cmp_decision d;
+    sb_compare_decide_runs(b, 3, c, 3, &o, &d);
+    assert_true(fabs(d.delta - 0.35) < 1e-12);
+    assert_true(fabs(d.threshold - 0.25) < 1e-12);
+    assert_int_equal(d.label, SB_CMP_AMBIGUOUS);
+    assert_true(d.t.p > 0.1 && d.t.p < 0.25);
+    assert_string_equal(d.why, "t test on run medians does not agree");
+}
+
+static void test_runs_rse_floor_and_unmeasured(void **st)
+{
+    (void)st;
+    const sb_cmp_opts o = rule_opts();
+    /* Runs that agree exactly: the pooled sd is 0, but each median is only
+     * known to its rse (10 %), which floors the spread. */
+    sb_cmp_side b[2] = {side(1.0, 0.3, 0.10, NULL, 0), side(1.0, 0.3, 0.10, NULL, 0)};
+    sb_cmp_side c[2] = {side(1.15, 0.3, 0.10, NULL, 0), side(1.15, 0.3, 0.10, NULL, 0)};
+    sb_cmp_decision d;
+    sb_compare_decide_runs(b, 2, c, 2, &o, &d);
+    assert_true(d.t.s_pooled == 0 && fabs(d.t.s - 0.10) < 1e-15);
+    /* +15 % is beyond the band e^0.1 - 1 = 10.5 %, but t = ln 1.15 / 0.1 = 1.40,
+     * df 2, p = 0.30: ambiguous. Without the floor t would be infinite. */
+    assert_true(fabs(d.threshold - expm1(0.10)) < 1e-15);
+    assert_string_equal(d.threshold_from, "runs' rse_median (floor of the between-run sd)");
+    assert_int_equal(d.label, SB_CMP_AMBIGUOUS);
+    assert_true(fabs(d.t.p - (1 - log(1.15) / 0.1 / sqrt(pow(log(1.15) / 0.1, 2) + 2))) < 1e-12);
+
+    /* Unmeasured runs are left out; none measured on a side: not-measured. */
+    sb_cmp_side none[2] = {side(0.0, 0, 0, NULL, 0), side(NAN, 0, 0, NULL, 0)};
+    sb_compare_decide_runs(b, 2, none, 2, &o, &d);
+    assert_int_equal(d.label, SB_CMP_NOT_MEASURED);
+    sb_cmp_side mixed[2] = {side(1.0, 0.02, 0.005, NULL, 0), side(0.0, 0, 0, NULL, 0)};
+    const double nm[] = {1.0, 1.01, 0.99};
+    sb_cmp_side c3[3];
+    runs_of(c3, nm, 3, 0);
+    sb_compare_decide_runs(mixed, 2, c3, 3, &o, &d);
+    assert_int_equal((int)d.runs_base, 1);
+    assert_int_equal(d.rule, SB_RULE_RUNS);
+    assert_true(d.t.df == 2);
+    assert_int_equal(d.label, SB_CMP_NOISE);
+}
+
 /* ------------------------------------------------------------ the reader */
 
 static const char MINIMAL[] =
@@ -233,6 +422,7 @@ static void test_reader_minimal(void **st)
     assert_int_equal(v.ngates, 1);
     assert_string_equal(v.date_from, "created");
     assert_string_equal(v.date, "2026-11-24T10:00:00Z");
+    assert_true(v.order_epoch == v.date_epoch); /* created orders */
     sb_vrec_free(&v);
     /* /3 (the parity rule's version) reads the same fields. */
     char v3[2048];
@@ -244,6 +434,51 @@ static void test_reader_minimal(void **st)
     assert_int_equal(found, 1);
     assert_int_equal(v.ngates, 1);
     sb_vrec_free(&v);
+}
+
+/* Runs of one configuration: same git, host, threads and options (outputs aside). */
+static void test_reader_config(void **st)
+{
+    (void)st;
+    static const char head[] =
+        "{\"schema\": \"saebench.verdict/2\", \"workload\": \"resident-solve\", \"shape\": {\"name\": \"s\"},"
+        " \"backend\": \"host\", \"device\": null, \"engaged\": false, \"gates\": [],"
+        " \"timing\": {\"median_s\": 0.5}, \"throughput\": {\"measured_rows_per_s\": 10, \"engaged_rows_per_s\": 0},"
+        " \"verdict\": \"pass\", \"exit_code\": 0, \"tool\": {\"name\": \"saebench\", \"version\": \"0.1.0\","
+        " \"git\": \"abc-dirty\", \"dirty\": true}, \"host\": {\"cpu\": \"x\", \"threads\": 2, \"blas\": \"b\","
+        " \"hostname\": \"vm\"}, ";
+    const char *tails[] = {
+        "\"command\": [\"./saebench\", \"resident-solve\", \"--shape\", \"s\", \"--out\", \"a/v.json\"]}",
+        "\"command\": [\"/x/saebench\", \"resident-solve\", \"--shape\", \"s\", \"--quiet\", \"--out=b/v.json\"]}",
+        "\"command\": [\"./saebench\", \"resident-solve\", \"--shape\", \"s\", \"--threads\", \"1\"]}",
+        "\"command\": [\"./saebench\", 3]}",
+    };
+    sb_vrec v[3];
+    sb_err err = {{0}};
+    int found = 0;
+    for (int i = 0; i < 4; i++) {
+        char text[2048];
+        snprintf(text, sizeof text, "%s%s", head, tails[i]);
+        if (i == 3) {
+            sb_vrec bad;
+            assert_int_equal(parse(text, &bad, &found, &err), SB_E_INPUT);
+            assert_non_null(strstr(err.msg, "command"));
+            continue;
+        }
+        assert_int_equal(parse(text, &v[i], &found, &err), SB_OK);
+    }
+    assert_int_equal(v[0].dirty, 1);
+    assert_string_equal(v[0].hostname, "vm");
+    assert_true(v[0].host_threads == 2);
+    assert_string_equal(v[0].args, "resident-solve\x1f--shape\x1fs");
+    assert_true(sb_vrec_same_config(&v[0], &v[1]));  /* only the outputs and the program path differ */
+    assert_false(sb_vrec_same_config(&v[0], &v[2])); /* --threads 1 */
+    v[1].git[0] = 'x';
+    assert_false(sb_vrec_same_config(&v[0], &v[1]));
+    /* No created, no dated directory: the order is the path's, never mtime. */
+    assert_true(v[0].order_epoch == 0);
+    for (int i = 0; i < 3; i++)
+        sb_vrec_free(&v[i]);
 }
 
 static void test_reader_rejects(void **st)
@@ -333,7 +568,14 @@ int main(void)
         cmocka_unit_test(test_decide_without_samples),
         cmocka_unit_test(test_decide_with_samples),
         cmocka_unit_test(test_decide_not_measured),
+        cmocka_unit_test(test_t_pvalue),
+        cmocka_unit_test(test_t_test_log),
+        cmocka_unit_test(test_runs_drift_is_not_a_regression),
+        cmocka_unit_test(test_runs_real_slowdown_both_directions),
+        cmocka_unit_test(test_runs_beyond_band_not_significant),
+        cmocka_unit_test(test_runs_rse_floor_and_unmeasured),
         cmocka_unit_test(test_reader_minimal),
+        cmocka_unit_test(test_reader_config),
         cmocka_unit_test(test_reader_rejects),
         cmocka_unit_test(test_reader_not_a_verdict),
         cmocka_unit_test(test_dates),
