@@ -27,6 +27,10 @@ namespace standin {
 struct Node {
     std::string what;
     std::function<void()> fn;
+    /* A download's host destination, poisoned at each launch of the graph
+     * (poison_pending_download) until the replayed copy writes it. */
+    void *poison_dst = nullptr;
+    size_t poison_pitch = 0, poison_width = 0, poison_height = 0;
 };
 using NodeList = std::vector<Node>;
 
@@ -495,19 +499,43 @@ void invalidate_capture(cudaStream_t s, const std::string &why)
         invalidate(st, why);
 }
 
+void poison_pending_download(void *dst, size_t pitch, size_t width, size_t height)
+{
+    for (size_t r = 0; r < height; r++) {
+        unsigned char *row = (unsigned char *)dst + r * pitch;
+        for (size_t i = 0; i < width; i++) {
+            const uintptr_t a = (uintptr_t)(row + i);
+            row[i] = (unsigned char)(STANDIN_PENDING_POISON >> (8 * (a & 3))); /* little-endian words */
+        }
+    }
+}
+
 cudaError_t enqueue(cudaStream_t s, const std::string &what, std::function<void()> fn, std::vector<Prereq> extra)
+{
+    return enqueue_download(s, what, std::move(fn), nullptr, 0, 0, 0, std::move(extra));
+}
+
+cudaError_t enqueue_download(cudaStream_t s, const std::string &what, std::function<void()> fn, void *dst,
+                             size_t pitch, size_t width, size_t height, std::vector<Prereq> extra)
 {
     CUstream_st *st = resolve(s);
     if (!st)
         return bad_stream(what.c_str(), s);
+    if (st->cap && !st->cap->invalidated && fault_take(FAULT_SYNC_IN_CAPTURE)) {
+        /* injected: the code synchronises the capturing stream before this work */
+        note_failure(fmt("injected fault sync_in_capture: cudaStreamSynchronize before %s", what.c_str()));
+        cudaStreamSynchronize(s);
+    }
     if (st->cap) {
         if (st->cap->invalidated)
             return rt_fail(cudaErrorStreamCaptureInvalidated,
                            fmt("%s: stream %s is capturing and its capture was invalidated (%s)", what.c_str(),
                                stream_str(s).c_str(), st->cap->why.c_str()));
-        st->cap->nodes.push_back(Node{what, std::move(fn)});
+        st->cap->nodes.push_back(Node{what, std::move(fn), dst, pitch, width, height});
         return cudaSuccess;
     }
+    if (dst)
+        poison_pending_download(dst, pitch, width, height);
     Runtime &r = rt();
     if (st->legacy) {
         if (cudaError_t e = legacy_implicit(what.c_str()))
@@ -561,6 +589,7 @@ const ErrInfo kErrors[] = {
     {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
     {cudaErrorInitializationError, "cudaErrorInitializationError", "initialization error"},
     {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration", "invalid configuration argument"},
+    {cudaErrorInvalidDeviceFunction, "cudaErrorInvalidDeviceFunction", "invalid device function"},
     {cudaErrorInvalidPitchValue, "cudaErrorInvalidPitchValue", "invalid pitch argument"},
     {cudaErrorInvalidDevicePointer, "cudaErrorInvalidDevicePointer", "invalid device pointer"},
     {cudaErrorInvalidMemcpyDirection, "cudaErrorInvalidMemcpyDirection", "invalid copy direction for memcpy"},
@@ -874,8 +903,10 @@ extern "C" cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count,
     bool dd, sd;
     if (cudaError_t e = check_copy("cudaMemcpyAsync", dst, count, src, count, kind, &dd, &sd))
         return e;
-    return enqueue(stream, fmt("cudaMemcpyAsync(%s)", kind_name(kind)),
-                   copy_work(fmt("cudaMemcpyAsync(%s)", kind_name(kind)), dst, count, src, count, count, 1, dd, sd));
+    return enqueue_download(stream, fmt("cudaMemcpyAsync(%s)", kind_name(kind)),
+                            copy_work(fmt("cudaMemcpyAsync(%s)", kind_name(kind)), dst, count, src, count, count, 1,
+                                      dd, sd),
+                            !dd && sd ? dst : nullptr, count, count, 1);
 }
 
 extern "C" cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)
@@ -920,9 +951,10 @@ extern "C" cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *s
     bool dd, sd;
     if (cudaError_t e = check_copy("cudaMemcpy2DAsync", dst, dext, src, sext, kind, &dd, &sd))
         return e;
-    return enqueue(stream, fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)),
-                   copy_work(fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)), dst, dpitch, src, spitch, width, height,
-                             dd, sd));
+    return enqueue_download(stream, fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)),
+                            copy_work(fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)), dst, dpitch, src, spitch, width,
+                                      height, dd, sd),
+                            !dd && sd ? dst : nullptr, dpitch, width, height);
 }
 
 extern "C" cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
@@ -942,6 +974,13 @@ extern "C" cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cu
         if (exec_device_ok(devPtr, count, "cudaMemsetAsync"))
             memset(devPtr, (unsigned char)value, count);
     });
+}
+
+/* cudaMemset: on the legacy default stream, as the runtime does (the memory
+ * is set before later work of the legacy stream and of blocking streams). */
+extern "C" cudaError_t cudaMemset(void *devPtr, int value, size_t count)
+{
+    return cudaMemsetAsync(devPtr, value, count, nullptr);
 }
 
 /* ======================================================================= */
@@ -1011,6 +1050,8 @@ extern "C" cudaError_t cudaStreamSynchronize(cudaStream_t stream)
     if (s->legacy)
         if (cudaError_t e = legacy_implicit("cudaStreamSynchronize"))
             return e;
+    if (fault_take(FAULT_SKIP_SYNC)) /* injected: the caller "forgot" this synchronisation */
+        return cudaSuccess;
     drain(s, s->enqueued);
     return after_sync("cudaStreamSynchronize");
 }
@@ -1151,6 +1192,10 @@ extern "C" cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t s
     if (graphExec->last_stream)
         extra.push_back(Prereq{graphExec->last_stream, graphExec->last_seq});
     const bool capturing = s->cap != nullptr;
+    if (!capturing)
+        for (const Node &n : *nodes)
+            if (n.poison_dst)
+                poison_pending_download(n.poison_dst, n.poison_pitch, n.poison_width, n.poison_height);
     cudaError_t e = enqueue(stream, "cudaGraphLaunch", [nodes]() {
         for (const Node &n : *nodes)
             if (!sticky_set())
@@ -1410,6 +1455,8 @@ extern "C" void standin_reset(void)
     g_sticky = cudaSuccess;
     t_last_error = cudaSuccess;
     t_capture_mode = cudaStreamCaptureModeGlobal;
+    faults_reset();
+    standin_launch_reset();
     standin_fail_clear();
 }
 
@@ -1430,4 +1477,60 @@ extern "C" cudaError_t standin_enqueue_c(cudaStream_t stream, const char *what, 
         return rt_fail(cudaErrorInvalidValue, "standin_enqueue_c: fn is NULL");
     }
     return standin_enqueue(stream, [fn, arg]() { fn(arg); }, what);
+}
+
+/* ======================================================================= */
+/* Injected faults (standin_set_fault)                                      */
+/* ======================================================================= */
+
+namespace standin {
+namespace {
+/* Remaining uses of each fault: 0 off, -1 until cleared. */
+int g_faults[FAULT_COUNT];
+const char *const g_fault_names[FAULT_COUNT] = {"skip_sync", "workspace_short", "ld_short", "sync_in_capture"};
+}  // namespace
+
+bool fault_take(Fault f)
+{
+    STANDIN_LOCK;
+    if (!g_faults[f])
+        return false;
+    if (g_faults[f] > 0)
+        g_faults[f]--;
+    return true;
+}
+
+void faults_reset()
+{
+    STANDIN_LOCK;
+    for (int &f : g_faults)
+        f = 0;
+}
+}  // namespace standin
+
+extern "C" int standin_set_fault(const char *name, int uses)
+{
+    STANDIN_LOCK;
+    if (!name || !*name || strcmp(name, "none") == 0) {
+        faults_reset();
+        return 0;
+    }
+    for (int f = 0; f < FAULT_COUNT; f++)
+        if (strcmp(name, g_fault_names[f]) == 0) {
+            g_faults[f] = uses;
+            return 0;
+        }
+    return -1;
+}
+
+extern "C" int standin_is_pending_poison(const void *p, size_t bytes)
+{
+    if (!p || bytes == 0)
+        return 0;
+    for (size_t i = 0; i < bytes; i++) {
+        const uintptr_t a = (uintptr_t)p + i;
+        if (((const unsigned char *)p)[i] != (unsigned char)(STANDIN_PENDING_POISON >> (8 * (a & 3))))
+            return 0;
+    }
+    return 1;
 }

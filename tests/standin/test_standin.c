@@ -384,7 +384,7 @@ static void test_memcpy2d(void **state)
 /* CUDA Runtime API, cudaMemcpyAsync: "asynchronous with respect to the host,
  * so the call may return before the copy is complete". Stand-in rule: work
  * runs only when waited for, so reading a download before
- * cudaStreamSynchronize sees the old bytes. */
+ * cudaStreamSynchronize sees the pending-download poison (NaN). */
 static void test_lazy_stream(void **state)
 {
     (void)state;
@@ -396,14 +396,17 @@ static void test_lazy_stream(void **state)
     CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     CUDA_OK(cudaMemcpyAsync(d, src, sizeof src, cudaMemcpyHostToDevice, s));
     CUDA_OK(cudaMemcpyAsync(dst, d, sizeof dst, cudaMemcpyDeviceToHost, s));
+    /* nothing has waited yet: the destination holds the pending-download
+     * poison (a NaN per double), not the data, nor its old bytes */
+    assert_true(standin_is_pending_poison(dst, sizeof dst));
     for (int i = 0; i < 16; i++)
-        assert_true(dst[i] == -1); /* nothing has waited yet: old bytes */
+        assert_true(dst[i] != dst[i]);
     CUDA_OK(cudaStreamSynchronize(s));
     assert_memory_equal(dst, src, sizeof src);
     /* a memset followed by a download: same story */
     CUDA_OK(cudaMemsetAsync(d, 0, sizeof src, s));
     CUDA_OK(cudaMemcpyAsync(dst, d, sizeof dst, cudaMemcpyDeviceToHost, s));
-    assert_memory_equal(dst, src, sizeof src);
+    assert_true(standin_is_pending_poison(dst, sizeof dst));
     CUDA_OK(cudaStreamSynchronize(s));
     for (int i = 0; i < 16; i++)
         assert_true(dst[i] == 0);
@@ -1249,7 +1252,8 @@ static void test_potrf_potrs_correct(void **state)
         SOL_OK(cusolverDnXpotrf(sv.h, sv.p, fm, n, CUDA_R_64F, dA, lda, CUDA_R_64F, dw, dws, hw, hws, dinfo));
         int early = -7;
         CUDA_OK(cudaMemcpyAsync(&early, dinfo, sizeof early, cudaMemcpyDeviceToHost, sv.s));
-        assert_int_equal(early, -7); /* nothing has waited: neither info nor the download exists yet */
+        /* nothing has waited: neither info nor the download exists yet (the pending-download poison) */
+        assert_int_equal(early, (int)STANDIN_PENDING_POISON);
         CUDA_OK(cudaStreamSynchronize(sv.s));
         assert_int_equal(early, 0);
         d2h(gotA, dA, sizeof gotA);
