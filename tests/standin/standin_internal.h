@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -86,9 +87,13 @@ cudaError_t enqueue(cudaStream_t s, const std::string &what, std::function<void(
 /* enqueue for a copy whose host destination dst (height rows of width bytes,
  * pitch apart; nullptr: none) is written when it runs: the destination is
  * filled with STANDIN_PENDING_POISON now (at each graph launch when the
- * stream captures), so a host read before the synchronisation sees NaN. */
+ * stream captures), so a host read before the synchronisation sees NaN;
+ * earlier queued copies that read those host bytes are given a snapshot
+ * first. read: the copy's own host source, if any (registered for that). */
+struct HostRead;
 cudaError_t enqueue_download(cudaStream_t s, const std::string &what, std::function<void()> fn, void *dst,
-                             size_t pitch, size_t width, size_t height, std::vector<Prereq> extra = {});
+                             size_t pitch, size_t width, size_t height, std::shared_ptr<HostRead> read = nullptr,
+                             std::vector<Prereq> extra = {});
 void poison_pending_download(void *dst, size_t pitch, size_t width, size_t height);
 /* Runs every queue, as an implicit cudaDeviceSynchronize does (nothing while
  * a capture is active). */
