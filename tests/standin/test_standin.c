@@ -415,6 +415,61 @@ static void test_lazy_stream(void **state)
     CUDA_OK(cudaFree(d));
 }
 
+/* One pinned buffer used both ways (as cuda/arrow_backend.cu does): the
+ * upload queued first reads the data, not the later download's poison; the
+ * same in a graph, replayed. */
+static void test_pending_poison_stream_order(void **state)
+{
+    (void)state;
+    double *h = NULL, *d = dmalloc(8 * sizeof(double)), *d2 = dmalloc(8 * sizeof(double));
+    CUDA_OK(cudaMallocHost((void **)&h, 8 * sizeof(double)));
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    for (int i = 0; i < 8; i++)
+        h[i] = i + 1.0;
+    CUDA_OK(cudaMemcpyAsync(d, h, 8 * sizeof(double), cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaMemcpyAsync(h, d2, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    assert_true(standin_is_pending_poison(h, 8 * sizeof(double)));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamSynchronize(s));
+    for (int i = 0; i < 8; i++)
+        assert_true(h[i] == i + 1.0); /* the upload saw the data, not the poison */
+    /* the same in a graph: upload from h, then download into h */
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge = NULL;
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    CUDA_OK(cudaMemcpyAsync(d, h, 8 * sizeof(double), cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamEndCapture(s, &g));
+    CUDA_OK(cudaGraphInstantiate(&ge, g, 0));
+    for (int r = 0; r < 2; r++) {
+        CUDA_OK(cudaGraphLaunch(ge, s));
+        assert_false(standin_is_pending_poison(h, 8 * sizeof(double)));
+        CUDA_OK(cudaStreamSynchronize(s));
+        for (int i = 0; i < 8; i++)
+            assert_true(h[i] == i + 1.0);
+    }
+    /* a graph that only downloads: poisoned at each launch */
+    cudaGraph_t g2 = NULL;
+    cudaGraphExec_t ge2 = NULL;
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamEndCapture(s, &g2));
+    CUDA_OK(cudaGraphInstantiate(&ge2, g2, 0));
+    CUDA_OK(cudaGraphLaunch(ge2, s));
+    assert_true(standin_is_pending_poison(h, 8 * sizeof(double)));
+    CUDA_OK(cudaStreamSynchronize(s));
+    assert_true(h[7] == 8.0);
+    CUDA_OK(cudaGraphExecDestroy(ge));
+    CUDA_OK(cudaGraphDestroy(g));
+    CUDA_OK(cudaGraphExecDestroy(ge2));
+    CUDA_OK(cudaGraphDestroy(g2));
+    CUDA_OK(cudaStreamDestroy(s));
+    CUDA_OK(cudaFreeHost(h));
+    CUDA_OK(cudaFree(d));
+    CUDA_OK(cudaFree(d2));
+}
+
 /* driver_types.h, cudaStreamNonBlocking: "Stream does not synchronize with
  * stream 0 (the NULL stream)"; a blocking stream does. Waiting on the legacy
  * stream therefore runs earlier work of blocking streams only. */
@@ -1432,6 +1487,7 @@ int main(void)
         cmocka_unit_test_setup(test_memcpy_kind_checks, setup),
         cmocka_unit_test_setup(test_memcpy2d, setup),
         cmocka_unit_test_setup(test_lazy_stream, setup),
+        cmocka_unit_test_setup(test_pending_poison_stream_order, setup),
         cmocka_unit_test_setup(test_legacy_stream_semantics, setup),
         cmocka_unit_test_setup(test_events, setup),
         cmocka_unit_test_setup(test_enqueue_api, setup),
