@@ -553,8 +553,13 @@ int main(int argc, char **argv)
 {
     FILE *json = NULL;
     int sizes[16], nsizes = 0;
+    int gram_p = 1024, gram_n = 8000; /* sae-8k-1024; --gram P N for another (the CPU stand-in's small run) */
     for (int a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--json") == 0 && a + 1 < argc) {
+        if (strcmp(argv[a], "--gram") == 0 && a + 2 < argc && atoi(argv[a + 1]) > 0 && atoi(argv[a + 2]) > 0) {
+            gram_p = atoi(argv[a + 1]);
+            gram_n = atoi(argv[a + 2]);
+            a += 2;
+        } else if (strcmp(argv[a], "--json") == 0 && a + 1 < argc) {
             json = fopen(argv[++a], "w");
             if (!json) {
                 fprintf(stderr, "tiled_trace: cannot write %s\n", argv[a]);
@@ -563,7 +568,7 @@ int main(int argc, char **argv)
         } else if (nsizes < 16 && atoi(argv[a]) > 0) {
             sizes[nsizes++] = atoi(argv[a]);
         } else {
-            fprintf(stderr, "usage: tiled_trace [--json FILE] [N ...]\n");
+            fprintf(stderr, "usage: tiled_trace [--json FILE] [--gram P N] [N ...]\n");
             return 2;
         }
     }
@@ -576,7 +581,7 @@ int main(int argc, char **argv)
     }
     for (int i = 0; i < nsizes; i++)
         run(sizes[i], json);
-    run_gram(1024, 8000, json);
+    run_gram(gram_p, gram_n, json);
     if (json)
         fclose(json);
     printf("tiled_trace: %d passed, %d failed\n", g_pass, g_fail);

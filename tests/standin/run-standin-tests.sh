@@ -6,12 +6,15 @@
 # stand-in verdict never reads as a device measurement; the shipped binary
 # carries nothing of the stand-in).
 # usage: tests/standin/run-standin-tests.sh STANDIN_BINARY [SHIPPED_BINARY]
+# Environment: STANDIN_TESTS, the folder of the direct test programs built
+# against the stand-in (default: tests/ beside STANDIN_BINARY).
 set -u
 
 SHIPPED=${2:-}
 # shellcheck source=tests/lib/battery.sh
 . "$(dirname "$0")/../lib/battery.sh"
 sb_battery_bin "$1"
+TESTS_DIR=$(realpath "${STANDIN_TESTS:-$(dirname "$BIN")/tests}" 2>/dev/null || echo "${STANDIN_TESTS:-}")
 sb_battery_setup standin numpy
 [ -z "$SHIPPED" ] || SHIPPED=$(realpath "$SHIPPED")
 REPS=2
@@ -72,7 +75,9 @@ check_telemetry() {
 rs_case() {
     local shape=$1 n=$2 p=$3 method=$4 factor=$5
     shift 5
-    local name="$shape $method $factor${*:+ $*}" out="$WORK/rs-$shape-$method-$factor${*:+-x}.json"
+    local tag=${shape##*/}
+    tag=${tag%.json}
+    local name="$tag $method $factor${*:+ $*}" out="$WORK/rs-$tag-$method-$factor${*:+-x}.json"
     expect_exit 0 "$name: exit 0" -- "${RS[@]}" --shape "$shape" --method "$method" --factor "$factor" "$@" --out "$out" || {
         sed -n '1,6p' "$ERR"
         return
@@ -98,10 +103,25 @@ for f in library blocked tiled; do
     rs_case tiny-dual 32 64 dual "$f"
 done
 
+# ---- 1b. mid-size shapes: several 64-row blocks and a partial last one (N = 200:
+# 3 full blocks + 8 rows), every factor variant, primal and dual, exact telemetry ----
+MID_PRIMAL="$WORK/mid-primal.json"
+MID_DUAL="$WORK/mid-dual.json"
+jq '.name = "mid-primal" | .n = 300 | .p = 200 | .description = "stand-in test: 4 row blocks of 64, partial last"' \
+    shapes/tiny-primal.json >"$MID_PRIMAL"
+jq '.name = "mid-dual" | .n = 200 | .p = 300 | .description = "stand-in test: 4 row blocks of 64, partial last"' \
+    shapes/tiny-primal.json >"$MID_DUAL"
+for f in library blocked tiled; do
+    rs_case "$MID_PRIMAL" 300 200 primal "$f"
+    rs_case "$MID_DUAL" 200 300 dual "$f"
+done
+
 # ---- 2. --reupload: the separate reupload state (warm-up + timed solves, X every solve) ----
 reupload_case() {
     local shape=$1 n=$2 p=$3 method=$4 factor=$5
-    local name="$shape $method $factor --reupload" out="$WORK/re-$shape-$method-$factor.json"
+    local tag=${shape##*/}
+    tag=${tag%.json}
+    local name="$tag $method $factor --reupload" out="$WORK/re-$tag-$method-$factor.json"
     expect_exit 0 "$name: exit 0" -- "${RS[@]}" --shape "$shape" --method "$method" --factor "$factor" --reupload --out "$out" || {
         sed -n '1,6p' "$ERR"
         return
@@ -113,11 +133,14 @@ reupload_case() {
 }
 reupload_case tiny-primal 64 32 primal library
 reupload_case tiny-dual 32 64 dual blocked
+reupload_case "$MID_DUAL" 200 300 dual library
 
 # ---- 3. --precision mixed (FP32 factor, FP64 refinement on the device) ----
 mixed_case() {
     local shape=$1 n=$2 p=$3 method=$4
-    local name="$shape $method mixed" out="$WORK/mixed-$shape.json" total
+    local tag=${shape##*/}
+    tag=${tag%.json}
+    local name="$tag $method mixed" out="$WORK/mixed-$tag.json" total
     total=$(total_solves "$WARMUP" "$REPS")
     expect_exit 0 "$name: exit 0" -- "${RS[@]}" --shape "$shape" --method "$method" --precision mixed --out "$out" || {
         sed -n '1,6p' "$ERR"
@@ -132,38 +155,56 @@ mixed_case() {
 }
 mixed_case tiny-primal 64 32 primal
 mixed_case tiny-dual 32 64 dual
+mixed_case "$MID_PRIMAL" 300 200 primal
+mixed_case "$MID_DUAL" 200 300 dual
 
 # ---- 4. inner-loop and outer-seq (arrow-Schur kernels) ----
 arrow_case() {
-    local cmd=$1 out="$WORK/$1-arrow.json"
-    expect_exit 0 "$cmd tiny-arrow cuda: exit 0" -- "$BIN" "$cmd" --shape tiny-arrow --backend cuda --require-device \
+    local cmd=$1 shape=${2:-tiny-arrow}
+    local tag=${shape##*/}
+    tag=${tag%.json}
+    local out="$WORK/$cmd-$tag.json"
+    expect_exit 0 "$cmd $tag cuda: exit 0" -- "$BIN" "$cmd" --shape "$shape" --backend cuda --require-device \
         --reps "$REPS" --warmup "$WARMUP" --calibration "$CAL" --quiet --out "$out" || {
         sed -n '1,6p' "$ERR"
         return
     }
-    check "$cmd tiny-arrow: engaged on the stand-in, parity passes, every applicable gate passes" "$out" \
+    check "$cmd $tag: engaged on the stand-in, parity passes, every applicable gate passes" "$out" \
         '.engaged == true and .execution_path == "stand-in-gpu-resident-full" and .parity.pass == true
          and ([.gates[] | select(.applies) | .pass] | all) and .telemetry.own_kernel_launches > 0'
-    valid "$cmd tiny-arrow: verdict validates" "$out"
+    valid "$cmd $tag: verdict validates" "$out"
 }
 arrow_case inner-loop
 arrow_case outer-seq
+# mid-size: n = 150 row blocks (d = 2), a 200 x 200 Schur complement
+MID_ARROW="$WORK/mid-arrow.json"
+jq '.name = "mid-arrow" | .n = 150 | .p = 200 | .description = "stand-in test: mid-size arrow"' \
+    shapes/tiny-arrow.json >"$MID_ARROW"
+arrow_case inner-loop "$MID_ARROW"
+arrow_case outer-seq "$MID_ARROW"
 
 # ---- 5. encode on the device: parity gates pass; EN-004 (the rows/s target) is a
 # device-only gate, which a stand-in run does not apply: its times are CPU times ----
-out="$WORK/encode.json"
-if expect_exit 0 "encode encode-device-small cuda: exit 0" -- "$BIN" encode \
-    --shape encode-device-small --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" \
+MID_ENCODE="$WORK/mid-encode.json"
+jq '.name = "mid-encode" | .n = 4200 | .p = 200 | .atoms = 8 | .description = "stand-in test: partial last row block"' \
+    shapes/encode-device-small.json >"$MID_ENCODE"
+for eshape in encode-device-small "$MID_ENCODE"; do
+etag=${eshape##*/}
+etag=${etag%.json}
+out="$WORK/encode-$etag.json"
+if expect_exit 0 "encode $etag cuda: exit 0" -- "$BIN" encode \
+    --shape "$eshape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" \
     --calibration "$CAL" --quiet --out "$out"; then
-    check "encode: engaged on the stand-in; EN-001..EN-003 pass; EN-004 does not apply; target undetermined" "$out" \
+    check "encode $etag: engaged on the stand-in; EN-001..EN-003 pass; EN-004 does not apply; target undetermined" "$out" \
         '.engaged == true and .execution_path == "stand-in-gpu-resident-full"
          and ([.gates[] | select(.id != "EN-004") | .applies and .pass] | all)
          and ([.gates[] | select(.id == "EN-004") | .applies] == [false])
          and ([.gates[] | select(.id == "EN-004") | .reason | test("stand-in")] == [true])
          and .target.status == "undetermined" and (.target.reason | test("stand-in"))
          and .telemetry.own_kernel_launches > 0 and .telemetry.handle_creations == 1'
-    valid "encode: verdict validates" "$out"
+    valid "encode $etag: verdict validates" "$out"
 fi
+done
 
 # ---- 6. multiplex: one stream per fit in flight. MX-002 (the speedup) measures the
 # CPU simulation, so only the bit-for-bit and oracle gates are asserted ----
@@ -177,11 +218,65 @@ check "multiplex: engaged on the stand-in; MX-001 (bit for bit) and MX-003 (orac
     '.engaged == true and .execution_path == "stand-in-gpu-resident-full"
      and ([.gates[] | select(.id == "MX-001" or .id == "MX-003") | .applies and .pass] == [true, true])'
 
+# mid-size: three fits of different shapes (n up to 150, p up to 200, d 1..3)
+out="$WORK/multiplex-mid.json"
+mx_mid="$WORK/mx-mid-variants.json"
+printf '%s\n' '[{"name": "m0", "n": 150, "p": 200, "d": 2, "basis_cols": 3, "seed": 1},' \
+    '{"name": "m1", "n": 130, "p": 70, "d": 1, "basis_cols": 2, "seed": 2},' \
+    '{"name": "m2", "n": 100, "p": 129, "d": 3, "basis_cols": 3, "seed": 3}]' >"$mx_mid"
+"$BIN" multiplex --variants "$mx_mid" --backend cuda --require-device --reps 1 --warmup 0 \
+    --calibration "$CAL" --quiet --out "$out" >"$OUTS" 2>"$ERR"
+rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 1 ]; then ok "multiplex mid-size variants cuda: exit $rc"; else
+    bad "multiplex mid-size variants cuda: exit $rc, want 0 or 1" "$(head -c 400 "$ERR")"; fi
+check "multiplex mid-size: engaged on the stand-in; MX-001 (bit for bit) and MX-003 (oracle) pass" "$out" \
+    '.engaged == true and .execution_path == "stand-in-gpu-resident-full"
+     and ([.gates[] | select(.id == "MX-001" or .id == "MX-003") | .applies and .pass] == [true, true])'
+
 # ---- 7. the launch layer's checks: a stand-in verdict is labelled ----
 check "every stand-in verdict names the stand-in device" "$WORK/rs-tiny-primal-primal-library.json" \
     '.device.name == "CPU stand-in for NVIDIA H100 SXM (not a GPU)"'
 check "a stand-in run never meets or misses a device target (RS-003 does not apply)" "$WORK/rs-tiny-primal-primal-library.json" \
     '.target.status == "undetermined" and ([.gates[] | select(.id == "RS-003") | .applies] == [false])'
+
+# ---- 8. the direct GPU test programs (tests/gpu/*.c) built against the stand-in,
+# with their own assertions, and the injected faults (tests/standin/fault_test.cpp) ----
+# run_direct LABEL COMMAND...: relay a test program's ok/FAIL lines (as run-gpu-tests.sh does)
+run_direct() {
+    local label=$1
+    shift
+    local log="$WORK/direct-${label// /_}.log" rc n_ok n_bad
+    if [ ! -x "$1" ]; then
+        bad "$label: $1 not built (make standin-tests)"
+        return
+    fi
+    "$@" >"$log" 2>&1
+    rc=$?
+    n_ok=$(grep -c '^ok ' "$log")
+    n_bad=$(grep -c '^FAIL ' "$log")
+    if [ "$rc" -eq 0 ] && [ "$n_bad" -eq 0 ] && [ "$n_ok" -gt 0 ]; then
+        ok "$label: exit 0, $n_ok checks pass"
+    else
+        bad "$label: exit $rc, $n_ok ok, $n_bad FAIL" "$(grep -m 8 '^FAIL ' "$log"; tail -n 3 "$log")"
+    fi
+}
+run_direct "rs_backend_test quick" "$TESTS_DIR/rs_backend_test" quick
+run_direct "arrow_backend_test quick" "$TESTS_DIR/arrow_backend_test" quick
+CUDA_VISIBLE_DEVICES='' run_direct "arrow_backend_test nodevice (CUDA_VISIBLE_DEVICES='')" \
+    "$TESTS_DIR/arrow_backend_test" nodevice
+run_direct "tiled_trace N=200,130, Gram p=200 n=300" "$TESTS_DIR/tiled_trace" --gram 200 300 200 130
+# one line per injected fault class, each naming what caught it
+fault_log="$WORK/direct-fault_test.log"
+run_direct "fault_test" "$TESTS_DIR/fault_test"
+for want in "missing sync (minimal)" "missing sync (rs_backend library" "missing sync (rs_backend blocked" \
+    "host pointer to kernel:" "host pointer to kernel (struct member)" "freed pointer to kernel (struct member)" \
+    "cuSOLVER workspace one byte short (minimal)" "cuSOLVER workspace one byte short (rs_backend" \
+    "cuBLAS ld one too small (minimal)" "cuBLAS ld one too small (rs_backend" \
+    "sync inside graph capture (minimal)" "sync inside graph capture (rs_backend" \
+    "shared memory over the limit"; do
+    if line=$(grep -m 1 -F "ok   $want" "$fault_log" 2>/dev/null); then ok "fault caught: ${line#ok   }"; else
+        bad "fault not caught: $want" "$(grep -m 1 -F "$want" "$fault_log" 2>/dev/null)"; fi
+done
 
 # ---- 9. the honesty rule: the shipped binary has nothing of the stand-in ----
 if [ -n "$SHIPPED" ]; then

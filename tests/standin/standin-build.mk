@@ -41,8 +41,37 @@ $(STANDIN_SB_OBJDIR)/cuda/%.o: cuda/%.cu $(STANDIN_FLAGS_STAMP)
 
 $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJDIR)/src/verdict.o: $(REV_STAMP)
 
-# The battery also checks that ./saebench carries nothing of the stand-in.
-test-standin: $(STANDIN_SB_BIN) saebench
-	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
+# The direct GPU test programs (tests/gpu/*.c) and the fault tests
+# (tests/standin/fault_test.cpp), linked against the same stand-in objects:
+# build/standin/tests/NAME. tiled_trace is built too; the battery runs it
+# at small sizes only (its default sizes take minutes on the CPU).
+STANDIN_SB_TESTDIR := $(STANDIN_BUILD)/tests
+STANDIN_SB_GPU_TESTS := $(patsubst tests/gpu/%.c,$(STANDIN_SB_TESTDIR)/%,$(wildcard tests/gpu/*.c))
+STANDIN_SB_FAULT_TEST := $(STANDIN_SB_TESTDIR)/fault_test
+STANDIN_SB_TESTS := $(STANDIN_SB_GPU_TESTS) $(STANDIN_SB_FAULT_TEST)
+.PHONY: standin-tests
+standin-tests: $(STANDIN_SB_TESTS)
 
--include $(STANDIN_SB_OBJ:.o=.d) $(STANDIN_SB_MAIN:.o=.d)
+$(STANDIN_SB_OBJDIR)/tests/gpu/%.o: tests/gpu/%.c $(STANDIN_FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CC) $(STANDIN_SB_CFLAGS) -Wno-unused-function $(STANDIN_INC) -Icuda -Itests/gpu -c $< -o $@
+
+$(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o: tests/standin/fault_test.cpp $(STANDIN_FLAGS_STAMP)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CXX) $(STANDIN_SB_CXXFLAGS) -Itests/gpu -c $< -o $@
+
+$(STANDIN_SB_TESTDIR)/%: $(STANDIN_SB_OBJDIR)/tests/gpu/%.o $(STANDIN_SB_OBJ) $(STANDIN_LIB)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CXX) -o $@ $< $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
+
+$(STANDIN_SB_FAULT_TEST): $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o $(STANDIN_SB_OBJ) $(STANDIN_LIB)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CXX) -o $@ $< $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
+
+# The battery also checks that ./saebench carries nothing of the stand-in.
+test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
+	    tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+-include $(STANDIN_SB_OBJ:.o=.d) $(STANDIN_SB_MAIN:.o=.d) $(STANDIN_SB_TESTS:$(STANDIN_SB_TESTDIR)/%=$(STANDIN_SB_OBJDIR)/tests/gpu/%.d) \
+    $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.d

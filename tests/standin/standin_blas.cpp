@@ -192,6 +192,15 @@ template <> struct Blas<float> {
     }
 };
 
+/* standin_set_fault("ld_short"): the routine sees lda one smaller. */
+int injected_lda(const char *api, int lda)
+{
+    if (!fault_take(FAULT_LD_SHORT))
+        return lda;
+    note_failure(fmt("injected fault ld_short: %s lda %d -> %d", api, lda, lda - 1));
+    return lda - 1;
+}
+
 /* cublas<t>syrk (cuBLAS 2.7.7): C = alpha op(A) op(A)^T + beta C, C n x n
  * (uplo triangle only), op(A) n x k. INVALID_VALUE for n < 0 or k < 0, trans
  * not N/T/C, uplo not LOWER/UPPER, lda < max(1, n) if trans == N else
@@ -202,6 +211,7 @@ cublasStatus_t syrk(const char *api, cublasHandle_t h, cublasFillMode_t uplo, cu
 {
     STANDIN_LOCK;
     BLAS_TRY(need_handle(api, h));
+    lda = injected_lda(api, lda);
     BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
     BLAS_REQUIRE(k >= 0, "%s: k=%d < 0", api, k);
     BLAS_REQUIRE(valid_op(trans), "%s: trans=%d is not CUBLAS_OP_N, CUBLAS_OP_T or CUBLAS_OP_C", api, (int)trans);
@@ -384,6 +394,7 @@ extern "C" cublasStatus_t cublasDgemv_v2(cublasHandle_t handle, cublasOperation_
     const char *api = "cublasDgemv";
     STANDIN_LOCK;
     BLAS_TRY(need_handle(api, handle));
+    lda = injected_lda(api, lda);
     BLAS_REQUIRE(m >= 0, "%s: m=%d < 0", api, m);
     BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
     BLAS_REQUIRE(incx != 0, "%s: incx=0", api);
@@ -423,6 +434,7 @@ extern "C" cublasStatus_t cublasDsymv_v2(cublasHandle_t handle, cublasFillMode_t
     const char *api = "cublasDsymv";
     STANDIN_LOCK;
     BLAS_TRY(need_handle(api, handle));
+    lda = injected_lda(api, lda);
     BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
     BLAS_REQUIRE(incx != 0, "%s: incx=0", api);
     BLAS_REQUIRE(incy != 0, "%s: incy=0", api);
@@ -465,6 +477,7 @@ extern "C" cublasStatus_t cublasDgemm_v2(cublasHandle_t handle, cublasOperation_
     const char *api = "cublasDgemm";
     STANDIN_LOCK;
     BLAS_TRY(need_handle(api, handle));
+    lda = injected_lda(api, lda);
     BLAS_REQUIRE(m >= 0, "%s: m=%d < 0", api, m);
     BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
     BLAS_REQUIRE(k >= 0, "%s: k=%d < 0", api, k);
@@ -531,6 +544,7 @@ extern "C" cublasStatus_t cublasDtrsm_v2(cublasHandle_t handle, cublasSideMode_t
     const char *api = "cublasDtrsm";
     STANDIN_LOCK;
     BLAS_TRY(need_handle(api, handle));
+    lda = injected_lda(api, lda);
     BLAS_REQUIRE(m >= 0, "%s: m=%d < 0", api, m);
     BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
     BLAS_REQUIRE(side == CUBLAS_SIDE_LEFT || side == CUBLAS_SIDE_RIGHT,

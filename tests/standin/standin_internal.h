@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -83,6 +84,17 @@ void invalidate_capture(cudaStream_t s, const std::string &why);
  * (invalid handle, invalidated capture, legacy-stream implicit dependency). */
 cudaError_t enqueue(cudaStream_t s, const std::string &what, std::function<void()> fn,
                     std::vector<Prereq> extra = {});
+/* enqueue for a copy whose host destination dst (height rows of width bytes,
+ * pitch apart; nullptr: none) is written when it runs: the destination is
+ * filled with STANDIN_PENDING_POISON now (at each graph launch when the
+ * stream captures), so a host read before the synchronisation sees NaN;
+ * earlier queued copies that read those host bytes are given a snapshot
+ * first. read: the copy's own host source, if any (registered for that). */
+struct HostRead;
+cudaError_t enqueue_download(cudaStream_t s, const std::string &what, std::function<void()> fn, void *dst,
+                             size_t pitch, size_t width, size_t height, std::shared_ptr<HostRead> read = nullptr,
+                             std::vector<Prereq> extra = {});
+void poison_pending_download(void *dst, size_t pitch, size_t width, size_t height);
 /* Runs every queue, as an implicit cudaDeviceSynchronize does (nothing while
  * a capture is active). */
 void drain_all_if_not_capturing();
@@ -90,6 +102,15 @@ void drain_all_if_not_capturing();
  * fault is made sticky (cudaErrorIllegalAddress) with the message and false
  * is returned. */
 bool exec_device_ok(const void *p, size_t bytes, const std::string &what);
+
+/* ---- injected faults (standin_set_fault) ------------------------------ */
+enum Fault { FAULT_SKIP_SYNC, FAULT_WORKSPACE_SHORT, FAULT_LD_SHORT, FAULT_SYNC_IN_CAPTURE, FAULT_COUNT };
+/* true (and one use consumed) when fault f is armed. */
+bool fault_take(Fault f);
+void faults_reset();
+
+/* ---- launch layer (standin_launch.cpp) ---------------------------------- */
+extern "C" void standin_launch_reset(void);
 
 /* ---- library resets ---------------------------------------------------- */
 void blas_reset();

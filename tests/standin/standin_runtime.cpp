@@ -27,8 +27,27 @@ namespace standin {
 struct Node {
     std::string what;
     std::function<void()> fn;
+    /* A download's host destination, poisoned at each launch of the graph
+     * (poison_pending_download) until the replayed copy writes it. */
+    void *poison_dst = nullptr;
+    size_t poison_pitch = 0, poison_width = 0, poison_height = 0;
+    /* An upload's host source (read at each replay): a download of the same
+     * graph into it is not poisoned at launch (the upload runs first). */
+    const void *read_src = nullptr;
+    size_t read_ext = 0;
 };
 using NodeList = std::vector<Node>;
+
+/* A queued copy's host source (read when the copy runs). A download queued
+ * later whose host destination overlaps it snapshots it first (take_host_
+ * snapshots), so the poison of the pending download does not reach the
+ * earlier upload: stream order, as on the device. */
+struct HostRead {
+    const unsigned char *src;
+    size_t pitch, width, height;
+    std::vector<unsigned char> snap;
+    bool taken = false, done = false;
+};
 
 struct Capture {
     uint64_t id;
@@ -162,11 +181,30 @@ std::string stream_str(cudaStream_t s)
 
 /* ---- entry checks ----------------------------------------------------- */
 
+/* CUDA_VISIBLE_DEVICES hides the one device when it is set and empty, or
+ * names no device the stand-in has ("-1", "1", ...; the runtime stops at the
+ * first invalid entry): read once, as the runtime reads it at initialisation. */
+bool device_hidden()
+{
+    static const bool hidden = [] {
+        const char *v = getenv("CUDA_VISIBLE_DEVICES");
+        if (!v)
+            return false;
+        while (*v == ' ')
+            v++;
+        return !(v[0] == '0' && (v[1] == '\0' || v[1] == ',' || v[1] == ' '));
+    }();
+    return hidden;
+}
+
 /* The sticky error, then the simulated missing device/driver. */
 cudaError_t entry(const char *api)
 {
     if (cudaError_t e = rt_sticky())
         return e;
+    if (device_hidden())
+        return rt_fail(cudaErrorNoDevice,
+                       fmt("%s: no CUDA-capable device is detected (CUDA_VISIBLE_DEVICES hides it)", api));
     if (rt().device_mode == STANDIN_NO_DEVICE)
         return rt_fail(cudaErrorNoDevice, fmt("%s: no CUDA-capable device is detected (standin_set_device_mode)", api));
     if (rt().device_mode == STANDIN_OLD_DRIVER)
@@ -363,7 +401,8 @@ cudaError_t check_copy(const char *api, void *dst, size_t dst_bytes, const void 
 }
 
 std::function<void()> copy_work(std::string what, void *dst, size_t dpitch, const void *src, size_t spitch,
-                                size_t width, size_t height, bool dst_dev, bool src_dev)
+                                size_t width, size_t height, bool dst_dev, bool src_dev,
+                                std::shared_ptr<HostRead> hr = nullptr)
 {
     return [=]() {
         const size_t dext = (height - 1) * dpitch + width, sext = (height - 1) * spitch + width;
@@ -371,8 +410,14 @@ std::function<void()> copy_work(std::string what, void *dst, size_t dpitch, cons
             return;
         if (src_dev && !exec_device_ok(src, sext, what + " src"))
             return;
+        /* the host bytes as they were when a later download poisoned them */
+        const bool snap = hr && hr->taken;
+        const char *from = snap ? (const char *)hr->snap.data() : (const char *)src;
+        const size_t fpitch = snap ? width : spitch;
         for (size_t r = 0; r < height; r++)
-            memcpy((char *)dst + r * dpitch, (const char *)src + r * spitch, width);
+            memcpy((char *)dst + r * dpitch, from + r * fpitch, width);
+        if (hr)
+            hr->done = true;
     };
 }
 
@@ -495,19 +540,74 @@ void invalidate_capture(cudaStream_t s, const std::string &why)
         invalidate(st, why);
 }
 
+std::vector<std::weak_ptr<HostRead>> g_pending_reads;
+
+void take_host_snapshots(const void *dst, size_t ext)
+{
+    const uintptr_t d0 = (uintptr_t)dst, d1 = d0 + ext;
+    std::vector<std::weak_ptr<HostRead>> keep;
+    for (const std::weak_ptr<HostRead> &w : g_pending_reads) {
+        std::shared_ptr<HostRead> hr = w.lock();
+        if (!hr || hr->done)
+            continue;
+        keep.push_back(w);
+        const uintptr_t s0 = (uintptr_t)hr->src, s1 = s0 + (hr->height - 1) * hr->pitch + hr->width;
+        if (hr->taken || s1 <= d0 || d1 <= s0)
+            continue;
+        hr->snap.resize(hr->height * hr->width);
+        for (size_t r = 0; r < hr->height; r++)
+            memcpy(hr->snap.data() + r * hr->width, hr->src + r * hr->pitch, hr->width);
+        hr->taken = true;
+    }
+    g_pending_reads.swap(keep);
+}
+
+void poison_pending_download(void *dst, size_t pitch, size_t width, size_t height)
+{
+    take_host_snapshots(dst, (height - 1) * pitch + width);
+    for (size_t r = 0; r < height; r++) {
+        unsigned char *row = (unsigned char *)dst + r * pitch;
+        for (size_t i = 0; i < width; i++) {
+            const uintptr_t a = (uintptr_t)(row + i);
+            row[i] = (unsigned char)(STANDIN_PENDING_POISON >> (8 * (a & 3))); /* little-endian words */
+        }
+    }
+}
+
 cudaError_t enqueue(cudaStream_t s, const std::string &what, std::function<void()> fn, std::vector<Prereq> extra)
+{
+    return enqueue_download(s, what, std::move(fn), nullptr, 0, 0, 0, nullptr, std::move(extra));
+}
+
+cudaError_t enqueue_download(cudaStream_t s, const std::string &what, std::function<void()> fn, void *dst,
+                             size_t pitch, size_t width, size_t height, std::shared_ptr<HostRead> read,
+                             std::vector<Prereq> extra)
 {
     CUstream_st *st = resolve(s);
     if (!st)
         return bad_stream(what.c_str(), s);
+    if (st->cap && !st->cap->invalidated && fault_take(FAULT_SYNC_IN_CAPTURE)) {
+        /* injected: the code synchronises the capturing stream before this work */
+        note_failure(fmt("injected fault sync_in_capture: cudaStreamSynchronize before %s", what.c_str()));
+        cudaStreamSynchronize(s);
+    }
     if (st->cap) {
         if (st->cap->invalidated)
             return rt_fail(cudaErrorStreamCaptureInvalidated,
                            fmt("%s: stream %s is capturing and its capture was invalidated (%s)", what.c_str(),
                                stream_str(s).c_str(), st->cap->why.c_str()));
-        st->cap->nodes.push_back(Node{what, std::move(fn)});
+        Node node{what, std::move(fn), dst, pitch, width, height};
+        if (read) {
+            node.read_src = read->src;
+            node.read_ext = (read->height - 1) * read->pitch + read->width;
+        }
+        st->cap->nodes.push_back(std::move(node));
         return cudaSuccess;
     }
+    if (dst)
+        poison_pending_download(dst, pitch, width, height);
+    if (read)
+        g_pending_reads.push_back(read);
     Runtime &r = rt();
     if (st->legacy) {
         if (cudaError_t e = legacy_implicit(what.c_str()))
@@ -561,6 +661,7 @@ const ErrInfo kErrors[] = {
     {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", "out of memory"},
     {cudaErrorInitializationError, "cudaErrorInitializationError", "initialization error"},
     {cudaErrorInvalidConfiguration, "cudaErrorInvalidConfiguration", "invalid configuration argument"},
+    {cudaErrorInvalidDeviceFunction, "cudaErrorInvalidDeviceFunction", "invalid device function"},
     {cudaErrorInvalidPitchValue, "cudaErrorInvalidPitchValue", "invalid pitch argument"},
     {cudaErrorInvalidDevicePointer, "cudaErrorInvalidDevicePointer", "invalid device pointer"},
     {cudaErrorInvalidMemcpyDirection, "cudaErrorInvalidMemcpyDirection", "invalid copy direction for memcpy"},
@@ -874,8 +975,13 @@ extern "C" cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count,
     bool dd, sd;
     if (cudaError_t e = check_copy("cudaMemcpyAsync", dst, count, src, count, kind, &dd, &sd))
         return e;
-    return enqueue(stream, fmt("cudaMemcpyAsync(%s)", kind_name(kind)),
-                   copy_work(fmt("cudaMemcpyAsync(%s)", kind_name(kind)), dst, count, src, count, count, 1, dd, sd));
+    std::shared_ptr<HostRead> read;
+    if (!sd)
+        read = std::make_shared<HostRead>(HostRead{(const unsigned char *)src, count, count, 1, {}});
+    return enqueue_download(stream, fmt("cudaMemcpyAsync(%s)", kind_name(kind)),
+                            copy_work(fmt("cudaMemcpyAsync(%s)", kind_name(kind)), dst, count, src, count, count, 1,
+                                      dd, sd, read),
+                            !dd && sd ? dst : nullptr, count, count, 1, read);
 }
 
 extern "C" cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)
@@ -920,9 +1026,13 @@ extern "C" cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *s
     bool dd, sd;
     if (cudaError_t e = check_copy("cudaMemcpy2DAsync", dst, dext, src, sext, kind, &dd, &sd))
         return e;
-    return enqueue(stream, fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)),
-                   copy_work(fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)), dst, dpitch, src, spitch, width, height,
-                             dd, sd));
+    std::shared_ptr<HostRead> read;
+    if (!sd)
+        read = std::make_shared<HostRead>(HostRead{(const unsigned char *)src, spitch, width, height, {}});
+    return enqueue_download(stream, fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)),
+                            copy_work(fmt("cudaMemcpy2DAsync(%s)", kind_name(kind)), dst, dpitch, src, spitch, width,
+                                      height, dd, sd, read),
+                            !dd && sd ? dst : nullptr, dpitch, width, height, read);
 }
 
 extern "C" cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
@@ -942,6 +1052,13 @@ extern "C" cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cu
         if (exec_device_ok(devPtr, count, "cudaMemsetAsync"))
             memset(devPtr, (unsigned char)value, count);
     });
+}
+
+/* cudaMemset: on the legacy default stream, as the runtime does (the memory
+ * is set before later work of the legacy stream and of blocking streams). */
+extern "C" cudaError_t cudaMemset(void *devPtr, int value, size_t count)
+{
+    return cudaMemsetAsync(devPtr, value, count, nullptr);
 }
 
 /* ======================================================================= */
@@ -1011,6 +1128,8 @@ extern "C" cudaError_t cudaStreamSynchronize(cudaStream_t stream)
     if (s->legacy)
         if (cudaError_t e = legacy_implicit("cudaStreamSynchronize"))
             return e;
+    if (fault_take(FAULT_SKIP_SYNC)) /* injected: the caller "forgot" this synchronisation */
+        return cudaSuccess;
     drain(s, s->enqueued);
     return after_sync("cudaStreamSynchronize");
 }
@@ -1151,6 +1270,18 @@ extern "C" cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t s
     if (graphExec->last_stream)
         extra.push_back(Prereq{graphExec->last_stream, graphExec->last_seq});
     const bool capturing = s->cap != nullptr;
+    if (!capturing)
+        for (const Node &n : *nodes) {
+            if (!n.poison_dst)
+                continue;
+            const uintptr_t d0 = (uintptr_t)n.poison_dst,
+                            d1 = d0 + (n.poison_height - 1) * n.poison_pitch + n.poison_width;
+            bool read_by_graph = false; /* an upload of this graph reads it first: leave it */
+            for (const Node &u : *nodes)
+                read_by_graph |= u.read_src && (uintptr_t)u.read_src < d1 && d0 < (uintptr_t)u.read_src + u.read_ext;
+            if (!read_by_graph)
+                poison_pending_download(n.poison_dst, n.poison_pitch, n.poison_width, n.poison_height);
+        }
     cudaError_t e = enqueue(stream, "cudaGraphLaunch", [nodes]() {
         for (const Node &n : *nodes)
             if (!sticky_set())
@@ -1410,6 +1541,9 @@ extern "C" void standin_reset(void)
     g_sticky = cudaSuccess;
     t_last_error = cudaSuccess;
     t_capture_mode = cudaStreamCaptureModeGlobal;
+    faults_reset();
+    g_pending_reads.clear();
+    standin_launch_reset();
     standin_fail_clear();
 }
 
@@ -1430,4 +1564,60 @@ extern "C" cudaError_t standin_enqueue_c(cudaStream_t stream, const char *what, 
         return rt_fail(cudaErrorInvalidValue, "standin_enqueue_c: fn is NULL");
     }
     return standin_enqueue(stream, [fn, arg]() { fn(arg); }, what);
+}
+
+/* ======================================================================= */
+/* Injected faults (standin_set_fault)                                      */
+/* ======================================================================= */
+
+namespace standin {
+namespace {
+/* Remaining uses of each fault: 0 off, -1 until cleared. */
+int g_faults[FAULT_COUNT];
+const char *const g_fault_names[FAULT_COUNT] = {"skip_sync", "workspace_short", "ld_short", "sync_in_capture"};
+}  // namespace
+
+bool fault_take(Fault f)
+{
+    STANDIN_LOCK;
+    if (!g_faults[f])
+        return false;
+    if (g_faults[f] > 0)
+        g_faults[f]--;
+    return true;
+}
+
+void faults_reset()
+{
+    STANDIN_LOCK;
+    for (int &f : g_faults)
+        f = 0;
+}
+}  // namespace standin
+
+extern "C" int standin_set_fault(const char *name, int uses)
+{
+    STANDIN_LOCK;
+    if (!name || !*name || strcmp(name, "none") == 0) {
+        faults_reset();
+        return 0;
+    }
+    for (int f = 0; f < FAULT_COUNT; f++)
+        if (strcmp(name, g_fault_names[f]) == 0) {
+            g_faults[f] = uses;
+            return 0;
+        }
+    return -1;
+}
+
+extern "C" int standin_is_pending_poison(const void *p, size_t bytes)
+{
+    if (!p || bytes == 0)
+        return 0;
+    for (size_t i = 0; i < bytes; i++) {
+        const uintptr_t a = (uintptr_t)p + i;
+        if (((const unsigned char *)p)[i] != (unsigned char)(STANDIN_PENDING_POISON >> (8 * (a & 3))))
+            return 0;
+    }
+    return 1;
 }

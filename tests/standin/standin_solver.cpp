@@ -247,6 +247,11 @@ extern "C" cusolverStatus_t cusolverDnXpotrf_bufferSize(cusolverDnHandle_t handl
     SOL_REQUIRE(workspaceInBytesOnDevice && workspaceInBytesOnHost, "%s: a workspace-size pointer is NULL", api);
     (void)A; /* only its type matters for the query */
     *workspaceInBytesOnDevice = potrf_device_bytes(n, elem);
+    if (fault_take(FAULT_WORKSPACE_SHORT)) { /* injected: the query under-reports by one byte */
+        *workspaceInBytesOnDevice -= 1;
+        note_failure(fmt("injected fault workspace_short: %s reports %zu bytes, %zu needed", api,
+                         *workspaceInBytesOnDevice, *workspaceInBytesOnDevice + 1));
+    }
     *workspaceInBytesOnHost = kPotrfHostBytes;
     return CUSOLVER_STATUS_SUCCESS;
 }

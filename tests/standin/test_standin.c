@@ -384,7 +384,7 @@ static void test_memcpy2d(void **state)
 /* CUDA Runtime API, cudaMemcpyAsync: "asynchronous with respect to the host,
  * so the call may return before the copy is complete". Stand-in rule: work
  * runs only when waited for, so reading a download before
- * cudaStreamSynchronize sees the old bytes. */
+ * cudaStreamSynchronize sees the pending-download poison (NaN). */
 static void test_lazy_stream(void **state)
 {
     (void)state;
@@ -396,20 +396,78 @@ static void test_lazy_stream(void **state)
     CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     CUDA_OK(cudaMemcpyAsync(d, src, sizeof src, cudaMemcpyHostToDevice, s));
     CUDA_OK(cudaMemcpyAsync(dst, d, sizeof dst, cudaMemcpyDeviceToHost, s));
+    /* nothing has waited yet: the destination holds the pending-download
+     * poison (a NaN per double), not the data, nor its old bytes */
+    assert_true(standin_is_pending_poison(dst, sizeof dst));
     for (int i = 0; i < 16; i++)
-        assert_true(dst[i] == -1); /* nothing has waited yet: old bytes */
+        assert_true(dst[i] != dst[i]);
     CUDA_OK(cudaStreamSynchronize(s));
     assert_memory_equal(dst, src, sizeof src);
     /* a memset followed by a download: same story */
     CUDA_OK(cudaMemsetAsync(d, 0, sizeof src, s));
     CUDA_OK(cudaMemcpyAsync(dst, d, sizeof dst, cudaMemcpyDeviceToHost, s));
-    assert_memory_equal(dst, src, sizeof src);
+    assert_true(standin_is_pending_poison(dst, sizeof dst));
     CUDA_OK(cudaStreamSynchronize(s));
     for (int i = 0; i < 16; i++)
         assert_true(dst[i] == 0);
     CUDA_OK(cudaStreamDestroy(s));
     assert_int_equal(cudaStreamSynchronize(s), cudaErrorInvalidResourceHandle);
     CUDA_OK(cudaFree(d));
+}
+
+/* One pinned buffer used both ways (as cuda/arrow_backend.cu does): the
+ * upload queued first reads the data, not the later download's poison; the
+ * same in a graph, replayed. */
+static void test_pending_poison_stream_order(void **state)
+{
+    (void)state;
+    double *h = NULL, *d = dmalloc(8 * sizeof(double)), *d2 = dmalloc(8 * sizeof(double));
+    CUDA_OK(cudaMallocHost((void **)&h, 8 * sizeof(double)));
+    cudaStream_t s;
+    CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    for (int i = 0; i < 8; i++)
+        h[i] = i + 1.0;
+    CUDA_OK(cudaMemcpyAsync(d, h, 8 * sizeof(double), cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaMemcpyAsync(h, d2, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    assert_true(standin_is_pending_poison(h, 8 * sizeof(double)));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamSynchronize(s));
+    for (int i = 0; i < 8; i++)
+        assert_true(h[i] == i + 1.0); /* the upload saw the data, not the poison */
+    /* the same in a graph: upload from h, then download into h */
+    cudaGraph_t g = NULL;
+    cudaGraphExec_t ge = NULL;
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    CUDA_OK(cudaMemcpyAsync(d, h, 8 * sizeof(double), cudaMemcpyHostToDevice, s));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamEndCapture(s, &g));
+    CUDA_OK(cudaGraphInstantiate(&ge, g, 0));
+    for (int r = 0; r < 2; r++) {
+        CUDA_OK(cudaGraphLaunch(ge, s));
+        assert_false(standin_is_pending_poison(h, 8 * sizeof(double)));
+        CUDA_OK(cudaStreamSynchronize(s));
+        for (int i = 0; i < 8; i++)
+            assert_true(h[i] == i + 1.0);
+    }
+    /* a graph that only downloads: poisoned at each launch */
+    cudaGraph_t g2 = NULL;
+    cudaGraphExec_t ge2 = NULL;
+    CUDA_OK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    CUDA_OK(cudaMemcpyAsync(h, d, 8 * sizeof(double), cudaMemcpyDeviceToHost, s));
+    CUDA_OK(cudaStreamEndCapture(s, &g2));
+    CUDA_OK(cudaGraphInstantiate(&ge2, g2, 0));
+    CUDA_OK(cudaGraphLaunch(ge2, s));
+    assert_true(standin_is_pending_poison(h, 8 * sizeof(double)));
+    CUDA_OK(cudaStreamSynchronize(s));
+    assert_true(h[7] == 8.0);
+    CUDA_OK(cudaGraphExecDestroy(ge));
+    CUDA_OK(cudaGraphDestroy(g));
+    CUDA_OK(cudaGraphExecDestroy(ge2));
+    CUDA_OK(cudaGraphDestroy(g2));
+    CUDA_OK(cudaStreamDestroy(s));
+    CUDA_OK(cudaFreeHost(h));
+    CUDA_OK(cudaFree(d));
+    CUDA_OK(cudaFree(d2));
 }
 
 /* driver_types.h, cudaStreamNonBlocking: "Stream does not synchronize with
@@ -1249,7 +1307,8 @@ static void test_potrf_potrs_correct(void **state)
         SOL_OK(cusolverDnXpotrf(sv.h, sv.p, fm, n, CUDA_R_64F, dA, lda, CUDA_R_64F, dw, dws, hw, hws, dinfo));
         int early = -7;
         CUDA_OK(cudaMemcpyAsync(&early, dinfo, sizeof early, cudaMemcpyDeviceToHost, sv.s));
-        assert_int_equal(early, -7); /* nothing has waited: neither info nor the download exists yet */
+        /* nothing has waited: neither info nor the download exists yet (the pending-download poison) */
+        assert_int_equal(early, (int)STANDIN_PENDING_POISON);
         CUDA_OK(cudaStreamSynchronize(sv.s));
         assert_int_equal(early, 0);
         d2h(gotA, dA, sizeof gotA);
@@ -1428,6 +1487,7 @@ int main(void)
         cmocka_unit_test_setup(test_memcpy_kind_checks, setup),
         cmocka_unit_test_setup(test_memcpy2d, setup),
         cmocka_unit_test_setup(test_lazy_stream, setup),
+        cmocka_unit_test_setup(test_pending_poison_stream_order, setup),
         cmocka_unit_test_setup(test_legacy_stream_semantics, setup),
         cmocka_unit_test_setup(test_events, setup),
         cmocka_unit_test_setup(test_enqueue_api, setup),

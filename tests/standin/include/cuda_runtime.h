@@ -24,6 +24,11 @@ static inline cudaError_t cudaEventCreate(cudaEvent_t *event, unsigned int flags
 {
     return ::cudaEventCreateWithFlags(event, flags);
 }
+
+template <class T> static inline cudaError_t cudaFuncSetAttribute(T *entry, enum cudaFuncAttribute attr, int value)
+{
+    return ::cudaFuncSetAttribute((const void *)entry, attr, value);
+}
 #endif
 
 #endif

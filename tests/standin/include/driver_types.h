@@ -29,6 +29,7 @@ enum cudaError {
     cudaErrorInvalidDevicePointer = 17,
     cudaErrorInvalidMemcpyDirection = 21,
     cudaErrorInsufficientDriver = 35,
+    cudaErrorInvalidDeviceFunction = 98,
     cudaErrorNoDevice = 100,
     cudaErrorInvalidDevice = 101,
     cudaErrorInvalidResourceHandle = 400,
@@ -76,6 +77,13 @@ enum cudaGraphInstantiateFlags {
     cudaGraphInstantiateFlagUpload = 2,
     cudaGraphInstantiateFlagDeviceLaunch = 4,
     cudaGraphInstantiateFlagUseNodePriority = 8
+};
+
+/* Kernel attributes for cudaFuncSetAttribute (the stand-in models
+ * MaxDynamicSharedMemorySize; values as in the CUDA 13.0 runtime). */
+enum cudaFuncAttribute {
+    cudaFuncAttributeMaxDynamicSharedMemorySize = 8,
+    cudaFuncAttributePreferredSharedMemoryCarveout = 9
 };
 
 /* The attributes the stand-in answers (others: cudaErrorInvalidValue). */

@@ -55,6 +55,29 @@ void standin_device_fault(const char *message);
 
 cudaError_t standin_malloc_host_flags(void **ptr, size_t size, unsigned int flags);
 
+/* The host destination of a device-to-host cudaMemcpyAsync/cudaMemcpy2DAsync
+ * (and of each such copy in a graph, at every cudaGraphLaunch) is filled with
+ * this 32-bit word, repeated at 4-byte-aligned addresses, when the copy is
+ * queued, until the copy runs at the synchronisation: a host read of a
+ * pending download sees a NaN (double and float) or 2146816672 (int).
+ * standin_is_pending_poison says whether [p, p+bytes) holds it. */
+#define STANDIN_PENDING_POISON 0x7FF5D2A0u
+int standin_is_pending_poison(const void *p, size_t bytes);
+
+/* Fault injection into the stand-in itself (the code under test unchanged),
+ * for the fault tests: name is armed for `uses` uses (-1: until cleared;
+ * "none" or NULL clears all; standin_reset clears all). 0, or -1 for an
+ * unknown name.
+ *   skip_sync        cudaStreamSynchronize returns cudaSuccess without
+ *                    waiting (a missing synchronisation)
+ *   workspace_short  cusolverDnXpotrf_bufferSize reports one byte less on the
+ *                    device than cusolverDnXpotrf requires
+ *   ld_short         a cuBLAS routine sees its first leading dimension (lda)
+ *                    one smaller than passed
+ *   sync_in_capture  work queued on a capturing stream is preceded by a
+ *                    cudaStreamSynchronize of that stream */
+int standin_set_fault(const char *name, int uses);
+
 #ifdef __cplusplus
 }
 

@@ -5,8 +5,10 @@
  * standin_launch(SIM_KERNEL(k), "k", grid, block, smem, stream, file, line)(args...):
  *   1. the configuration is checked as the runtime would at launch
  *      (cudaErrorInvalidConfiguration: grid 1..2^31-1, block 1..1024 threads,
- *      dynamic shared memory <= 48 KiB; static shared memory is not measured,
- *      the kernels' __shared__ arrays being statics of the simulation);
+ *      dynamic shared memory <= 48 KiB, or up to the kernel's
+ *      cudaFuncAttributeMaxDynamicSharedMemorySize set by cudaFuncSetAttribute
+ *      (at most 227 KiB); static shared memory is not measured, the kernels'
+ *      __shared__ arrays being statics of the simulation);
  *   2. every raw pointer argument that is not NULL must point into a live
  *      cudaMalloc allocation (standin_is_device_ptr), otherwise
  *      cudaErrorInvalidValue with "host pointer passed to kernel k ...";
@@ -43,28 +45,37 @@
 extern "C" {
 /* Checks a launch configuration; cudaSuccess, or the error (also the thread's
  * last error, and the message recorded). Also returns a sticky fault. */
-cudaError_t standin_launch_config(const char *kernel, long long grid, long long block, size_t smem,
-                                  cudaStream_t stream, const char *file, int line);
-/* Checks pointer argument index of kernel: NULL or device memory. */
-cudaError_t standin_launch_ptr_arg(const char *kernel, int index, const void *p, const char *file,
-                                   int line);
+cudaError_t standin_launch_config(const void *func, const char *kernel, long long grid, long long block,
+                                  size_t smem, cudaStream_t stream, const char *file, int line);
+/* Checks pointer argument index of kernel: NULL or device memory (field:
+ * NULL, or the name of the struct member that holds it). */
+cudaError_t standin_launch_ptr_arg(const char *kernel, int index, const void *p, const char *field,
+                                   const char *file, int line);
 /* The start order for the next simulated launch (rotates). */
 int standin_launch_next_order(void);
 }
 
-/* Pointers carried inside a by-value struct argument: none unless overloaded. */
-template <class T> inline void standin_kernel_arg_ptrs(const T &, std::vector<const void *> &) {}
+/* A pointer carried inside a by-value struct argument, and the member's name. */
+struct standin_arg_ptr {
+    const void *p;
+    const char *field;
+};
+/* Pointers carried inside a by-value struct argument: none unless overloaded
+ * (a non-template overload for the struct type, declared before the launch
+ * site's unit instantiates the launcher: the preludes in launch/, e.g.
+ * sb_chain_sync and sb_tiled_sync in launch/rs_kernels.h). */
+template <class T> inline void standin_kernel_arg_ptrs(const T &, std::vector<standin_arg_ptr> &) {}
 
 template <class T> inline cudaError_t standin_check_kernel_arg(const char *kernel, int index, const T &a,
                                                                const char *file, int line)
 {
     if constexpr (std::is_pointer_v<T>) {
-        return standin_launch_ptr_arg(kernel, index, (const void *)a, file, line);
+        return standin_launch_ptr_arg(kernel, index, (const void *)a, nullptr, file, line);
     } else {
-        std::vector<const void *> ptrs;
+        std::vector<standin_arg_ptr> ptrs;
         standin_kernel_arg_ptrs(a, ptrs);
-        for (const void *p : ptrs)
-            if (cudaError_t e = standin_launch_ptr_arg(kernel, index, p, file, line))
+        for (const standin_arg_ptr &p : ptrs)
+            if (cudaError_t e = standin_launch_ptr_arg(kernel, index, p.p, p.field, file, line))
                 return e;
         return cudaSuccess;
     }
@@ -81,7 +92,7 @@ template <class... P> struct standin_launcher {
 
     void operator()(P... args) const
     {
-        if (standin_launch_config(name, grid, block, smem, stream, file, line) != cudaSuccess)
+        if (standin_launch_config((const void *)k[0], name, grid, block, smem, stream, file, line) != cudaSuccess)
             return;
         int index = 0;
         cudaError_t e = cudaSuccess;

@@ -1,0 +1,406 @@
+/* Injected faults, one per class, each caught by the stand-in with a message
+ * that names it (TEST-ONLY; tests/standin/README.md, "Fault tests"). Built
+ * by tests/standin/standin-build.mk against the stand-in build of cuda/
+ * (the real launchers and backend ops) and libstandin.a; run by
+ * tests/standin/run-standin-tests.sh. Nothing in cuda/ changes: a fault is
+ * either a minimal program using the same APIs the way cuda/ does, with the
+ * one mistake, or the real backend op driven with a stand-in knob
+ * (standin_set_fault) that breaks something inside the stand-in.
+ * Prints one ok/FAIL line per check and exits nonzero on any failure. */
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "standin_launch.h" /* the launch layer, the simulation; SB_LAUNCH below */
+
+#include <cublas_v2.h>
+#include <cusolverDn.h>
+
+extern "C" {
+#include "backend.h"
+}
+#include "rs_kernels.h"
+
+/* One ok/FAIL line per check (g_pass, g_fail: sim_cuda.h's counters). */
+static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(int ok, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", ok ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    (ok ? g_pass : g_fail)++;
+}
+
+static int check_summary(void)
+{
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
+
+/* A kernel of the test's own, compiled once per residency slot as the
+ * preludes do for cuda/'s (launch/<unit>.h). */
+#define FAULT_KERNEL                                                                             \
+    __global__ void fault_fill(double *out, int n)                                               \
+    {                                                                                            \
+        const int i = blockIdx.x * blockDim.x + threadIdx.x;                                     \
+        if (i < n)                                                                               \
+            out[i] = 0.5 * i;                                                                    \
+    }
+namespace {
+namespace sim_slot0 { FAULT_KERNEL }
+namespace sim_slot1 { FAULT_KERNEL }
+namespace sim_slot2 { FAULT_KERNEL }
+namespace sim_slot3 { FAULT_KERNEL }
+} // namespace
+using namespace sim_slot0;
+
+/* The last stand-in message containing needle, or "". */
+static std::string msg_with(const char *needle)
+{
+    std::string hit;
+    for (const std::string &m : standin_fail_messages())
+        if (m.find(needle) != std::string::npos)
+            hit = m;
+    return hit;
+}
+
+static int all_nan(const double *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!std::isnan(a[i]))
+            return 0;
+    return n > 0;
+}
+
+/* A resident-solve problem for the real backend ops. */
+struct rs_fixture {
+    int64_t n, p;
+    std::vector<double> X, w, rhs, beta;
+    sb_rs_problem prob;
+    rs_fixture(int64_t n_, int64_t p_, sb_method m, const char *factor, int solves)
+        : n(n_), p(p_), X((size_t)(n_ * p_)), w((size_t)n_), rhs((size_t)p_), beta((size_t)p_)
+    {
+        for (size_t i = 0; i < X.size(); i++)
+            X[i] = 0.05 * std::cos(0.37 * (double)i + 0.1 * (double)(i % 7));
+        for (int64_t i = 0; i < n; i++)
+            w[(size_t)i] = 0.5 + 0.25 * std::sin((double)i);
+        for (int64_t j = 0; j < p; j++)
+            rhs[(size_t)j] = std::cos((double)(j + 1) * 0.03);
+        memset(&prob, 0, sizeof prob);
+        prob.n = n, prob.p = p, prob.X = X.data(), prob.rhs = rhs.data(), prob.ridge = 1e-3;
+        prob.method = m, prob.max_solves = solves, prob.factor = factor;
+    }
+};
+
+/* ---- 1. a missing stream synchronisation before a host read of a download ---- */
+static void fault_missing_sync(void)
+{
+    standin_reset();
+    const int n = 64;
+    std::vector<double> src(n), h(n, -1.0);
+    for (int i = 0; i < n; i++)
+        src[(size_t)i] = i + 1.0;
+    double *d = nullptr;
+    cudaStream_t s = nullptr;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    cudaMalloc(&d, n * sizeof(double));
+    cudaMemcpy(d, src.data(), n * sizeof(double), cudaMemcpyHostToDevice);
+    cudaMemcpyAsync(h.data(), d, n * sizeof(double), cudaMemcpyDeviceToHost, s);
+    /* the fault: h read here, no cudaStreamSynchronize(s) */
+    const int poisoned = standin_is_pending_poison(h.data(), n * sizeof(double)) && all_nan(h.data(), n);
+    check(poisoned, "missing sync (minimal): host read of a pending download sees the pending-download poison: "
+                    "h[0] = %g (NaN), not %g",
+          h[0], src[0]);
+    cudaStreamSynchronize(s);
+    check(memcmp(h.data(), src.data(), n * sizeof(double)) == 0,
+          "missing sync (minimal): after cudaStreamSynchronize the download is there (h[0] = %g)", h[0]);
+    cudaFree(d);
+    cudaStreamDestroy(s);
+
+    /* the real backend: solve() with its synchronisation before the beta read
+     * skipped (skip_sync). library: a stream download; blocked: a download
+     * inside the replayed rep graph (poisoned at each cudaGraphLaunch). */
+    const char *factors[] = {"library", "blocked"};
+    for (const char *factor : factors) {
+        standin_reset();
+        const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+        rs_fixture f(150, 100, SB_METHOD_PRIMAL, factor, 4);
+        void *st = nullptr;
+        sb_err err = {{0}};
+        if (ops->create(&f.prob, &st, &err) != SB_OK) {
+            check(0, "missing sync (rs_backend %s): create: %s", factor, err.msg);
+            continue;
+        }
+        sb_rc rc = SB_OK;
+        for (int k = 0; k < 2 && rc == SB_OK; k++) /* blocked: solve 1 captures and launches the graph */
+            rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
+        const int clean = rc == SB_OK && !std::isnan(f.beta[0]);
+        standin_set_fault("skip_sync", 1);
+        rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
+        const int nan = all_nan(f.beta.data(), (size_t)f.p) && standin_is_pending_poison(f.beta.data(), 8);
+        check(clean && rc == SB_OK && nan,
+              "missing sync (rs_backend %s, standin_set_fault skip_sync): beta read before its download ran is the "
+              "pending-download poison: beta[0] = %g (NaN)",
+              factor, f.beta[0]);
+        rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
+        check(rc == SB_OK && !std::isnan(f.beta[0]), "missing sync (rs_backend %s): the next solve is clean (%g)",
+              factor, f.beta[0]);
+        ops->destroy(st);
+    }
+}
+
+/* ---- 2. a host pointer handed to a kernel (the real launchers of cuda/) ---- */
+static void fault_host_pointer(void)
+{
+    standin_reset();
+    const int N = 100;
+    std::vector<double> A_host((size_t)N * N, 1.0);
+    cudaStream_t s = nullptr;
+    cudaStreamCreate(&s);
+    cudaError_t e = sb_launch_add_diag(A_host.data(), N, N, 1.0, s);
+    std::string m = msg_with("host pointer passed to kernel rs_add_diag");
+    check(e == cudaErrorInvalidValue && m.find("(argument 0") != std::string::npos, /* the launcher's cudaGetLastError */
+          "host pointer to kernel: sb_launch_add_diag(host A) -> %s: %s", cudaGetErrorName(e), m.c_str());
+
+    /* inside a by-value struct argument: sb_chain_sync.flags (the chained solve) */
+    double *L = nullptr, *b = nullptr;
+    int *info = nullptr;
+    cudaMalloc(&L, (size_t)N * N * sizeof(double));
+    cudaMalloc(&b, N * sizeof(double));
+    cudaMalloc(&info, sizeof(int));
+    sb_chain chain = {};
+    sb_tiled tiled = {};
+    if (sb_chain_alloc(&chain, N, s) != cudaSuccess || sb_tiled_alloc(&tiled, N + 1, 132, s) != cudaSuccess) {
+        check(0, "host pointer to kernel: sb_chain_alloc / sb_tiled_alloc");
+        return;
+    }
+    cudaStreamSynchronize(s);
+    std::vector<unsigned> host_flags(64);
+    unsigned *dev_flags = chain.flags;
+    chain.flags = host_flags.data();
+    standin_fail_clear();
+    e = sb_launch_chol_solve_chained(L, N, N, b, &chain, info, s);
+    m = msg_with("host pointer passed to kernel rs_trsv_lower_fwd");
+    check(e == cudaErrorInvalidValue && m.find("member sb_chain_sync.flags") != std::string::npos,
+          "host pointer to kernel (struct member): sb_launch_chol_solve_chained, chain.flags on the host -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    chain.flags = dev_flags;
+    cudaGetLastError();
+
+    /* sb_tiled_sync.counts freed: a device pointer outside every live allocation */
+    unsigned *counts = tiled.counts;
+    unsigned *gone = nullptr;
+    cudaMalloc(&gone, 64);
+    cudaFree(gone);
+    tiled.counts = gone;
+    standin_fail_clear();
+    e = sb_launch_chol_tiled(L, N + 1, N + 1, 1, b, chain.linv, &tiled, info, s);
+    m = msg_with("passed to kernel rs_chol_tiled");
+    check(e == cudaErrorInvalidValue && m.find("member sb_tiled_sync.counts") != std::string::npos &&
+              m.find("device pointer outside every live allocation") != std::string::npos,
+          "freed pointer to kernel (struct member): sb_launch_chol_tiled, tiled.counts freed -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    tiled.counts = counts;
+    cudaGetLastError();
+    /* the same launches with device pointers are accepted */
+    e = sb_launch_chol_solve_chained(L, N, N, b, &chain, info, s);
+    check(e == cudaSuccess, "host pointer to kernel: the same chained launch with device pointers is accepted (%s)",
+          cudaGetErrorName(e));
+    sb_chain_free(&chain);
+    sb_tiled_free(&tiled);
+    cudaFree(L), cudaFree(b), cudaFree(info);
+    cudaStreamDestroy(s);
+}
+
+/* ---- 3. a cuSOLVER workspace one byte short ---- */
+static void fault_workspace_short(void)
+{
+    standin_reset();
+    const int n = 40;
+    cusolverDnHandle_t h = nullptr;
+    cusolverDnParams_t prm = nullptr;
+    cusolverDnCreate(&h);
+    cusolverDnCreateParams(&prm);
+    double *A = nullptr;
+    int *info = nullptr;
+    cudaMalloc(&A, (size_t)n * n * sizeof(double));
+    cudaMalloc(&info, sizeof(int));
+    size_t dws = 0, hws = 0;
+    cusolverDnXpotrf_bufferSize(h, prm, CUBLAS_FILL_MODE_LOWER, n, CUDA_R_64F, A, n, CUDA_R_64F, &dws, &hws);
+    void *dw = nullptr;
+    cudaMalloc(&dw, dws);
+    std::vector<char> hw(hws);
+    cusolverStatus_t st = cusolverDnXpotrf(h, prm, CUBLAS_FILL_MODE_LOWER, n, CUDA_R_64F, A, n, CUDA_R_64F, dw,
+                                           dws - 1, hw.data(), hws, info);
+    std::string m = msg_with("workspaceInBytesOnDevice=");
+    check(st == CUSOLVER_STATUS_INVALID_VALUE && !m.empty(),
+          "cuSOLVER workspace one byte short (minimal): Xpotrf with %zu of %zu bytes -> status %d: %s", dws - 1, dws,
+          (int)st, m.c_str());
+    cudaFree(dw), cudaFree(A), cudaFree(info);
+    cusolverDnDestroyParams(prm);
+    cusolverDnDestroy(h);
+
+    /* the real backend: the size query under-reports by one byte */
+    standin_reset();
+    standin_set_fault("workspace_short", -1);
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    rs_fixture f(70, 40, SB_METHOD_PRIMAL, "library", 2);
+    void *sp = nullptr;
+    sb_err err = {{0}};
+    sb_rc rc = ops->create(&f.prob, &sp, &err);
+    if (rc == SB_OK) {
+        rc = ops->solve(sp, f.w.data(), f.beta.data(), &err);
+        ops->destroy(sp);
+    }
+    m = msg_with("workspaceInBytesOnDevice=");
+    check(rc != SB_OK && !m.empty(),
+          "cuSOLVER workspace one byte short (rs_backend library, standin_set_fault workspace_short): the op fails "
+          "(%s), the stand-in says: %s",
+          err.msg, m.c_str());
+}
+
+/* ---- 4. a leading dimension one too small to cuBLAS ---- */
+static void fault_ld_short(void)
+{
+    standin_reset();
+    const int m = 5, n = 4, k = 3;
+    cublasHandle_t h = nullptr;
+    cublasCreate(&h);
+    double *A = nullptr, *B = nullptr, *C = nullptr;
+    cudaMalloc(&A, m * k * sizeof(double));
+    cudaMalloc(&B, k * n * sizeof(double));
+    cudaMalloc(&C, m * n * sizeof(double));
+    const double one = 1.0, zero = 0.0;
+    cublasStatus_t st = cublasDgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, m, n, k, &one, A, m - 1, B, k, &zero, C, m);
+    std::string msg = msg_with("cublasDgemm: lda=");
+    check(st == CUBLAS_STATUS_INVALID_VALUE && msg.find("lda=4 < max(1,m)=5") != std::string::npos,
+          "cuBLAS ld one too small (minimal): Dgemm lda=m-1 -> %s: %s", cublasGetStatusName(st), msg.c_str());
+    cudaFree(A), cudaFree(B), cudaFree(C);
+    cublasDestroy(h);
+
+    /* the real backend: create() of the dual form runs DSYRK (K = X Xᵀ);
+     * its lda seen one smaller */
+    standin_reset();
+    standin_set_fault("ld_short", 1);
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    rs_fixture f(40, 70, SB_METHOD_DUAL, "library", 2);
+    void *sp = nullptr;
+    sb_err err = {{0}};
+    sb_rc rc = ops->create(&f.prob, &sp, &err);
+    if (rc == SB_OK)
+        ops->destroy(sp);
+    msg = msg_with(": lda=");
+    check(rc != SB_OK && !msg.empty(),
+          "cuBLAS ld one too small (rs_backend dual create, standin_set_fault ld_short): the op fails (%s), the "
+          "stand-in says: %s",
+          err.msg, msg.c_str());
+}
+
+/* ---- 5. a synchronisation inside graph capture ---- */
+static void fault_sync_in_capture(void)
+{
+    standin_reset();
+    const int N = 50;
+    double *A = nullptr;
+    cudaStream_t s = nullptr;
+    cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+    cudaMalloc(&A, (size_t)N * N * sizeof(double));
+    cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal);
+    sb_launch_add_diag(A, N, N, 1.0, s);
+    cudaError_t e = cudaStreamSynchronize(s); /* the fault */
+    cudaGraph_t g = nullptr;
+    cudaError_t e2 = cudaStreamEndCapture(s, &g);
+    std::string m = msg_with("cudaStreamSynchronize: stream");
+    check(e == cudaErrorStreamCaptureUnsupported && e2 == cudaErrorStreamCaptureInvalidated && g == nullptr &&
+              m.find("is capturing") != std::string::npos,
+          "sync inside graph capture (minimal): cudaStreamSynchronize -> %s, cudaStreamEndCapture -> %s: %s",
+          cudaGetErrorName(e), cudaGetErrorName(e2), m.c_str());
+    cudaGetLastError();
+    cudaFree(A);
+    cudaStreamDestroy(s);
+
+    /* the real backend: blocked solve 1 captures the rep graph; the first
+     * work queued in that capture is preceded by a synchronisation */
+    standin_reset();
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    rs_fixture f(150, 100, SB_METHOD_PRIMAL, "blocked", 4);
+    void *sp = nullptr;
+    sb_err err = {{0}};
+    sb_rc rc = ops->create(&f.prob, &sp, &err);
+    if (rc == SB_OK)
+        rc = ops->solve(sp, f.w.data(), f.beta.data(), &err);
+    if (rc != SB_OK) {
+        check(0, "sync inside graph capture (rs_backend blocked): setup: %s", err.msg);
+        return;
+    }
+    standin_set_fault("sync_in_capture", 1);
+    rc = ops->solve(sp, f.w.data(), f.beta.data(), &err);
+    m = msg_with("cudaStreamSynchronize: stream");
+    check(rc != SB_OK && m.find("is capturing") != std::string::npos,
+          "sync inside graph capture (rs_backend blocked, standin_set_fault sync_in_capture): the capturing solve "
+          "fails (%s), the stand-in says: %s",
+          err.msg, m.c_str());
+    ops->destroy(sp);
+}
+
+/* ---- 6. a kernel over its shared-memory limit ---- */
+static void fault_smem(void)
+{
+    standin_reset();
+    const int n = 256;
+    double *out = nullptr;
+    cudaStream_t s = nullptr;
+    cudaStreamCreate(&s);
+    cudaMalloc(&out, n * sizeof(double));
+    const size_t big = 64 * 1024;
+    SB_LAUNCH(fault_fill, 2, 128, big, s)(out, n);
+    cudaError_t e = cudaGetLastError();
+    std::string m = msg_with("kernel fault_fill<<<2, 128, 65536>>>");
+    check(e == cudaErrorInvalidConfiguration && m.find("above the 48 KiB default") != std::string::npos,
+          "shared memory over the limit: 64 KiB dynamic without cudaFuncSetAttribute -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    e = cudaFuncSetAttribute(fault_fill, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)big);
+    SB_LAUNCH(fault_fill, 2, 128, big, s)(out, n);
+    cudaError_t e2 = cudaGetLastError();
+    std::vector<double> h(n);
+    cudaMemcpy(h.data(), out, n * sizeof(double), cudaMemcpyDeviceToHost);
+    check(e == cudaSuccess && e2 == cudaSuccess && h[255] == 127.5,
+          "shared memory: after cudaFuncSetAttribute(MaxDynamicSharedMemorySize, 65536) the launch runs (%s, %s, "
+          "out[255] = %g)",
+          cudaGetErrorName(e), cudaGetErrorName(e2), h[255]);
+    SB_LAUNCH(fault_fill, 2, 128, big + 8, s)(out, n);
+    e = cudaGetLastError();
+    m = msg_with("set by cudaFuncSetAttribute");
+    check(e == cudaErrorInvalidConfiguration && !m.empty(), "shared memory: 8 bytes above the raised limit -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    e = cudaFuncSetAttribute(fault_fill, cudaFuncAttributeMaxDynamicSharedMemorySize, 228 * 1024);
+    m = msg_with("sharedMemPerBlockOptin");
+    check(e == cudaErrorInvalidValue && !m.empty(), "shared memory: a limit above the 227 KiB opt-in -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    cudaGetLastError();
+    cudaFree(out);
+    cudaStreamDestroy(s);
+}
+
+int main(void)
+{
+    sb_err why = {{0}};
+    sb_device_info info;
+    if (sb_cuda_backend.probe(&info, &why) != SB_OK) {
+        printf("FAIL probe: %s\n0 passed, 1 failed\n", why.msg);
+        return 1;
+    }
+    fault_missing_sync();
+    fault_host_pointer();
+    fault_workspace_short();
+    fault_ld_short();
+    fault_sync_in_capture();
+    fault_smem();
+    return check_summary();
+}
