@@ -13,14 +13,9 @@
 # (the two concurrent sweeps of plans/tiny.plan are most of it).
 set -u
 
-if [ $# -ne 1 ]; then
-    echo "usage: $0 BINARY" >&2
-    exit 2
-fi
-BIN=$(realpath "$1") || exit 2
-[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 # shellcheck source=tests/lib/battery.sh
 . "$(dirname "$0")/../lib/battery.sh"
+sb_battery_bin "$@"
 sb_battery_setup script-safety numpy
 SW=$ROOT/scripts/sweep.sh
 SUBMIT=$ROOT/scripts/slurm/submit
@@ -30,24 +25,8 @@ sweeps_before=$(ls -A "$ROOT/results/sweeps" 2>/dev/null)
 
 echo "== saebench script safety tests: $BIN"
 
-# sig PATH: what a path is, without following a final symlink (type, inode, link
-# target, size, content hash of a regular file).
-sig() {
-    local p=$1
-    [ -e "$p" ] || [ -L "$p" ] || { echo missing; return; }
-    local s
-    s=$(stat -c '%F %i %s' "$p")
-    [ -L "$p" ] && s="$s -> $(readlink "$p")"
-    [ -f "$p" ] && [ ! -L "$p" ] && s="$s $(md5sum <"$p" | cut -c1-32)"
-    echo "$s"
-}
 # tree DIR: every path under DIR with its sig (a folder's state, to compare)
 tree() { (cd "$1" && find . -mindepth 1 | LC_ALL=C sort | while IFS= read -r p; do printf '%s %s\n' "$p" "$(sig "$p")"; done); }
-unchanged() {
-    local now
-    now=$(sig "$2")
-    if [ "$now" = "$3" ]; then ok "$1"; else bad "$1" "before: $3" "after:  $now"; fi
-}
 same_tree() {
     local now
     now=$(tree "$2")

@@ -105,6 +105,24 @@ says() {
     if grep -qF -- "$2" "$ERR"; then ok "$1"; else bad "$1" "stderr: $(head -c 400 "$ERR")"; fi
 }
 
+# sig PATH: what a path is, without following a final symlink (type, device
+# numbers, inode, link target, size, content hash of a regular file).
+sig() {
+    local p=$1
+    [ -e "$p" ] || [ -L "$p" ] || { echo missing; return; }
+    local s
+    s=$(stat -c '%F %t:%T %i %s' "$p")
+    [ -L "$p" ] && s="$s -> $(readlink "$p")"
+    [ -f "$p" ] && [ ! -L "$p" ] && s="$s $(md5sum <"$p" | cut -c1-32)"
+    echo "$s"
+}
+# unchanged DESC PATH BEFORE: one test that sig PATH is still BEFORE.
+unchanged() {
+    local now
+    now=$(sig "$2")
+    if [ "$now" = "$3" ]; then ok "$1"; else bad "$1" "before: $3" "after:  $now"; fi
+}
+
 # The last line of every battery; the exit status of the battery.
 sb_test_summary() {
     echo "$PASSED passed, $FAILED failed"
