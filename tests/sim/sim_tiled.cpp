@@ -70,27 +70,7 @@
 #include "rs_params.h"
 #include "rs_mma.cuh"
 #include "rs_tiled_trace.h"
-namespace sim_slot0 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot1 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot2 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot3 {
-#include "rs_tiled.cuh"
-}
+#include "sim_slots_rs_tiled.h"
 
 /* ------------------- device state, as the launchers keep it ------------------- */
 struct sim_tiled_state {

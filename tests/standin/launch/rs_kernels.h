@@ -35,26 +35,6 @@ namespace { /* internal linkage: see below */
  * (rs_gram.cuh: rs_gram.cu and rs_tiled.cuh) would otherwise be merged by the
  * linker and run with the other unit's statics. */
 namespace {
-namespace sim_slot0 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot1 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot2 {
-#include "rs_tiled.cuh"
-}
-#undef SB_RS_TILED_CUH
-#undef SB_RS_KERNELS_CUH
-#undef SB_RS_GRAM_CUH
-namespace sim_slot3 {
-#include "rs_tiled.cuh"
-}
+#include "sim_slots_rs_tiled.h"
 } // namespace
 using namespace sim_slot0; /* the host code's use of the header's constants and helpers */
