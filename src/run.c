@@ -632,8 +632,8 @@ static void write_measurements(sb_run *r, double *rate_out)
     double rate = main_ok && main->stats.median > 0 && r->rate_units > 0 ? r->rate_units / main->stats.median : 0;
     cJSON *thr = cJSON_AddObjectToObject(root, "throughput");
     cJSON_AddNumberToObject(thr, "measured_rows_per_s", rate);
-    cJSON_AddNumberToObject(thr, "engaged_rows_per_s", r->engaged ? rate : 0);
-    cJSON_AddStringToObject(thr, "measured_of", r->backend->is_device ? "device" : "host");
+    cJSON_AddNumberToObject(thr, "engaged_rows_per_s", r->engaged && SB_DEVICE_TIMES_MEASURED ? rate : 0);
+    cJSON_AddStringToObject(thr, "measured_of", r->backend->is_device ? SB_DEVICE_MEASURED_OF : "host");
     cJSON_AddNumberToObject(thr, "seconds_per_rep", main_ok ? main->stats.median : 0);
     cJSON_AddStringToObject(thr, "unit", r->wl->rate_unit);
     *rate_out = rate;
@@ -648,7 +648,7 @@ static void write_measurements(sb_run *r, double *rate_out)
         cJSON_AddNumberToObject(res, "resident_s", main->stats.median);
         cJSON_AddNumberToObject(res, "reupload_s", rup->stats.median);
         cJSON_AddNumberToObject(res, "speedup", rup->stats.median / main->stats.median);
-        cJSON_AddStringToObject(res, "measured_of", r->backend->is_device ? "device" : "host");
+        cJSON_AddStringToObject(res, "measured_of", r->backend->is_device ? SB_DEVICE_MEASURED_OF : "host");
         if (rup->have_tele)
             cJSON_AddItemToObject(res, "reupload_telemetry", sb_telemetry_json(&rup->tele));
     } else {

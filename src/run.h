@@ -243,9 +243,11 @@ void sb_run_free(sb_run *r);
 #ifdef SB_STANDIN
 #define SB_DEVICE_TIMES_MEASURED 0
 #define SB_NO_DEVICE_TIMES "the CPU stand-in measures no device time (tests/standin/)"
+#define SB_DEVICE_MEASURED_OF "stand-in"
 #else
 #define SB_DEVICE_TIMES_MEASURED 1
 #define SB_NO_DEVICE_TIMES ""
+#define SB_DEVICE_MEASURED_OF "device"
 #endif
 
 #endif

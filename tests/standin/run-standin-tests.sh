@@ -238,6 +238,8 @@ check "every stand-in verdict names the stand-in device" "$WORK/rs-tiny-primal-p
     '.device.name == "CPU stand-in for NVIDIA H100 SXM (not a GPU)"'
 check "a stand-in run never meets or misses a device target (RS-003 does not apply)" "$WORK/rs-tiny-primal-primal-library.json" \
     '.target.status == "undetermined" and ([.gates[] | select(.id == "RS-003") | .applies] == [false])'
+check "a stand-in rate is labelled stand-in and is never an engaged device rate" "$WORK/rs-tiny-primal-primal-library.json" \
+    '.throughput.measured_of == "stand-in" and .throughput.engaged_rows_per_s == 0 and .throughput.measured_rows_per_s > 0'
 
 # ---- 8. the direct GPU test programs (tests/gpu/*.c) built against the stand-in,
 # with their own assertions, and the injected faults (tests/standin/fault_test.cpp) ----
