@@ -95,35 +95,35 @@ const char *sb_cmp_label_name(sb_cmp_label l)
 
 static int measured(double median_s) { return isfinite(median_s) && median_s > 0; }
 
+/* One step of the modified Lentz algorithm with partial numerator aa:
+ * updates c and d and returns the factor the continued fraction takes. */
+static double lentz_step(double aa, double *c, double *d)
+{
+    const double tiny = 1e-300;
+    *d = 1 + aa * *d;
+    if (fabs(*d) < tiny)
+        *d = tiny;
+    *c = 1 + aa / *c;
+    if (fabs(*c) < tiny)
+        *c = tiny;
+    *d = 1 / *d;
+    return *d * *c;
+}
+
 /* Continued fraction of the incomplete beta function (modified Lentz), as in
  * Numerical Recipes' betacf; converges fast for x < (a+1)/(a+b+2). */
 static double betacf(double a, double b, double x)
 {
-    const double tiny = 1e-300, eps = 1e-15;
+    const double eps = 1e-15, tiny = 1e-300;
     double qab = a + b, qap = a + 1, qam = a - 1, c = 1, d = 1 - qab * x / qap;
     if (fabs(d) < tiny)
         d = tiny;
     d = 1 / d;
     double h = d;
     for (int m = 1; m <= 500; m++) {
-        double m2 = 2.0 * m, aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        h *= d * c;
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1 / d;
-        double del = d * c;
+        double m2 = 2.0 * m;
+        h *= lentz_step(m * (b - m) * x / ((qam + m2) * (a + m2)), &c, &d);
+        double del = lentz_step(-(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)), &c, &d);
         h *= del;
         if (fabs(del - 1) < eps)
             break;

@@ -135,10 +135,15 @@ run() {
         | .created = $c | .tool.git = $g' "$1"
 }
 mkdir -p "$WORK/runs"/{base,same,slower,drift1,drift2}
-i=0
-for f in 1.00 1.40 1.20; do i=$((i+1)); run $F/base/$RS $f "2026-12-01T10:0$i:00Z" g1 > "$WORK/runs/drift1/r$i.json"; done
-i=0
-for f in 1.30 1.10 1.50; do i=$((i+1)); run $F/base/$RS $f "2026-12-02T10:0$i:00Z" g1 > "$WORK/runs/drift2/r$i.json"; done
+# runs DIR DAY GIT FACTOR...: one run per factor, rN.json in $WORK/runs/DIR, dated
+# 2026-12-DAY at 10:0N.
+runs() {
+    local dir=$1 day=$2 git=$3 i=0 f
+    shift 3
+    for f in "$@"; do i=$((i + 1)); run "$F/base/$RS" "$f" "2026-12-${day}T10:0$i:00Z" "$git" >"$WORK/runs/$dir/r$i.json"; done
+}
+runs drift1 01 g1 1.00 1.40 1.20
+runs drift2 02 g1 1.30 1.10 1.50
 # The issue's false alarm: one run against the next, each tight inside, 50% apart.
 if expect_exit 0 "compare: one run against the next, +50% drift: ambiguous (one run per side), not a regression" -- "${CMP[@]}" "$WORK/runs/drift1/r1.json" "$WORK/runs/drift2/r3.json" --format json; then
     check "drift, one run a side: ambiguous" "$OUTS" '.pairs[0].timing.label == "ambiguous" and .pairs[0].timing.why == "one run per side" and (.pairs[0].timing.delta - 0.5 | fabs) < 1e-9'
@@ -149,12 +154,9 @@ if expect_exit 0 "compare: 3 runs v 3 runs drifting 1.0-1.5x: noise (between-run
          and .pairs[0].timing.threshold_from == "pooled between-run sd" and .pairs[0].timing.label == "noise"
          and (.pairs[0].base_runs | length) == 3 and (.superseded | length) == 0'
 fi
-i=0
-for f in 1.00 1.03 0.97; do i=$((i+1)); run $F/base/$RS $f "2026-12-03T10:0$i:00Z" g1 > "$WORK/runs/base/r$i.json"; done
-i=0
-for f in 1.02 0.99 1.01; do i=$((i+1)); run $F/base/$RS $f "2026-12-04T10:0$i:00Z" g1 > "$WORK/runs/same/r$i.json"; done
-i=0
-for f in 2.00 2.06 1.94; do i=$((i+1)); run $F/base/$RS $f "2026-12-04T10:0$i:00Z" g2 > "$WORK/runs/slower/r$i.json"; done
+runs base 03 g1 1.00 1.03 0.97
+runs same 04 g1 1.02 0.99 1.01
+runs slower 04 g2 2.00 2.06 1.94
 if expect_exit 0 "compare: 3 v 3 runs, same speed: noise" -- "${CMP[@]}" "$WORK/runs/base" "$WORK/runs/same" --format json; then
     check "same speed, 3 v 3: noise" "$OUTS" '.pairs[0].timing.label == "noise" and .pairs[0].regression == false'
 fi

@@ -36,13 +36,13 @@ struct cublasContext {
 namespace standin {
 namespace {
 
-std::map<cublasContext *, std::unique_ptr<cublasContext>> &handles()
+registry<cublasContext> &handles()
 {
-    static std::map<cublasContext *, std::unique_ptr<cublasContext>> h;
+    static registry<cublasContext> h;
     return h;
 }
 
-bool live(cublasHandle_t h) { return h && handles().count(h); }
+bool live(cublasHandle_t h) { return handles().has(h); }
 
 cublasStatus_t blas_fail(cublasStatus_t s, const std::string &msg)
 {
@@ -257,13 +257,9 @@ extern "C" cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
     STANDIN_LOCK;
     if (!handle)
         return blas_fail(CUBLAS_STATUS_INVALID_VALUE, "cublasCreate: handle is NULL");
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1)
+    if (!runtime_has_device())
         return blas_fail(CUBLAS_STATUS_NOT_INITIALIZED, "cublasCreate: the CUDA runtime initialization failed");
-    auto c = std::make_unique<cublasContext>();
-    cublasContext *p = c.get();
-    handles()[p] = std::move(c);
-    *handle = p;
+    *handle = handles().add();
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -274,7 +270,7 @@ extern "C" cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
     /* "the release of those resources by calling cublasDestroy() will
      * implicitly call cudaDeviceSynchronize()" (cuBLAS 2.4.2) */
     drain_all_if_not_capturing();
-    handles().erase(handle);
+    handles().drop(handle);
     return CUBLAS_STATUS_SUCCESS;
 }
 

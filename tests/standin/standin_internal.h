@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -28,6 +29,26 @@
 #endif
 
 namespace standin {
+
+/* The live objects of one handle type (cuBLAS and cuSOLVER handles, cuSOLVER
+ * params): the stand-in owns them, so a handle never created, or already
+ * destroyed, is recognised. */
+template <class T> struct registry {
+    std::map<T *, std::unique_ptr<T>> live;
+    T *add()
+    {
+        auto o = std::make_unique<T>();
+        T *p = o.get();
+        live[p] = std::move(o);
+        return p;
+    }
+    bool has(T *p) const { return p && live.count(p); }
+    void drop(T *p) { live.erase(p); }
+    void clear() { live.clear(); }
+};
+
+/* The CUDA runtime has a device: what cublasCreate and cusolverDnCreate need. */
+bool runtime_has_device();
 
 /* ---- messages and errors --------------------------------------------- */
 std::string fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));

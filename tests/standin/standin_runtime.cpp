@@ -748,6 +748,12 @@ extern "C" cudaError_t cudaGetDeviceCount(int *count)
     return cudaSuccess;
 }
 
+bool standin::runtime_has_device()
+{
+    int n = 0;
+    return cudaGetDeviceCount(&n) == cudaSuccess && n > 0;
+}
+
 extern "C" cudaError_t cudaGetDevice(int *device)
 {
     STANDIN_LOCK;

@@ -34,15 +34,15 @@ struct cusolverDnParams {
 namespace standin {
 namespace {
 
-std::map<cusolverDnContext *, std::unique_ptr<cusolverDnContext>> &handles()
+registry<cusolverDnContext> &handles()
 {
-    static std::map<cusolverDnContext *, std::unique_ptr<cusolverDnContext>> h;
+    static registry<cusolverDnContext> h;
     return h;
 }
 
-std::map<cusolverDnParams *, std::unique_ptr<cusolverDnParams>> &params_set()
+registry<cusolverDnParams> &params_set()
 {
-    static std::map<cusolverDnParams *, std::unique_ptr<cusolverDnParams>> p;
+    static registry<cusolverDnParams> p;
     return p;
 }
 
@@ -78,7 +78,7 @@ const char *type_name(cudaDataType t)
 
 cusolverStatus_t need_handle(const char *api, cusolverDnHandle_t h)
 {
-    if (!h || !handles().count(h))
+    if (!handles().has(h))
         return sol_fail(CUSOLVER_STATUS_NOT_INITIALIZED,
                         fmt("%s: handle %s was not created by cusolverDnCreate (or was destroyed)", api,
                             ptr_str(h).c_str()));
@@ -87,7 +87,7 @@ cusolverStatus_t need_handle(const char *api, cusolverDnHandle_t h)
 
 cusolverStatus_t need_params(const char *api, cusolverDnParams_t p)
 {
-    if (!p || !params_set().count(p))
+    if (!params_set().has(p))
         return sol_fail(CUSOLVER_STATUS_INVALID_VALUE,
                         fmt("%s: params %s was not created by cusolverDnCreateParams (or was destroyed)", api,
                             ptr_str(p).c_str()));
@@ -175,13 +175,9 @@ extern "C" cusolverStatus_t cusolverDnCreate(cusolverDnHandle_t *handle)
     STANDIN_LOCK;
     if (!handle)
         return sol_fail(CUSOLVER_STATUS_INVALID_VALUE, "cusolverDnCreate: handle is NULL");
-    int n = 0;
-    if (cudaGetDeviceCount(&n) != cudaSuccess || n < 1)
+    if (!runtime_has_device())
         return sol_fail(CUSOLVER_STATUS_NOT_INITIALIZED, "cusolverDnCreate: the CUDA runtime initialization failed");
-    auto c = std::make_unique<cusolverDnContext>();
-    cusolverDnContext *p = c.get();
-    handles()[p] = std::move(c);
-    *handle = p;
+    *handle = handles().add();
     return CUSOLVER_STATUS_SUCCESS;
 }
 
@@ -189,7 +185,7 @@ extern "C" cusolverStatus_t cusolverDnDestroy(cusolverDnHandle_t handle)
 {
     STANDIN_LOCK;
     SOL_TRY(need_handle("cusolverDnDestroy", handle));
-    handles().erase(handle);
+    handles().drop(handle);
     return CUSOLVER_STATUS_SUCCESS;
 }
 
@@ -219,10 +215,7 @@ extern "C" cusolverStatus_t cusolverDnCreateParams(cusolverDnParams_t *params)
     STANDIN_LOCK;
     if (!params)
         return sol_fail(CUSOLVER_STATUS_INVALID_VALUE, "cusolverDnCreateParams: params is NULL");
-    auto p = std::make_unique<cusolverDnParams>();
-    cusolverDnParams *raw = p.get();
-    params_set()[raw] = std::move(p);
-    *params = raw;
+    *params = params_set().add();
     return CUSOLVER_STATUS_SUCCESS;
 }
 
@@ -230,7 +223,7 @@ extern "C" cusolverStatus_t cusolverDnDestroyParams(cusolverDnParams_t params)
 {
     STANDIN_LOCK;
     SOL_TRY(need_params("cusolverDnDestroyParams", params));
-    params_set().erase(params);
+    params_set().drop(params);
     return CUSOLVER_STATUS_SUCCESS;
 }
 
