@@ -30,18 +30,43 @@ static double *oracle_gram(int64_t n, int64_t p, const double *X, const double *
     return G;
 }
 
-sb_rc sb_oracle_resident_solve(int64_t n, int64_t p, const double *X, const double *w,
-                               const double *rhs, double ridge, double *beta, sb_err *err)
+/* The oracle's solve: G formed, ref = G⁻¹ rhs by LAPACKE dposv (column-major,
+ * 'U': G is symmetric, so this is the same matrix; the factor goes into the
+ * upper triangle and the strictly lower one keeps G). On success *G_out holds
+ * it for the caller to free. With norm (the parity check), ‖G‖₁ and G's
+ * diagonal are taken before the factor overwrites them, and *norm_s is the
+ * time that took. */
+static sb_rc oracle_solve(int64_t n, int64_t p, const double *X, const double *w, const double *rhs, double ridge,
+                          double *ref, double **G_out, double *norm, double *diag, double *norm_s, sb_err *err)
 {
     double *G = oracle_gram(n, p, X, w, ridge, err);
     if (!G)
         return SB_E_RUNTIME;
-    memcpy(beta, rhs, (size_t)p * sizeof *beta);
-    lapack_int info = LAPACKE_dposv(LAPACK_ROW_MAJOR, 'U', (lapack_int)p, 1, G, (lapack_int)p, beta, 1);
-    free(G);
-    if (info != 0)
+    if (norm) {
+        double t0 = sb_now_s();
+        /* ‖G‖₁ = ‖G‖∞ (symmetric), before the factor overwrites a triangle. */
+        *norm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'U', (lapack_int)p, G, (lapack_int)p);
+        for (int64_t j = 0; j < p; j++)
+            diag[j] = G[j * p + j];
+        *norm_s = sb_now_s() - t0;
+    }
+    memcpy(ref, rhs, (size_t)p * sizeof *ref);
+    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)p, 1, G, (lapack_int)p, ref, (lapack_int)p);
+    if (info != 0) {
+        free(G);
         return sb_fail(err, SB_E_RUNTIME, "oracle LAPACKE_dposv: info=%d (system not positive definite)", (int)info);
+    }
+    *G_out = G;
     return SB_OK;
+}
+
+sb_rc sb_oracle_resident_solve(int64_t n, int64_t p, const double *X, const double *w,
+                               const double *rhs, double ridge, double *beta, sb_err *err)
+{
+    double *G = NULL;
+    sb_rc rc = oracle_solve(n, p, X, w, rhs, ridge, beta, &G, NULL, NULL, NULL, err);
+    free(G);
+    return rc;
 }
 
 /* ‖rhs − G x‖∞ with G's original matrix read from what dposv left: the
@@ -83,34 +108,21 @@ sb_rc sb_oracle_rs_check(int64_t n, int64_t p, const double *X, const double *w,
 {
     memset(out, 0, sizeof *out);
     out->order = p;
-    double *G = oracle_gram(n, p, X, w, ridge, err);
-    double *work = G ? sb_alloc(3 * (size_t)p, sizeof *work, err) : NULL;
-    if (!work) {
-        free(G);
+    double *work = sb_alloc(3 * (size_t)p, sizeof *work, err);
+    if (!work)
         return SB_E_RUNTIME;
-    }
     double *diag = work, *fdiag = work + p, *r = work + 2 * p;
     /* Untimed by the run, timed here for the verdict: the norm, dpocon and
      * both residuals, everything the rule adds to the oracle's solve. */
-    double t0 = sb_now_s();
-    /* ‖G‖₁ = ‖G‖∞ (symmetric), before the factor overwrites a triangle. */
-    double anorm = LAPACKE_dlansy(LAPACK_COL_MAJOR, '1', 'U', (lapack_int)p, G, (lapack_int)p);
-    for (int64_t j = 0; j < p; j++)
-        diag[j] = G[j * p + j];
-    double spent = sb_now_s() - t0;
-    memcpy(ref, rhs, (size_t)p * sizeof *ref);
-    /* G is symmetric, so the column-major call sees the same matrix; dposv
-     * with 'U' writes the factor Uᵀ U into the upper triangle and does not
-     * reference the strictly lower one, which keeps G for the residuals. */
-    lapack_int info = LAPACKE_dposv(LAPACK_COL_MAJOR, 'U', (lapack_int)p, 1, G, (lapack_int)p, ref, (lapack_int)p);
-    if (info != 0) {
-        free(G);
+    double *G = NULL, anorm = 0, spent = 0;
+    sb_rc rc = oracle_solve(n, p, X, w, rhs, ridge, ref, &G, &anorm, diag, &spent, err);
+    if (rc) {
         free(work);
-        return sb_fail(err, SB_E_RUNTIME, "oracle LAPACKE_dposv: info=%d (system not positive definite)", (int)info);
+        return rc;
     }
-    t0 = sb_now_s();
+    double t0 = sb_now_s();
     double rcond = 0;
-    info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)p, G, (lapack_int)p, anorm, &rcond);
+    lapack_int info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'U', (lapack_int)p, G, (lapack_int)p, anorm, &rcond);
     out->norm_inf = anorm;
     out->kappa_est = info == 0 ? (rcond > 0 ? 1.0 / rcond : INFINITY) : NAN;
     out->scaled_residual = sb_parity_scaled_residual(resid_inf(p, G, diag, fdiag, beta, rhs, r), anorm, vec_inf(beta, p), p);
