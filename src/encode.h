@@ -28,6 +28,8 @@
 
 #include "common.h"
 
+struct sb_row_parity; /* src/parity.h */
+
 typedef enum { SB_BASIS_EUCLIDEAN = 0, SB_BASIS_PERIODIC = 1 } sb_basis_kind;
 typedef enum { SB_GATE_SOFTMAX = 0, SB_GATE_IBP = 1, SB_GATE_JUMPRELU = 2 } sb_gate_kind;
 
@@ -36,6 +38,7 @@ typedef enum { SB_GATE_SOFTMAX = 0, SB_GATE_IBP = 1, SB_GATE_JUMPRELU = 2 } sb_g
 #define SB_ENCODE_ATLAS_MAX 512      /* at most this many chart centres */
 #define SB_ENCODE_CANDIDATES 4       /* charts tried per row */
 #define SB_ENCODE_REFINE 2           /* Newton refinement steps after certification */
+#define SB_ENCODE_REFINE_TOL 1e-12   /* a refinement step is skipped once ‖δ‖ ≤ this·(1 + ‖t‖₂) */
 #define SB_ENCODE_MAX_NEWTON 32      /* Newton steps per candidate before giving up */
 #define SB_ENCODE_MAX_D 4
 #define SB_ENCODE_MAX_M 64           /* the per-row routine keeps m-vectors in registers */
@@ -200,6 +203,28 @@ void sb_encode_ref_basis(sb_basis_kind basis, int64_t d, int64_t D, const double
  * f may be NULL. */
 sb_rc sb_encode_ref_objective(const sb_encode_problem *prob, int64_t k, double z, const double *x, const double *t,
                               double *f, double *grad, double *H, sb_err *err);
+
+/* The reference's conditioning of row i at coordinates t (d): beta = 1/λ_min(H(t)) of the full Hessian over p (NaN when H is
+ * not positive definite or not finite) and grad_scale G = max_a Σ_c
+ * (Σ_j |z·∂_aΦ_j(t)·B_k,jc|)·(Σ_j |z·Φ_j(t)·B_k,jc| + |x_c|), the magnitude
+ * of the terms that form the gradient (src/parity.h, the per-row rule).
+ * SB_E_INPUT for a row outside the problem or a bad atom or amplitude. */
+sb_rc sb_encode_ref_conditioning(const sb_encode_problem *prob, int64_t i, const double *t, double *beta,
+                                 double *grad_scale, sb_err *err);
+
+/* EN-001's per-row parity (src/parity.h, docs/verdict.md "Parity"): over
+ * rows row0, row0 + stride, … (rows of them) compare res's coordinates with
+ * ref's (the reference's). A row judged: fe = max_a |Δt_a| (on the circle
+ * for the periodic basis; a row one certifies and the other does not
+ * compares the certified coordinates with 0, as the metrics do; a row
+ * neither certifies has fe = 0), β and G at the reference's t, or at res's
+ * where only res certified, s = SB_ENCODE_REFINE_TOL·(1 + ‖t‖₂), N = p.
+ * worst is the row of the largest ratio (a NaN ratio counts as the worst;
+ * the earliest row on ties, so the first row when every ratio is 0; a row
+ * neither certifies has NaN β, G, s and bound and ratio 0). Threaded over
+ * rows; *worst is untouched on failure. */
+sb_rc sb_encode_ref_parity(const sb_encode_problem *prob, const sb_encode_result *res, const sb_encode_result *ref,
+                           int64_t row0, int64_t rows, int64_t stride, struct sb_row_parity *worst, sb_err *err);
 
 /* One candidate of the reference, for tests and for diagnosing a
  * disagreement with the fast path: row i from chart c's warm start through

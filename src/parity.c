@@ -5,6 +5,12 @@
 
 #include "verdict.h"
 
+const char SB_PARITY_ROW_RULE[] =
+    "per row: ratio = |t - t_ref|_inf / bound <= threshold (1), worst row gated; "
+    "bound = 10 sqrt(p) beta eps G + 2 s, beta = 1/lambda_min(H(t_ref)) (the full Hessian), "
+    "G = max_a sum_c |J|_ac (|v|_c + |x|_c) (the magnitude of the gradient's terms), "
+    "s = 1e-12 (1 + |t_ref|_2) (the refinement's stopping distance), eps = 2^-53";
+
 const char SB_PARITY_RULE[] =
     "ratio = max(sr/30, sr_oracle/30, rel_err/bound) <= threshold (1); "
     "sr = ||b - A x||_inf / (||A||_inf ||x||_inf N eps), bound = 10 sqrt(N) kappa_est eps, "
@@ -29,14 +35,19 @@ void sb_parity_judge(sb_solve_parity *s)
 {
     s->bound = sb_parity_bound(s->kappa_est, s->order);
     double parts[3] = {s->scaled_residual / SB_PARITY_RESIDUAL_MAX, s->scaled_residual_oracle / SB_PARITY_RESIDUAL_MAX,
-                       s->rel_err / s->bound};
-    /* fe/bound with fe = 0 and bound = ∞ (a singular estimate) is 0, not NaN. */
-    if (s->rel_err == 0)
-        parts[2] = 0;
+                       sb_parity_forward_ratio(s->rel_err, s->bound)};
     double r = 0;
     for (int i = 0; i < 3; i++)
         r = isnan(parts[i]) || isnan(r) ? NAN : fmax(r, parts[i]);
     s->ratio = r;
+}
+
+/* fe/bound with fe = 0 and bound = ∞ (a singular estimate) is 0, not NaN. */
+double sb_parity_forward_ratio(double fe, double bound)
+{
+    if (fe == 0)
+        return 0;
+    return fe / bound;
 }
 
 int sb_parity_passes(double ratio, double threshold) { return ratio <= threshold; }
@@ -52,5 +63,29 @@ cJSON *sb_parity_json(const sb_solve_parity *s)
     cJSON_AddItemToObject(o, "bound", sb_json_number(s->bound));
     cJSON_AddItemToObject(o, "ratio", sb_json_number(s->ratio));
     cJSON_AddItemToObject(o, "estimate_s", sb_json_number(s->estimate_s));
+    return o;
+}
+
+double sb_parity_row_bound(double beta, double grad_scale, double stop, int64_t order)
+{
+    return sb_parity_bound(beta * grad_scale, order) + 2.0 * stop;
+}
+
+void sb_parity_row_judge(sb_row_parity *s)
+{
+    s->bound = sb_parity_row_bound(s->beta, s->grad_scale, s->stop, s->order);
+    s->ratio = sb_parity_forward_ratio(s->abs_err, s->bound);
+}
+
+cJSON *sb_parity_row_json(const sb_row_parity *s)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "row", (double)s->row);
+    cJSON_AddItemToObject(o, "beta", sb_json_number(s->beta));
+    cJSON_AddItemToObject(o, "grad_scale", sb_json_number(s->grad_scale));
+    cJSON_AddItemToObject(o, "stop", sb_json_number(s->stop));
+    cJSON_AddItemToObject(o, "abs_err", sb_json_number(s->abs_err));
+    cJSON_AddItemToObject(o, "bound", sb_json_number(s->bound));
+    cJSON_AddItemToObject(o, "ratio", sb_json_number(s->ratio));
     return o;
 }

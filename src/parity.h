@@ -81,4 +81,67 @@ struct cJSON *sb_parity_json(const sb_solve_parity *s);
 /* The rule in words (the verdict's parity.rule). */
 extern const char SB_PARITY_RULE[];
 
+/* fe/bound, the forward part of every ratio here: 0 when fe = 0 (also
+ * against an infinite or NaN bound: nothing to bound), NaN when fe is NaN,
+ * else fe/bound (a NaN bound gives NaN). */
+double sb_parity_forward_ratio(double fe, double bound);
+
+/* ------------------- the per-row rule (a small nonlinear solve) -------------------
+ * For one row solved as a minimiser t̂ of a smooth least-squares objective
+ * f(t) = ½‖r(t)‖², r: Rᵈ → R^N (encode, docs/workloads.md §5: N = p, the
+ * row's width), compared with the reference's t_ref by the absolute forward
+ * error fe = ‖t̂ − t_ref‖∞ (there is no relative form: a coordinate near 0
+ * is as accurate as one near 0.5).
+ *
+ *   β   = 1/λ_min(H(t_ref)), H the full Hessian of f (the row's certificate
+ *         quantity: the Kantorovich h is β·η·L)
+ *   G   = max_a Σ_c |J|_a,c · (|v|_c + |x|_c): the magnitude of the terms
+ *         that form the gradient g = Jᵀr, r = v − x, where |J| and |v| take
+ *         the absolute value of every term of the sums that form J and v
+ *         (encode: |J|_a,c = Σ_j |z·∂_aΦ_j·B_k,jc|, |v|_c = Σ_j |z·Φ_j·B_k,jc|)
+ *   s   = the solver's stopping distance: each solve may stop this far from
+ *         the exact minimiser (encode: τ·(1 + ‖t_ref‖₂), τ the refinement's
+ *         step tolerance SB_ENCODE_REFINE_TOL)
+ *   bnd = c·β·ε·G + 2·s,  c = 10·√N
+ *   ratio = fe/bnd        passes when ≤ threshold (1)
+ *
+ * Derivation. Evaluating g in floating point, by either order of the sums
+ * (over p as the reference does, or through B_k·x and B_k·B_kᵀ in m-space as
+ * the fast path does), errs by at most γ·G per component with γ ≈ N·ε in
+ * the worst case and √N·ε in practice (the same growth as the solve rule's
+ * √N). Newton stops once the step it computes is at the level of that error
+ * or below s, so the true gradient at each answer is ≲ γ·G, and the answer
+ * is within ‖H⁻¹‖·‖δg‖ ≤ β·√d·γ·G (+ s) of the exact minimiser. Two answers
+ * each err that much: fe ≤ 2·√d·√N·β·ε·G + 2·s, and d ≤ 4 gives 2·√d ≤ 4;
+ * c = 10·√N (SB_PARITY_BOUND_C·√N, as in the solve rule) leaves room for the
+ * m-space sums and the Hessian's own rounding. β·G is invariant under a
+ * scaling of the row, the decoders or the amplitude, so the bound is too.
+ * The stopping term is not a tolerance on rounding: a fast path that stops
+ * early by design still has to land within its own stopping rule of the
+ * minimiser. β is NaN when H(t_ref) is not positive definite: a certified
+ * answer at a point that is not a minimum then fails (unless fe = 0). */
+typedef struct sb_row_parity {
+    int64_t row;        /* the row's index in the problem */
+    int64_t order;      /* N */
+    double beta;        /* 1/λ_min(H(t_ref)); NaN when H is not positive definite */
+    double grad_scale;  /* G */
+    double stop;        /* s */
+    double abs_err;     /* fe = ‖t̂ − t_ref‖∞ */
+    double bound;       /* c·β·ε·G + 2·s */
+    double ratio;       /* fe/bound */
+} sb_row_parity;
+
+/* bnd = 10·√N·β·ε·G + 2·s. */
+double sb_parity_row_bound(double beta, double grad_scale, double stop, int64_t order);
+
+/* Fill bound and ratio from order, beta, grad_scale, stop and abs_err. */
+void sb_parity_row_judge(sb_row_parity *s);
+
+/* The verdict's object for one row: row, beta, grad_scale, stop, abs_err,
+ * bound, ratio. */
+struct cJSON *sb_parity_row_json(const sb_row_parity *s);
+
+/* The per-row rule in words (the verdict's parity.rule for encode). */
+extern const char SB_PARITY_ROW_RULE[];
+
 #endif

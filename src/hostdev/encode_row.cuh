@@ -679,7 +679,7 @@ SB_ENC_FN int sb_enc_candidate(const sb_encode_tables *tb, int k, int c, const d
     }
     *h_accept = it.h;
     for (int r = 0; r < SB_ENCODE_REFINE; ++r) {
-        if (it.eta <= 1e-12 * (1.0 + sb_enc_norm2(d, it.t)))
+        if (it.eta <= SB_ENCODE_REFINE_TOL * (1.0 + sb_enc_norm2(d, it.t)))
             break;
         for (int a = 0; a < d; ++a)
             it.t[a] += it.delta[a];

@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "../encode.h"
+#include "../parity.h"
 
 /* ------------------------- the reference's basis ------------------------- */
 typedef struct ref_basis {
@@ -408,7 +409,7 @@ static int ref_candidate(const ref_row *row, int64_t c, const double *m1c, ref_w
     }
     *h_accept = it.h;
     for (int r = 0; r < SB_ENCODE_REFINE; r++) {
-        if (it.eta <= 1e-12 * (1.0 + norm2(it.t, d)))
+        if (it.eta <= SB_ENCODE_REFINE_TOL * (1.0 + norm2(it.t, d)))
             break;
         for (int64_t a = 0; a < d; a++)
             it.t[a] += it.delta[a];
@@ -636,5 +637,133 @@ sb_rc sb_encode_reference(const sb_encode_problem *prob, const sb_encode_atlas *
     free(M1);
     free(phic);
     free(work);
+    return SB_OK;
+}
+
+/* ------------------------ EN-001: per-row parity ------------------------ */
+/* β and G at t over p (the rule's terms: src/parity.h). w->J is filled with
+ * the Jacobian by ref_derivs; |J| and |v| are summed here term by term. */
+static void ref_conditioning(const ref_basis *b, const double *Bk, int64_t p, double z, const double *x,
+                             const double *t, ref_work *w, double *beta, double *grad_scale)
+{
+    const int64_t d = b->d, m = b->m;
+    double g[SB_ENCODE_MAX_D], H[SB_ENCODE_MAX_D * SB_ENCODE_MAX_D], lam[SB_ENCODE_MAX_D];
+    double phi[SB_ENCODE_MAX_M], dphi[SB_ENCODE_MAX_D * SB_ENCODE_MAX_M];
+    ref_derivs(b, Bk, p, z, x, t, w, NULL, g, H);
+    *beta = NAN;
+    int finite = 1;
+    for (int64_t q = 0; q < d * d; q++)
+        finite &= isfinite(H[q]) != 0;
+    if (finite && LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', (lapack_int)d, H, (lapack_int)d, lam) == 0 && lam[0] > 0)
+        *beta = 1.0 / lam[0];
+    ref_basis_eval(b, t, phi, dphi, NULL);
+    double G = 0.0;
+    for (int64_t a = 0; a < d; a++) {
+        double Ga = 0.0;
+        for (int64_t c = 0; c < p; c++) {
+            double absJ = 0.0, absv = 0.0;
+            for (int64_t j = 0; j < m; j++) {
+                absJ += fabs(z * dphi[a * m + j] * Bk[j * p + c]);
+                absv += fabs(z * phi[j] * Bk[j * p + c]);
+            }
+            Ga += absJ * (absv + fabs(x[c]));
+        }
+        G = isnan(Ga) || isnan(G) ? NAN : fmax(G, Ga);
+    }
+    *grad_scale = G;
+}
+
+sb_rc sb_encode_ref_conditioning(const sb_encode_problem *prob, int64_t i, const double *t, double *beta,
+                                 double *grad_scale, sb_err *err)
+{
+    ref_basis b;
+    if (!ref_basis_init(&b, prob->basis, prob->d, prob->D) || b.m != prob->m || prob->p < 1 || i < 0 ||
+        i >= prob->n)
+        return sb_fail(err, SB_E_INPUT, "encode reference: bad problem sizes or row %lld", (long long)i);
+    sb_rc rc = ref_check_row(prob, i, err);
+    if (rc != SB_OK)
+        return rc;
+    const int64_t p = prob->p;
+    ref_work w;
+    w.v = sb_alloc((size_t)(p * (2 + prob->d)), sizeof(double), err);
+    if (!w.v)
+        return SB_E_RUNTIME;
+    w.r = w.v + p;
+    w.J = w.r + p;
+    ref_conditioning(&b, prob->B + (int64_t)prob->atom[i] * prob->m * p, p, prob->z[i], prob->X + i * p, t, &w,
+                     beta, grad_scale);
+    free(w.v);
+    return SB_OK;
+}
+
+/* a is worse than b: a larger ratio, or a NaN where b has none. */
+static int ratio_worse(double a, double b)
+{
+    if (isnan(a))
+        return !isnan(b);
+    return !isnan(b) && a > b;
+}
+
+sb_rc sb_encode_ref_parity(const sb_encode_problem *prob, const sb_encode_result *res, const sb_encode_result *ref,
+                           int64_t row0, int64_t rows, int64_t stride, sb_row_parity *worst, sb_err *err)
+{
+    const int64_t n = prob->n, p = prob->p, d = prob->d;
+    ref_basis b;
+    if (!ref_basis_init(&b, prob->basis, d, prob->D) || b.m != prob->m || p < 1)
+        return sb_fail(err, SB_E_INPUT, "encode parity: bad problem sizes (d=%lld D=%lld m=%lld p=%lld)",
+                       (long long)d, (long long)prob->D, (long long)prob->m, (long long)p);
+    if (row0 < 0 || rows < 1 || stride < 1 || row0 >= n || (rows - 1) > (n - 1 - row0) / stride)
+        return sb_fail(err, SB_E_INPUT, "encode parity: row set (row0 %lld, rows %lld, stride %lld) outside %lld rows",
+                       (long long)row0, (long long)rows, (long long)stride, (long long)n);
+    sb_rc rc = SB_OK;
+    for (int64_t r = 0; r < rows && rc == SB_OK; r++)
+        rc = ref_check_row(prob, row0 + r * stride, err);
+    if (rc != SB_OK)
+        return rc;
+    const int nthreads = omp_get_max_threads();
+    const size_t per_thread = (size_t)p * (size_t)(2 + d);
+    double *work = sb_alloc((size_t)nthreads, per_thread * sizeof(double), err);
+    sb_row_parity *each = work ? sb_alloc((size_t)rows, sizeof *each, err) : NULL;
+    if (!each) {
+        free(work);
+        return SB_E_RUNTIME;
+    }
+    const int periodic = prob->basis == SB_BASIS_PERIODIC;
+#pragma omp parallel num_threads(nthreads)
+    {
+        double *mine = work + (size_t)omp_get_thread_num() * per_thread;
+        ref_work w = {.v = mine, .r = mine + p, .J = mine + 2 * p};
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t r = 0; r < rows; r++) {
+            const int64_t i = row0 + r * stride;
+            sb_row_parity *s = &each[r];
+            *s = (sb_row_parity){.row = i, .order = p, .beta = NAN, .grad_scale = NAN, .stop = NAN};
+            const int cert = res->chart[i] >= 0, rcert = ref->chart[i] >= 0;
+            double fe = 0.0;
+            for (int64_t a = 0; a < d; a++) {
+                double e = res->t[i * d + a] - ref->t[i * d + a];
+                if (periodic)
+                    e -= round(e);
+                e = fabs(e);
+                fe = isnan(e) || isnan(fe) ? NAN : fmax(fe, e);
+            }
+            s->abs_err = fe;
+            if (cert || rcert) {
+                /* β and G where a certified answer is: the reference's, else res's. */
+                const double *t = (rcert ? ref->t : res->t) + i * d;
+                const int64_t k = prob->atom[i];
+                ref_conditioning(&b, prob->B + k * prob->m * p, p, prob->z[i], prob->X + i * p, t, &w, &s->beta,
+                                 &s->grad_scale);
+                s->stop = SB_ENCODE_REFINE_TOL * (1.0 + norm2(t, d));
+            }
+            sb_parity_row_judge(s);
+        }
+    }
+    *worst = each[0];
+    for (int64_t r = 1; r < rows; r++)
+        if (ratio_worse(each[r].ratio, worst->ratio))
+            *worst = each[r];
+    free(work);
+    free(each);
     return SB_OK;
 }
