@@ -37,9 +37,14 @@ static const opt_def OPTIONS[] = {
     {"--max-reps", SB_OPT_STOP, 1, "N              most timed reps under --min-time (default 1000)"},
     {"--ridge", SB_OPT_RIDGE, 1, "R              ridge (positive; default the shape's, or 1e-3 for --x data)"},
     {"--outers", SB_OPT_OUTERS, 1, "N              outer evaluations (default the shape's, else 3)"},
-    {"--decoders", SB_OPT_ENCODE_DATA, 1, "B.npy          encode: decoders, float64 (K*m) x p: row k*m + j is atom k's basis row j"},
-    {"--atoms", SB_OPT_ENCODE_DATA, 1, "atoms.npy      encode: each row's active atom, float64 integers in [0, K)"},
+    {"--decoders", SB_OPT_ENCODE_DATA, 1, "B.npy          encode: decoders, K x m x p, or (K*m) x p with row k*m + j atom k's basis row j"},
+    {"--atoms", SB_OPT_ENCODE_DATA, 1, "atoms.npy      encode: each row's active atom in [0, K): any integer dtype, or integer-valued floats"},
     {"--amplitudes", SB_OPT_ENCODE_DATA, 1, "z.npy          encode: each row's gate amplitude, float64 > 0"},
+    {"--latent-dim", SB_OPT_ENCODE_MODEL, 1, "d              encode, real data without --shape: the latent dimension (1..4)"},
+    {"--degree", SB_OPT_ENCODE_MODEL, 1, "D              encode, real data without --shape: the basis degree"},
+    {"--basis", SB_OPT_ENCODE_MODEL, 1, "euclidean|periodic  encode, real data without --shape: the basis (periodic: d = 1)"},
+    {"--dump-coords", SB_OPT_DUMP_COORDS, 1, "FILE.npy  encode: write the fast path's n x d coordinates (NaN where a row has no certificate)"},
+    {"--dump-rows", SB_OPT_DUMP_COORDS, 1, "FILE.npy    encode: write n x 2 per row: certified (1 or 0), chart (-1 without a certificate)"},
     {"--oracle-rows", SB_OPT_ORACLE_ROWS, 1, "N         rows the CPU reference encodes, evenly strided (default all, at most 4096)"},
     {"--concurrency", SB_OPT_CONCURRENCY, 1, "N              fits in flight at once (default: host cores, within memory)"},
     {"--oracle-sample", SB_OPT_ORACLE_SAMPLE, 1, "K              fits checked against the dense oracle, evenly spaced (default all when tiny, else 2)"},
@@ -124,6 +129,8 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->oracle_rows = -1;
     o->concurrency = -1;
     o->oracle_sample = -1;
+    o->latent_dim = -1;
+    o->degree = -1;
     unsigned char seen[NOPTIONS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -185,6 +192,14 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--decoders") == 0) o->decoders_path = v;
         else if (strcmp(name, "--atoms") == 0) o->atoms_path = v;
         else if (strcmp(name, "--amplitudes") == 0) o->amplitudes_path = v;
+        else if (strcmp(name, "--latent-dim") == 0) rc = parse_count(name, v, 1, 64, &o->latent_dim, err);
+        else if (strcmp(name, "--degree") == 0) rc = parse_count(name, v, 1, 16, &o->degree, err);
+        else if (strcmp(name, "--basis") == 0) {
+            if (!one_of(v, "euclidean", "periodic", NULL))
+                return sb_fail(err, SB_E_INPUT, "--basis: '%s' is not euclidean or periodic", v);
+            o->basis = v;
+        } else if (strcmp(name, "--dump-coords") == 0) o->dump_coords = v;
+        else if (strcmp(name, "--dump-rows") == 0) o->dump_rows = v;
         else if (strcmp(name, "--reupload") == 0) o->reupload = 1;
         else if (strcmp(name, "--calibration") == 0) o->calibration = v;
         else if (strcmp(name, "--factor") == 0) {

@@ -31,7 +31,9 @@ enum {
     SB_OPT_CONCURRENCY = 1u << 20,
     SB_OPT_ORACLE_SAMPLE = 1u << 21,
     SB_OPT_VARIANTS = 1u << 22,
-    SB_OPT_PRECISION = 1u << 23
+    SB_OPT_PRECISION = 1u << 23,
+    SB_OPT_ENCODE_MODEL = 1u << 24, /* --latent-dim --degree --basis */
+    SB_OPT_DUMP_COORDS = 1u << 25   /* --dump-coords --dump-rows */
 };
 
 #define SB_MAX_GATES 16
@@ -56,6 +58,10 @@ typedef struct sb_opts {
     const char *x_path, *w_path, *rhs_path;
     const char *decoders_path, *atoms_path, *amplitudes_path;
     const char *dump_beta;
+    int64_t latent_dim, degree; /* encode's model without --shape (-1: not given) */
+    const char *basis;          /* euclidean | periodic (NULL: not given) */
+    const char *dump_coords;    /* encode: n x d coordinates */
+    const char *dump_rows;      /* encode: n x 2, certified and chart per row */
     int reupload;
     const char *calibration;    /* calibration JSON to take ceilings from */
     const char *factor;         /* library | a backend's own variant */

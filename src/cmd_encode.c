@@ -13,6 +13,7 @@
 #include "encode_ops.h"
 #include "host/host_info.h"
 #include "npy.h"
+#include "parity.h"
 #include "run.h"
 #include "shape.h"
 
@@ -22,18 +23,24 @@
 #define EN_DEFAULT_ORACLE_ROWS 4096
 
 static const sb_gate_def EN_GATES[] = {
-    {"EN-001", "fast path vs CPU reference: max |coordinate difference| over the reference's rows", SB_CMP_LT, 1e-9, 1, 0, 1, 0},
+    /* Parity (src/parity.h, the per-row rule; docs/verdict.md "Parity"):
+     * each reference row's |t - t_ref|_inf against the bound its
+     * conditioning allows; the worst row's ratio ≤ 1. */
+    {"EN-001", "fast path vs CPU reference: worst per-row ratio |t - t_ref|_inf / bound over the reference's rows", SB_CMP_LE, 1.0, 1, 0, 1, 0},
     {"EN-002", "explained variance of the fast path's reconstruction (column-centred)", SB_CMP_GT, 0.99, 1, 0, 0, 0},
     {"EN-003", "fallback rate of the fast path (rows without a certificate)", SB_CMP_LT, 0.5, 1, 0, 0, 0},
     /* The deployment target, device only. */
     {"EN-004", "device rows/s", SB_CMP_GE, 100000.0, 1, 1, 0, 0},
+    /* The verdict/3 rule, opt-in: a fixed absolute coordinate difference,
+     * which ill-conditioned rows cannot meet. */
+    {"EN-005", "fast path vs CPU reference, the verdict/3 rule: max |coordinate difference| over the reference's rows", SB_CMP_LT, 1e-9, 1, 0, 1, 1},
 };
 
 static const sb_workload EN_WORKLOAD = {
     .name = "encode",
     .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
                 SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_ORACLE_ROWS |
-                SB_OPT_DATA | SB_OPT_ENCODE_DATA,
+                SB_OPT_DATA | SB_OPT_ENCODE_DATA | SB_OPT_ENCODE_MODEL | SB_OPT_DUMP_COORDS,
     .gates = EN_GATES,
     .ngates = sizeof EN_GATES / sizeof EN_GATES[0],
     .target_gate = "EN-004",
@@ -48,6 +55,8 @@ typedef struct en_data {
     sb_encode_params prm;
     sb_encode_problem prob;
     int from_npy;
+    int model_flags;             /* the model came from --latent-dim/--degree/--basis */
+    int decoders_ndim;           /* the decoders file's: 2 ((K·m)×p) or 3 (K×m×p) */
     int64_t oracle_rows, stride; /* the reference's evenly strided sample */
     const sb_encode_ops *ops;    /* the chosen backend's */
     const char *who;             /* the backend in messages */
@@ -56,6 +65,8 @@ typedef struct en_data {
     sb_encode_result fast, fast2, ref; /* fast path resident, with upload; the reference */
     double ref_s;                /* the reference's time (NaN: not run) */
     sb_encode_quality q_all, q_ref, q_refself;
+    sb_row_parity parity;        /* EN-001's worst row */
+    int have_parity;
 } en_data;
 
 static void en_free(en_data *d)
@@ -72,23 +83,35 @@ static void en_free(en_data *d)
 static void en_help(void)
 {
     printf("usage: saebench encode --shape NAME|FILE.json [options]\n"
-           "       saebench encode --shape MODEL.json --x rows.npy --decoders B.npy --atoms atoms.npy --amplitudes z.npy\n"
-           "              (real data: the shape gives d, degree and basis; n, p and K come from the files)\n\n"
+           "       saebench encode --x rows.npy --decoders B.npy --atoms atoms.npy --amplitudes z.npy\n"
+           "              --latent-dim d --degree D --basis euclidean|periodic [--dump-coords t.npy] [--dump-rows rows.npy]\n"
+           "              (real data: the flags give the model, or --shape MODEL.json instead of them;\n"
+           "               n, p and K come from the files)\n\n"
            "Encode every row's latent coordinates with a certificate: the fast path (one\n"
            "GEMM over the batch, then per-row Newton in m-space) on the chosen backend,\n"
            "checked against the straightforward CPU reference over full p-vectors on a\n"
            "sample of rows; quality metrics, gates and the tri-state target decision.\n\n");
 }
 
+static sb_rc basis_of(const char *name, const char *origin, sb_basis_kind *out, sb_err *err)
+{
+    if (strcmp(name, "euclidean") == 0)
+        *out = SB_BASIS_EUCLIDEAN;
+    else if (strcmp(name, "periodic") == 0)
+        *out = SB_BASIS_PERIODIC;
+    else
+        return sb_fail(err, SB_E_INPUT, "%s: basis \"%s\" is not euclidean or periodic", origin, name);
+    return SB_OK;
+}
+
 static sb_rc en_params(const sb_shape *s, sb_encode_params *prm, sb_err *err)
 {
     memset(prm, 0, sizeof *prm);
-    if (strcmp(s->basis, "euclidean") == 0)
-        prm->basis = SB_BASIS_EUCLIDEAN;
-    else if (strcmp(s->basis, "periodic") == 0)
-        prm->basis = SB_BASIS_PERIODIC;
-    else
-        return sb_fail(err, SB_E_INPUT, "shape %s: basis \"%s\" is not euclidean or periodic", s->name, s->basis);
+    char origin[80];
+    snprintf(origin, sizeof origin, "shape %s", s->name);
+    sb_rc rc = basis_of(s->basis, origin, &prm->basis, err);
+    if (rc)
+        return rc;
     if (strcmp(s->gate, "softmax") == 0)
         prm->gate = SB_GATE_SOFTMAX;
     else if (strcmp(s->gate, "ibp") == 0)
@@ -107,16 +130,65 @@ static sb_rc en_params(const sb_shape *s, sb_encode_params *prm, sb_err *err)
     return sb_encode_check_params(prm, err);
 }
 
-/* Real data: rows X (n×p), decoders B ((K·m)×p, row k·m + j is B_k's basis
- * row j), each row's atom (integers in [0, K)) and amplitude (> 0). The
- * shape supplies the model (d, degree, basis); n, p and K come from the data.
- * Every check happens here, before any work. */
-static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_problem *prob, sb_err *err)
+/* The names picked, as a list: "--x, --atoms and --amplitudes". */
+static void name_list(const char *const *names, const int *pick, int count, char *out, size_t len)
+{
+    int total = 0, k = 0;
+    for (int i = 0; i < count; i++)
+        total += pick[i] != 0;
+    out[0] = '\0';
+    for (int i = 0; i < count; i++)
+        if (pick[i]) {
+            k++;
+            snprintf(out + strlen(out), len - strlen(out), "%s%s", k == 1 ? "" : k == total ? " and " : ", ", names[i]);
+        }
+}
+
+static const char *const MODEL_FLAGS[3] = {"--latent-dim", "--degree", "--basis"};
+
+/* The model from --latent-dim, --degree and --basis (real data, no shape).
+ * The gate kind only shapes the amplitudes the fixture generator draws; real
+ * data brings its own (--amplitudes), so none is asked for: prm->gate is
+ * left at softmax, never read, and the verdict's shape names no gate. The
+ * model is checked on its own here (d range, D not too large for the
+ * per-row routine), before any file is read. */
+static sb_rc en_model_flags(const sb_opts *o, sb_encode_params *prm, sb_err *err)
+{
+    const int absent[3] = {o->latent_dim < 1, o->degree < 1, !o->basis};
+    char missing[64];
+    name_list(MODEL_FLAGS, absent, 3, missing, sizeof missing);
+    if (missing[0])
+        return sb_fail(err, SB_E_INPUT, "encode: real data without --shape needs the model (--latent-dim, --degree, --basis): missing %s",
+                       missing);
+    memset(prm, 0, sizeof *prm);
+    sb_rc rc = basis_of(o->basis, "--basis", &prm->basis, err);
+    if (rc)
+        return rc;
+    prm->gate = SB_GATE_SOFTMAX;
+    prm->d = o->latent_dim;
+    prm->D = o->degree;
+    /* n, p and K come from the files; 1 stands in for them here. */
+    prm->n = prm->p = prm->K = 1;
+    return sb_encode_check_params(prm, err);
+}
+
+
+/* Real data: rows X (n×p), decoders B (K×m×p, or (K·m)×p with row k·m + j
+ * B_k's basis row j), each row's atom (integers in [0, K)) and amplitude
+ * (> 0). The model (d, degree, basis, so m) is in prm already; n, p and K
+ * come from the data. Every check happens here, before any work. */
+static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_problem *prob, int *decoders_ndim,
+                          sb_err *err)
 {
     if (o->w_path || o->rhs_path)
         return sb_fail(err, SB_E_INPUT, "encode: --w and --rhs are resident-solve's; encode takes --x, --decoders, --atoms, --amplitudes");
-    if (!o->x_path || !o->decoders_path || !o->atoms_path || !o->amplitudes_path)
-        return sb_fail(err, SB_E_INPUT, "encode: --x, --decoders, --atoms and --amplitudes go together: give all four");
+    const char *const names[4] = {"--x", "--decoders", "--atoms", "--amplitudes"};
+    const int absent[4] = {!o->x_path, !o->decoders_path, !o->atoms_path, !o->amplitudes_path};
+    if (absent[0] || absent[1] || absent[2] || absent[3]) {
+        char missing[64];
+        name_list(names, absent, 4, missing, sizeof missing);
+        return sb_fail(err, SB_E_INPUT, "encode: --x, --decoders, --atoms and --amplitudes go together: missing %s", missing);
+    }
     int64_t m = sb_encode_basis_size(prm->basis, prm->d, prm->D);
     sb_npy x = {0}, b = {0}, a = {0}, z = {0};
     sb_rc rc = sb_npy_read(o->x_path, 2, &x, err);
@@ -130,16 +202,17 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
         rc = sb_fail(err, SB_E_INPUT, "%s: %lld columns, but the rows in %s have %lld", o->decoders_path,
                      (long long)b.shape[1], o->x_path, (long long)x.shape[1]);
     if (!rc && (m < 1 || b.shape[0] % m != 0))
-        rc = sb_fail(err, SB_E_INPUT, "%s: %lld rows is not a whole number of atoms of m = %lld basis rows", o->decoders_path,
-                     (long long)b.shape[0], (long long)m);
+        rc = sb_fail(err, SB_E_INPUT, "%s: %lld rows is not a whole number of atoms of m = %lld basis rows (d = %lld, D = %lld, %s)",
+                     o->decoders_path, (long long)b.shape[0], (long long)m, (long long)prm->d, (long long)prm->D,
+                     prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean");
     if (!rc && (a.shape[0] != x.shape[0] || z.shape[0] != x.shape[0]))
         rc = sb_fail(err, SB_E_INPUT, "%s and %s need one entry per row of %s (%lld)", o->atoms_path, o->amplitudes_path,
                      o->x_path, (long long)x.shape[0]);
     int64_t K = !rc ? b.shape[0] / m : 0;
     for (int64_t i = 0; !rc && i < a.shape[0]; i++)
         if (!(a.data[i] >= 0 && a.data[i] < (double)K && floor(a.data[i]) == a.data[i]))
-            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %g is not an integer in [0, %lld)", o->atoms_path, (long long)i,
-                         a.data[i], (long long)K);
+            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is not an integer in [0, %lld)", o->atoms_path,
+                         (long long)i, a.data[i], (long long)K);
     for (int64_t i = 0; !rc && i < z.shape[0]; i++)
         if (!(z.data[i] > 0))
             rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's amplitude %g is not positive", o->amplitudes_path, (long long)i,
@@ -163,9 +236,79 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
     for (int64_t i = 0; i < prm->n; i++)
         atom[i] = (int32_t)a.data[i];
     sb_npy_free(&a);
+    *decoders_ndim = b.ndim;
     *prob = (sb_encode_problem){.n = prm->n, .p = prm->p, .K = K, .d = prm->d, .D = prm->D, .m = m,
                                 .basis = prm->basis, .B = b.data, .X = x.data, .atom = atom, .z = z.data};
     return SB_OK;
+}
+
+/* The verdict's shape for real data given with the model flags: described by
+ * the data, built through the shape parser so it obeys the same rules as a
+ * shape file. The parser wants an encode shape's gate and seed; neither
+ * means anything for real data (the amplitudes are given, nothing is drawn),
+ * so en_start takes them out of the verdict again. */
+static sb_rc shape_of_data(en_data *d, const sb_opts *o, sb_err *err)
+{
+    const char *base = strrchr(o->x_path, '/');
+    char name[64];
+    snprintf(name, sizeof name, "%s", base ? base + 1 : o->x_path);
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name)
+        *dot = '\0';
+    const sb_encode_params *prm = &d->prm;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name[0] ? name : "data");
+    cJSON *wl = cJSON_AddArrayToObject(j, "workloads");
+    cJSON_AddItemToArray(wl, cJSON_CreateString("encode"));
+    cJSON_AddStringToObject(j, "description", "real data from --x/--decoders/--atoms/--amplitudes; the model from --latent-dim/--degree/--basis");
+    cJSON_AddNumberToObject(j, "n", (double)prm->n);
+    cJSON_AddNumberToObject(j, "p", (double)prm->p);
+    cJSON_AddNumberToObject(j, "atoms", (double)prm->K);
+    cJSON_AddNumberToObject(j, "d", (double)prm->d);
+    cJSON_AddNumberToObject(j, "degree", (double)prm->D);
+    cJSON_AddStringToObject(j, "basis", prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean");
+    cJSON_AddStringToObject(j, "gate", "softmax");
+    cJSON_AddStringToObject(j, "seed", "0x0000000000000000");
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return sb_fail(err, SB_E_RUNTIME, "out of memory");
+    sb_shape s;
+    sb_rc rc = sb_shape_parse(text, strlen(text), o->x_path, &s, err);
+    cJSON_free(text);
+    if (rc)
+        return rc;
+    snprintf(s.path, sizeof s.path, "%s", o->x_path);
+    d->shape = s;
+    return SB_OK;
+}
+
+/* The model: --shape (a fixture, or the model of --x data) or the flags
+ * (--x data only), never both. */
+static sb_rc en_model(const sb_opts *o, en_data *d, sb_err *err)
+{
+    const int flags = o->latent_dim > 0 || o->degree > 0 || o->basis;
+    if (o->shape && flags) {
+        const int given[3] = {o->latent_dim > 0, o->degree > 0, o->basis != NULL};
+        char which[64];
+        name_list(MODEL_FLAGS, given, 3, which, sizeof which);
+        return sb_fail(err, SB_E_INPUT, "encode: --shape conflicts with %s: the shape gives the model (d, degree, basis); give one or the other",
+                       which);
+    }
+    if (o->shape) {
+        sb_rc rc = sb_shape_load(o->shape, &d->shape, err);
+        if (rc)
+            return rc;
+        if (!sb_shape_serves(&d->shape, SB_WL_ENCODE))
+            return sb_fail(err, SB_E_INPUT, "shape \"%s\" is not an encode shape", d->shape.name);
+        return en_params(&d->shape, &d->prm, err);
+    }
+    if (!d->from_npy)
+        return sb_fail(err, SB_E_INPUT,
+                       flags ? "encode: --latent-dim, --degree and --basis describe real data: give --x, --decoders, --atoms and --amplitudes too (or --shape NAME for a generated fixture)"
+                             : "encode: give --shape NAME (see 'saebench shapes'), or real data: --x, --decoders, --atoms, --amplitudes with --latent-dim, --degree, --basis");
+    d->model_flags = 1;
+    return en_model_flags(o, &d->prm, err);
 }
 
 /* Timed reps on a state holding the decoders and atlas: encode the resident
@@ -185,6 +328,9 @@ static sb_rc en_rep_run(void *ctx, int64_t k, int timed, sb_err *err)
     return c->with_upload ? c->ops->run(c->state, c->prob, c->out, err) : c->ops->encode(c->state, c->out, err);
 }
 
+/* Real data has no ground-truth coordinates: its verdict says so. */
+#define EN_NO_TRUTH "none: real data has no ground-truth coordinates t*, so max_coord_err_vs_truth is null"
+
 static cJSON *quality_json(const sb_encode_quality *q)
 {
     cJSON *o = cJSON_CreateObject();
@@ -192,8 +338,7 @@ static cJSON *quality_json(const sb_encode_quality *q)
     cJSON_AddNumberToObject(o, "certified_rows", (double)q->certified_rows);
     cJSON_AddItemToObject(o, "fallback_rate", sb_json_number(q->fallback_rate));
     cJSON_AddItemToObject(o, "explained_variance", sb_json_number(q->explained_variance));
-    if (q->has_truth)
-        cJSON_AddItemToObject(o, "max_coord_err_vs_truth", sb_json_number(q->max_coord_err_vs_truth));
+    cJSON_AddItemToObject(o, "max_coord_err_vs_truth", q->has_truth ? sb_json_number(q->max_coord_err_vs_truth) : cJSON_CreateNull());
     if (q->has_ref) {
         cJSON_AddItemToObject(o, "support_agreement", sb_json_number(q->support_agreement));
         cJSON_AddItemToObject(o, "max_coord_abs_err", sb_json_number(q->max_coord_abs_err));
@@ -207,23 +352,16 @@ static cJSON *quality_json(const sb_encode_quality *q)
 
 static int implements_encode(const sb_backend *b) { return b->encode != NULL; }
 
-/* The shape (the model; with --x and the rest, the data too) and its host
+/* The model (--shape or the flags), the data files when given, and host
  * memory, checked before any work: exit 2. */
 static int en_load(sb_run *r, en_data *d)
 {
     const sb_opts *o = &r->opts;
     sb_err err = {{0}};
-    if (!o->shape) {
-        sb_fail(&err, SB_E_INPUT, "encode: --shape is required (see 'saebench shapes')");
-    } else if (sb_shape_load(o->shape, &d->shape, &err) == SB_OK) {
-        if (!sb_shape_serves(&d->shape, SB_WL_ENCODE))
-            sb_fail(&err, SB_E_INPUT, "shape \"%s\" is not an encode shape", d->shape.name);
-        else
-            en_params(&d->shape, &d->prm, &err);
-    }
     d->from_npy = o->x_path || o->decoders_path || o->atoms_path || o->amplitudes_path || o->w_path || o->rhs_path;
-    if (!err.msg[0] && d->from_npy)
-        en_load_data(o, &d->prm, &d->prob, &err);
+    if (en_model(o, d, &err) == SB_OK && d->from_npy &&
+        en_load_data(o, &d->prm, &d->prob, &d->decoders_ndim, &err) == SB_OK && d->model_flags)
+        shape_of_data(d, o, &err);
     if (err.msg[0]) {
         fprintf(stderr, "saebench: %s\n", err.msg);
         return SB_EXIT_USAGE;
@@ -258,11 +396,18 @@ static int en_start(sb_run *r, en_data *d)
                  SB_ENCODE_DEVICE_MIN_ROWS, (long long)prm->n);
         sb_run_device_declines(r, why);
     }
-    int rc = sb_run_verdict_init(r, &d->shape, d->from_npy ? "npy; the shape gives the model only" : "fixture");
+    const char *label = !d->from_npy ? "fixture" : d->model_flags ? "npy; the model from --latent-dim/--degree/--basis"
+                                                                  : "npy; the shape gives the model only";
+    int rc = sb_run_verdict_init(r, &d->shape, label);
     if (rc >= 0)
         return rc;
     cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(r->v.root, "shape");
     cJSON_AddStringToObject(shape_json, "data", d->from_npy ? "npy" : "fixture");
+    if (d->model_flags) {
+        /* The parser's placeholders (shape_of_data): real data has no gate and draws nothing. */
+        cJSON_DeleteItemFromObjectCaseSensitive(shape_json, "gate");
+        cJSON_DeleteItemFromObjectCaseSensitive(shape_json, "seed");
+    }
     if (d->from_npy) {
         cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "n", cJSON_CreateNumber((double)prm->n));
         cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "p", cJSON_CreateNumber((double)prm->p));
@@ -271,6 +416,7 @@ static int en_start(sb_run *r, en_data *d)
         cJSON_AddStringToObject(shape_json, "decoders", r->opts.decoders_path);
         cJSON_AddStringToObject(shape_json, "atoms_file", r->opts.atoms_path);
         cJSON_AddStringToObject(shape_json, "amplitudes", r->opts.amplitudes_path);
+        cJSON_AddStringToObject(shape_json, "decoders_layout", d->decoders_ndim == 3 ? "K x m x p" : "(K*m) x p");
     }
     return sb_run_choose_backend(r, implements_encode);
 }
@@ -342,6 +488,12 @@ static void en_oracle(sb_run *r, en_data *d)
                        sb_encode_metrics(&d->prob, &d->fast, &d->ref, 0, d->oracle_rows, d->stride, &d->q_ref, &err) ||
                        sb_encode_metrics(&d->prob, &d->ref, NULL, 0, d->oracle_rows, d->stride, &d->q_refself, &err)))
         sb_run_fail(r, "metrics: %s", err.msg);
+    if (!r->failed) {
+        if (sb_encode_ref_parity(&d->prob, &d->fast, &d->ref, 0, d->oracle_rows, d->stride, &d->parity, &err))
+            sb_run_fail(r, "parity: %s", err.msg);
+        else
+            d->have_parity = 1;
+    }
 }
 
 static void en_gates(sb_run *r, en_data *d)
@@ -357,14 +509,22 @@ static void en_gates(sb_run *r, en_data *d)
     if (r->failed)
         return;
     const sb_encode_quality *q_all = &d->q_all, *q_ref = &d->q_ref;
-    sb_run_gate(r, "EN-001", q_ref->max_coord_abs_err);
+    const sb_row_parity *w = &d->parity;
+    sb_run_gate(r, "EN-001", w->ratio);
     sb_run_gate(r, "EN-002", q_all->explained_variance);
     sb_run_gate(r, "EN-003", q_all->fallback_rate);
     if (r->nphases && r->phases[0].completed)
         sb_run_gate(r, "EN-004", (double)prm->n / r->phases[0].stats.median);
-    sb_run_note(r, "quality: %lld/%lld rows certified, EV %.6f, max |t - t*| %.2e; vs reference (%lld rows): max |dt| %.2e, support agreement %.4f",
-                (long long)q_all->certified_rows, (long long)q_all->rows, q_all->explained_variance,
-                q_all->max_coord_err_vs_truth, (long long)d->oracle_rows, q_ref->max_coord_abs_err, q_ref->support_agreement);
+    sb_run_gate(r, "EN-005", q_ref->max_coord_abs_err);
+    /* Only generated data has a ground truth t*: real data prints no t* figure. */
+    char truth[48] = "";
+    if (q_all->has_truth)
+        snprintf(truth, sizeof truth, ", max |t - t*| %.2e", q_all->max_coord_err_vs_truth);
+    sb_run_note(r, "quality: %lld/%lld rows certified, EV %.6f%s; vs reference (%lld rows): max |dt| %.2e, support agreement %.4f",
+                (long long)q_all->certified_rows, (long long)q_all->rows, q_all->explained_variance, truth,
+                (long long)d->oracle_rows, q_ref->max_coord_abs_err, q_ref->support_agreement);
+    sb_run_note(r, "parity, worst row %lld: |dt| %.2e, bound %.2e (beta %.2e, G %.2e), ratio %.2g (pass <= %g)",
+                (long long)w->row, w->abs_err, w->bound, w->beta, w->grad_scale, w->ratio, sb_run_threshold(r, "EN-001"));
 }
 
 /* The workload's own verdict sections: quality, the parity figures, the
@@ -378,11 +538,17 @@ static void en_verdict_extras(sb_run *r, const en_data *d)
     cJSON_AddItemToObject(qj, "fast_path", quality_json(&d->q_all));
     cJSON_AddItemToObject(qj, "fast_path_vs_reference", quality_json(&d->q_ref));
     cJSON_AddItemToObject(qj, "reference", quality_json(&d->q_refself));
+    cJSON_AddStringToObject(qj, "truth", d->prob.t_true ? "the generator's t* (fixture)" : EN_NO_TRUTH);
     cJSON *parity = sb_run_parity(r, "the CPU reference encode over full p-vectors (src/oracle/oracle_encode.c), on an evenly strided sample of rows");
     cJSON_AddItemToObject(parity, "max_abs_err", r->failed ? cJSON_CreateNull() : sb_json_number(d->q_ref.max_coord_abs_err));
     cJSON_AddItemToObject(parity, "rel_err", cJSON_CreateNull());
     cJSON_AddNumberToObject(parity, "rows", (double)d->oracle_rows);
     cJSON_AddNumberToObject(parity, "stride", (double)d->stride);
+    cJSON_AddStringToObject(parity, "rule", SB_PARITY_ROW_RULE);
+    cJSON_AddNumberToObject(parity, "eps", SB_PARITY_EPS);
+    cJSON_AddItemToObject(parity, "ratio", sb_json_number(d->have_parity ? d->parity.ratio : NAN));
+    if (d->have_parity)
+        cJSON_AddItemToObject(parity, "worst_row", sb_parity_row_json(&d->parity));
     cJSON *refj = cJSON_AddObjectToObject(root, "reference");
     cJSON_AddNumberToObject(refj, "rows", (double)d->oracle_rows);
     cJSON_AddItemToObject(refj, "seconds", sb_json_number(d->ref_s));
@@ -402,6 +568,42 @@ static void en_verdict_extras(sb_run *r, const en_data *d)
     cJSON_AddStringToObject(root, "scope", "the full certified per-row encode of a batch: GEMM, routing, Newton, certificate, refine");
 }
 
+/* --dump-coords (n×d, NaN where a row has no certificate: there are no
+ * coordinates to give) and --dump-rows (n×2: certified 1/0, chart or −1):
+ * the fast path's resident encode, written when that phase completed, as
+ * --dump-beta is. Both paths were checked before any work (writable, not an
+ * input, not another output); a write that fails now is exit 2 with the
+ * verdict still written. */
+static void en_dump(sb_run *r, const en_data *d)
+{
+    const sb_opts *o = &r->opts;
+    if ((!o->dump_coords && !o->dump_rows) || !r->nphases || !r->phases[0].completed)
+        return;
+    const int64_t n = d->prm.n, dim = d->prm.d, cols = dim > 2 ? dim : 2;
+    sb_err err = {{0}};
+    double *buf = sb_alloc((size_t)n, (size_t)cols * sizeof(double), &err);
+    if (!buf) {
+        sb_run_fail(r, "--dump-coords/--dump-rows: %s", err.msg);
+        return;
+    }
+    if (o->dump_coords) {
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t a = 0; a < dim; a++)
+                buf[i * dim + a] = d->fast.chart[i] >= 0 ? d->fast.t[i * dim + a] : NAN;
+        if (sb_npy_write(o->dump_coords, buf, n, dim, &err))
+            sb_run_late_input_error(r, err.msg);
+    }
+    if (o->dump_rows && !err.msg[0]) {
+        for (int64_t i = 0; i < n; i++) {
+            buf[i * 2] = d->fast.chart[i] >= 0 ? 1.0 : 0.0;
+            buf[i * 2 + 1] = (double)d->fast.chart[i];
+        }
+        if (sb_npy_write(o->dump_rows, buf, n, 2, &err))
+            sb_run_late_input_error(r, err.msg);
+    }
+    free(buf);
+}
+
 int sb_cmd_encode(int argc, char **argv)
 {
     sb_run r;
@@ -415,6 +617,7 @@ int sb_cmd_encode(int argc, char **argv)
         en_oracle(&r, &d);
         en_gates(&r, &d);
         en_verdict_extras(&r, &d);
+        en_dump(&r, &d);
         rc = sb_run_finish(&r);
     }
     /* sb_run_free does nothing where the harness already freed the run

@@ -61,7 +61,8 @@ static int same_file_error(const sb_opts *o, sb_err *err)
         {"--shape", o->shape}, {"--calibration", o->calibration}, {"--x", o->x_path},
         {"--w", o->w_path}, {"--rhs", o->rhs_path}, {"--decoders", o->decoders_path},
         {"--atoms", o->atoms_path}, {"--amplitudes", o->amplitudes_path}, {"--variants", o->variants},
-    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}};
+    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-coords", o->dump_coords},
+                {"--dump-rows", o->dump_rows}};
     const int nin = (int)(sizeof in / sizeof in[0]), nout = (int)(sizeof out / sizeof out[0]);
     for (int i = 0; i < nout; i++) {
         if (!out[i].path)
@@ -140,6 +141,10 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     if (o->out && sb_check_writable(o->out, &err))
         return usage_error(r, &err);
     if (o->dump_beta && sb_check_writable(o->dump_beta, &err))
+        return usage_error(r, &err);
+    if (o->dump_coords && sb_check_writable(o->dump_coords, &err))
+        return usage_error(r, &err);
+    if (o->dump_rows && sb_check_writable(o->dump_rows, &err))
         return usage_error(r, &err);
     if (same_file_error(o, &err))
         return usage_error(r, &err);

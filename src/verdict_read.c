@@ -508,11 +508,13 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
                 skip = 0;
                 continue;
             }
-            if (strcmp(a, "--out") == 0 || strcmp(a, "--dump-beta") == 0) {
+            if (strcmp(a, "--out") == 0 || strcmp(a, "--dump-beta") == 0 || strcmp(a, "--dump-coords") == 0 ||
+                strcmp(a, "--dump-rows") == 0) {
                 skip = 1;
                 continue;
             }
-            if (strncmp(a, "--out=", 6) == 0 || strncmp(a, "--dump-beta=", 12) == 0 || strcmp(a, "--quiet") == 0)
+            if (strncmp(a, "--out=", 6) == 0 || strncmp(a, "--dump-beta=", 12) == 0 ||
+                strncmp(a, "--dump-coords=", 14) == 0 || strncmp(a, "--dump-rows=", 12) == 0 || strcmp(a, "--quiet") == 0)
                 continue;
             int n = snprintf(v->args + len, sizeof v->args - len, "%s%s", len ? "\x1f" : "", a);
             if (n < 0 || (size_t)n >= sizeof v->args - len)

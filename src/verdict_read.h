@@ -92,8 +92,9 @@ typedef struct sb_vrec {
     char hostname[256];       /* host.hostname, "" when absent */
     int64_t host_threads;     /* host.threads, -1 when absent */
     /* The run's options: "command" without the program name and without the
-     * options that only name outputs (--out, --dump-beta, --quiet), joined
-     * by '\x1f'; "" when the verdict has no command. */
+     * options that only name outputs (--out, --dump-beta, --dump-coords,
+     * --dump-rows, --quiet), joined by '\x1f'; "" when the verdict has no
+     * command. */
     char args[2048];
 } sb_vrec;
 

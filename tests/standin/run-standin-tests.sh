@@ -195,9 +195,10 @@ out="$WORK/encode-$etag.json"
 if expect_exit 0 "encode $etag cuda: exit 0" -- "$BIN" encode \
     --shape "$eshape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" \
     --calibration "$CAL" --quiet --out "$out"; then
-    check "encode $etag: engaged on the stand-in; EN-001..EN-003 pass; EN-004 does not apply; target undetermined" "$out" \
+    check "encode $etag: engaged on the stand-in; EN-001..EN-003 pass; EN-004 does not apply, nor opt-in EN-005; target undetermined" "$out" \
         '.engaged == true and .execution_path == "stand-in-gpu-resident-full"
-         and ([.gates[] | select(.id != "EN-004") | .applies and .pass] | all)
+         and ([.gates[] | select(.id != "EN-004" and .id != "EN-005") | .applies and .pass] | all)
+         and ([.gates[] | select(.id == "EN-005") | .applies] == [false])
          and ([.gates[] | select(.id == "EN-004") | .applies] == [false])
          and ([.gates[] | select(.id == "EN-004") | .reason | test("stand-in")] == [true])
          and .target.status == "undetermined" and (.target.reason | test("stand-in"))
