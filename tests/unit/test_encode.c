@@ -5,8 +5,11 @@
  * the atlas tables, the Lipschitz bound L against sampled Hessian
  * differences, the reference's derivatives against finite differences,
  * Newton's quadratic convergence, hand-made certificate and fallback rows,
- * ground-truth recovery on tiny shapes for every basis and gate, and the
- * metrics on hand-made results. */
+ * ground-truth recovery on tiny shapes for every basis and gate, the
+ * metrics on hand-made results, and EN-001's per-row parity (src/parity.h):
+ * β and G on a hand-made row, the host fast path's answer passing, and wrong
+ * answers (a well-conditioned row moved by 1e-6 relative, a certification
+ * disagreement, a NaN) rejected and named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +24,8 @@
 #include <string.h>
 
 #include "encode.h"
+#include "host/host_encode.h"
+#include "parity.h"
 #include "rs_fixture.h"
 
 /* ------------------------------ helpers ------------------------------ */
@@ -1156,6 +1161,123 @@ static void test_metrics_handmade(void **state)
     sb_encode_problem_free(&prob);
 }
 
+/* ------------------------- EN-001: per-row parity ------------------------- */
+
+static void copy_result(const sb_encode_result *from, int64_t n, int64_t d, sb_encode_result *to)
+{
+    sb_err e = {{0}};
+    assert_int_equal(sb_encode_result_alloc(to, n, d, &e), SB_OK);
+    memcpy(to->t, from->t, (size_t)(n * d) * sizeof(double));
+    memcpy(to->h, from->h, (size_t)n * sizeof(double));
+    memcpy(to->recon_err, from->recon_err, (size_t)n * sizeof(double));
+    memcpy(to->chart, from->chart, (size_t)n * sizeof(int32_t));
+    memcpy(to->steps, from->steps, (size_t)n * sizeof(int32_t));
+}
+
+/* The per-row rule (src/parity.h) on a generated problem, the host fast path
+ * against the reference: the correct answer passes (ratio ≤ 1); one
+ * well-conditioned row's coordinates moved by 1e-6 relative are rejected and
+ * named as the worst row; a row the fast path leaves uncertified where the
+ * reference certifies it is rejected (its coordinates compared with 0, as
+ * EN-005 and the metrics do). The reference against itself has ratio 0. */
+static void test_row_parity_rejects_wrong_answers(void **unused)
+{
+    (void)unused;
+    const int64_t n = 48, d = 2;
+    sb_encode_problem prob;
+    sb_encode_atlas atlas;
+    gen(n, 64, 3, d, 2, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 1e-3, 0x5eedULL, &prob, &atlas);
+    sb_encode_result ref, fast, bad;
+    sb_err e = {{0}};
+    encode_all(&prob, &atlas, &ref);
+    assert_int_equal(sb_encode_result_alloc(&fast, n, d, &e), SB_OK);
+    assert_int_equal(sb_host_encode(&prob, &atlas, &fast, &e), SB_OK);
+
+    sb_row_parity w;
+    assert_int_equal(sb_encode_ref_parity(&prob, &ref, &ref, 0, n, 1, &w, &e), SB_OK);
+    assert_true(w.ratio == 0.0 && w.row == 0);
+    assert_int_equal(sb_encode_ref_parity(&prob, &fast, &ref, 0, n, 1, &w, &e), SB_OK);
+    assert_true(w.ratio <= 1.0);
+    assert_true(w.bound > 0 && w.beta > 0 && w.grad_scale > 0 && w.order == 64);
+
+    /* a well-conditioned row (β·G ≤ 10) with a coordinate of at least 0.1 */
+    int64_t row = -1;
+    for (int64_t i = 0; i < n && row < 0; i++) {
+        double beta, G;
+        if (ref.chart[i] < 0 || fast.chart[i] < 0 || fmax(fabs(ref.t[i * d]), fabs(ref.t[i * d + 1])) < 0.1)
+            continue;
+        assert_int_equal(sb_encode_ref_conditioning(&prob, i, ref.t + i * d, &beta, &G, &e), SB_OK);
+        if (beta * G <= 10.0)
+            row = i;
+    }
+    assert_true(row >= 0);
+    copy_result(&fast, n, d, &bad);
+    for (int64_t a = 0; a < d; a++)
+        bad.t[row * d + a] *= 1.0 + 1e-6;
+    assert_int_equal(sb_encode_ref_parity(&prob, &bad, &ref, 0, n, 1, &w, &e), SB_OK);
+    assert_int_equal(w.row, row);
+    assert_true(w.abs_err >= 1e-7 && w.ratio > 1e3);
+    /* the rule's own numbers: bound = 10·√p·β·ε·G + 2·1e-12·(1 + ‖t_ref‖₂) */
+    const double tn = sqrt(ref.t[row * d] * ref.t[row * d] + ref.t[row * d + 1] * ref.t[row * d + 1]);
+    assert_true(fabs(w.stop - 1e-12 * (1.0 + tn)) <= 1e-27);
+    assert_true(fabs(w.bound - (10.0 * 8.0 * w.beta * 0x1p-53 * w.grad_scale + 2.0 * w.stop)) <= 1e-12 * w.bound);
+    /* judged on a sample that leaves the row out, it passes again */
+    assert_int_equal(sb_encode_ref_parity(&prob, &bad, &ref, row + 1, n - row - 1, 1, &w, &e), SB_OK);
+    assert_true(w.ratio <= 1.0);
+    sb_encode_result_free(&bad);
+
+    /* certification disagreement: the fast path falls back where the reference certified */
+    copy_result(&fast, n, d, &bad);
+    bad.chart[row] = -1;
+    bad.t[row * d] = bad.t[row * d + 1] = 0.0;
+    bad.h[row] = INFINITY;
+    assert_int_equal(sb_encode_ref_parity(&prob, &bad, &ref, 0, n, 1, &w, &e), SB_OK);
+    assert_int_equal(w.row, row);
+    assert_true(w.abs_err >= 0.1 && w.ratio > 1e9);
+    /* and the other way: only the fast path certifies (β, G at its t) */
+    assert_int_equal(sb_encode_ref_parity(&prob, &ref, &bad, 0, n, 1, &w, &e), SB_OK);
+    assert_int_equal(w.row, row);
+    assert_true(w.beta > 0 && w.ratio > 1e9);
+    /* a NaN coordinate fails */
+    bad.chart[row] = fast.chart[row];
+    bad.t[row * d] = NAN;
+    assert_int_equal(sb_encode_ref_parity(&prob, &bad, &ref, 0, n, 1, &w, &e), SB_OK);
+    assert_true(isnan(w.ratio) && w.row == row);
+    /* bad row sets */
+    assert_int_equal(sb_encode_ref_parity(&prob, &fast, &ref, 0, n + 1, 1, &w, &e), SB_E_INPUT);
+    assert_int_equal(sb_encode_ref_parity(&prob, &fast, &ref, 0, 1, 0, &w, &e), SB_E_INPUT);
+    sb_encode_result_free(&bad);
+    sb_encode_result_free(&fast);
+    sb_encode_result_free(&ref);
+    sb_encode_atlas_free(&atlas);
+    sb_encode_problem_free(&prob);
+}
+
+/* β and G at a hand-made point: one atom, d = 1, D = 1 (Φ = (1, t)),
+ * decoder rows b₀ = (1, 0), b₁ = (0, 2), z = 0.5, x = (0.5, 0.2), t = 0.3:
+ * J = z·b₁ = (0, 1), r = z(b₀ + t·b₁) − x = (0, 0.1), H = JᵀJ = 1 (D = 1: no
+ * second-order term) so β = 1; |J| = (0, 1), |v| = (0.5, 0.3), |x| = (0.5,
+ * 0.2): G = 0·1 + 1·(0.3 + 0.2) = 0.5. */
+static void test_row_conditioning_handmade(void **unused)
+{
+    (void)unused;
+    double B[4] = {1, 0, 0, 2}, X[2] = {0.5, 0.2}, z = 0.5, t = 0.3, beta, G;
+    int32_t atom = 0;
+    sb_encode_problem prob = {.n = 1, .p = 2, .K = 1, .d = 1, .D = 1, .m = 2, .basis = SB_BASIS_EUCLIDEAN,
+                              .B = B, .X = X, .atom = &atom, .z = &z};
+    sb_err e = {{0}};
+    assert_int_equal(sb_encode_ref_conditioning(&prob, 0, &t, &beta, &G, &e), SB_OK);
+    assert_true(fabs(beta - 1.0) < 1e-15);
+    assert_true(fabs(G - 0.5) < 1e-15);
+    /* b₁ = 0: H = 0 is not positive definite, β is NaN */
+    B[3] = 0;
+    assert_int_equal(sb_encode_ref_conditioning(&prob, 0, &t, &beta, &G, &e), SB_OK);
+    assert_true(isnan(beta));
+    assert_int_equal(sb_encode_ref_conditioning(&prob, 1, &t, &beta, &G, &e), SB_E_INPUT);
+    z = -1;
+    assert_int_equal(sb_encode_ref_conditioning(&prob, 0, &t, &beta, &G, &e), SB_E_INPUT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1181,6 +1303,8 @@ int main(void)
         cmocka_unit_test(test_reference_noisy_and_sampled),
         cmocka_unit_test(test_reference_bad_input),
         cmocka_unit_test(test_metrics_handmade),
+        cmocka_unit_test(test_row_parity_rejects_wrong_answers),
+        cmocka_unit_test(test_row_conditioning_handmade),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,7 +10,8 @@
  *   - λ_min (closed form, Jacobi) against LAPACKE_dsyev; the Lipschitz bound
  *     against sb_encode_lipschitz bit for bit;
  *   - the host fast path against the CPU reference on tiny shapes, both bases
- *     and all three gates: the same certified rows, coordinates within 1e-9;
+ *     and all three gates: the same certified rows, coordinates within 1e-9,
+ *     and EN-001's per-row parity ratio (src/parity.h) at most 1;
  *   - the host ops: row grouping, batch checks, telemetry, repeatability;
  *   - in a CUDA build, the device ops: the decline below 4096 rows, and
  *     either "no CUDA device" (no GPU) or, on a GPU, the device encode
@@ -32,6 +33,7 @@
 #include "backend.h"
 #include "encode_ops.h"
 #include "host/host_encode.h"
+#include "parity.h"
 
 
 /* SplitMix64 uniform in [−1, 1) for the random data of these tests. */
@@ -562,6 +564,12 @@ static void check_vs_reference(int64_t n, int64_t p, int64_t K, int64_t d, int64
         fail_msg("d=%lld D=%lld basis=%d gate=%d noise=%g: %lld of %lld rows agree, max |t - t_ref| %.3g",
                  (long long)d, (long long)D, (int)basis, (int)gate, noise, (long long)q.agree_rows, (long long)n,
                  q.max_coord_abs_err);
+    /* EN-001's per-row rule (src/parity.h) passes every one of them */
+    sb_row_parity worst;
+    assert_int_equal(sb_encode_ref_parity(&pr, &fast, &ref, 0, n, 1, &worst, &e), SB_OK);
+    if (!(worst.ratio <= 1.0))
+        fail_msg("d=%lld D=%lld basis=%d gate=%d noise=%g: row %lld |dt| %.3g, bound %.3g: ratio %.3g", (long long)d,
+                 (long long)D, (int)basis, (int)gate, noise, (long long)worst.row, worst.abs_err, worst.bound, worst.ratio);
     assert_true(q.certified_rows > 0);
     for (int64_t i = 0; i < n; i++) {
         if (fast.chart[i] < 0) {
@@ -597,6 +605,115 @@ static void test_host_vs_reference(void **unused)
     check_vs_reference(60, 36, 3, 3, 2, SB_BASIS_EUCLIDEAN, SB_GATE_JUMPRELU, 1e-2, 402);
     check_vs_reference(40, 30, 2, 4, 2, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 1e-3, 403);
     check_vs_reference(100, 40, 3, 2, 3, SB_BASIS_EUCLIDEAN, SB_GATE_SOFTMAX, 0.3, 7); /* with fallbacks */
+}
+
+/* EN-001 on an ill-conditioned row (d = 2, D = 1, so Φ = (1, t₀, t₁): a
+ * linear least-squares row). The decoder rows of t₀ and t₁ are nearly
+ * parallel (‖b₂ − b₁‖ ≈ 1e-5), so λ_min(H) ≈ 1e-10 and β ≈ 1e10. The exact
+ * minimiser t* comes from modified Gram–Schmidt in long double (error
+ * ≲ κ(J)·2^-64 ≈ 1e-14); the fast path's own m-space arithmetic
+ * (sb_enc_point_eval: y = B·x and G = B·Bᵀ, each rounded on its own, then
+ * one Newton step by its Cholesky) lands where FP64 lets it: more than 1e-9
+ * from t* — the old absolute rule (EN-005) would fail this correct answer —
+ * and within the per-row bound c·β·ε·G, which grows with β. A 1e-3 relative
+ * error on the same row still fails. */
+static void test_row_parity_ill_conditioned(void **unused)
+{
+    (void)unused;
+    enum { P = 64, M = 3 };
+    const double z = 0.8, t_gen[2] = {0.3, -0.2}, delta = 1e-5;
+    double B[M * P], X[P];
+    uint64_t seed = 77;
+    double u[P];
+    for (int j = 0; j < 2; j++) {
+        double ss = 0.0;
+        for (int c = 0; c < P; c++) {
+            B[j * P + c] = urand(&seed);
+            ss += B[j * P + c] * B[j * P + c];
+        }
+        for (int c = 0; c < P; c++)
+            B[j * P + c] /= sqrt(ss);
+    }
+    for (int c = 0; c < P; c++)
+        u[c] = urand(&seed);
+    for (int c = 0; c < P; c++)
+        B[2 * P + c] = B[P + c] + delta * u[c]; /* b₂ ≈ b₁ */
+    for (int c = 0; c < P; c++)
+        X[c] = z * (B[c] + t_gen[0] * B[P + c] + t_gen[1] * B[2 * P + c]);
+
+    /* t* = argmin ‖z·(b₀ + t₀b₁ + t₁b₂) − x‖: A = z·[b₁ b₂], w = x − z·b₀, by MGS */
+    long double a1[P], a2[P], w[P], n1 = 0, q12 = 0, n2 = 0, w1 = 0, w2 = 0;
+    for (int c = 0; c < P; c++) {
+        a1[c] = (long double)z * B[P + c];
+        a2[c] = (long double)z * B[2 * P + c];
+        w[c] = (long double)X[c] - (long double)z * B[c];
+        n1 += a1[c] * a1[c];
+    }
+    n1 = sqrtl(n1);
+    for (int c = 0; c < P; c++)
+        q12 += a1[c] / n1 * a2[c];
+    for (int c = 0; c < P; c++) {
+        a2[c] -= q12 * a1[c] / n1;
+        n2 += a2[c] * a2[c];
+    }
+    n2 = sqrtl(n2);
+    for (int c = 0; c < P; c++) {
+        w1 += a1[c] / n1 * w[c];
+        w2 += a2[c] / n2 * w[c];
+    }
+    const long double s1 = w2 / n2;
+    const double t_exact[2] = {(double)((w1 - q12 * s1) / n1), (double)s1};
+
+    /* the fast path's Newton step from t*, in m-space */
+    double G[M * M], y[M], xx = 0.0;
+    for (int i = 0; i < M; i++) {
+        double s = 0.0;
+        for (int c = 0; c < P; c++)
+            s += B[i * P + c] * X[c];
+        y[i] = s;
+        for (int j = 0; j < M; j++) {
+            double g = 0.0;
+            for (int c = 0; c < P; c++)
+                g += B[i * P + c] * B[j * P + c];
+            G[i * M + j] = g;
+        }
+    }
+    for (int c = 0; c < P; c++)
+        xx += X[c] * X[c];
+    const sb_encode_tables tb = basis_tables(SB_BASIS_EUCLIDEAN, 2, 1);
+    sb_enc_point pt;
+    sb_enc_point_eval(&tb, G, z, y, xx, t_exact, 1, &pt);
+    double L[4] = {0}, step[2];
+    assert_int_equal(sb_enc_chol(2, pt.H, L), 1);
+    sb_enc_chol_solve_neg(2, L, pt.g, step);
+    const double t_fast[2] = {t_exact[0] + step[0], t_exact[1] + step[1]};
+
+    /* one row, both "certified" (chart 0), the exact answer as the reference */
+    int32_t atom = 0;
+    double zz = z;
+    sb_encode_problem pr = {.n = 1, .p = P, .K = 1, .d = 2, .D = 1, .m = M, .basis = SB_BASIS_EUCLIDEAN,
+                            .B = B, .X = X, .atom = &atom, .z = &zz};
+    sb_err e = {{0}};
+    sb_encode_result ref, res;
+    assert_int_equal(sb_encode_result_alloc(&ref, 1, 2, &e), SB_OK);
+    assert_int_equal(sb_encode_result_alloc(&res, 1, 2, &e), SB_OK);
+    ref.chart[0] = res.chart[0] = 0;
+    memcpy(ref.t, t_exact, sizeof t_exact);
+    memcpy(res.t, t_fast, sizeof t_fast);
+    sb_row_parity w0;
+    assert_int_equal(sb_encode_ref_parity(&pr, &res, &ref, 0, 1, 1, &w0, &e), SB_OK);
+    if (!(w0.beta > 1e9 && w0.abs_err > 1e-9 && w0.ratio <= 1.0))
+        fail_msg("beta %.3g G %.3g |dt| %.3g bound %.3g ratio %.3g", w0.beta, w0.grad_scale, w0.abs_err, w0.bound,
+                 w0.ratio);
+    /* β·G·ε·c dominates the bound here, not the stopping term */
+    assert_true(w0.bound > 100.0 * 2.0 * w0.stop);
+    /* a wrong answer on the same row: 1e-3 relative */
+    res.t[0] = t_exact[0] * (1.0 + 1e-3);
+    res.t[1] = t_exact[1];
+    assert_int_equal(sb_encode_ref_parity(&pr, &res, &ref, 0, 1, 1, &w0, &e), SB_OK);
+    assert_true(w0.ratio > 1.0);
+    sb_encode_result_free(&ref);
+    sb_encode_result_free(&res);
 }
 
 /* ------------------------------- host ops ------------------------------- */
@@ -895,6 +1012,7 @@ int main(void)
         cmocka_unit_test(test_sqnorm_order),
         cmocka_unit_test(test_row_fallback),
         cmocka_unit_test(test_host_vs_reference),
+        cmocka_unit_test(test_row_parity_ill_conditioned),
         cmocka_unit_test(test_group_rows),
         cmocka_unit_test(test_host_ops),
         cmocka_unit_test(test_device_declines_small_batches),

@@ -215,6 +215,44 @@ static void test_rule_pieces(void **st)
     sb_parity_judge(&sp);
     assert_true(isnan(sp.ratio));
     assert_false(sb_parity_passes(sp.ratio, 1.0));
+    /* fe = 0 against a singular estimate is 0, not NaN */
+    sp.rel_err = 0;
+    sp.kappa_est = INFINITY;
+    sb_parity_judge(&sp);
+    assert_true(sp.ratio == 3.0 / 30.0); /* sr/30 */
+}
+
+/* The per-row rule of a small nonlinear solve (encode's EN-001): bound =
+ * 10·√N·β·ε·G + 2·s, ratio = fe/bound, sharing the forward ratio with the
+ * solve rule. */
+static void test_row_rule_pieces(void **st)
+{
+    (void)st;
+    assert_true(sb_parity_forward_ratio(0, NAN) == 0 && sb_parity_forward_ratio(0, INFINITY) == 0);
+    assert_true(isnan(sb_parity_forward_ratio(NAN, 1)) && isnan(sb_parity_forward_ratio(1, NAN)));
+    assert_true(sb_parity_forward_ratio(2, 4) == 0.5);
+    /* N = 64: 10·8·β·ε·G */
+    const double b = sb_parity_row_bound(1e6, 2.0, 1e-12, 64);
+    assert_true(fabs(b - (80.0 * 1e6 * 0x1p-53 * 2.0 + 2e-12)) < 1e-25);
+    sb_row_parity r = {.row = 7, .order = 64, .beta = 1e6, .grad_scale = 2.0, .stop = 1e-12, .abs_err = 5e-9};
+    sb_parity_row_judge(&r);
+    assert_true(r.bound == b && fabs(r.ratio - 5e-9 / b) < 1e-15);
+    assert_true(sb_parity_passes(r.ratio, 1.0)); /* 5e-9 against 1.8e-8; a fixed 1e-9 would fail it */
+    r.abs_err = 2e-8;
+    sb_parity_row_judge(&r);
+    assert_false(sb_parity_passes(r.ratio, 1.0));
+    assert_true(sb_parity_passes(r.ratio, 2.0)); /* --gate EN-001=2 doubles the bound */
+    /* a well-conditioned row: the stopping term dominates, 1e-7 fails by far */
+    r = (sb_row_parity){.order = 2048, .beta = 1.0, .grad_scale = 3.0, .stop = 1.5e-12, .abs_err = 1e-7};
+    sb_parity_row_judge(&r);
+    assert_true(r.ratio > 1e4);
+    /* H not positive definite at the reference's t (β NaN): any difference fails, none passes */
+    r.beta = NAN;
+    sb_parity_row_judge(&r);
+    assert_true(isnan(r.ratio) && !sb_parity_passes(r.ratio, 1.0));
+    r.abs_err = 0;
+    sb_parity_row_judge(&r);
+    assert_true(r.ratio == 0);
 }
 
 int main(void)
@@ -224,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_perturbed_well_conditioned_rejected),
         cmocka_unit_test(test_ill_conditioned_perturbation),
         cmocka_unit_test(test_rule_pieces),
+        cmocka_unit_test(test_row_rule_pieces),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
