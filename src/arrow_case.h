@@ -42,10 +42,48 @@ int sb_arrow_run_begin(sb_run *r, const sb_arrow_case *c);
 sb_rc sb_lm_result_alloc(sb_lm_result *res, int64_t nt, int64_t p, sb_err *err);
 void sb_lm_result_free(sb_lm_result *res);
 
-/* Parity of a result against the oracle's: the worst relative error over
- * the last step, the final z, the objective and the logdet. Each part is
- * written to parts[4] (step, z, objective, logdet). */
-double sb_lm_parity(const sb_lm_result *a, const sb_lm_result *ref, int64_t nt, int64_t p, double parts[4]);
+/* Parity of an LM result against the oracle's, by the rule of src/parity.h
+ * (docs/verdict.md "Parity"), with κ̂ of H + R at the oracle's last accepted
+ * step (N = n·d + p):
+ *   step       max(sr/30, sr_oracle/30, fe_step/bound): sr the scaled residual
+ *              of each side's last step in its own system (H + R_step)δ = −r_step,
+ *              fe_step = ‖δ − δ_o‖∞ / max(‖δ_o‖∞, ‖z_o‖∞)
+ *   z          ‖z − z_o‖∞/‖z_o‖∞ / bound
+ *   objective  |φ − φ_o| / sb_parity_value_bound(κ̂, N, M_φ),
+ *              M_φ = ½‖target‖² + |z_oᵀHz_o| + |g₀ᵀz_o|
+ *   logdet     |ld − ld_o| / sb_parity_logdet_bound(κ̂, N, ld_o)
+ * ratio is the worst part. */
+typedef struct sb_lm_parity_t {
+    int64_t order;
+    double kappa_est, bound;
+    double sr, sr_oracle, fe_step, fe_z;
+    double err_objective, magnitude_objective, bound_objective;
+    double err_logdet, bound_logdet;
+    double part[4];          /* step, z, objective, logdet ratios */
+    double ratio;            /* the worst part: the gate value */
+    double rel[4];           /* the verdict/3 relative errors of the same four */
+    double estimate_s;       /* seconds spent here (outside any timed region) */
+} sb_lm_parity_t;
+
+/* g_t, g_b: the fit's base gradient. SB_E_RUNTIME only when out of memory. */
+sb_rc sb_lm_parity(const sb_arrow_system *sys, const double *g_t, const double *g_b, const sb_lm_result *a,
+                   const sb_lm_result *ref, sb_lm_parity_t *out, sb_err *err);
+/* The worst of the verdict/3 relative errors (the opt-in absolute gates). */
+double sb_lm_parity_rel(const sb_lm_parity_t *pa);
+/* The verdict's per-fit parity object. */
+struct cJSON *sb_lm_parity_json(const sb_lm_parity_t *pa);
+
+/* The rule in words (the verdict's parity.rule for the arrow workloads). */
+extern const char SB_LM_PARITY_RULE[];
+/* Keep in *worst the part with the larger ratio (NaN counts as the worst;
+ * *worst_index < 0: nothing kept yet). */
+void sb_lm_parity_fold(sb_lm_parity_t *worst, int64_t *worst_index, const sb_lm_parity_t *x, int64_t index);
+/* The summary's parity line. */
+void sb_lm_parity_note(sb_run *r, const sb_lm_parity_t *pa);
+/* Fill the verdict's parity section (after sb_run_parity): the rule, κ̂,
+ * residuals, ratio, the verdict/3 rel_err, and the worst fit's figures
+ * ("worst", with its index when index ≥ 0). pa NULL: not run, nulls. */
+void sb_lm_parity_verdict(struct cJSON *parity, const sb_lm_parity_t *pa, const char *system, int64_t index);
 
 /* 1 when every reported number of a and b is bit-identical (the doubles'
  * bytes, iterations and flags). On a mismatch, what names the first field. */

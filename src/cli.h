@@ -31,7 +31,9 @@ enum {
     SB_OPT_CONCURRENCY = 1u << 20,
     SB_OPT_ORACLE_SAMPLE = 1u << 21,
     SB_OPT_VARIANTS = 1u << 22,
-    SB_OPT_PRECISION = 1u << 23
+    SB_OPT_PRECISION = 1u << 23,
+    SB_OPT_SYSTEM = 1u << 24,     /* --system DIR: an arrow system from .npy files */
+    SB_OPT_DUMP_Z = 1u << 25
 };
 
 #define SB_MAX_GATES 16
@@ -56,6 +58,8 @@ typedef struct sb_opts {
     const char *x_path, *w_path, *rhs_path;
     const char *decoders_path, *atoms_path, *amplitudes_path;
     const char *dump_beta;
+    const char *system;         /* --system DIR (inner-loop, outer-seq) */
+    const char *dump_z;         /* --dump-z FILE.npy: the final z of the resident fit (outer-seq: one row per outer) */
     int reupload;
     const char *calibration;    /* calibration JSON to take ceilings from */
     const char *factor;         /* library | a backend's own variant */

@@ -71,6 +71,25 @@ double sb_parity_bound(double kappa_est, int64_t order);
  * rel_err (the one place the rule is applied). */
 void sb_parity_judge(sb_solve_parity *s);
 
+/* One part of a ratio: err / bound, 0 when err = 0 (even against bound = ∞). */
+double sb_parity_part(double err, double bound);
+
+/* max(sr/30, sr_oracle/30, fe/bound), NaN when any part is NaN. */
+double sb_parity_ratio3(double sr, double sr_oracle, double fe, double bound);
+
+/* A scalar computed from the solution (an objective), whose terms sum to
+ * the magnitude M: its difference against the oracle's is held to
+ * (bound + N·ε)·M — the solution's relative forward error moves each term by
+ * at most about that much, and N·ε·M is the rounding of the sum itself. */
+double sb_parity_value_bound(double kappa_est, int64_t order, double magnitude);
+
+/* log det(A) from a Cholesky factor, 2·Σ ln diag(L): the factor is exact for
+ * A + ΔA with ‖ΔA‖ ≲ N·ε·‖A‖ (a backward-stable factorization), which moves
+ * log det by tr(A⁻¹ΔA) ≤ N·κ·ε; the sum of N logs adds ε·|log det|. The
+ * difference of two factorizations' log det is held to
+ * c·ε·(N·κ̂ + |log det|), c = 10·√N as for the forward bound. */
+double sb_parity_logdet_bound(double kappa_est, int64_t order, double logdet);
+
 /* ratio ≤ threshold (1 by default; --gate ID=VALUE scales every constant). */
 int sb_parity_passes(double ratio, double threshold);
 

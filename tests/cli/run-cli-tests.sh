@@ -74,7 +74,7 @@ if expect_exit 0 "tiny-dual --method primal passes" -- "${RS[@]}" --shape tiny-d
 fi
 
 if expect_exit 0 "--out - writes the verdict on stdout" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --quiet --out -; then
-    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/3" and .workload == "resident-solve"'
+    check "stdout verdict parses and is resident-solve" "$OUTS" '.schema == "saebench.verdict/4" and .workload == "resident-solve"'
     cp "$OUTS" "$WORK/stdout-verdict.json"
     valid "stdout verdict is schema-valid" "$WORK/stdout-verdict.json"
 fi
@@ -399,9 +399,10 @@ IFAST=(--reps 3 --warmup 1 --calibration "$CAL")
 V="$WORK/il-tiny.json"
 if expect_exit 0 "inner-loop tiny-arrow on the host passes" -- "${IL[@]}" --shape tiny-arrow --backend host "${IFAST[@]}" --out "$V"; then
     valid "inner-loop verdict is schema-valid" "$V"
-    check "inner-loop lists IL-001..IL-004 in order" "$V" '[.gates[].id] == ["IL-001", "IL-002", "IL-003", "IL-004"]'
-    check "IL-001..003 apply and pass, IL-004 is device-only" "$V" '([.gates[0:3][] | .applies and .pass] | all) and (.gates[3].applies == false)'
-    check "inner-loop parity < 1e-9 on step, z, objective, logdet" "$V" '.parity.rel_err < 1e-9 and .parity.rel_err_step < 1e-9 and .parity.rel_err_logdet < 1e-9 and .parity.pass'
+    check "inner-loop lists IL-001..IL-005 in order" "$V" '[.gates[].id] == ["IL-001", "IL-002", "IL-003", "IL-004", "IL-005"]'
+    check "IL-001..003 apply and pass, IL-004 is device-only, IL-005 opt-in" "$V" '([.gates[0:3][] | .applies and .pass] | all) and (.gates[3].applies == false) and (.gates[4].applies == false and (.gates[4].reason | test("opt-in")))'
+    check "inner-loop parity: ratio <= 1 over step, z, objective, logdet, with kappa_est" "$V" '.parity.ratio <= 1 and .parity.kappa_est >= 1 and ([.parity.worst.ratios[]] | length) == 4 and all(.parity.worst.ratios[]; . <= 1) and .parity.tolerance == 1 and .parity.pass'
+    check "inner-loop: the verdict/3 relative error still reported (< 1e-9 here)" "$V" '.parity.rel_err < 1e-9 and .parity.worst.rel_err_step < 1e-9'
     check "inner-loop: three LM fits reported, converged" "$V" '.results.resident.converged and .results.reupload.converged and .results.oracle.converged and .results.resident.iterations >= 1'
     check "inner-loop: the re-upload fit is bit-identical to the resident fit" "$V" '.results.reupload.bit_identical_to_resident == true'
     check "inner-loop: resident, reupload and frame_build phases timed" "$V" '(.timing.phases | keys) == ["frame_build", "resident", "reupload"] and .timing.phases.resident.reps == 3'
@@ -412,14 +413,14 @@ fi
 for shp in tiny-arrow-d1 tiny-arrow-d3; do
     V="$WORK/il-$shp.json"
     if expect_exit 0 "inner-loop $shp passes" -- "${IL[@]}" --shape "$shp" --backend host "${IFAST[@]}" --out "$V"; then
-        check "inner-loop $shp parity < 1e-9" "$V" '.parity.rel_err < 1e-9 and .results.resident.converged'
+        check "inner-loop $shp parity ratio <= 1 (rel_err < 1e-9)" "$V" '.parity.ratio <= 1 and .parity.rel_err < 1e-9 and .results.resident.converged'
     fi
 done
 V="$WORK/il-indef.json"
 if expect_exit 1 "inner-loop on an indefinite H_tt fails IL-003, no crash" -- "${IL[@]}" --shape tiny-arrow-indefinite --backend host "${IFAST[@]}" --out "$V"; then
     valid "indefinite-shape verdict is schema-valid" "$V"
     check "indefinite: factor failures grew the ridge" "$V" '.results.resident.factor_failures > 0 and .results.resident.ridge_t > 0 and .results.resident.converged == false'
-    check "indefinite: IL-003 fails, parity still holds" "$V" '([.gates[] | select(.id == "IL-003")][0].pass == false) and .parity.rel_err < 1e-9'
+    check "indefinite: IL-003 fails, parity still holds" "$V" '([.gates[] | select(.id == "IL-003")][0].pass == false) and .parity.ratio <= 1 and .parity.pass'
 fi
 V="$WORK/il-ridge.json"
 if expect_exit 1 "inner-loop past the ridge limit fails a gate, no crash" -- "${IL[@]}" --shape tiny-arrow-ridge-limit --backend host "${IFAST[@]}" --out "$V"; then
@@ -431,7 +432,7 @@ if expect_exit 0 "outer-seq tiny-arrow on the host passes" -- "${OSQ[@]}" --shap
     valid "outer-seq verdict is schema-valid" "$V"
     check "outer-seq: one frame build for every outer (OS-001)" "$V" '.frame_builds == 1 and ([.gates[] | select(.id == "OS-001")][0] | .value == 1 and .pass)'
     check "outer-seq: every outer bit-identical to a fresh frame (OS-002)" "$V" '.bit_identity.outers_differing == 0 and ([.gates[] | select(.id == "OS-002")][0].pass)'
-    check "outer-seq: oracle parity (OS-003)" "$V" '.parity.rel_err < 1e-9 and ([.gates[] | select(.id == "OS-003")][0].pass)'
+    check "outer-seq: oracle parity (OS-003), the worst outer named" "$V" '.parity.ratio <= 1 and .parity.rel_err < 1e-9 and ([.gates[] | select(.id == "OS-003")][0].pass) and (.parity.worst.index | . >= 0 and . < 3)'
     check "outer-seq: three outers reported, host moves nothing" "$V" '.outers == 3 and (.per_outer | length) == 3 and ([.per_outer[].h2d_bytes] | add) == 0'
 fi
 V="$WORK/os-5.json"
