@@ -141,6 +141,8 @@ np.save(d + "/w.npy", w)
 np.save(d + "/rhs.npy", rhs)
 np.save(d + "/X_f32.npy", X.astype(np.float32))
 np.save(d + "/X_fortran.npy", np.asfortranarray(X))
+np.save(d + "/X_be.npy", X.astype(">f8"))
+np.save(d + "/X_complex.npy", X.astype(np.complex128))
 np.save(d + "/X_3d.npy", X.reshape(64, 32, 1))
 raw = open(d + "/X.npy", "rb").read()
 open(d + "/X_trunc.npy", "wb").write(raw[: len(raw) // 2])
@@ -157,6 +159,18 @@ if expect_exit 0 "real data from .npy passes" -- "${RS[@]}" --shape tiny-primal 
     valid "npy verdict is schema-valid" "$V"
     check "npy run parity passes" "$V" '.parity.pass == true and .parity.rel_err < 1e-9'
     check "npy run records shape.data npy" "$V" '.shape.data == "npy" and .shape.n == 64 and .shape.p == 32'
+fi
+# The reader converts Fortran order and big-endian bytes to the same doubles,
+# so the solve gives the same beta, bit for bit (one thread: same sums).
+expect_exit 0 "C-order X: beta" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" "${NPY[@]}" --threads 1 --quiet --dump-beta "$WORK/beta_c.npy"
+for form in fortran be; do
+    if expect_exit 0 "$form X is read" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --x "$WORK/X_$form.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy" --threads 1 --quiet --dump-beta "$WORK/beta_$form.npy"; then
+        if cmp -s "$WORK/beta_c.npy" "$WORK/beta_$form.npy"; then ok "$form X gives C-order X's beta bit for bit"; else bad "$form X gives C-order X's beta bit for bit" "$(cmp "$WORK/beta_c.npy" "$WORK/beta_$form.npy" 2>&1)"; fi
+    fi
+done
+V="$WORK/npy-f32.json"
+if expect_exit 0 "float32 X is read (each value converted exactly)" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --x "$WORK/X_f32.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy" --out "$V"; then
+    check "float32 X run passes parity" "$V" '.shape.n == 64 and .shape.p == 32 and .parity.pass == true'
 fi
 
 # ---- real data, ill-conditioned by per-column scales (the parity rule) ------
@@ -311,9 +325,10 @@ expect_exit 2 "--out unwritable (/proc/x.json)" -- "${RS[@]}" --shape tiny-prima
 expect_exit 2 "--dump-beta into a non-existent directory" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --dump-beta "$WORK/no/such/b.npy" --out "$OUT"
 
 X=(--w "$WORK/w.npy" --rhs "$WORK/rhs.npy")
-expect_exit 2 "float32 X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_f32.npy" "${X[@]}" --out "$OUT"
-expect_exit 2 "Fortran-order X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_fortran.npy" "${X[@]}" --out "$OUT"
-expect_exit 2 "3-D X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_3d.npy" "${X[@]}" --out "$OUT"
+expect_exit 2 "complex X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_complex.npy" "${X[@]}" --out "$OUT" &&
+    says "complex X: names the dtype and the fix" "dtype '<c16' (complex) is not supported; save float64 with np.save(path, a.astype(np.float64))"
+expect_exit 2 "3-D X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_3d.npy" "${X[@]}" --out "$OUT" &&
+    says "3-D X: names the rank wanted" "expected a 2-D array, found 3-D"
 expect_exit 2 "truncated X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_trunc.npy" "${X[@]}" --out "$OUT"
 expect_exit 2 "NaN in X" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X_nan.npy" "${X[@]}" --out "$OUT"
 expect_exit 2 "Inf in w" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --x "$WORK/X.npy" --w "$WORK/w_inf.npy" --rhs "$WORK/rhs.npy" --out "$OUT"
@@ -503,6 +518,7 @@ X = z[:, None] * np.einsum("ij,ijc->ic", phi, B[atoms])
 np.save(d + "/en_X.npy", X)
 np.save(d + "/en_B.npy", B.reshape(K * m, p))
 np.save(d + "/en_atoms.npy", atoms.astype(np.float64))
+np.save(d + "/en_atoms_int.npy", atoms)
 np.save(d + "/en_z.npy", z)
 np.save(d + "/en_B_bad.npy", B.reshape(K * m, p)[:-1])
 bad = atoms.astype(np.float64); bad[4] = K; np.save(d + "/en_atoms_range.npy", bad)
@@ -515,6 +531,10 @@ V="$WORK/en-npy.json"
 if expect_exit 0 "encode on real .npy data" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" "${ENPY[@]}" --out "$V"; then
     valid "encode npy verdict is schema-valid" "$V"
     check "encode npy: sizes from the data, every row certified, EV ~ 1" "$V" '.shape.data == "npy" and .shape.n == 96 and .shape.p == 40 and .shape.atoms == 3 and .quality.fast_path.certified_rows == 96 and .quality.fast_path.explained_variance > 0.9999 and .parity.pass'
+fi
+V="$WORK/en-npy-int.json"
+if expect_exit 0 "encode data: integer atoms as np.save writes them (int64)" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_int.npy" --amplitudes "$WORK/en_z.npy" --out "$V"; then
+    check "encode data: int64 atoms give the same certified rows" "$V" '.shape.atoms == 3 and .quality.fast_path.certified_rows == 96 and .parity.pass'
 fi
 expect_exit 2 "encode data: decoders not a whole number of atoms" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B_bad.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
 expect_exit 2 "encode data: an atom out of range" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_range.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
