@@ -7,23 +7,62 @@
 #include <string.h>
 
 #include "host/host_info.h"
+#include "npy.h"
 #include "oracle/oracle_rs.h"
 #include "parity.h"
 #include "timing.h"
 #include "verdict.h"
 
+/* The verdict's shape for --system data: the data's n, p, d; the run's
+ * settings from the --shape given beside it, if any. */
+static void data_shape(sb_arrow_case *c, const sb_opts *o, unsigned workload_bit, const sb_shape *given)
+{
+    sb_shape *s = &c->shape;
+    memset(s, 0, sizeof *s);
+    const char *end = o->system + strlen(o->system);
+    while (end > o->system + 1 && end[-1] == '/')
+        end--;
+    const char *base = end;
+    while (base > o->system && base[-1] != '/')
+        base--;
+    snprintf(s->name, sizeof s->name, "%.*s", (int)(end - base), base);
+    snprintf(s->path, sizeof s->path, "%s", o->system);
+    snprintf(s->description, sizeof s->description, "real data from --system %s", o->system);
+    s->workloads = workload_bit;
+    s->n = c->sys.n, s->p = c->sys.p, s->d = c->sys.d;
+    s->reps = -1, s->warmup = -1;
+    static const char *const mine[] = {"name", "workloads", "description", "n", "p", "d"};
+    for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
+        sb_shape_mark(s, mine[k]);
+    if (!given)
+        return;
+    s->reps = given->reps, s->warmup = given->warmup, s->max_iterations = given->max_iterations;
+    s->residency_min = given->residency_min, s->target_solve_ms = given->target_solve_ms;
+    static const char *const settings[] = {"reps", "warmup", "max_iterations", "residency_min", "target_solve_ms"};
+    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++)
+        sb_shape_copy_mark(s, given, settings[k]);
+}
+
 sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err)
 {
     memset(c, 0, sizeof *c);
     const char *wl = workload_bit == SB_WL_INNER_LOOP ? "inner-loop" : "outer-seq";
-    if (!o->shape)
-        return sb_fail(err, SB_E_INPUT, "%s: --shape is required (see 'saebench shapes')", wl);
-    sb_rc rc = sb_shape_load(o->shape, &c->shape, err);
-    if (rc)
-        return rc;
+    if (!o->shape && !o->system)
+        return sb_fail(err, SB_E_INPUT, "%s: give --shape NAME (see 'saebench shapes') or --system DIR", wl);
+    sb_rc rc;
+    if (o->shape) {
+        if ((rc = sb_shape_load(o->shape, &c->shape, err)))
+            return rc;
+        if (!sb_shape_serves(&c->shape, workload_bit))
+            return sb_fail(err, SB_E_INPUT, "shape \"%s\" is not an %s shape", c->shape.name, wl);
+    }
+    if (o->system) {
+        sb_shape given = c->shape;
+        if ((rc = sb_arrow_case_load_system(o, workload_bit, c, err)))
+            return rc;
+        data_shape(c, o, workload_bit, o->shape ? &given : NULL);
+    }
     const sb_shape *s = &c->shape;
-    if (!sb_shape_serves(s, workload_bit))
-        return sb_fail(err, SB_E_INPUT, "shape \"%s\" is not an %s shape", s->name, wl);
     /* Every LAPACK call takes the dense oracle's order n·d + p as an int. */
     double order = (double)s->n * (double)s->d + (double)s->p;
     if (order > 2147483647.0)
@@ -46,9 +85,33 @@ sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case 
     return SB_OK;
 }
 
-sb_rc sb_arrow_case_build(sb_arrow_case *c, sb_err *err) { return sb_arrow_fixture(&c->prm, &c->sys, err); }
+sb_rc sb_arrow_case_build(sb_arrow_case *c, sb_err *err)
+{
+    return c->from_npy ? SB_OK : sb_arrow_fixture(&c->prm, &c->sys, err);
+}
 
-void sb_arrow_case_free(sb_arrow_case *c) { sb_arrow_free(&c->sys); }
+void sb_arrow_case_free(sb_arrow_case *c)
+{
+    sb_arrow_free(&c->sys);
+    free(c->g_outer);
+    c->g_outer = NULL;
+}
+
+void sb_arrow_case_verdict_shape(cJSON *root, const sb_arrow_case *c)
+{
+    cJSON *shape = cJSON_GetObjectItemCaseSensitive(root, "shape");
+    if (!shape)
+        return;
+    cJSON_AddStringToObject(shape, "data", c->from_npy ? "npy" : "fixture");
+    if (!c->from_npy)
+        return;
+    cJSON_AddStringToObject(shape, "system", c->shape.path);
+    cJSON *dt = cJSON_AddObjectToObject(shape, "dtypes");
+    static const char *const keys[6] = {"htt", "cross", "hbb", "gt", "gb", "target_energy"};
+    for (int k = 0; k < 6; k++)
+        if (c->files[k][0])
+            cJSON_AddStringToObject(dt, keys[k], c->dtypes[k]);
+}
 
 int sb_arrow_run_load(sb_run *r, unsigned workload_bit, sb_arrow_case *c, int64_t dflt_reps, int64_t dflt_warmup)
 {
@@ -66,8 +129,28 @@ static int implements_arrow(const sb_backend *b) { return b->arrow != NULL; }
 int sb_arrow_run_begin(sb_run *r, const sb_arrow_case *c)
 {
     sb_host_set_threads(r->opts.threads);
-    int rc = sb_run_verdict_init(r, &c->shape, "fixture");
+    int rc = sb_run_verdict_init(r, &c->shape, c->from_npy ? "npy" : "fixture");
     return rc >= 0 ? rc : sb_run_choose_backend(r, implements_arrow);
+}
+
+void sb_arrow_dump_z(sb_run *r, const sb_lm_result *res, int64_t count, int as_rows, int64_t nt, int64_t p)
+{
+    if (!r->opts.dump_z)
+        return;
+    sb_err err = {{0}};
+    const int64_t len = nt + p;
+    double *z = sb_alloc((size_t)(count * len), sizeof(double), &err);
+    if (!z) {
+        sb_run_fail(r, "--dump-z: %s", err.msg);
+        return;
+    }
+    for (int64_t s = 0; s < count; s++) {
+        memcpy(z + s * len, res[s].t, (size_t)nt * sizeof(double));
+        memcpy(z + s * len + nt, res[s].beta, (size_t)p * sizeof(double));
+    }
+    if (sb_npy_write(r->opts.dump_z, z, as_rows ? count : len, as_rows ? len : 0, &err))
+        sb_run_late_input_error(r, err.msg);
+    free(z);
 }
 
 sb_rc sb_lm_result_alloc(sb_lm_result *res, int64_t nt, int64_t p, sb_err *err)

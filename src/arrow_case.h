@@ -18,12 +18,27 @@ typedef struct sb_arrow_case {
     sb_arrow_system sys;
     sb_lm_opts lm;
     int64_t nt;              /* n·d */
+    /* --system DIR: the system came from .npy files (src/arrow_data.c) */
+    int from_npy;
+    char files[6][1100];     /* the paths read: htt, cross, hbb, gt, gb, target_energy ("" when absent) */
+    char dtypes[6][8];       /* each file's dtype as written */
+    double *g_outer;         /* data_outers × (n·d + p): each outer's g₀ (t then β) */
+    int64_t data_outers;     /* 1, or S from S×n×d gradients (outer-seq) */
 } sb_arrow_case;
 
-/* Load --shape for the workload bit and check it before any work: the
- * shape serves the workload, n·d + p fits a LAPACK int, the host has the
- * memory (system, backend factors twice, the dense oracle). */
+/* Load --shape and/or --system DIR for the workload bit and check them
+ * before any work: the shape serves the workload, n·d + p fits a LAPACK int,
+ * the host has the memory (system, backend factors twice, the dense oracle).
+ * With --system the data decides n, p, d; a --shape beside it gives only the
+ * run's settings (reps, warm-up, max_iterations, gate defaults). */
 sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err);
+/* --system DIR: read DIR/{htt,cross,hbb,gt,gb}.npy and the optional
+ * target_energy.npy into c->sys and c->g_outer, every check first
+ * (src/arrow_data.c; docs/workloads.md §2 Your own data). */
+sb_rc sb_arrow_case_load_system(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err);
+/* The verdict's shape.data ("fixture" | "npy") and, for data, shape.system
+ * and shape.dtypes (each file's dtype as written). */
+void sb_arrow_case_verdict_shape(struct cJSON *root, const sb_arrow_case *c);
 sb_rc sb_arrow_case_build(sb_arrow_case *c, sb_err *err);
 void sb_arrow_case_free(sb_arrow_case *c);
 
@@ -37,6 +52,11 @@ void sb_arrow_case_free(sb_arrow_case *c);
  * implements the arrow ops (exit 3 written by the harness). */
 int sb_arrow_run_load(sb_run *r, unsigned workload_bit, sb_arrow_case *c, int64_t dflt_reps, int64_t dflt_warmup);
 int sb_arrow_run_begin(sb_run *r, const sb_arrow_case *c);
+
+/* --dump-z: the final z = (t row-major, then β) of count results, as one
+ * vector (as_rows 0, count 1) or one row per result; a write failure is a
+ * late input error (exit 2, the verdict still written). */
+void sb_arrow_dump_z(sb_run *r, const sb_lm_result *res, int64_t count, int as_rows, int64_t nt, int64_t p);
 
 /* An LM result with its buffers (t, β, δt, δβ). */
 sb_rc sb_lm_result_alloc(sb_lm_result *res, int64_t nt, int64_t p, sb_err *err);

@@ -28,7 +28,7 @@ static const sb_gate_def IL_GATES[] = {
 
 static const sb_workload IL_WORKLOAD = {
     .name = "inner-loop",
-    .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
+    .accepted = SB_OPT_SHAPE | SB_OPT_SYSTEM | SB_OPT_DUMP_Z | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
                 SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP,
     .gates = IL_GATES,
     .ngates = sizeof IL_GATES / sizeof IL_GATES[0],
@@ -41,7 +41,10 @@ static const sb_workload IL_WORKLOAD = {
 
 static void il_help(void)
 {
-    printf("usage: saebench inner-loop --shape NAME|FILE.json [options]\n\n"
+    printf("usage: saebench inner-loop --shape NAME|FILE.json [options]\n"
+           "       saebench inner-loop --system DIR [--shape SETTINGS.json] [--dump-z z.npy] [options]\n"
+           "              (your own system: DIR/htt.npy n x d x d, cross.npy n x d x p, hbb.npy p x p,\n"
+           "               gt.npy n x d, gb.npy p, optional target_energy.npy; docs/workloads.md §2)\n\n"
            "Run the arrow-Schur Levenberg-Marquardt loop three ways (frame resident, the\n"
            "same loop re-staging and re-factoring every iterate, and a dense LAPACKE\n"
            "oracle), check parity, time a resident gradient-only solve against the\n"
@@ -281,7 +284,10 @@ static void il_verdict_extras(sb_run *r, il_data *d)
     const int64_t nt = d->c.nt, p = d->c.shape.p;
     cJSON *parity = sb_run_parity(r, "the same LM loop with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
     sb_lm_parity_verdict(parity, d->par_ok ? &d->par : NULL, "H + R at the last accepted step's ridges", -1);
+    sb_arrow_case_verdict_shape(root, &d->c);
     il_results_json(root, d);
+    if (!isnan(d->fit_s))
+        sb_arrow_dump_z(r, &d->res, 1, 0, nt, p);
     if (r->nphases >= 3 && r->phases[2].completed)
         cJSON_AddNumberToObject(root, "frame_build_s", r->phases[2].stats.median);
     cJSON_AddNumberToObject(root, "per_solve_upload_bytes", 8.0 * (double)(nt + p));

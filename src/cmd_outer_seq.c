@@ -27,7 +27,7 @@ static const sb_gate_def OS_GATES[] = {
 
 static const sb_workload OS_WORKLOAD = {
     .name = "outer-seq",
-    .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
+    .accepted = SB_OPT_SHAPE | SB_OPT_SYSTEM | SB_OPT_DUMP_Z | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
                 SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_OUTERS,
     .gates = OS_GATES,
     .ngates = sizeof OS_GATES / sizeof OS_GATES[0],
@@ -39,7 +39,9 @@ static const sb_workload OS_WORKLOAD = {
 
 static void os_help(void)
 {
-    printf("usage: saebench outer-seq --shape NAME|FILE.json [--outers N] [options]\n\n"
+    printf("usage: saebench outer-seq --shape NAME|FILE.json [--outers N] [options]\n"
+           "       saebench outer-seq --system DIR [--shape SETTINGS.json] [--dump-z z.npy] [options]\n"
+           "              (inner-loop's files; gt.npy S x n x d and gb.npy S x p give S outers)\n\n"
            "Run N outer evaluations (base gradients differ, Hessian blocks shared) on one\n"
            "frame built once; check every outer bit for bit against a fresh-frame run and\n"
            "against a dense LAPACKE oracle; time an outer on the shared frame against an\n"
@@ -105,7 +107,10 @@ static sb_rc os_alloc(os_data *d, sb_err *err)
             sb_lm_result_alloc(&d->oracle[s], nt, p, err))
             return SB_E_RUNTIME;
         double *gt = d->g + (size_t)s * (size_t)(nt + p);
-        sb_arrow_outer_gradient(d->c.sys.n, p, d->c.sys.d, s, gt, gt + nt);
+        if (d->c.from_npy)
+            memcpy(gt, d->c.g_outer + s * (nt + p), (size_t)(nt + p) * sizeof *gt);
+        else
+            sb_arrow_outer_gradient(d->c.sys.n, p, d->c.sys.d, s, gt, gt + nt);
     }
     return SB_OK;
 }
@@ -134,7 +139,15 @@ static int os_load(sb_run *r, os_data *d)
     int rc = sb_arrow_run_load(r, SB_WL_OUTER_SEQ, &d->c, OS_DEFAULT_REPS, OS_DEFAULT_WARMUP);
     if (rc >= 0)
         return rc;
-    d->outers = r->opts.outers > 0 ? r->opts.outers : d->c.shape.outers > 0 ? d->c.shape.outers : OS_DEFAULT_OUTERS;
+    if (d->c.from_npy && r->opts.outers > 0 && r->opts.outers != d->c.data_outers) {
+        fprintf(stderr, "saebench: --outers %lld: %s holds %lld gradient(s), one outer each\n", (long long)r->opts.outers,
+                d->c.files[3], (long long)d->c.data_outers);
+        return SB_EXIT_USAGE;
+    }
+    if (d->c.from_npy)
+        d->outers = d->c.data_outers;
+    else
+        d->outers = r->opts.outers > 0 ? r->opts.outers : d->c.shape.outers > 0 ? d->c.shape.outers : OS_DEFAULT_OUTERS;
     return -1;
 }
 
@@ -244,6 +257,7 @@ static void os_verdict_extras(sb_run *r, const os_data *d)
 {
     cJSON *root = r->v.root;
     const int64_t nt = d->c.nt, p = d->c.shape.p;
+    sb_arrow_case_verdict_shape(root, &d->c);
     cJSON_AddNumberToObject(root, "outers", (double)d->outers);
     cJSON_AddNumberToObject(root, "frame_builds", (double)d->builds);
     cJSON *parity = sb_run_parity(r, "the same LM loop per outer with a dense LAPACKE dpotrf/dpotrs of the full (n*d+p)^2 H + R, float64");
@@ -266,6 +280,8 @@ static void os_verdict_extras(sb_run *r, const os_data *d)
         cJSON_AddItemToArray(outs, o);
     }
     cJSON_AddStringToObject(root, "scope", "outer evaluations on one frame built once, against outers that each build their own frame");
+    if (d->done == d->outers)
+        sb_arrow_dump_z(r, d->shared, d->outers, 1, nt, p);
 }
 
 /* Each step returns -1 to go on, else the exit code; one cleanup for every path. */

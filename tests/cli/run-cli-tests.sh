@@ -454,6 +454,68 @@ V="$WORK/os-5.json"
 if expect_exit 0 "outer-seq --outers 5" -- "${OSQ[@]}" --shape tiny-arrow-d3 --backend host --outers 5 "${IFAST[@]}" --out "$V"; then
     check "--outers 5: five outers, one build" "$V" '.outers == 5 and (.per_outer | length) == 5 and .frame_builds == 1'
 fi
+# ---- your own arrow system: --system DIR, --dump-z (docs/workloads.md §2) ----
+# Random SPD systems saved with numpy (not the fixture); ridges 0, so the LM
+# loop converges in one step to numpy's dense solve H⁻¹g₀.
+ASYS=tests/cli/arrow_system.py
+for d in 1 2 3; do
+    S="$WORK/sys-d$d"
+    "$PY" "$ASYS" make "$S" 9 "$d" 7 "$d"
+    V="$WORK/il-sys-d$d.json"
+    if expect_exit 0 "inner-loop --system (numpy system, d=$d) passes" -- "${IL[@]}" --system "$S" --backend host "${IFAST[@]}" --dump-z "$WORK/z-d$d.npy" --out "$V"; then
+        valid "--system d=$d verdict is schema-valid" "$V"
+        check "--system d=$d: the shape describes the data" "$V" ".shape.data == \"npy\" and .shape.n == 9 and .shape.p == 7 and .shape.d == $d and .shape.system == \"$S\" and .shape.dtypes.htt == \"<f8\" and (.shape | has(\"basis_cols\") | not)"
+        check "--system d=$d: kappa_est reported, parity ratio <= 1, converged in one step" "$V" '.parity.kappa_est >= 1 and .parity.ratio <= 1 and .results.resident.accepted == 1 and .results.resident.converged'
+        if got=$("$PY" "$ASYS" check "$S" "$WORK/z-d$d.npy" "$(jq '.parity.worst.bound' "$V")"); then
+            ok "--dump-z d=$d equals numpy's dense solve within the parity bound (rel $got)"
+        else
+            bad "--dump-z d=$d equals numpy's dense solve within the parity bound" "$got"
+        fi
+    fi
+done
+S="$WORK/sys-outer"
+"$PY" "$ASYS" make "$S" 6 2 5 11 3 --f32 hbb
+V="$WORK/os-sys.json"
+if expect_exit 0 "outer-seq --system with S=3 gradients (float32 H_bb) passes" -- "${OSQ[@]}" --system "$S" --backend host "${IFAST[@]}" --dump-z "$WORK/z-outer.npy" --out "$V"; then
+    check "outer-seq --system: three outers from the data, H_bb's dtype recorded" "$V" '.outers == 3 and (.per_outer | length) == 3 and .shape.dtypes.hbb == "<f4" and .shape.data == "npy" and .parity.pass'
+    if got=$("$PY" "$ASYS" check "$S" "$WORK/z-outer.npy" 1e-12); then
+        ok "outer-seq --dump-z: one row per outer, each numpy's dense solve (rel $got)"
+    else
+        bad "outer-seq --dump-z: one row per outer, each numpy's dense solve" "$got"
+    fi
+fi
+V="$WORK/il-sys-shape.json"
+printf '%s' '{"name": "settings", "workloads": ["inner-loop"], "n": 1, "p": 1, "d": 1, "basis_cols": 1, "seed": "0x1", "reps": 4, "max_iterations": 3}' >"$WORK/settings.json"
+if expect_exit 0 "inner-loop --system with a --shape for its settings" -- "${IL[@]}" --system "$WORK/sys-d2" --shape "$WORK/settings.json" --backend host --warmup 0 --calibration "$CAL" --out "$V"; then
+    check "the settings come from the shape (reps 4, max_iterations 3), the sizes from the data" "$V" '.shape.n == 9 and .shape.reps == 4 and .timing.reps == 4 and .shape.max_iterations == 3 and .shape.name == "sys-d2"'
+fi
+# bad systems: one line, exit 2, nothing written
+BS="$WORK/badsys"
+mkbad() { rm -rf "$BS"; cp -r "$WORK/sys-d2" "$BS"; "$PY" -c "import numpy as np; $1"; }
+OUTZ=(--out "$WORK/nope.json" --dump-z "$WORK/nope.npy")
+mkbad "import os; os.remove('$BS/hbb.npy')"
+expect_exit 2 "--system: a missing hbb.npy" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+says "names the missing file" "hbb.npy"
+mkbad "np.save('$BS/cross.npy', np.zeros((9, 2, 6)))"
+expect_exit 2 "--system: H_bb and cross disagree on p" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+mkbad "h = np.load('$BS/htt.npy'); h[3, 0, 1] += 1e-3; np.save('$BS/htt.npy', h)"
+expect_exit 2 "--system: an asymmetric H_tt block" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+says "names the block" "block 3 is not symmetric"
+mkbad "g = np.load('$BS/gt.npy'); g[2, 1] = np.nan; np.save('$BS/gt.npy', g)"
+expect_exit 2 "--system: a NaN in g_t" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+mkbad "np.save('$BS/htt.npy', np.ones((9, 2, 3)))"
+expect_exit 2 "--system: H_tt blocks not square" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+mkbad "np.save('$BS/gt.npy', np.zeros((2, 9, 2))); np.save('$BS/gb.npy', np.zeros((2, 7)))"
+expect_exit 2 "inner-loop --system: S gradients are outer-seq's" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+mkbad "np.save('$BS/target_energy.npy', [1.0, 2.0])"
+expect_exit 2 "--system: target_energy with two values" -- "${IL[@]}" --system "$BS" --backend host "${OUTZ[@]}"
+expect_exit 2 "outer-seq --system with --outers other than the data's" -- "${OSQ[@]}" --system "$WORK/sys-outer" --outers 5 --backend host "${OUTZ[@]}"
+expect_exit 2 "--system: a directory that does not exist" -- "${IL[@]}" --system "$WORK/no-such-dir" --backend host "${OUTZ[@]}"
+expect_exit 2 "--dump-z onto an input of --system" -- "${IL[@]}" --system "$WORK/sys-d2" --backend host --dump-z "$WORK/sys-d2/gb.npy"
+says "never overwrites its inputs" "never overwrites its inputs"
+expect_exit 2 "--dump-z into a missing directory" -- "${IL[@]}" --system "$WORK/sys-d2" --backend host --dump-z "$WORK/no/such/z.npy"
+expect_exit 2 "inner-loop with neither --shape nor --system" -- "${IL[@]}" --backend host "${OUTZ[@]}"
+expect_exit 2 "--dump-z is not resident-solve's" -- "${RS[@]}" --shape tiny-primal --dump-z "$WORK/nope.npy"
 expect_exit 3 "inner-loop --require-device without a device exits 3" -- "${IL[@]}" --shape tiny-arrow --require-device "${IFAST[@]}" --out "$WORK/il-req.json"
 check "inner-loop exit 3: nothing ran" "$WORK/il-req.json" '.engaged == false and .execution_path == "none" and .gates == []'
 V="$WORK/il-fake.json"
