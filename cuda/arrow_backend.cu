@@ -361,6 +361,7 @@ extern "C" const sb_arrow_ops sb_cuda_arrow_ops = {
     arrow_create,    /* create */
     arrow_factor,    /* factor */
     arrow_solve,     /* solve */
+    nullptr,         /* condition: parity takes κ̂ from the oracle */
     arrow_telemetry, /* telemetry */
     arrow_destroy,   /* destroy */
 };

@@ -199,6 +199,36 @@ void sb_arrow_residual(const sb_arrow_system *sys, const double *g_t, const doub
         r_b[j] -= g_b[j];
 }
 
+double sb_arrow_norm_inf(const sb_arrow_system *sys, double ridge_t, double ridge_b)
+{
+    const int64_t n = sys->n, p = sys->p, d = sys->d;
+    double worst = 0.0;
+    double *col = calloc((size_t)p, sizeof *col); /* Σ_i Σ_r |B_i[r][j]|: the β rows' border part */
+    if (!col)
+        return NAN;
+    for (int64_t i = 0; i < n; i++)
+        for (int64_t r = 0; r < d; r++) {
+            const double *H = sys->Htt + (i * d + r) * d, *Br = sys->B + (i * d + r) * p;
+            double s = 0.0;
+            for (int64_t c = 0; c < d; c++)
+                s += fabs(H[c] + (c == r ? ridge_t : 0.0));
+            for (int64_t j = 0; j < p; j++) {
+                s += fabs(Br[j]);
+                col[j] += fabs(Br[j]);
+            }
+            worst = fmax(worst, s);
+        }
+    for (int64_t j = 0; j < p; j++) {
+        const double *Hr = sys->Hbb + j * p;
+        double s = col[j];
+        for (int64_t c = 0; c < p; c++)
+            s += fabs(Hr[c] + (c == j ? ridge_b : 0.0));
+        worst = fmax(worst, s);
+    }
+    free(col);
+    return worst;
+}
+
 /* zᵀHz in the seed's order: per row Σ_r t_r (H_tt t + 2 B β)_r, then Σ_j β_j (H_ββ β)_j. */
 static double quad_form(const sb_arrow_system *sys, const double *t, const double *beta)
 {
@@ -310,6 +340,8 @@ sb_rc sb_lm_run(const sb_arrow_system *sys, const double *g_t, const double *g_b
     res->converged = 0;
     res->ridge_exceeded = 0;
     res->solves = 0;
+    res->step_ridge_t = res->step_ridge_b = NAN;
+    res->kappa_est = NAN;
 
     /* scratch: r(z), the step, the trial iterate */
     size_t len = (size_t)(nd + p);
@@ -387,6 +419,14 @@ sb_rc sb_lm_run(const sb_arrow_system *sys, const double *g_t, const double *g_b
             ridge_b = fmax(ridge_b * opts->shrink, 0.0);
             res->gradient_norm = g_norm;
             res->logdet = frame->logdet;
+            res->step_ridge_t = frame->ridge_t;
+            res->step_ridge_b = frame->ridge_b;
+            if (res->step_r) {
+                memcpy(res->step_r, r_t, (size_t)nd * sizeof *r_t);
+                memcpy(res->step_r + nd, r_b, (size_t)p * sizeof *r_b);
+            }
+            if (ops->condition)
+                res->kappa_est = ops->condition(state);
             res->accepted++;
         } else {
             res->rejected++;

@@ -71,6 +71,8 @@ void sb_arrow_residual(const sb_arrow_system *sys, const double *g_t, const doub
 /* φ(z) = ½‖target‖² + ½ zᵀHz − g₀ᵀz */
 double sb_arrow_objective(const sb_arrow_system *sys, const double *g_t, const double *g_b,
                           const double *t, const double *beta);
+/* ‖H + diag(ρ_t on t, ρ_β on β)‖∞: the largest absolute row sum. */
+double sb_arrow_norm_inf(const sb_arrow_system *sys, double ridge_t, double ridge_b);
 /* Predicted reduction of the bare quadratic model: −(rᵀδ + ½ δᵀHδ) (no ridge). */
 double sb_arrow_predicted_reduction(const sb_arrow_system *sys, const double *r_t, const double *r_b,
                                     const double *dt, const double *db);
@@ -92,6 +94,10 @@ typedef struct sb_arrow_ops {
      * u_i = L_i⁻¹ r_t,i, δβ = S⁻¹(−r_β + Σ Y_iᵀu_i), δt_i = −L_i⁻ᵀ(u_i + Y_i δβ).
      * Moves r (n·d + p doubles) in and δ out; nothing else. */
     sb_rc (*solve)(void *state, const double *r_t, const double *r_b, double *dt, double *db, sb_err *err);
+    /* κ̂ = 1/rcond of the H + R last factored (LAPACK dpocon), or NULL for a
+     * mode that does not estimate it. Only the oracle does: parity takes
+     * the condition from the independent implementation. */
+    double (*condition)(void *state);
     void (*telemetry)(const void *state, sb_telemetry *t);
     void (*destroy)(void *state);
 } sb_arrow_ops;
@@ -132,6 +138,13 @@ typedef struct sb_lm_result {
     int converged;
     int ridge_exceeded;       /* 1: stopped because a ridge passed max_ridge */
     long long solves;         /* ops->solve calls */
+    /* The last accepted step's system (H + R_step)·δ = −r_step, kept for
+     * parity (src/arrow_case.h sb_lm_parity): its ridges, r_step (n·d + p:
+     * r_t then r_β; caller allocates) and, when the mode has a condition
+     * op, κ̂ of H + R_step (NaN otherwise or before any accepted step). */
+    double step_ridge_t, step_ridge_b;
+    double *step_r;
+    double kappa_est;
 } sb_lm_result;
 
 /* Run the loop from z = 0 with base gradient (g_t, g_b). A mode failure

@@ -27,6 +27,8 @@ static const opt_def OPTIONS[] = {
     {"--w", SB_OPT_DATA, 1, "w.npy          weights, float64 n, positive"},
     {"--rhs", SB_OPT_DATA, 1, "rhs.npy        right-hand side, float64 p"},
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
+    {"--system", SB_OPT_SYSTEM, 1, "DIR            an arrow system from DIR/{htt,cross,hbb,gt,gb}.npy (docs/workloads.md §2 Your own data)"},
+    {"--dump-z", SB_OPT_DUMP_Z, 1, "FILE.npy       write the final z = (t row-major, then beta); outer-seq: one row per outer"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
     {"--factor", SB_OPT_FACTOR, 1, "library|blocked|tiled|auto  factorization variant (blocked, tiled: cuda only, experimental; auto: the best committed GPU measurement, library until one exists)"},
@@ -189,6 +191,8 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--w") == 0) o->w_path = v;
         else if (strcmp(name, "--rhs") == 0) o->rhs_path = v;
         else if (strcmp(name, "--dump-beta") == 0) o->dump_beta = v;
+        else if (strcmp(name, "--system") == 0) o->system = v;
+        else if (strcmp(name, "--dump-z") == 0) o->dump_z = v;
         else if (strcmp(name, "--decoders") == 0) o->decoders_path = v;
         else if (strcmp(name, "--atoms") == 0) o->atoms_path = v;
         else if (strcmp(name, "--amplitudes") == 0) o->amplitudes_path = v;

@@ -32,8 +32,10 @@ enum {
     SB_OPT_ORACLE_SAMPLE = 1u << 21,
     SB_OPT_VARIANTS = 1u << 22,
     SB_OPT_PRECISION = 1u << 23,
-    SB_OPT_ENCODE_MODEL = 1u << 24, /* --latent-dim --degree --basis */
-    SB_OPT_DUMP_COORDS = 1u << 25   /* --dump-coords --dump-rows */
+    SB_OPT_SYSTEM = 1u << 24,     /* --system DIR: an arrow system from .npy files */
+    SB_OPT_DUMP_Z = 1u << 25,
+    SB_OPT_ENCODE_MODEL = 1u << 26, /* --latent-dim --degree --basis */
+    SB_OPT_DUMP_COORDS = 1u << 27   /* --dump-coords --dump-rows */
 };
 
 #define SB_MAX_GATES 16
@@ -58,6 +60,8 @@ typedef struct sb_opts {
     const char *x_path, *w_path, *rhs_path;
     const char *decoders_path, *atoms_path, *amplitudes_path;
     const char *dump_beta;
+    const char *system;         /* --system DIR (inner-loop, outer-seq) */
+    const char *dump_z;         /* --dump-z FILE.npy: the final z of the resident fit (outer-seq: one row per outer) */
     int64_t latent_dim, degree; /* encode's model without --shape (-1: not given) */
     const char *basis;          /* euclidean | periodic (NULL: not given) */
     const char *dump_coords;    /* encode: n x d coordinates */

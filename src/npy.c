@@ -1,9 +1,13 @@
 /* .npy reader and writer (see npy.h for the contract).
  *
- * The reader is deliberately strict: saebench compares numbers bit for bit
- * against references, so anything it cannot read exactly as little-endian,
- * C-ordered float64 is refused with a message that says how to fix the file,
- * rather than converted behind the user's back. */
+ * saebench compares numbers bit for bit against references, so the reader
+ * never rounds. It converts to float64 only what has an exact float64 image:
+ * float64 and float32 values and integers of 1 to 8 bytes, in either byte
+ * order and either memory order. Everything else is refused with a message
+ * that says how to fix the file, rather than converted behind the user's
+ * back: an 8-byte integer beyond 2^53, a NaN or an Inf (named by index), and
+ * every other dtype (bool, float16, complex, strings, objects, records,
+ * datetimes), which np.save can as easily write as float64. */
 #include "npy.h"
 #include "safe_io.h"
 
@@ -16,9 +20,11 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-/* Data bytes are copied straight into double arrays, which is only right on a
- * little-endian host with 8-byte IEEE doubles. Refuse to build elsewhere when
- * the compiler can tell us; otherwise host_is_little_endian() catches it. */
+/* The writer, and the reader for '<f8' in C order, copy data bytes straight
+ * between the file and double arrays, and the reader takes '=' (native) to
+ * mean '<'; that is only right on a little-endian host with 8-byte IEEE
+ * doubles. Refuse to build elsewhere when the compiler can tell us; otherwise
+ * host_is_little_endian() catches it. */
 #if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__)
 #if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "npy.c assumes a little-endian host"
@@ -28,7 +34,7 @@ _Static_assert(sizeof(double) == 8, "npy.c assumes 8-byte doubles");
 
 static const unsigned char NPY_MAGIC[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
-/* A real '<f8' header is about 120 bytes; the cap only stops a corrupt
+/* A real header is about 120 bytes; the cap only stops a corrupt
  * length field from making us allocate gigabytes before failing. */
 #define NPY_MAX_HEADER (1u << 20)
 
@@ -59,7 +65,7 @@ typedef struct {
     size_t descr_len;
     int fortran;
     int ndim;          /* number of entries in the shape tuple */
-    int64_t dims[2];   /* first two entries; more are only counted */
+    int64_t dims[3];   /* first three entries; more are only counted */
     const char *shape_txt; /* the tuple as written, for messages */
     size_t shape_len;
 } header_info;
@@ -178,9 +184,9 @@ static sb_rc parse_shape(cursor *c, header_info *h, const char *path,
         int64_t v = 0;
         if ((rc = parse_extent(c, &v, path, err)) != SB_OK)
             return rc;
-        if (h->ndim < 2)
+        if (h->ndim < 3)
             h->dims[h->ndim] = v;
-        /* Saturate: only "more than two" matters, and it keeps an absurd
+        /* Saturate: only "more than three" matters, and it keeps an absurd
          * tuple from overflowing the counter. */
         if (h->ndim < 1000)
             h->ndim++;
@@ -246,8 +252,10 @@ static sb_rc parse_header(const char *text, header_info *h, const char *path,
         if (seen == &h->have_descr) {
             if (text[c.pos] == '[')
                 return sb_fail(err, SB_E_INPUT,
-                               "%s: dtype is a structured (record) type, not "
-                               "float64 ('<f8')",
+                               "%s: dtype is a structured (record) type, which "
+                               "is not supported; save each field as its own "
+                               "float64 array with np.save(path, "
+                               "a[name].astype(np.float64))",
                                path);
             rc = parse_string(&c, &h->descr, &h->descr_len, path, err);
         } else if (seen == &h->have_fortran) {
@@ -279,6 +287,172 @@ static sb_rc parse_header(const char *text, header_info *h, const char *path,
     return SB_OK;
 }
 
+/* ---- dtypes -------------------------------------------------------------- */
+
+typedef struct {
+    char kind;   /* 'f' (IEEE float), 'i' (signed) or 'u' (unsigned) */
+    size_t size; /* bytes per value: 4 or 8 for 'f'; 1, 2, 4 or 8 otherwise */
+    int big;     /* big-endian in the file */
+} dtype_info;
+
+_Static_assert(sizeof(float) == 4, "npy.c assumes 4-byte floats");
+
+/* What an unsupported descr holds, for the refusal; "" when it is no dtype
+ * NumPy writes at all. */
+static const char *dtype_what(const char *d, size_t len)
+{
+    if (len < 2)
+        return "";
+    switch (d[1]) {
+    case 'b': return " (bool)";
+    case 'f': return len == 3 && d[2] == '2' ? " (float16)" : " (long double)";
+    case 'c': return " (complex)";
+    case 'S':
+    case 'a': return " (byte string)";
+    case 'U': return " (unicode string)";
+    case 'O': return " (Python object)";
+    case 'V': return " (raw bytes)";
+    case 'M': return " (datetime)";
+    case 'm': return " (timedelta)";
+    default: return "";
+    }
+}
+
+/* Accepts exactly "<kind><size>" behind a byte-order mark, as NumPy writes
+ * it: f4 f8 i1 i2 i4 i8 u1 u2 u4 u8. */
+static sb_rc parse_dtype(const char *d, size_t len, dtype_info *dt,
+                         const char *path, sb_err *err)
+{
+    int w = (int)(len > 40 ? 40 : len);
+    if (len == 3 && (d[0] == '<' || d[0] == '>' || d[0] == '=' ||
+                     d[0] == '|')) {
+        char kind = d[1];
+        size_t size = d[2] >= '0' && d[2] <= '9' ? (size_t)(d[2] - '0') : 0;
+        int known = kind == 'f' ? size == 4 || size == 8
+                    : kind == 'i' || kind == 'u'
+                        ? size == 1 || size == 2 || size == 4 || size == 8
+                        : 0;
+        if (known && d[0] == '|' && size != 1)
+            return sb_fail(err, SB_E_INPUT,
+                           "%s: dtype '%.*s' gives no byte order ('|' is only "
+                           "for 1-byte types); save float64 with "
+                           "np.save(path, a.astype(np.float64))",
+                           path, w, d);
+        if (known) {
+            dt->kind = kind;
+            dt->size = size;
+            dt->big = d[0] == '>';
+            return SB_OK;
+        }
+    }
+    return sb_fail(err, SB_E_INPUT,
+                   "%s: dtype '%.*s'%s is not supported; save float64 with "
+                   "np.save(path, a.astype(np.float64))",
+                   path, w, d, dtype_what(d, len));
+}
+
+/* The size bytes at p as an unsigned integer of that width, in the file's
+ * byte order whatever the host's. */
+static uint64_t load_bits(const unsigned char *p, size_t size, int big)
+{
+    uint64_t u = 0;
+    for (size_t k = 0; k < size; k++)
+        u |= (uint64_t)p[k] << (8 * (big ? size - 1 - k : k));
+    return u;
+}
+
+/* Integers of magnitude up to 2^53 are exactly doubles; beyond it some are
+ * not, and refusing all of them keeps the rule one line long. */
+#define NPY_EXACT_INT ((uint64_t)1 << 53)
+
+/* The first (lowest C-order index) 8-byte integer beyond NPY_EXACT_INT. */
+typedef struct {
+    int found;
+    size_t index;
+    char text[24]; /* its value in decimal */
+} inexact_int;
+
+/* One value as float64, or 0 with bad->text set when it has no exact
+ * float64. */
+static double load_value(const unsigned char *p, const dtype_info *dt,
+                         inexact_int *bad)
+{
+    uint64_t u = load_bits(p, dt->size, dt->big);
+    if (dt->kind == 'f') {
+        if (dt->size == 8) {
+            double d;
+            memcpy(&d, &u, sizeof d);
+            return d;
+        }
+        uint32_t u32 = (uint32_t)u;
+        float f;
+        memcpy(&f, &u32, sizeof f);
+        return (double)f;
+    }
+    if (dt->kind == 'u') {
+        if (u > NPY_EXACT_INT) {
+            snprintf(bad->text, sizeof bad->text, "%llu",
+                     (unsigned long long)u);
+            return 0;
+        }
+        return (double)u;
+    }
+    unsigned bits = 8 * (unsigned)dt->size;
+    if (bits < 64 && (u >> (bits - 1)) & 1)
+        u |= ~(uint64_t)0 << bits; /* sign-extend */
+    /* Two's complement without the implementation-defined cast. */
+    int64_t v = u <= (uint64_t)INT64_MAX ? (int64_t)u : -(int64_t)~u - 1;
+    if (v > (int64_t)NPY_EXACT_INT || v < -(int64_t)NPY_EXACT_INT) {
+        snprintf(bad->text, sizeof bad->text, "%lld", (long long)v);
+        return 0;
+    }
+    return (double)v;
+}
+
+/* Converts the values in raw (file order: C, or Fortran when fortran) into
+ * data in C order. raw may be data itself when fortran is 0: the loop runs
+ * from the last value down, and value i (bytes [i*size, (i+1)*size)) is read
+ * before data[i] overwrites bytes [8i, 8i+8), which hold only values >= i.
+ * Running backwards, the last inexact integer met is the first in C order. */
+static void convert_values(const unsigned char *raw, const dtype_info *dt,
+                           const int64_t shape[3], int fortran, double *data,
+                           inexact_int *bad)
+{
+    size_t d0 = (size_t)shape[0], d1 = (size_t)shape[1],
+           d2 = (size_t)shape[2];
+    size_t i = d0 * d1 * d2;
+    inexact_int one;
+    for (size_t a = d0; a-- > 0;)
+        for (size_t b = d1; b-- > 0;)
+            for (size_t c = d2; c-- > 0;) {
+                i--;
+                size_t src = fortran ? a + d0 * (b + d1 * c) : i;
+                one.text[0] = '\0';
+                double v = load_value(raw + src * dt->size, dt, &one);
+                if (one.text[0] != '\0') {
+                    bad->found = 1;
+                    bad->index = i;
+                    memcpy(bad->text, one.text, sizeof bad->text);
+                }
+                data[i] = v;
+            }
+}
+
+/* Where C-order index i lies, for messages: "" for 1-D, " (row r, col c)"
+ * for 2-D, " (position [i, j, k])" for 3-D. */
+static void format_where(char *buf, size_t n, size_t i, int ndim,
+                         const int64_t shape[3])
+{
+    size_t d1 = (size_t)shape[1], d2 = (size_t)shape[2];
+    if (ndim == 2)
+        snprintf(buf, n, " (row %zu, col %zu)", i / d1, i % d1);
+    else if (ndim == 3)
+        snprintf(buf, n, " (position [%zu, %zu, %zu])", i / (d1 * d2),
+                 i / d2 % d1, i % d2);
+    else
+        buf[0] = '\0';
+}
+
 /* ---- reading ----------------------------------------------------------- */
 
 /* fread that tells a read error from a file that shrank under us. */
@@ -304,6 +478,7 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
     sb_rc rc = SB_OK;
     char *hdr = NULL;
     double *data = NULL;
+    unsigned char *raw = NULL;
 
     struct stat st;
     if (fstat(fileno(f), &st) != 0)
@@ -378,7 +553,7 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
         goto done;
     hdr[hlen] = '\0';
 
-    /* A '<f8' header is pure ASCII; anything else (including a NUL, which
+    /* A NumPy header is pure ASCII; anything else (including a NUL, which
      * would silently end the parse) means a corrupt or foreign file.
      * Folding all whitespace to ' ' changes nothing Python would see outside
      * strings, and lets messages quote the header on a single line. */
@@ -399,31 +574,14 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
     if ((rc = parse_header(hdr, &h, path, err)) != SB_OK)
         goto done;
 
-    if (!(h.descr_len == 3 && memcmp(h.descr, "<f8", 3) == 0)) {
-        if (h.descr_len == 3 && memcmp(h.descr, ">f8", 3) == 0)
-            rc = sb_fail(err, SB_E_INPUT,
-                         "%s: dtype '>f8' is big-endian; saebench needs "
-                         "little-endian float64 ('<f8'); convert with "
-                         "a.astype('<f8')",
-                         path);
-        else
-            rc = sb_fail(err, SB_E_INPUT,
-                         "%s: dtype '%.*s' is not float64 ('<f8')", path,
-                         (int)(h.descr_len > 40 ? 40 : h.descr_len), h.descr);
+    dtype_info dt = {0};
+    if ((rc = parse_dtype(h.descr, h.descr_len, &dt, path, err)) != SB_OK)
         goto done;
-    }
-    if (h.fortran) {
-        rc = sb_fail(err, SB_E_INPUT,
-                     "%s: fortran_order arrays are not accepted; save with "
-                     "np.ascontiguousarray",
-                     path);
-        goto done;
-    }
     int shape_w = (int)(h.shape_len > 80 ? 80 : h.shape_len);
-    if (h.ndim == 0 || h.ndim > 2) {
+    if (h.ndim == 0 || h.ndim > 3) {
         rc = sb_fail(err, SB_E_INPUT,
-                     "%s: shape %.*s is %d-D; only 1-D or 2-D arrays are "
-                     "accepted",
+                     "%s: shape %.*s is %d-D; only 1-D, 2-D or 3-D arrays "
+                     "are accepted",
                      path, shape_w, h.shape_txt, h.ndim);
         goto done;
     }
@@ -433,32 +591,32 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
                      path, expect_ndim, h.ndim, shape_w, h.shape_txt);
         goto done;
     }
-    int64_t rows = h.dims[0];
-    int64_t cols = h.ndim == 2 ? h.dims[1] : 1;
-    if (rows == 0 || cols == 0) {
-        rc = sb_fail(err, SB_E_INPUT,
-                     "%s: shape %.*s has a zero extent; empty arrays are not "
-                     "accepted",
-                     path, shape_w, h.shape_txt);
-        goto done;
+    int64_t shape[3] = {1, 1, 1};
+    for (int k = 0; k < h.ndim; k++) {
+        shape[k] = h.dims[k];
+        if (shape[k] == 0) {
+            rc = sb_fail(err, SB_E_INPUT,
+                         "%s: shape %.*s has a zero extent; empty arrays are "
+                         "not accepted",
+                         path, shape_w, h.shape_txt);
+            goto done;
+        }
     }
 
-    size_t count, nbytes;
-#if SIZE_MAX < INT64_MAX
-    if ((uint64_t)rows > SIZE_MAX || (uint64_t)cols > SIZE_MAX) {
+    /* count values: nbytes in the file, dbytes as doubles. */
+    size_t count = 1, nbytes, dbytes;
+    int fits = 1;
+    for (int k = 0; k < 3 && fits; k++)
+        fits = (uint64_t)shape[k] <= SIZE_MAX &&
+               sb_mul_ok(count, (size_t)shape[k], &count);
+    if (!fits || !sb_mul_ok(count, sizeof(double), &dbytes)) {
         rc = sb_fail(err, SB_E_INPUT,
-                     "%s: shape %.*s is too large: rows*cols*8 overflows",
+                     "%s: shape %.*s is too large: its size in bytes "
+                     "overflows",
                      path, shape_w, h.shape_txt);
         goto done;
     }
-#endif
-    if (!sb_mul_ok((size_t)rows, (size_t)cols, &count) ||
-        !sb_mul_ok(count, sizeof(double), &nbytes)) {
-        rc = sb_fail(err, SB_E_INPUT,
-                     "%s: shape %.*s is too large: rows*cols*8 overflows",
-                     path, shape_w, h.shape_txt);
-        goto done;
-    }
+    nbytes = count * dt.size; /* <= dbytes */
 
     /* Checked against the file size before allocating, so a corrupt shape
      * reports "truncated" instead of exhausting memory. */
@@ -479,15 +637,22 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
     }
 
     data = sb_alloc(count, sizeof(double), err);
-    if (!data) {
+    /* Fortran order needs the file's values apart while they are reordered;
+     * C order converts in place (convert_values). */
+    int fortran = h.fortran && h.ndim > 1;
+    if (data && fortran)
+        raw = sb_alloc(nbytes, 1, err);
+    if (!data || (fortran && !raw)) {
         rc = sb_fail(err, SB_E_INPUT,
                      "%s: out of memory: cannot allocate %zu bytes for shape "
                      "%.*s",
-                     path, nbytes, shape_w, h.shape_txt);
+                     path, fortran ? dbytes + nbytes : dbytes, shape_w,
+                     h.shape_txt);
         goto done;
     }
-    if ((rc = read_exact(f, data, sizeof(double), count, path, "data",
-                         err)) != SB_OK)
+    unsigned char *dst = fortran ? raw : (unsigned char *)data;
+    if ((rc = read_exact(f, dst, dt.size, count, path, "data", err)) !=
+        SB_OK)
         goto done;
     /* The file may have grown since fstat. */
     if (fgetc(f) != EOF) {
@@ -498,28 +663,42 @@ static sb_rc read_open(FILE *f, const char *path, int expect_ndim,
         goto done;
     }
 
-    for (size_t i = 0; i < count; i++) {
+    /* '<f8' in C order is already what data must hold. */
+    inexact_int bad = {0};
+    if (fortran || dt.kind != 'f' || dt.size != 8 || dt.big)
+        convert_values(dst, &dt, shape, fortran, data, &bad);
+
+    char where[64];
+    if (bad.found) {
+        format_where(where, sizeof where, bad.index, h.ndim, shape);
+        rc = sb_fail(err, SB_E_INPUT,
+                     "%s: integer %s at index %zu%s is beyond 2^53 in "
+                     "magnitude and has no exact float64; convert with "
+                     "a.astype(np.float64) if rounding it is acceptable",
+                     path, bad.text, bad.index, where);
+        goto done;
+    }
+    for (size_t i = 0; dt.kind == 'f' && i < count; i++) {
         double v = data[i];
         if (isfinite(v))
             continue;
         const char *what = isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf";
-        if (h.ndim == 2)
-            rc = sb_fail(err, SB_E_INPUT,
-                         "%s: %s at index %zu (row %zu, col %zu)", path, what,
-                         i, i / (size_t)cols, i % (size_t)cols);
-        else
-            rc = sb_fail(err, SB_E_INPUT, "%s: %s at index %zu", path, what,
-                         i);
+        format_where(where, sizeof where, i, h.ndim, shape);
+        rc = sb_fail(err, SB_E_INPUT, "%s: %s at index %zu%s", path, what, i,
+                     where);
         goto done;
     }
 
     out->ndim = h.ndim;
-    out->shape[0] = rows;
-    out->shape[1] = cols;
+    memcpy(out->shape, shape, sizeof shape);
     out->data = data;
+    memcpy(out->dtype, h.descr, h.descr_len); /* 3 characters: parse_dtype */
+    out->dtype[h.descr_len] = '\0';
+    out->integer = dt.kind != 'f';
     data = NULL;
 
 done:
+    free(raw);
     free(data);
     free(hdr);
     return rc;
@@ -532,9 +711,10 @@ sb_rc sb_npy_read(const char *path, int expect_ndim, sb_npy *out, sb_err *err)
     if (!path || !out)
         return sb_fail(err, SB_E_INPUT, "sb_npy_read: NULL %s",
                        !path ? "path" : "output");
-    if (expect_ndim < 0 || expect_ndim > 2)
+    if (expect_ndim < 0 || expect_ndim > 3)
         return sb_fail(err, SB_E_INPUT,
-                       "%s: internal error: expect_ndim %d is not 0, 1 or 2",
+                       "%s: internal error: expect_ndim %d is not 0, 1, 2 or "
+                       "3",
                        path, expect_ndim);
     if (!host_is_little_endian())
         return sb_fail(err, SB_E_INPUT,
@@ -553,56 +733,57 @@ sb_rc sb_npy_read(const char *path, int expect_ndim, sb_npy *out, sb_err *err)
     return rc;
 }
 
+int64_t sb_npy_count(const sb_npy *a)
+{
+    if (!a || a->ndim < 1)
+        return 0;
+    return a->shape[0] * a->shape[1] * a->shape[2];
+}
+
 /* ---- writing ----------------------------------------------------------- */
 
-sb_rc sb_npy_write(const char *path, const double *data, int64_t rows,
-                   int64_t cols, sb_err *err)
+/* Bytes of a C-order float64 array of the given extents (each >= 1); 0 when
+ * that overflows size_t. */
+static size_t f8_bytes(int ndim, const int64_t dims[3])
 {
-    if (!path)
-        return sb_fail(err, SB_E_INPUT, "sb_npy_write: NULL path");
-    if (!data)
-        return sb_fail(err, SB_E_INPUT, "cannot write %s: no data", path);
+    size_t count = 1, nbytes;
+    for (int k = 0; k < ndim; k++)
+        if ((uint64_t)dims[k] > SIZE_MAX ||
+            !sb_mul_ok(count, (size_t)dims[k], &count))
+            return 0;
+    return sb_mul_ok(count, sizeof(double), &nbytes) ? nbytes : 0;
+}
+
+/* Header and data of a '<f8' C-order array whose extents the caller has
+ * checked (all >= 1, nbytes from f8_bytes). */
+static sb_rc write_f8(const char *path, const double *data, int ndim,
+                      const int64_t dims[3], size_t nbytes, sb_err *err)
+{
     if (!host_is_little_endian())
         return sb_fail(err, SB_E_INPUT,
                        "cannot write %s: big-endian host is not supported",
                        path);
-    /* The reader refuses empty arrays, so never produce one. */
-    if (rows < 1 || cols < 0)
-        return sb_fail(err, SB_E_INPUT,
-                       "cannot write %s: invalid shape (%lld, %lld); extents "
-                       "must be positive",
-                       path, (long long)rows, (long long)cols);
-
-    size_t count, nbytes;
-#if SIZE_MAX < INT64_MAX
-    if ((uint64_t)rows > SIZE_MAX || (uint64_t)cols > SIZE_MAX)
-        return sb_fail(err, SB_E_INPUT,
-                       "cannot write %s: shape (%lld, %lld) is too large",
-                       path, (long long)rows, (long long)cols);
-#endif
-    if (!sb_mul_ok((size_t)rows, cols == 0 ? 1 : (size_t)cols, &count) ||
-        !sb_mul_ok(count, sizeof(double), &nbytes))
-        return sb_fail(err, SB_E_INPUT,
-                       "cannot write %s: shape (%lld, %lld) is too large",
-                       path, (long long)rows, (long long)cols);
+    char tuple[80];
+    if (ndim == 1)
+        snprintf(tuple, sizeof tuple, "(%lld,)", (long long)dims[0]);
+    else if (ndim == 2)
+        snprintf(tuple, sizeof tuple, "(%lld, %lld)", (long long)dims[0],
+                 (long long)dims[1]);
+    else
+        snprintf(tuple, sizeof tuple, "(%lld, %lld, %lld)",
+                 (long long)dims[0], (long long)dims[1], (long long)dims[2]);
 
     /* Same text NumPy writes, so files diff cleanly against np.save output.
-     * Two 19-digit extents keep this under 120 bytes: one 128-byte block. */
+     * Three 19-digit extents keep this under 128 bytes: one 128-byte
+     * block. */
     char head[256];
     memcpy(head, NPY_MAGIC, sizeof NPY_MAGIC);
     head[6] = 1;
     head[7] = 0;
-    int dict_len;
-    if (cols == 0)
-        dict_len = snprintf(head + 10, sizeof head - 10,
+    int dict_len = snprintf(head + 10, sizeof head - 10,
                             "{'descr': '<f8', 'fortran_order': False, "
-                            "'shape': (%lld,), }",
-                            (long long)rows);
-    else
-        dict_len = snprintf(head + 10, sizeof head - 10,
-                            "{'descr': '<f8', 'fortran_order': False, "
-                            "'shape': (%lld, %lld), }",
-                            (long long)rows, (long long)cols);
+                            "'shape': %s, }",
+                            tuple);
     /* +1 for the '\n' that must end the padded header. */
     size_t total = 10 + (size_t)dict_len + 1;
     total = (total + NPY_ALIGN - 1) / NPY_ALIGN * NPY_ALIGN;
@@ -616,12 +797,54 @@ sb_rc sb_npy_write(const char *path, const double *data, int64_t rows,
     return sb_write_parts(path, parts, 2, err);
 }
 
+sb_rc sb_npy_write(const char *path, const double *data, int64_t rows,
+                   int64_t cols, sb_err *err)
+{
+    if (!path)
+        return sb_fail(err, SB_E_INPUT, "sb_npy_write: NULL path");
+    if (!data)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: no data", path);
+    /* The reader refuses empty arrays, so never produce one. */
+    if (rows < 1 || cols < 0)
+        return sb_fail(err, SB_E_INPUT,
+                       "cannot write %s: invalid shape (%lld, %lld); extents "
+                       "must be positive",
+                       path, (long long)rows, (long long)cols);
+    const int64_t dims[3] = {rows, cols, 1};
+    int ndim = cols == 0 ? 1 : 2;
+    size_t nbytes = f8_bytes(ndim, dims);
+    if (nbytes == 0)
+        return sb_fail(err, SB_E_INPUT,
+                       "cannot write %s: shape (%lld, %lld) is too large",
+                       path, (long long)rows, (long long)cols);
+    return write_f8(path, data, ndim, dims, nbytes, err);
+}
+
+sb_rc sb_npy_write3(const char *path, const double *data, int64_t d0,
+                    int64_t d1, int64_t d2, sb_err *err)
+{
+    if (!path)
+        return sb_fail(err, SB_E_INPUT, "sb_npy_write3: NULL path");
+    if (!data)
+        return sb_fail(err, SB_E_INPUT, "cannot write %s: no data", path);
+    if (d0 < 1 || d1 < 1 || d2 < 1)
+        return sb_fail(err, SB_E_INPUT,
+                       "cannot write %s: invalid shape (%lld, %lld, %lld); "
+                       "extents must be positive",
+                       path, (long long)d0, (long long)d1, (long long)d2);
+    const int64_t dims[3] = {d0, d1, d2};
+    size_t nbytes = f8_bytes(3, dims);
+    if (nbytes == 0)
+        return sb_fail(err, SB_E_INPUT,
+                       "cannot write %s: shape (%lld, %lld, %lld) is too large",
+                       path, (long long)d0, (long long)d1, (long long)d2);
+    return write_f8(path, data, 3, dims, nbytes, err);
+}
+
 void sb_npy_free(sb_npy *a)
 {
     if (!a)
         return;
     free(a->data);
-    a->data = NULL;
-    a->ndim = 0;
-    a->shape[0] = a->shape[1] = 0;
+    memset(a, 0, sizeof *a);
 }

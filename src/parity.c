@@ -31,23 +31,36 @@ double sb_parity_bound(double kappa_est, int64_t order)
     return SB_PARITY_BOUND_C * sqrt((double)order) * kappa_est * SB_PARITY_EPS;
 }
 
-void sb_parity_judge(sb_solve_parity *s)
+double sb_parity_part(double err, double bound)
 {
-    s->bound = sb_parity_bound(s->kappa_est, s->order);
-    double parts[3] = {s->scaled_residual / SB_PARITY_RESIDUAL_MAX, s->scaled_residual_oracle / SB_PARITY_RESIDUAL_MAX,
-                       sb_parity_forward_ratio(s->rel_err, s->bound)};
+    /* err = 0 against bound = ∞ (a singular estimate) is 0, not NaN. */
+    return err == 0 ? 0 : err / bound;
+}
+
+double sb_parity_ratio3(double sr, double sr_oracle, double fe, double bound)
+{
+    double parts[3] = {sr / SB_PARITY_RESIDUAL_MAX, sr_oracle / SB_PARITY_RESIDUAL_MAX, sb_parity_part(fe, bound)};
     double r = 0;
     for (int i = 0; i < 3; i++)
         r = isnan(parts[i]) || isnan(r) ? NAN : fmax(r, parts[i]);
-    s->ratio = r;
+    return r;
 }
 
-/* fe/bound with fe = 0 and bound = ∞ (a singular estimate) is 0, not NaN. */
-double sb_parity_forward_ratio(double fe, double bound)
+double sb_parity_value_bound(double kappa_est, int64_t order, double magnitude)
 {
-    if (fe == 0)
-        return 0;
-    return fe / bound;
+    return (sb_parity_bound(kappa_est, order) + (double)order * SB_PARITY_EPS) * magnitude;
+}
+
+double sb_parity_logdet_bound(double kappa_est, int64_t order, double logdet)
+{
+    double c = SB_PARITY_BOUND_C * sqrt((double)order);
+    return c * SB_PARITY_EPS * ((double)order * kappa_est + fabs(logdet));
+}
+
+void sb_parity_judge(sb_solve_parity *s)
+{
+    s->bound = sb_parity_bound(s->kappa_est, s->order);
+    s->ratio = sb_parity_ratio3(s->scaled_residual, s->scaled_residual_oracle, s->rel_err, s->bound);
 }
 
 int sb_parity_passes(double ratio, double threshold) { return ratio <= threshold; }
@@ -74,7 +87,7 @@ double sb_parity_row_bound(double beta, double grad_scale, double stop, int64_t 
 void sb_parity_row_judge(sb_row_parity *s)
 {
     s->bound = sb_parity_row_bound(s->beta, s->grad_scale, s->stop, s->order);
-    s->ratio = sb_parity_forward_ratio(s->abs_err, s->bound);
+    s->ratio = sb_parity_part(s->abs_err, s->bound);
 }
 
 cJSON *sb_parity_row_json(const sb_row_parity *s)

@@ -1,6 +1,7 @@
 /* The parity rule: how a solve is judged against the dense oracle, decided
  * here once for every workload that solves a symmetric positive definite
- * system (docs/verdict.md "Parity"). Modelled on the LAPACK and MAGMA
+ * system (docs/verdict.md "Parity"), and below it the per-row rule of a small
+ * nonlinear solve (encode's coordinates) built from the same pieces. Modelled on the LAPACK and MAGMA
  * testers (dpot02/dpot05, testing_dposv): a solve is judged by its backward
  * error (a scaled residual), and its forward error against the oracle is
  * held to the bound its conditioning allows, not to a fixed tolerance.
@@ -71,6 +72,25 @@ double sb_parity_bound(double kappa_est, int64_t order);
  * rel_err (the one place the rule is applied). */
 void sb_parity_judge(sb_solve_parity *s);
 
+/* One part of a ratio: err / bound, 0 when err = 0 (even against bound = ∞). */
+double sb_parity_part(double err, double bound);
+
+/* max(sr/30, sr_oracle/30, fe/bound), NaN when any part is NaN. */
+double sb_parity_ratio3(double sr, double sr_oracle, double fe, double bound);
+
+/* A scalar computed from the solution (an objective), whose terms sum to
+ * the magnitude M: its difference against the oracle's is held to
+ * (bound + N·ε)·M — the solution's relative forward error moves each term by
+ * at most about that much, and N·ε·M is the rounding of the sum itself. */
+double sb_parity_value_bound(double kappa_est, int64_t order, double magnitude);
+
+/* log det(A) from a Cholesky factor, 2·Σ ln diag(L): the factor is exact for
+ * A + ΔA with ‖ΔA‖ ≲ N·ε·‖A‖ (a backward-stable factorization), which moves
+ * log det by tr(A⁻¹ΔA) ≤ N·κ·ε; the sum of N logs adds ε·|log det|. The
+ * difference of two factorizations' log det is held to
+ * c·ε·(N·κ̂ + |log det|), c = 10·√N as for the forward bound. */
+double sb_parity_logdet_bound(double kappa_est, int64_t order, double logdet);
+
 /* ratio ≤ threshold (1 by default; --gate ID=VALUE scales every constant). */
 int sb_parity_passes(double ratio, double threshold);
 
@@ -80,11 +100,6 @@ struct cJSON *sb_parity_json(const sb_solve_parity *s);
 
 /* The rule in words (the verdict's parity.rule). */
 extern const char SB_PARITY_RULE[];
-
-/* fe/bound, the forward part of every ratio here: 0 when fe = 0 (also
- * against an infinite or NaN bound: nothing to bound), NaN when fe is NaN,
- * else fe/bound (a NaN bound gives NaN). */
-double sb_parity_forward_ratio(double fe, double bound);
 
 /* ------------------- the per-row rule (a small nonlinear solve) -------------------
  * For one row solved as a minimiser t̂ of a smooth least-squares objective
@@ -103,7 +118,7 @@ double sb_parity_forward_ratio(double fe, double bound);
  *         the exact minimiser (encode: τ·(1 + ‖t_ref‖₂), τ the refinement's
  *         step tolerance SB_ENCODE_REFINE_TOL)
  *   bnd = c·β·ε·G + 2·s,  c = 10·√N
- *   ratio = fe/bnd        passes when ≤ threshold (1)
+ *   ratio = fe/bnd        (sb_parity_part) passes when ≤ threshold (1)
  *
  * Derivation. Evaluating g in floating point, by either order of the sums
  * (over p as the reference does, or through B_k·x and B_k·B_kᵀ in m-space as

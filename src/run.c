@@ -61,8 +61,8 @@ static int same_file_error(const sb_opts *o, sb_err *err)
         {"--shape", o->shape}, {"--calibration", o->calibration}, {"--x", o->x_path},
         {"--w", o->w_path}, {"--rhs", o->rhs_path}, {"--decoders", o->decoders_path},
         {"--atoms", o->atoms_path}, {"--amplitudes", o->amplitudes_path}, {"--variants", o->variants},
-    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-coords", o->dump_coords},
-                {"--dump-rows", o->dump_rows}};
+    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-z", o->dump_z},
+                {"--dump-coords", o->dump_coords}, {"--dump-rows", o->dump_rows}};
     const int nin = (int)(sizeof in / sizeof in[0]), nout = (int)(sizeof out / sizeof out[0]);
     for (int i = 0; i < nout; i++) {
         if (!out[i].path)
@@ -83,6 +83,18 @@ static int same_file_error(const sb_opts *o, sb_err *err)
             }
     }
     return 0;
+}
+
+sb_rc sb_run_check_input(const sb_opts *o, const char *input, sb_err *err)
+{
+    const struct {
+        const char *opt, *path;
+    } out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-z", o->dump_z}};
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+        if (out[i].path && sb_same_file(out[i].path, input))
+            return sb_fail(err, SB_E_INPUT, "%s %s is the input %s: saebench never overwrites its inputs", out[i].opt,
+                           out[i].path, input);
+    return SB_OK;
 }
 
 int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*help)(void))
@@ -141,6 +153,8 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     if (o->out && sb_check_writable(o->out, &err))
         return usage_error(r, &err);
     if (o->dump_beta && sb_check_writable(o->dump_beta, &err))
+        return usage_error(r, &err);
+    if (o->dump_z && sb_check_writable(o->dump_z, &err))
         return usage_error(r, &err);
     if (o->dump_coords && sb_check_writable(o->dump_coords, &err))
         return usage_error(r, &err);

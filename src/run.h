@@ -211,6 +211,10 @@ struct cJSON *sb_run_parity(sb_run *r, const char *oracle);
 /* An extra line for the human summary (workload results). */
 void sb_run_note(sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* An input file a workload found itself (e.g. inside --system DIR) against
+ * every output path: SB_E_INPUT when one of them is that file. */
+sb_rc sb_run_check_input(const sb_opts *o, const char *input, sb_err *err);
+
 /* A late input error (e.g. --dump-beta could not be written): exit 2, verdict still written. */
 void sb_run_late_input_error(sb_run *r, const char *msg);
 

@@ -68,6 +68,25 @@ static const struct {
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
 
+void sb_shape_mark(sb_shape *s, const char *key)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (strcmp(FIELDS[i].key, key) == 0)
+            s->present |= 1u << i;
+}
+
+void sb_shape_copy_mark(sb_shape *dst, const sb_shape *src, const char *key)
+{
+    for (size_t i = 0; i < NFIELDS; i++)
+        if (strcmp(FIELDS[i].key, key) == 0 && (src->present & (1u << i))) {
+            field_type t = FIELDS[i].type;
+            size_t size = t == F_INT ? sizeof(int64_t) : t == F_REAL ? sizeof(double) : t == F_SEED ? sizeof(uint64_t) : 0;
+            if (size)
+                memcpy((char *)dst + FIELDS[i].offset, (const char *)src + FIELDS[i].offset, size);
+            dst->present |= 1u << i;
+        }
+}
+
 unsigned sb_workload_bit(const char *workload)
 {
     for (size_t i = 0; i < NWORKLOADS; i++)

@@ -52,6 +52,12 @@ sb_rc sb_shape_load(const char *name_or_path, sb_shape *out, sb_err *err);
 sb_rc sb_shape_parse(const char *text, size_t len, const char *origin,
                      sb_shape *out, sb_err *err);
 
+/* Mark the field named key as given (its value set by the caller), so
+ * sb_shape_to_json writes it: shapes built from user data. */
+void sb_shape_mark(sb_shape *s, const char *key);
+/* Copy the field named key from src to dst when src gave it, and mark it. */
+void sb_shape_copy_mark(sb_shape *dst, const sb_shape *src, const char *key);
+
 /* Does the shape serve this workload bit? */
 int sb_shape_serves(const sb_shape *s, unsigned workload_bit);
 

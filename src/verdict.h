@@ -1,4 +1,4 @@
-/* The verdict (schema saebench.verdict/3, docs/verdict.schema.json): one JSON
+/* The verdict (schema saebench.verdict/4, docs/verdict.schema.json): one JSON
  * object per run. Commands add their sections to root with the cJSON API;
  * this file owns the common sections, the gate list, and the atomic write. */
 #ifndef SB_VERDICT_H
@@ -11,7 +11,7 @@
 struct cJSON;
 struct sb_shape;
 
-#define SB_VERDICT_SCHEMA "saebench.verdict/3"
+#define SB_VERDICT_SCHEMA "saebench.verdict/4"
 
 typedef struct sb_verdict {
     struct cJSON *root;

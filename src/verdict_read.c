@@ -342,7 +342,7 @@ static sb_rc read_gates(const reader *r, const cJSON *gates, sb_vrec *v)
     return SB_OK;
 }
 
-/* The schema check. 1: a /2 or /3 verdict; 0: not a verdict; an error for any other /N. */
+/* The schema check. 1: a /2, /3 or /4 verdict; 0: not a verdict; an error for any other /N. */
 static sb_rc check_schema(const reader *r, const cJSON *root, int *is_verdict)
 {
     *is_verdict = 0;

@@ -23,7 +23,7 @@
  * RS-001/RS-002 and parity.pass mean (a ratio judged by src/parity.h, not
  * a fixed forward error) and added parity fields; every field the reader
  * uses is the same in both (docs/verdict.md, Versions). */
-#define SB_VERDICT_READ_VERSION 3
+#define SB_VERDICT_READ_VERSION 4
 #define SB_VERDICT_READ_OLDEST 2
 
 /* The timing of one phase (or the primary, timing's top level). A number

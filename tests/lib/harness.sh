@@ -22,8 +22,8 @@ bad() {
 out_targets() {
     local prev="" a
     for a in "$@"; do
-        case "$prev" in --out | --dump-beta) [ "$a" != "-" ] && echo "$a" ;; esac
-        case "$a" in --out=* | --dump-beta=*) [ "${a#*=}" != "-" ] && echo "${a#*=}" ;; esac
+        case "$prev" in --out | --dump-beta | --dump-z) [ "$a" != "-" ] && echo "$a" ;; esac
+        case "$a" in --out=* | --dump-beta=* | --dump-z=*) [ "${a#*=}" != "-" ] && echo "${a#*=}" ;; esac
         prev=$a
     done
 }

@@ -26,14 +26,14 @@ V="$WORK/tiny-variants.json"
 if expect_exit 0 "tiny-variants, 2 workers, passes" -- "${MX[@]}" --shape tiny-variants --concurrency 2 "${FAST[@]}" --out "$V"; then
     valid "tiny-variants verdict is schema-valid" "$V"
     check "workload, backend, not engaged" "$V" '.workload == "multiplex" and .backend == "host" and .engaged == false'
-    check "gates MX-001..003 present, applied, passed" "$V" \
-        '[.gates[] | .id] == ["MX-001", "MX-002", "MX-003"] and all(.gates[]; .applies and .pass)'
+    check "gates MX-001..003 present, applied, passed; MX-004 opt-in" "$V" \
+        '[.gates[] | .id] == ["MX-001", "MX-002", "MX-003", "MX-004"] and all(.gates[0:3][]; .applies and .pass) and .gates[3].applies == false'
     check "MX-001: no fit differs" "$V" '(.gates[] | select(.id == "MX-001") | .value) == 0 and .bit_identity.fits_differing == 0'
-    check "MX-003: worst oracle rel_err < 1e-9" "$V" '(.gates[] | select(.id == "MX-003") | .value) < 1e-9 and .parity.pass'
+    check "MX-003: worst oracle parity ratio <= 1 (rel_err < 1e-9)" "$V" '(.gates[] | select(.id == "MX-003") | .value) <= 1 and .parity.rel_err < 1e-9 and .parity.kappa_est >= 1 and .parity.pass'
     check "32 fits, each bit-identical, converged, with both times" "$V" \
         '(.fits | length) == 32 and all(.fits[]; .bit_identical and .results.converged and .sequential_fit_s > 0 and .multiplexed_fit_s > 0)'
     check "tiny matrix: every fit checked against the oracle" "$V" \
-        '.parity.sampled == 32 and all(.fits[]; .oracle_rel_err != null and .oracle_rel_err < 1e-9)'
+        '.parity.sampled == 32 and all(.fits[]; .oracle_rel_err != null and .oracle_rel_err < 1e-9 and .oracle_ratio <= 1 and .oracle_kappa_est >= 1)'
     check "fit seeds and parameters of the color-arm-variants rule" "$V" \
         '.fits[0].seed == "0x1017c01000010000" and .fits[31].seed == "0x1017c01000040301" and .fits[31].name == "K4-sphere-linear"
          and .fits[31].d == 1 and .fits[31].basis_cols == 2 and .fits[0].d == 2 and .fits[0].basis_cols == 8
@@ -109,7 +109,7 @@ fi
 # the speedup gate can fail: a threshold no run meets
 V="$WORK/slow.json"
 if expect_exit 1 "MX-002 above any speedup: exit 1" -- "${MX[@]}" --shape tiny-variants --backend host --reps 2 --warmup 0 --calibration "$CAL" --gate MX-002=1000 --out "$V"; then
-    check "only MX-002 fails" "$V" '[.gates[] | select(.pass | not) | .id] == ["MX-002"] and .verdict == "fail"'
+    check "only MX-002 fails (of the gates that apply)" "$V" '[.gates[] | select(.applies and (.pass | not)) | .id] == ["MX-002"] and .verdict == "fail"'
 fi
 
 if expect_exit 0 "multiplex --help" -- "${MX[@]}" --help; then

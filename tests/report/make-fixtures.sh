@@ -88,7 +88,7 @@ jq "$SCALE scale(0.95)" "$TMP/il.json" > "$FX/history/2026-11-24T10-00-00/inner-
 
 # Unusable input: cut short, a newer schema, a wrong type, a non-finite number.
 head -c 700 "$TMP/rs.json" > "$FX/broken/malformed.json"
-jq '.schema = "saebench.verdict/4"' "$TMP/rs.json" > "$FX/broken/schema-v4.json"
+jq '.schema = "saebench.verdict/5"' "$TMP/rs.json" > "$FX/broken/schema-v5.json"
 jq '.timing.median_s = "fast"' "$TMP/rs.json" > "$FX/broken/bad-type.json"
 jq -c . "$TMP/rs.json" | sed 's/"rel_iqr":[0-9.e+-]*/"rel_iqr":1e999/' > "$FX/broken/not-finite.json"
 echo "fixtures written to $FX"

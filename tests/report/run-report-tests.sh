@@ -187,7 +187,7 @@ grep -q "^superseded (" "$OUTS" && grep -q "NEW  resident-solve tiny-primal host
 
 # Unusable input: exit 2, one line.
 expect_exit 2 "compare: malformed verdict" -- "${CMP[@]}" $F/base/$RS $F/broken/malformed.json
-if expect_exit 2 "compare: schema saebench.verdict/4 (newer than this saebench reads)" -- "${CMP[@]}" $F/base/$RS $F/broken/schema-v4.json; then
+if expect_exit 2 "compare: schema saebench.verdict/5 (newer than this saebench reads)" -- "${CMP[@]}" $F/base/$RS $F/broken/schema-v5.json; then
     grep -q "newer schema version" "$ERR" && ok "schema /4: says newer schema version" || bad "schema /4: says newer schema version" "$(cat "$ERR")"
 fi
 if expect_exit 2 "compare: a field of the wrong type" -- "${CMP[@]}" $F/broken/bad-type.json $F/base/$RS; then
@@ -274,14 +274,16 @@ expect_exit 0 "report --out FILE" -- "${REP[@]}" $F/base --format csv --out "$WO
 [ -s "$WORK/r.csv" ] && [ ! -s "$OUTS" ] && ok "--out writes the file, not stdout" || bad "--out writes the file, not stdout"
 expect_exit 2 "report --out into a missing directory" -- "${REP[@]}" $F/base --out "$WORK/no/such/dir/r.txt"
 expect_exit 2 "report: malformed verdict" -- "${REP[@]}" $F/broken/malformed.json
-if expect_exit 2 "report: schema saebench.verdict/4 (newer than this saebench reads)" -- "${REP[@]}" $F/base $F/broken/schema-v4.json; then
-    grep -q "newer schema version" "$ERR" && ok "report /4: says newer schema version" || bad "report /4: says newer schema version" "$(cat "$ERR")"
+if expect_exit 2 "report: schema saebench.verdict/5 (newer than this saebench reads)" -- "${REP[@]}" $F/base $F/broken/schema-v5.json; then
+    grep -q "newer schema version" "$ERR" && ok "report /5: says newer schema version" || bad "report /5: says newer schema version" "$(cat "$ERR")"
 fi
-# The reader takes /2 (the fixtures) and /3 (what this saebench writes) together.
-mkdir -p "$WORK/v3"
-if expect_exit 0 "a fresh verdict/3 run" -- "$BIN" resident-solve --shape tiny-primal --backend host --reps 3 --warmup 0 --quiet --out "$WORK/v3/resident-solve-tiny-primal.json"; then
-    expect_exit 0 "report: /2 fixtures and a /3 verdict together" -- "${REP[@]}" $F/base "$WORK/v3"
-    expect_exit 0 "compare: /2 base against a /3 candidate" -- "${CMP[@]}" $F/base/$RS "$WORK/v3/resident-solve-tiny-primal.json"
+# The reader takes /2 (the fixtures), /3 and /4 (what this saebench writes) together.
+mkdir -p "$WORK/v4"
+if expect_exit 0 "a fresh verdict/4 run" -- "$BIN" resident-solve --shape tiny-primal --backend host --reps 3 --warmup 0 --quiet --out "$WORK/v4/resident-solve-tiny-primal.json"; then
+    jq '.schema = "saebench.verdict/3"' "$WORK/v4/resident-solve-tiny-primal.json" > "$WORK/v3.json"
+    expect_exit 0 "report: /2 fixtures and a /4 verdict together" -- "${REP[@]}" $F/base "$WORK/v4"
+    expect_exit 0 "compare: /2 base against a /4 candidate" -- "${CMP[@]}" $F/base/$RS "$WORK/v4/resident-solve-tiny-primal.json"
+    expect_exit 0 "compare: /3 base against a /4 candidate" -- "${CMP[@]}" "$WORK/v3.json" "$WORK/v4/resident-solve-tiny-primal.json"
 fi
 expect_exit 2 "report: no path" -- "${REP[@]}"
 expect_exit 2 "report: --format xml" -- "${REP[@]}" $F/base --format xml

@@ -428,12 +428,14 @@ static void test_reader_minimal(void **st)
     char v3[2048];
     const char *at = strstr(MINIMAL, "verdict/2");
     assert_non_null(at);
-    snprintf(v3, sizeof v3, "%.*sverdict/3%s", (int)(at - MINIMAL), MINIMAL, at + strlen("verdict/2"));
-    found = 0;
-    assert_int_equal(parse(v3, &v, &found, &err), SB_OK);
-    assert_int_equal(found, 1);
-    assert_int_equal(v.ngates, 1);
-    sb_vrec_free(&v);
+    for (int ver = 3; ver <= 4; ver++) { /* /4: the arrow and encode parity rules */
+        snprintf(v3, sizeof v3, "%.*sverdict/%d%s", (int)(at - MINIMAL), MINIMAL, ver, at + strlen("verdict/2"));
+        found = 0;
+        assert_int_equal(parse(v3, &v, &found, &err), SB_OK);
+        assert_int_equal(found, 1);
+        assert_int_equal(v.ngates, 1);
+        sb_vrec_free(&v);
+    }
 }
 
 /* Runs of one configuration: same git, host, threads and options (outputs aside). */
@@ -485,7 +487,7 @@ static void test_reader_rejects(void **st)
 {
     (void)st;
     struct { const char *from, *to, *msg; } cases[] = {
-        {"\"saebench.verdict/2\"", "\"saebench.verdict/4\"", "newer schema version"},
+        {"\"saebench.verdict/2\"", "\"saebench.verdict/5\"", "newer schema version"},
         {"\"saebench.verdict/2\"", "\"saebench.verdict/1\"", "older"},
         {"\"saebench.verdict/2\"", "\"saebench.verdict/2x\"", "unknown verdict schema"},
         {"\"median_s\": 0.5,", "\"median_s\": \"fast\",", "timing.median_s"},
