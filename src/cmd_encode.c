@@ -57,6 +57,7 @@ typedef struct en_data {
     int from_npy;
     int model_flags;             /* the model came from --latent-dim/--degree/--basis */
     int decoders_ndim;           /* the decoders file's: 2 ((K·m)×p) or 3 (K×m×p) */
+    char dtypes[4][8];           /* --x, --decoders, --atoms, --amplitudes as written */
     int64_t oracle_rows, stride; /* the reference's evenly strided sample */
     const sb_encode_ops *ops;    /* the chosen backend's */
     const char *who;             /* the backend in messages */
@@ -178,7 +179,7 @@ static sb_rc en_model_flags(const sb_opts *o, sb_encode_params *prm, sb_err *err
  * (> 0). The model (d, degree, basis, so m) is in prm already; n, p and K
  * come from the data. Every check happens here, before any work. */
 static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_problem *prob, int *decoders_ndim,
-                          sb_err *err)
+                          char dtypes[4][8], sb_err *err)
 {
     if (o->w_path || o->rhs_path)
         return sb_fail(err, SB_E_INPUT, "encode: --w and --rhs are resident-solve's; encode takes --x, --decoders, --atoms, --amplitudes");
@@ -189,30 +190,41 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
         name_list(names, absent, 4, missing, sizeof missing);
         return sb_fail(err, SB_E_INPUT, "encode: --x, --decoders, --atoms and --amplitudes go together: missing %s", missing);
     }
-    int64_t m = sb_encode_basis_size(prm->basis, prm->d, prm->D);
+    const int64_t m = sb_encode_basis_size(prm->basis, prm->d, prm->D);
+    const char *basis = prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean";
     sb_npy x = {0}, b = {0}, a = {0}, z = {0};
     sb_rc rc = sb_npy_read(o->x_path, 2, &x, err);
     if (!rc)
-        rc = sb_npy_read(o->decoders_path, 2, &b, err);
+        rc = sb_npy_read(o->decoders_path, 0, &b, err);
     if (!rc)
         rc = sb_npy_read(o->atoms_path, 1, &a, err);
     if (!rc)
         rc = sb_npy_read(o->amplitudes_path, 1, &z, err);
-    if (!rc && b.shape[1] != x.shape[1])
+    /* decoders: K×m×p, or (K·m)×p with row k·m + j atom k's basis row j (the same bytes) */
+    const int64_t b_cols = b.ndim == 3 ? b.shape[2] : b.shape[1];
+    if (!rc && b.ndim == 1)
+        rc = sb_fail(err, SB_E_INPUT, "%s: a 1-D array; the decoders are K x m x p, or (K*m) x p", o->decoders_path);
+    if (!rc && b_cols != x.shape[1])
         rc = sb_fail(err, SB_E_INPUT, "%s: %lld columns, but the rows in %s have %lld", o->decoders_path,
-                     (long long)b.shape[1], o->x_path, (long long)x.shape[1]);
-    if (!rc && (m < 1 || b.shape[0] % m != 0))
+                     (long long)b_cols, o->x_path, (long long)x.shape[1]);
+    if (!rc && b.ndim == 3 && b.shape[1] != m)
+        rc = sb_fail(err, SB_E_INPUT, "%s: K x m x p with m = %lld, but d = %lld, D = %lld (%s) has m = %lld basis functions",
+                     o->decoders_path, (long long)b.shape[1], (long long)prm->d, (long long)prm->D, basis, (long long)m);
+    if (!rc && b.ndim == 2 && (m < 1 || b.shape[0] % m != 0))
         rc = sb_fail(err, SB_E_INPUT, "%s: %lld rows is not a whole number of atoms of m = %lld basis rows (d = %lld, D = %lld, %s)",
-                     o->decoders_path, (long long)b.shape[0], (long long)m, (long long)prm->d, (long long)prm->D,
-                     prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean");
+                     o->decoders_path, (long long)b.shape[0], (long long)m, (long long)prm->d, (long long)prm->D, basis);
     if (!rc && (a.shape[0] != x.shape[0] || z.shape[0] != x.shape[0]))
         rc = sb_fail(err, SB_E_INPUT, "%s and %s need one entry per row of %s (%lld)", o->atoms_path, o->amplitudes_path,
                      o->x_path, (long long)x.shape[0]);
-    int64_t K = !rc ? b.shape[0] / m : 0;
+    const int64_t K = rc ? 0 : b.ndim == 3 ? b.shape[0] : b.shape[0] / m;
+    /* atoms: any integer dtype (exact), or floats that hold integers */
     for (int64_t i = 0; !rc && i < a.shape[0]; i++)
-        if (!(a.data[i] >= 0 && a.data[i] < (double)K && floor(a.data[i]) == a.data[i]))
-            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is not an integer in [0, %lld)", o->atoms_path,
-                         (long long)i, a.data[i], (long long)K);
+        if (floor(a.data[i]) != a.data[i])
+            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is not an integer", o->atoms_path, (long long)i,
+                         a.data[i]);
+        else if (!(a.data[i] >= 0 && a.data[i] < (double)K))
+            rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is outside [0, %lld) (K = %lld atoms in %s)",
+                         o->atoms_path, (long long)i, a.data[i], (long long)K, (long long)K, o->decoders_path);
     for (int64_t i = 0; !rc && i < z.shape[0]; i++)
         if (!(z.data[i] > 0))
             rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's amplitude %g is not positive", o->amplitudes_path, (long long)i,
@@ -235,8 +247,11 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
     }
     for (int64_t i = 0; i < prm->n; i++)
         atom[i] = (int32_t)a.data[i];
-    sb_npy_free(&a);
     *decoders_ndim = b.ndim;
+    const sb_npy *files[4] = {&x, &b, &a, &z};
+    for (int k = 0; k < 4; k++)
+        snprintf(dtypes[k], sizeof dtypes[k], "%s", files[k]->dtype);
+    sb_npy_free(&a);
     *prob = (sb_encode_problem){.n = prm->n, .p = prm->p, .K = K, .d = prm->d, .D = prm->D, .m = m,
                                 .basis = prm->basis, .B = b.data, .X = x.data, .atom = atom, .z = z.data};
     return SB_OK;
@@ -360,7 +375,7 @@ static int en_load(sb_run *r, en_data *d)
     sb_err err = {{0}};
     d->from_npy = o->x_path || o->decoders_path || o->atoms_path || o->amplitudes_path || o->w_path || o->rhs_path;
     if (en_model(o, d, &err) == SB_OK && d->from_npy &&
-        en_load_data(o, &d->prm, &d->prob, &d->decoders_ndim, &err) == SB_OK && d->model_flags)
+        en_load_data(o, &d->prm, &d->prob, &d->decoders_ndim, d->dtypes, &err) == SB_OK && d->model_flags)
         shape_of_data(d, o, &err);
     if (err.msg[0]) {
         fprintf(stderr, "saebench: %s\n", err.msg);
@@ -417,6 +432,10 @@ static int en_start(sb_run *r, en_data *d)
         cJSON_AddStringToObject(shape_json, "atoms_file", r->opts.atoms_path);
         cJSON_AddStringToObject(shape_json, "amplitudes", r->opts.amplitudes_path);
         cJSON_AddStringToObject(shape_json, "decoders_layout", d->decoders_ndim == 3 ? "K x m x p" : "(K*m) x p");
+        cJSON *dt = cJSON_AddObjectToObject(shape_json, "dtypes");
+        static const char *const keys[4] = {"x", "decoders", "atoms", "amplitudes"};
+        for (int k = 0; k < 4; k++)
+            cJSON_AddStringToObject(dt, keys[k], d->dtypes[k]);
     }
     return sb_run_choose_backend(r, implements_encode);
 }
