@@ -551,9 +551,12 @@ EN=("$BIN" encode)
 V="$WORK/en-tiny.json"
 if expect_exit 0 "encode tiny-encode on the host passes" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --out "$V"; then
     valid "encode verdict is schema-valid" "$V"
-    check "encode lists EN-001..EN-004, EN-004 device-only" "$V" '[.gates[].id] == ["EN-001", "EN-002", "EN-003", "EN-004"] and .gates[3].applies == false and ([.gates[0:3][] | .applies and .pass] | all)'
+    check "encode lists EN-001..EN-005, EN-004 device-only, EN-005 opt-in" "$V" '[.gates[].id] == ["EN-001", "EN-002", "EN-003", "EN-004", "EN-005"] and .gates[3].applies == false and ([.gates[0:3][] | .applies and .pass] | all) and (.gates[4] | .applies == false and (.reason | test("opt-in")))'
     check "encode: fast path agrees with the reference < 1e-9 on every sampled row" "$V" '.quality.fast_path_vs_reference.max_coord_abs_err < 1e-9 and .quality.fast_path_vs_reference.support_agreement == 1 and .parity.pass'
+    check "encode: EN-001 is the worst per-row ratio, with that row's beta and bound" "$V" \
+        '.gates[0].value == .parity.ratio and .parity.ratio <= 1 and .parity.tolerance == 1 and .parity.worst_row.ratio == .parity.ratio and .parity.worst_row.beta > 0 and .parity.worst_row.bound > 0 and .parity.worst_row.abs_err <= .parity.worst_row.bound and (.parity.rule | test("beta"))'
     check "encode: quality metrics reported" "$V" '.quality.fast_path.explained_variance > 0.99 and .quality.fast_path.fallback_rate < 0.5 and .quality.fast_path.certified_rows > 0 and (.quality.fast_path.max_coord_err_vs_truth | type) == "number"'
+    says "encode: the summary prints the error against the generator's t*" "max |t - t*|"
     check "encode: reference rows/s and the fast path's speedup reported" "$V" '.reference.rows_per_s > 0 and .reference.fast_path_speedup > 0'
     check "encode: resident and upload phases timed" "$V" '(.timing.phases | keys) == ["encode", "upload_encode"]'
 fi
@@ -598,6 +601,14 @@ V="$WORK/en-npy-int.json"
 if expect_exit 0 "encode data: integer atoms as np.save writes them (int64)" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_int.npy" --amplitudes "$WORK/en_z.npy" --out "$V"; then
     check "encode data: int64 atoms give the same certified rows" "$V" '.shape.atoms == 3 and .quality.fast_path.certified_rows == 96 and .parity.pass'
 fi
+V="$WORK/en-en005.json"
+if expect_exit 0 "encode: --gate EN-005=1e-9 opts in the old absolute rule" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --gate EN-005=1e-9 --out "$V"; then
+    check "EN-005 applies, passes and counts in parity.pass" "$V" '(.gates[] | select(.id == "EN-005") | .applies and .pass and .threshold == 1e-9) and .parity.pass'
+fi
+V="$WORK/en-en001.json"
+if expect_exit 1 "encode: EN-001 below the observed ratio fails the run" -- "${EN[@]}" --shape tiny-encode --backend host "${IFAST[@]}" --gate EN-001=1e-6 --out "$V"; then
+    check "EN-001 failed, parity.pass false" "$V" '(.gates[0] | .id == "EN-001" and .applies and (.pass | not)) and (.parity.pass | not)'
+fi
 expect_exit 2 "encode data: decoders not a whole number of atoms" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B_bad.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
 expect_exit 2 "encode data: an atom out of range" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_range.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
 expect_exit 2 "encode data: a fractional atom" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms_frac.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
@@ -606,6 +617,79 @@ expect_exit 2 "encode data: amplitudes of the wrong length" -- "${EN[@]}" --shap
 expect_exit 2 "encode data: --x without the decoders" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/en_X.npy" --out "$OUT"
 expect_exit 2 "encode data: resident-solve's --w" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" "${ENPY[@]}" --w "$WORK/w.npy" --out "$OUT"
 expect_exit 2 "encode data: NaN in the rows" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" --x "$WORK/X_nan.npy" --decoders "$WORK/en_B.npy" --atoms "$WORK/en_atoms.npy" --amplitudes "$WORK/en_z.npy" --out "$OUT"
+# A team's own data with no shape: the model from --latent-dim/--degree/--basis,
+# decoders K x m x p, int64 atoms; coordinates dumped and checked in numpy.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(23)
+K, m, p, n = 4, 6, 48, 120
+B = rng.standard_normal((K, m, p)) / np.sqrt(p)
+t = rng.uniform(-0.45, 0.45, (n, 2))
+atoms = rng.integers(0, K, n)
+z = rng.uniform(0.5, 1.0, n)
+# the basis of docs/workloads.md §5, d = 2, D = 2: 1, t0, t1, t0^2, t0 t1, t1^2
+phi = np.stack([np.ones(n), t[:, 0], t[:, 1], t[:, 0] ** 2, t[:, 0] * t[:, 1], t[:, 1] ** 2], axis=1)
+X = z[:, None] * np.einsum("ij,ijc->ic", phi, B[atoms])
+np.save(d + "/own_X.npy", X)
+np.save(d + "/own_B.npy", B)
+np.save(d + "/own_atoms.npy", atoms)
+np.save(d + "/own_z.npy", z)
+np.save(d + "/own_t.npy", t)
+np.save(d + "/own_B4.npy", B[None])
+np.save(d + "/own_B_m5.npy", B[:, :5, :])
+bad = atoms.astype(np.float64); bad[9] = 1.5; np.save(d + "/own_atoms_frac.npy", bad)
+bad = atoms.copy(); bad[9] = K; np.save(d + "/own_atoms_range.npy", bad)
+EOF
+OWN=(--x "$WORK/own_X.npy" --decoders "$WORK/own_B.npy" --atoms "$WORK/own_atoms.npy" --amplitudes "$WORK/own_z.npy")
+MODEL=(--latent-dim 2 --degree 2 --basis euclidean)
+V="$WORK/en-own.json"
+if expect_exit 0 "encode own data: the model from flags, no shape" -- "${EN[@]}" --backend host "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" \
+    --dump-coords "$WORK/own_tfit.npy" --dump-rows "$WORK/own_rows.npy" --out "$V"; then
+    valid "encode own data: verdict is schema-valid" "$V"
+    check "encode own data: every row certified, EV > 0.999999, EN-001 passes" "$V" \
+        '.quality.fast_path.certified_rows == 120 and .quality.fast_path.explained_variance > 0.999999 and .parity.pass and .parity.ratio <= 1'
+    check "encode own data: the shape is the data's (sizes, layout, dtypes), with no gate or seed" "$V" \
+        '.shape.data == "npy" and .shape.n == 120 and .shape.p == 48 and .shape.atoms == 4 and .shape.d == 2 and .shape.degree == 2 and .shape.basis == "euclidean" and .shape.decoders_layout == "K x m x p" and .shape.dtypes == {"x": "<f8", "decoders": "<f8", "atoms": "<i8", "amplitudes": "<f8"} and (.shape | has("gate") or has("seed") | not)'
+    check "encode own data: no ground truth, so the t* figure is null with a reason" "$V" \
+        '([.quality.fast_path, .quality.fast_path_vs_reference, .quality.reference][] | .max_coord_err_vs_truth == null) and (.quality.truth | test("none"))'
+    if grep -qF 't*' "$ERR"; then bad "encode own data: the summary prints no t* figure" "stderr: $(head -c 400 "$ERR")"; else ok "encode own data: the summary prints no t* figure"; fi
+    if "$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+X, B, atoms, z = (np.load(d + f) for f in ("/own_X.npy", "/own_B.npy", "/own_atoms.npy", "/own_z.npy"))
+t, rows, t_gen = np.load(d + "/own_tfit.npy"), np.load(d + "/own_rows.npy"), np.load(d + "/own_t.npy")
+assert t.shape == (120, 2) and t.dtype == np.float64, t.shape
+assert rows.shape == (120, 2) and (rows[:, 0] == 1).all() and (rows[:, 1] >= 0).all() and (rows[:, 1] == np.round(rows[:, 1])).all()
+phi = np.stack([np.ones(len(t)), t[:, 0], t[:, 1], t[:, 0] ** 2, t[:, 0] * t[:, 1], t[:, 1] ** 2], axis=1)
+Xr = z[:, None] * np.einsum("ij,ijc->ic", phi, B[atoms])
+err = np.abs(Xr - X).max() / np.abs(X).max()
+assert err < 1e-9, err
+assert np.abs(t - t_gen).max() < 1e-9, np.abs(t - t_gen).max()
+EOF
+    then ok "encode own data: the dumped coordinates reproduce every row (numpy)"; else bad "encode own data: the dumped coordinates reproduce every row (numpy)"; fi
+fi
+expect_exit 2 "encode own data: --shape with a model flag conflicts" -- "${EN[@]}" --shape tiny-encode "${IFAST[@]}" "${OWN[@]}" --degree 2 --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+says "the conflict names both" "--shape conflicts with --degree"
+expect_exit 2 "encode own data: --degree missing" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" --latent-dim 2 --basis euclidean --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+says "the line names what is missing" "missing --degree"
+expect_exit 2 "encode own data: model flags without data" -- "${EN[@]}" "${IFAST[@]}" "${MODEL[@]}" --out "$OUT"
+expect_exit 2 "encode own data: m of K x m x p does not match the basis" -- "${EN[@]}" "${IFAST[@]}" --x "$WORK/own_X.npy" --decoders "$WORK/own_B_m5.npy" --atoms "$WORK/own_atoms.npy" --amplitudes "$WORK/own_z.npy" "${MODEL[@]}" --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+says "the m mismatch names both sizes" "m = 5, but d = 2, D = 2 (euclidean) has m = 6"
+expect_exit 2 "encode own data: a non-integer atom" -- "${EN[@]}" "${IFAST[@]}" --x "$WORK/own_X.npy" --decoders "$WORK/own_B.npy" --atoms "$WORK/own_atoms_frac.npy" --amplitudes "$WORK/own_z.npy" "${MODEL[@]}" --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+says "the bad atom is named by row" "row 9's atom 1.5 is not an integer"
+expect_exit 2 "encode own data: an int64 atom out of range" -- "${EN[@]}" "${IFAST[@]}" --x "$WORK/own_X.npy" --decoders "$WORK/own_B.npy" --atoms "$WORK/own_atoms_range.npy" --amplitudes "$WORK/own_z.npy" "${MODEL[@]}" --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+says "the out-of-range atom is named by row" "row 9's atom 4 is outside [0, 4)"
+expect_exit 2 "encode own data: 4-D decoders" -- "${EN[@]}" "${IFAST[@]}" --x "$WORK/own_X.npy" --decoders "$WORK/own_B4.npy" --atoms "$WORK/own_atoms.npy" --amplitudes "$WORK/own_z.npy" "${MODEL[@]}" --dump-coords "$WORK/own_t2.npy" --out "$OUT"
+expect_exit 2 "encode own data: --dump-coords into a missing folder" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" --dump-coords "$WORK/no/such/t.npy" --out "$OUT"
+expect_exit 2 "encode own data: --dump-rows into a missing folder" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" --dump-rows "$WORK/no/such/rows.npy" --out "$OUT"
+IN_SUM=$(sha256sum "$WORK/own_X.npy" "$WORK/own_B.npy")
+expect_exit 2 "encode own data: --dump-coords over the --x input" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" --dump-coords "$WORK/./own_X.npy" --out "$OUT"
+expect_exit 2 "encode own data: --dump-rows over the --decoders input" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" --dump-rows "$WORK/own_B.npy" --out "$OUT"
+if [ "$(sha256sum "$WORK/own_X.npy" "$WORK/own_B.npy")" = "$IN_SUM" ]; then ok "encode own data: the inputs are untouched"; else bad "encode own data: the inputs are untouched"; fi
+expect_exit 2 "encode own data: --dump-coords and --dump-rows one file" -- "${EN[@]}" "${IFAST[@]}" "${OWN[@]}" "${MODEL[@]}" --dump-coords "$WORK/own_same.npy" --dump-rows "$WORK/own_same.npy" --out "$OUT"
 ENC_HEAD='"name": "t", "workloads": ["encode"], "seed": "0x1", "n": 64, "p": 40, "atoms": 3'
 bad_encode() { # bad_encode DESC JSON-TAIL
     local f="$WORK/encode-$((PASSED + FAILED)).json"

@@ -18,12 +18,12 @@ bad() {
     for line in "$@"; do echo "     $line"; done
 }
 
-# --out / --dump-beta targets named in a command line ("-" is stdout).
+# --out / --dump-* targets named in a command line ("-" is stdout).
 out_targets() {
     local prev="" a
     for a in "$@"; do
-        case "$prev" in --out | --dump-beta | --dump-z) [ "$a" != "-" ] && echo "$a" ;; esac
-        case "$a" in --out=* | --dump-beta=* | --dump-z=*) [ "${a#*=}" != "-" ] && echo "${a#*=}" ;; esac
+        case "$prev" in --out | --dump-beta | --dump-z | --dump-coords | --dump-rows) [ "$a" != "-" ] && echo "$a" ;; esac
+        case "$a" in --out=* | --dump-beta=* | --dump-z=* | --dump-coords=* | --dump-rows=*) [ "${a#*=}" != "-" ] && echo "${a#*=}" ;; esac
         prev=$a
     done
 }
@@ -31,7 +31,7 @@ out_targets() {
 # expect_exit CODE DESC -- cmd...
 # Runs cmd with stdout in $OUTS and stderr in $ERR; one test. For CODE 2 it
 # also asserts one non-empty "saebench: " line on stderr, that no --out /
-# --dump-beta file was created and that no *.tmp.* file was left behind.
+# --dump-* file was created and that no *.tmp.* file was left behind.
 # Returns 0 when the test passed, so callers only inspect outputs that exist.
 expect_exit() {
     local want=$1 desc=$2
