@@ -173,7 +173,6 @@ static sb_rc en_model_flags(const sb_opts *o, sb_encode_params *prm, sb_err *err
     return sb_encode_check_params(prm, err);
 }
 
-
 /* Real data: rows X (n×p), decoders B (K×m×p, or (K·m)×p with row k·m + j
  * B_k's basis row j), each row's atom (integers in [0, K)) and amplitude
  * (> 0). The model (d, degree, basis, so m) is in prm already; n, p and K
@@ -218,13 +217,14 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
                      o->x_path, (long long)x.shape[0]);
     const int64_t K = rc ? 0 : b.ndim == 3 ? b.shape[0] : b.shape[0] / m;
     /* atoms: any integer dtype (exact), or floats that hold integers */
-    for (int64_t i = 0; !rc && i < a.shape[0]; i++)
+    for (int64_t i = 0; !rc && i < a.shape[0]; i++) {
         if (floor(a.data[i]) != a.data[i])
             rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is not an integer", o->atoms_path, (long long)i,
                          a.data[i]);
         else if (!(a.data[i] >= 0 && a.data[i] < (double)K))
             rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's atom %.17g is outside [0, %lld) (K = %lld atoms in %s)",
                          o->atoms_path, (long long)i, a.data[i], (long long)K, (long long)K, o->decoders_path);
+    }
     for (int64_t i = 0; !rc && i < z.shape[0]; i++)
         if (!(z.data[i] > 0))
             rc = sb_fail(err, SB_E_INPUT, "%s: row %lld's amplitude %g is not positive", o->amplitudes_path, (long long)i,
