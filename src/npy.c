@@ -305,7 +305,13 @@ static const char *dtype_what(const char *d, size_t len)
         return "";
     switch (d[1]) {
     case 'b': return " (bool)";
-    case 'f': return len == 3 && d[2] == '2' ? " (float16)" : " (long double)";
+    case 'f':
+        if (len == 3 && d[2] == '2')
+            return " (float16)";
+        if (len == 4 && (memcmp(d + 2, "12", 2) == 0 ||
+                         memcmp(d + 2, "16", 2) == 0))
+            return " (long double)";
+        return "";
     case 'c': return " (complex)";
     case 'S':
     case 'a': return " (byte string)";

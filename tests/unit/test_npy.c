@@ -797,6 +797,7 @@ static void test_reject_unsupported_dtypes(void **state)
         {"<m8[s]", "(timedelta)"},  {"f8", "not supported"},
         {"<i3", "not supported"},   {"<i16", "not supported"},
         {"<f8 ", "not supported"},  {"", "not supported"},
+        {">f12", "(long double)"},  {"<f3", "not supported"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char dict[128], word[32];
