@@ -94,7 +94,7 @@ typedef struct sb_arrow_ops {
      * u_i = L_i⁻¹ r_t,i, δβ = S⁻¹(−r_β + Σ Y_iᵀu_i), δt_i = −L_i⁻ᵀ(u_i + Y_i δβ).
      * Moves r (n·d + p doubles) in and δ out; nothing else. */
     sb_rc (*solve)(void *state, const double *r_t, const double *r_b, double *dt, double *db, sb_err *err);
-    /* κ̂ = 1/rcond of the H + R last factored (LAPACK dpocon), or NULL for a
+    /* κ̂ = 1/rcond of the H + R last factored (1-norm estimate), or NULL for a
      * mode that does not estimate it. Only the oracle does: parity takes
      * the condition from the independent implementation. */
     double (*condition)(void *state);

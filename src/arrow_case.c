@@ -342,7 +342,7 @@ const char SB_LM_PARITY_RULE[] =
     "||dz - dz_o||_inf / max(||dz_o||_inf, ||z_o||_inf) / bound), sr of each side's last step in its own system; "
     "z = (||z - z_o||_inf/||z_o||_inf) / bound; objective = |phi - phi_o| / ((bound + N eps) M_phi), "
     "M_phi = |1/2 ||target||^2| + |z'Hz| + |g0'z|; logdet = |ld - ld_o| / (10 sqrt(N) eps (N kappa_est + |ld_o|)); "
-    "bound = 10 sqrt(N) kappa_est eps, kappa_est = 1/rcond (LAPACK dpocon on the dense oracle's factor of H + R), eps = 2^-53";
+    "bound = 10 sqrt(N) kappa_est eps, kappa_est = 1/rcond (LAPACK's 1-norm estimator dlacn2, as in dpocon, on the dense oracle's factor of H + R), eps = 2^-53";
 
 void sb_lm_parity_fold(sb_lm_parity_t *worst, int64_t *worst_index, const sb_lm_parity_t *x, int64_t index)
 {

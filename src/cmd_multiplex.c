@@ -72,7 +72,7 @@ typedef struct mx_data {
     sb_mx_memory mem;
     uint64_t device_free;
     sb_arrow_case *cases;
-    int64_t built;           /* cases with a fixture */
+    int64_t data_fits;       /* fits whose system came from --variants {name, system} */
     sb_lm_result *mux_ref, *seq_ref, *scratch, *oracle;
     double *mux_s, *seq_s;
     sb_telemetry *mux_tele, *seq_tele;
@@ -104,7 +104,7 @@ static void mx_free(mx_data *d)
     for (int64_t k = 0; d->oracle && k < d->nsample; k++)
         sb_lm_result_free(&d->oracle[k]);
     free(d->oracle);
-    for (int64_t f = 0; f < d->built; f++)
+    for (int64_t f = 0; d->cases && f < d->m.nfits; f++)
         sb_arrow_case_free(&d->cases[f]);
     free(d->cases);
     free(d->mux_s);
@@ -143,6 +143,31 @@ static sb_rc shape_of_variants(mx_data *d, const char *path, sb_err *err)
     return rc;
 }
 
+/* The cases, and the systems of the variants' data fits ({name, system}),
+ * read and checked here, before any work; each fit's n, p, d are the data's. */
+static sb_rc mx_load_data_fits(const sb_opts *o, mx_data *d, sb_err *err)
+{
+    d->cases = sb_alloc((size_t)d->m.nfits, sizeof *d->cases, err);
+    if (!d->cases)
+        return SB_E_RUNTIME;
+    for (int64_t f = 0; f < d->m.nfits; f++) {
+        sb_mx_fit *x = &d->m.fits[f];
+        if (!x->system[0])
+            continue;
+        sb_opts so = *o;
+        so.system = x->system;
+        sb_arrow_case *c = &d->cases[f];
+        sb_rc rc = sb_arrow_case_load_system(&so, SB_WL_INNER_LOOP, c, err);
+        if (rc)
+            return rc;
+        x->prm.n = c->sys.n, x->prm.p = c->sys.p, x->prm.d = c->sys.d;
+        if ((double)x->prm.n * (double)x->prm.d + (double)x->prm.p > 2147483647.0)
+            return sb_fail(err, SB_E_INPUT, "fit %s: n*d + p exceeds 2^31-1", x->name);
+        d->data_fits++;
+    }
+    return SB_OK;
+}
+
 /* Read the matrix (a shape's, or --variants) and check every option and
  * input that needs no backend. */
 static sb_rc mx_read(const sb_opts *o, mx_data *d, sb_err *err)
@@ -178,6 +203,8 @@ static sb_rc mx_read(const sb_opts *o, mx_data *d, sb_err *err)
     }
     for (int64_t f = 0; f < d->m.nfits; f++)
         d->m.fits[f].prm.htt_shift = d->htt_shift;
+    if ((rc = mx_load_data_fits(o, d, err)))
+        return rc;
     int64_t k = o->oracle_sample > 0 ? o->oracle_sample : sb_mx_default_oracle_sample(&d->m);
     d->sample = sb_alloc((size_t)(k < d->m.nfits ? k : d->m.nfits), sizeof *d->sample, err);
     if (!d->sample)
@@ -253,8 +280,7 @@ static sb_rc mx_plan(const sb_run *r, mx_data *d, sb_err *err)
 static sb_rc mx_build(mx_data *d, sb_err *err)
 {
     const int64_t F = d->m.nfits;
-    d->cases = sb_alloc((size_t)F, sizeof *d->cases, err);
-    d->mux_ref = d->cases ? sb_alloc((size_t)F, sizeof *d->mux_ref, err) : NULL;
+    d->mux_ref = sb_alloc((size_t)F, sizeof *d->mux_ref, err);
     d->seq_ref = d->mux_ref ? sb_alloc((size_t)F, sizeof *d->seq_ref, err) : NULL;
     d->scratch = d->seq_ref ? sb_alloc((size_t)F, sizeof *d->scratch, err) : NULL;
     d->oracle = d->scratch ? sb_alloc((size_t)(d->nsample ? d->nsample : 1), sizeof *d->oracle, err) : NULL;
@@ -273,10 +299,9 @@ static sb_rc mx_build(mx_data *d, sb_err *err)
         c->prm = d->m.fits[f].prm;
         c->nt = c->prm.n * c->prm.d;
         c->lm = d->lm;
-        sb_rc rc = sb_arrow_case_build(c, err);
+        sb_rc rc = sb_arrow_case_build(c, err); /* a data fit's system is loaded already */
         if (rc)
             return rc;
-        d->built++;
         if (sb_lm_result_alloc(&d->mux_ref[f], c->nt, c->prm.p, err) || sb_lm_result_alloc(&d->seq_ref[f], c->nt, c->prm.p, err) ||
             sb_lm_result_alloc(&d->scratch[f], c->nt, c->prm.p, err))
             return SB_E_RUNTIME;
@@ -399,10 +424,15 @@ static cJSON *mx_fit_json(const mx_data *d, int64_t f, const sb_lm_parity_t *ora
     cJSON_AddNumberToObject(o, "n", (double)x->prm.n);
     cJSON_AddNumberToObject(o, "p", (double)x->prm.p);
     cJSON_AddNumberToObject(o, "d", (double)x->prm.d);
-    cJSON_AddNumberToObject(o, "basis_cols", (double)x->prm.basis_cols);
-    char seed[24];
-    snprintf(seed, sizeof seed, "0x%016llx", (unsigned long long)x->prm.seed);
-    cJSON_AddStringToObject(o, "seed", seed);
+    if (x->system[0]) {
+        cJSON_AddStringToObject(o, "data", "npy");
+        cJSON_AddStringToObject(o, "system", x->system);
+    } else {
+        cJSON_AddNumberToObject(o, "basis_cols", (double)x->prm.basis_cols);
+        char seed[24];
+        snprintf(seed, sizeof seed, "0x%016llx", (unsigned long long)x->prm.seed);
+        cJSON_AddStringToObject(o, "seed", seed);
+    }
     cJSON_AddItemToObject(o, "results", sb_lm_result_json(&d->seq_ref[f], d->seq_tele[f].factorizations));
     cJSON_AddItemToObject(o, "sequential_fit_s", sb_json_number(d->seq_s[f]));
     cJSON_AddItemToObject(o, "multiplexed_fit_s", sb_json_number(d->mux_s[f]));

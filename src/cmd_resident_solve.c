@@ -57,6 +57,7 @@ typedef struct rs_data {
     double ridge;
     sb_method method;
     int from_npy, shape_given;
+    char dtypes[3][8];       /* --x, --w, --rhs as written (converted to float64) */
     double *X, *rhs, *w0;
     double *w;           /* the current rep's weights */
     double *beta;        /* the current rep's β */
@@ -127,6 +128,9 @@ static sb_rc load_npy_inputs(rs_data *d, const sb_opts *o, sb_err *err)
     d->w0 = w.data;
     d->rhs = rhs.data;
     d->from_npy = 1;
+    snprintf(d->dtypes[0], sizeof d->dtypes[0], "%s", x.dtype);
+    snprintf(d->dtypes[1], sizeof d->dtypes[1], "%s", w.dtype);
+    snprintf(d->dtypes[2], sizeof d->dtypes[2], "%s", rhs.dtype);
     return SB_OK;
 }
 
@@ -510,6 +514,10 @@ static int rs_start(sb_run *r, rs_data *d)
         cJSON_AddStringToObject(shape_json, "x", r->opts.x_path);
         cJSON_AddStringToObject(shape_json, "w", r->opts.w_path);
         cJSON_AddStringToObject(shape_json, "rhs", r->opts.rhs_path);
+        cJSON *dt = cJSON_AddObjectToObject(shape_json, "dtypes");
+        cJSON_AddStringToObject(dt, "x", d->dtypes[0]);
+        cJSON_AddStringToObject(dt, "w", d->dtypes[1]);
+        cJSON_AddStringToObject(dt, "rhs", d->dtypes[2]);
         if (d->shape_given)
             cJSON_AddStringToObject(shape_json, "defaults_from", r->opts.shape);
     }

@@ -124,13 +124,37 @@ static sb_rc variant_seed(const cJSON *v, const char *origin, int64_t k, uint64_
                    origin, (long long)k);
 }
 
+/* {name, system}: the fit's data directory, relative to origin's folder. */
+static sb_rc parse_system_variant(const cJSON *item, const char *origin, int64_t k, sb_mx_fit *fit, sb_err *err)
+{
+    const cJSON *v, *sys = cJSON_GetObjectItemCaseSensitive(item, "system");
+    char key[64];
+    cJSON_ArrayForEach(v, item)
+        if (strcmp(v->string, "name") != 0 && strcmp(v->string, "system") != 0)
+            return sb_fail(err, SB_E_INPUT, "%s: fit %lld: \"%s\" with \"system\": a data fit is exactly {name, system}",
+                           origin, (long long)k, sb_printable(v->string, key, sizeof key));
+    if (!cJSON_IsString(sys) || sys->valuestring[0] == '\0')
+        return sb_fail(err, SB_E_INPUT, "%s: fit %lld: \"system\" must be a directory path", origin, (long long)k);
+    const char *slash = strrchr(origin, '/');
+    int n = sys->valuestring[0] == '/' || !slash
+                ? snprintf(fit->system, sizeof fit->system, "%s", sys->valuestring)
+                : snprintf(fit->system, sizeof fit->system, "%.*s/%s", (int)(slash - origin), origin, sys->valuestring);
+    if (n < 0 || (size_t)n >= sizeof fit->system - 32)
+        return sb_fail(err, SB_E_INPUT, "%s: fit %lld: \"system\" path too long", origin, (long long)k);
+    return SB_OK;
+}
+
 static sb_rc parse_variant(const cJSON *item, const char *origin, int64_t k, sb_mx_fit *fit, sb_err *err)
 {
     if (!cJSON_IsObject(item))
-        return sb_fail(err, SB_E_INPUT, "%s: fit %lld must be an object {name, n, p, d, basis_cols, seed}", origin, (long long)k);
+        return sb_fail(err, SB_E_INPUT, "%s: fit %lld must be an object {name, n, p, d, basis_cols, seed} or {name, system}",
+                       origin, (long long)k);
+    int data = cJSON_GetObjectItemCaseSensitive(item, "system") != NULL;
     unsigned seen = 0;
     const cJSON *v;
     cJSON_ArrayForEach(v, item) {
+        if (data)
+            break;
         size_t i = 0;
         while (i < NVARIANT_KEYS && strcmp(VARIANT_KEYS[i], v->string) != 0)
             i++;
@@ -142,7 +166,7 @@ static sb_rc parse_variant(const cJSON *item, const char *origin, int64_t k, sb_
             return sb_fail(err, SB_E_INPUT, "%s: fit %lld: field \"%s\" given twice", origin, (long long)k, VARIANT_KEYS[i]);
         seen |= 1u << i;
     }
-    for (size_t i = 0; i < NVARIANT_KEYS; i++)
+    for (size_t i = 0; i < NVARIANT_KEYS && !data; i++)
         if (!(seen & (1u << i)))
             return sb_fail(err, SB_E_INPUT, "%s: fit %lld: missing field \"%s\"", origin, (long long)k, VARIANT_KEYS[i]);
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
@@ -155,6 +179,8 @@ static sb_rc parse_variant(const cJSON *item, const char *origin, int64_t k, sb_
     snprintf(fit->name, sizeof fit->name, "%s", name->valuestring);
     sb_arrow_params *prm = &fit->prm;
     memset(prm, 0, sizeof *prm);
+    if (data)
+        return parse_system_variant(item, origin, k, fit, err);
     sb_rc rc;
     if ((rc = variant_int(cJSON_GetObjectItemCaseSensitive(item, "n"), origin, k, "n", 1, INT_MAX, &prm->n, err)) ||
         (rc = variant_int(cJSON_GetObjectItemCaseSensitive(item, "p"), origin, k, "p", 1, INT_MAX, &prm->p, err)) ||

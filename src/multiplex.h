@@ -36,6 +36,11 @@ struct sb_arrow_case;
 typedef struct sb_mx_fit {
     char name[64];
     sb_arrow_params prm;     /* n, p, d, basis_cols, seed (+ the shape's htt_shift) */
+    /* A variants entry {name, system}: the fit's own arrow system from .npy
+     * files (inner-loop's --system DIR; relative to the variants file's
+     * folder). "" for a generated fit. prm's n, p, d are filled from the
+     * data when it is loaded. */
+    char system[1024];
 } sb_mx_fit;
 
 typedef struct sb_mx_matrix {
@@ -60,8 +65,10 @@ sb_rc sb_mx_matrix_named(const char *matrix, int64_t n, int64_t p, sb_mx_matrix 
 /* A user's matrix: a JSON array (1 to SB_MX_MAX_FITS entries) of objects with
  * exactly the keys name (unique, 1–63 printable characters), n, p (1 to
  * 2^31−1), d (1–64), basis_cols (1–4096) and seed (a "0x…" string for 64
- * bits, or an integer ≤ 2^53), with n·d + p ≤ 2^31−1. Anything else is
- * SB_E_INPUT with one line naming origin, the entry and the field. */
+ * bits, or an integer ≤ 2^53), with n·d + p ≤ 2^31−1 — or exactly name and
+ * system (a directory of .npy files, relative to origin's folder unless
+ * absolute; read later, by the command). Anything else is SB_E_INPUT with
+ * one line naming origin, the entry and the field. */
 sb_rc sb_mx_variants_parse(const char *text, size_t len, const char *origin, sb_mx_matrix *m, sb_err *err);
 sb_rc sb_mx_variants_load(const char *path, sb_mx_matrix *m, sb_err *err);
 void sb_mx_matrix_free(sb_mx_matrix *m);

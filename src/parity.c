@@ -14,7 +14,7 @@ const char SB_PARITY_ROW_RULE[] =
 const char SB_PARITY_RULE[] =
     "ratio = max(sr/30, sr_oracle/30, rel_err/bound) <= threshold (1); "
     "sr = ||b - A x||_inf / (||A||_inf ||x||_inf N eps), bound = 10 sqrt(N) kappa_est eps, "
-    "kappa_est = 1/rcond (LAPACK dpocon on the oracle's factor), eps = 2^-53";
+    "kappa_est = 1/rcond (LAPACK's 1-norm estimator dlacn2, as in dpocon, on the oracle's factor), eps = 2^-53";
 
 double sb_parity_scaled_residual(double res_inf, double a_norm_inf, double x_norm_inf, int64_t order)
 {

@@ -10,7 +10,8 @@
  * definite, every norm the ∞-norm; ‖A‖∞ = ‖A‖₁ as A is symmetric):
  *
  *   scaled residual  sr   = ‖b − A x̂‖∞ / (‖A‖∞ · ‖x̂‖∞ · N · ε)
- *   condition        κ̂    = 1 / rcond, rcond from LAPACK dpocon on the
+ *   condition        κ̂    = 1 / rcond, rcond by LAPACK's 1-norm estimator
+ *                           (dlacn2, as dpocon; src/oracle sb_oracle_kappa_chol) on the
  *                           oracle's Cholesky factor and ‖A‖₁ (dlansy)
  *   forward error    fe   = ‖x̂ − x_oracle‖∞ / ‖x_oracle‖∞
  *   bound            bnd  = c · κ̂ · ε with c = 10·√N
@@ -26,7 +27,7 @@
  * ‖x̂ − x‖/(‖x‖·κ·ε) to 30. c = 10·√N: √N is the growth of a blocked
  * Cholesky solve's rounding errors in practice (and the √N of dsposv's own
  * refinement criterion, which --precision mixed stops on); 10 covers the two
- * solves compared (backend and oracle each err by up to ~κ·ε) and dpocon's
+ * solves compared (backend and oracle each err by up to ~κ·ε) and the estimator's
  * estimate (a lower bound of κ₁, rarely off by more than 3×). On the
  * 150×300 real-data systems of tests/unit/test_parity.c the observed
  * fe/bnd is ~1e-4 (κ̂ is κ₁, ~30× κ₂ there). Loose on purpose: the
@@ -58,7 +59,7 @@ typedef struct sb_solve_parity {
     double rel_err, abs_err;       /* forward error against the oracle */
     double bound;                  /* c·κ̂·ε */
     double ratio;                  /* max(sr/30, sr_oracle/30, fe/bound) */
-    double estimate_s;             /* seconds spent on the norm, dpocon and both residuals */
+    double estimate_s;             /* seconds spent on the norm, κ̂ and both residuals */
 } sb_solve_parity;
 
 /* sr from the pieces: ‖r‖∞, ‖A‖∞, ‖x̂‖∞, N. 0 when r = 0; ∞ when r ≠ 0 and

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "../arrow.h"
+#include "oracle_rs.h"
 
 typedef struct oracle_arrow {
     const sb_arrow_system *sys;
@@ -17,7 +18,7 @@ typedef struct oracle_arrow {
     double *A;      /* N×N; after factor, U (A = UᵀU) in the upper triangle, row-major */
     double *x;      /* N: −r, then δ */
     int factored;
-    double anorm;   /* ‖A‖₁ of the last assembled H + R (dlansy), for dpocon */
+    double anorm;   /* ‖A‖₁ of the last assembled H + R (dlansy), for κ̂ */
     long long factorizations;
 } oracle_arrow;
 
@@ -117,18 +118,13 @@ static sb_rc oracle_arrow_solve(void *state, const double *r_t, const double *r_
     return SB_OK;
 }
 
-/* κ̂₁ of the H + R last factored: dpocon on its factor and the ‖·‖₁ taken
- * before factoring (O(N²) beside the factor's N³/3). */
+/* κ̂₁ of the H + R last factored: the 1-norm estimate on its factor
+ * (sb_oracle_kappa_chol) and the ‖·‖₁ taken before factoring; O(N²) per
+ * solve beside the factor's N³/3. */
 static double oracle_arrow_condition(void *state)
 {
     oracle_arrow *s = state;
-    if (!s->factored)
-        return NAN;
-    double rcond = 0.0;
-    lapack_int info = LAPACKE_dpocon(LAPACK_COL_MAJOR, 'L', s->N, s->A, s->N, s->anorm, &rcond);
-    if (info != 0)
-        return NAN;
-    return rcond > 0 ? 1.0 / rcond : INFINITY;
+    return s->factored ? sb_oracle_kappa_chol('L', s->N, s->A, s->N, s->anorm) : NAN;
 }
 
 static void oracle_arrow_telemetry(const void *state, sb_telemetry *t)

@@ -170,7 +170,7 @@ for form in fortran be; do
 done
 V="$WORK/npy-f32.json"
 if expect_exit 0 "float32 X is read (each value converted exactly)" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --x "$WORK/X_f32.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy" --out "$V"; then
-    check "float32 X run passes parity" "$V" '.shape.n == 64 and .shape.p == 32 and .parity.pass == true'
+    check "float32 X run passes parity; the verdict records each input's dtype" "$V" '.shape.n == 64 and .shape.p == 32 and .parity.pass == true and .shape.dtypes == {"x": "<f4", "w": "<f8", "rhs": "<f8"}'
 fi
 
 # ---- real data, ill-conditioned by per-column scales (the parity rule) ------

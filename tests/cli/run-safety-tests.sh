@@ -126,6 +126,20 @@ c_before=$(sig "$CAL")
 expect_exit 2 "--out over the --calibration file: refused" -- "${RS[@]}" --shape tiny-primal --out "$CAL"
 unchanged "  the calibration file unchanged" "$CAL" "$c_before"
 expect_exit 2 "--out and --dump-beta one file by two spellings: refused" -- "${RS[@]}" "${DATA[@]}" --out "$WORK/same.x" --dump-beta "$WORK/./same.x"
+# --system DIR: every file in it is an input too, by any spelling
+/usr/bin/python3 tests/cli/arrow_system.py make "$WORK/sys" 5 2 4 1
+IL=("$BIN" inner-loop --backend host --calibration "$CAL" --quiet --reps 2 --warmup 0 --system "$WORK/sys")
+gb_before=$(sig "$WORK/sys/gb.npy")
+ln -s sys/hbb.npy "$WORK/hbb-link.npy"
+hbb_before=$(sig "$WORK/sys/hbb.npy")
+expect_exit 2 "--dump-z over a --system file: refused" -- "${IL[@]}" --dump-z "$WORK/sys/./gb.npy"
+expect_exit 2 "--out over a --system file through a symlink: refused" -- "${IL[@]}" --out "$WORK/hbb-link.npy"
+unchanged "  gb.npy unchanged" "$WORK/sys/gb.npy" "$gb_before"
+unchanged "  hbb.npy unchanged" "$WORK/sys/hbb.npy" "$hbb_before"
+expect_exit 2 "--out and --dump-z one file by two spellings: refused" -- "${IL[@]}" --out "$WORK/same.z" --dump-z "$WORK/./same.z"
+mkfifo "$WORK/sys-fifo.npy"
+mkdir "$WORK/sysf" && cp "$WORK"/sys/*.npy "$WORK/sysf/" && rm "$WORK/sysf/htt.npy" && ln -s ../sys-fifo.npy "$WORK/sysf/htt.npy"
+expect_exit 2 "--system with a FIFO for htt.npy: refused, no hang" -- "${T[@]}" "$BIN" inner-loop --backend host --quiet --system "$WORK/sysf"
 expect_exit 0 "--shape NAME beside an --out of that name: no false refusal" -- "${RS[@]}" --shape tiny-primal --out "$WORK/tiny-primal"
 
 # ---- two runs, one --out: the later never replaces what the earlier reported --

@@ -106,6 +106,32 @@ if expect_exit 0 "--variants FILE" -- "${MX[@]}" --variants "$WORK/my-fits.json"
          and .matrix.name == "my-fits" and .shape.name == "my-fits" and .parity.sampled == 3 and .concurrency <= 3'
 fi
 
+# a matrix mixing generated fits and a team's own systems ({name, system}:
+# inner-loop's --system files, relative to the variants file's folder)
+mkdir -p "$WORK/mixed"
+"$PY" tests/cli/arrow_system.py make "$WORK/mixed/sysA" 8 2 6 3
+"$PY" tests/cli/arrow_system.py make "$WORK/mixed/sysB" 5 1 9 4
+cat >"$WORK/mixed/fits.json" <<EOF
+[ {"name": "gen", "n": 12, "p": 16, "d": 2, "basis_cols": 3, "seed": "0x1017000000000001"},
+  {"name": "A", "system": "sysA"},
+  {"name": "B", "system": "$WORK/mixed/sysB"} ]
+EOF
+V="$WORK/mixed.json"
+if expect_exit 0 "--variants with data fits {name, system}" -- "${MX[@]}" --variants "$WORK/mixed/fits.json" "${FAST[@]}" --out "$V"; then
+    valid "mixed --variants verdict is schema-valid" "$V"
+    check "data fits take n, p, d from their files and name their folder" "$V" \
+        '[.fits[] | [.n, .p, .d]] == [[12, 16, 2], [8, 6, 2], [5, 9, 1]] and .fits[1].data == "npy"
+         and (.fits[1].system | endswith("mixed/sysA")) and (.fits[1] | has("seed") | not) and .fits[0].seed != null'
+    check "every fit bit-identical and within the parity bound" "$V" \
+        'all(.fits[]; .bit_identical and .oracle_ratio <= 1) and .parity.pass and .parity.sampled == 3'
+fi
+printf '%s' '[{"name": "A", "system": "sysA", "n": 8}]' >"$WORK/mixed/extra.json"
+expect_exit 2 "a data fit with generator fields too" -- "${MX[@]}" --variants "$WORK/mixed/extra.json" "${FAST[@]}" --out "$WORK/nope.json"
+printf '%s' '[{"name": "A", "system": "no-such-dir"}]' >"$WORK/mixed/missing.json"
+expect_exit 2 "a data fit whose folder does not exist" -- "${MX[@]}" --variants "$WORK/mixed/missing.json" "${FAST[@]}" --out "$WORK/nope.json"
+printf '%s' '[{"name": "A", "system": ""}]' >"$WORK/mixed/empty.json"
+expect_exit 2 "a data fit with an empty system path" -- "${MX[@]}" --variants "$WORK/mixed/empty.json" "${FAST[@]}" --out "$WORK/nope.json"
+
 # the speedup gate can fail: a threshold no run meets
 V="$WORK/slow.json"
 if expect_exit 1 "MX-002 above any speedup: exit 1" -- "${MX[@]}" --shape tiny-variants --backend host --reps 2 --warmup 0 --calibration "$CAL" --gate MX-002=1000 --out "$V"; then
