@@ -63,7 +63,7 @@ endif
 
 LIB := $(BUILD)/libsaebench.a
 
-.PHONY: all deps demo test test-unit test-cli test-asan test-gpu bench-host clean
+.PHONY: all deps demo test test-unit test-cli test-ab test-asan test-gpu bench-host clean
 all: saebench
 
 saebench: $(BUILD)/src/main.o $(LIB) $(CONFIG_STAMP)
@@ -134,7 +134,7 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-cli test-safety test-report test-multiplex fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-cli test-safety test-report test-multiplex test-ab fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 
@@ -163,6 +163,9 @@ test-multiplex: saebench
 # report and compare on the verdict fixtures of tests/report/ (--html needs gnuplot-nox)
 test-report: saebench
 	@tests/report/run-report-tests.sh ./saebench
+
+test-ab: saebench
+	@tests/cli/run-ab-tests.sh ./saebench
 
 # Sweeps and the dashboard for real: a one-node Slurm started here (installs slurmctld,
 # slurmd, slurm-client, munge; needs root, else skips), and the --html dashboard in

@@ -29,6 +29,7 @@ static const opt_def OPTIONS[] = {
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
     {"--system", SB_OPT_SYSTEM, 1, "DIR            an arrow system from DIR/{htt,cross,hbb,gt,gb}.npy (docs/workloads.md §2 Your own data)"},
     {"--dump-z", SB_OPT_DUMP_Z, 1, "FILE.npy       write the final z = (t row-major, then beta); outer-seq: one row per outer"},
+    {"--dry-run", SB_OPT_DRY_RUN, 0, "               check every option and input (shape, data files, output paths), run nothing; exit 0 or 2"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
     {"--factor", SB_OPT_FACTOR, 1, "library|blocked|tiled|auto  factorization variant (blocked, tiled: cuda only, experimental; auto: the best committed GPU measurement, library until one exists)"},
@@ -205,6 +206,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         } else if (strcmp(name, "--dump-coords") == 0) o->dump_coords = v;
         else if (strcmp(name, "--dump-rows") == 0) o->dump_rows = v;
         else if (strcmp(name, "--reupload") == 0) o->reupload = 1;
+        else if (strcmp(name, "--dry-run") == 0) o->dry_run = 1;
         else if (strcmp(name, "--calibration") == 0) o->calibration = v;
         else if (strcmp(name, "--factor") == 0) {
             if (!one_of(v, "library", "blocked", "tiled") && strcmp(v, "auto") != 0)

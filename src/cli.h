@@ -35,7 +35,8 @@ enum {
     SB_OPT_SYSTEM = 1u << 24,     /* --system DIR: an arrow system from .npy files */
     SB_OPT_DUMP_Z = 1u << 25,
     SB_OPT_ENCODE_MODEL = 1u << 26, /* --latent-dim --degree --basis */
-    SB_OPT_DUMP_COORDS = 1u << 27   /* --dump-coords --dump-rows */
+    SB_OPT_DUMP_COORDS = 1u << 27,  /* --dump-coords --dump-rows */
+    SB_OPT_DRY_RUN = 1u << 28       /* every workload: check everything, run nothing */
 };
 
 #define SB_MAX_GATES 16
@@ -80,6 +81,7 @@ typedef struct sb_opts {
     int64_t oracle_sample;      /* --oracle-sample K: fits checked against the oracle (-1: default) */
     const char *variants;       /* --variants FILE.json: a user's fit matrix */
     int help;
+    int dry_run;                /* --dry-run: stop after every input and option is checked */
 } sb_opts;
 
 /* Parse argv[0..argc) (argv[0] is the subcommand). accepted: SB_OPT_* mask. */

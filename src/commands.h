@@ -12,6 +12,7 @@ int sb_cmd_shapes(int argc, char **argv);
 int sb_cmd_calibrate(int argc, char **argv);
 int sb_cmd_report(int argc, char **argv);
 int sb_cmd_compare(int argc, char **argv);
+int sb_cmd_ab(int argc, char **argv);
 /* Workloads and tools not built yet: say so, exit 2. */
 
 #endif

@@ -31,6 +31,7 @@ static const sb_command COMMANDS[] = {
     {"calibrate", sb_cmd_calibrate, "measure FP64 matrix rate and memory bandwidth (host, device)"},
     {"report", sb_cmd_report, "merge verdicts into a table (text, md, csv, json) and an HTML dashboard"},
     {"compare", sb_cmd_compare, "regression gate between two verdict sets (docs/compare.md)"},
+    {"ab", sb_cmd_ab, "interleaved A/B runs of two executables, gated by a paired test (docs/compare.md)"},
 };
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
@@ -39,6 +40,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: saebench <workload> --shape NAME|FILE.json [--backend auto|cuda|host] [--require-device]\n"
                "                [--reps N] [--warmup N] [--out FILE|-] [--gate ID=VALUE]... [--quiet]\n"
                "       saebench shapes [NAME] | calibrate | report FILE.json... | compare BASE NEW\n"
+               "       saebench ab --base EXE --new EXE --out-dir DIR -- WORKLOAD [ARGS...]\n"
                "       saebench --version | --help | <command> --help\n\ncommands:\n");
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-15s %s\n", COMMANDS[i].name, COMMANDS[i].summary);

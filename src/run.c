@@ -41,7 +41,7 @@ static void print_help(const sb_workload *wl, void (*help)(void))
         printf("  %s  %s%s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "",
                wl->gates[i].opt_in ? " (opt-in: applies when --gate names it)" : "");
     printf("\nWhat is solved, timed and compared: %s. Verdict fields: docs/verdict.md.\n\nOptions:\n", wl->doc);
-    sb_print_opts_help(wl->accepted);
+    sb_print_opts_help(wl->accepted | SB_OPT_DRY_RUN);
 }
 
 static int usage_error(sb_run *r, const sb_err *err)
@@ -51,19 +51,30 @@ static int usage_error(sb_run *r, const sb_err *err)
     return SB_EXIT_USAGE;
 }
 
+/* Every output path an option names (one table for both checks below). */
+typedef struct opt_path {
+    const char *opt, *path;
+} opt_path;
+#define SB_NOUTPUTS 5
+static void outputs_of(const sb_opts *o, opt_path out[SB_NOUTPUTS])
+{
+    const opt_path all[SB_NOUTPUTS] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-z", o->dump_z},
+                                       {"--dump-coords", o->dump_coords}, {"--dump-rows", o->dump_rows}};
+    memcpy(out, all, sizeof all);
+}
+
 /* An output that is also an input, or two outputs that are one file, by
  * device and inode (or real folder and name), never by spelling. */
 static int same_file_error(const sb_opts *o, sb_err *err)
 {
-    const struct {
-        const char *opt, *path;
-    } in[] = {
+    const opt_path in[] = {
         {"--shape", o->shape}, {"--calibration", o->calibration}, {"--x", o->x_path},
         {"--w", o->w_path}, {"--rhs", o->rhs_path}, {"--decoders", o->decoders_path},
         {"--atoms", o->atoms_path}, {"--amplitudes", o->amplitudes_path}, {"--variants", o->variants},
-    }, out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-z", o->dump_z},
-                {"--dump-coords", o->dump_coords}, {"--dump-rows", o->dump_rows}};
-    const int nin = (int)(sizeof in / sizeof in[0]), nout = (int)(sizeof out / sizeof out[0]);
+    };
+    opt_path out[SB_NOUTPUTS];
+    outputs_of(o, out);
+    const int nin = (int)(sizeof in / sizeof in[0]), nout = SB_NOUTPUTS;
     for (int i = 0; i < nout; i++) {
         if (!out[i].path)
             continue;
@@ -87,10 +98,9 @@ static int same_file_error(const sb_opts *o, sb_err *err)
 
 sb_rc sb_run_check_input(const sb_opts *o, const char *input, sb_err *err)
 {
-    const struct {
-        const char *opt, *path;
-    } out[] = {{"--out", o->out}, {"--dump-beta", o->dump_beta}, {"--dump-z", o->dump_z}};
-    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++)
+    opt_path out[SB_NOUTPUTS];
+    outputs_of(o, out);
+    for (size_t i = 0; i < SB_NOUTPUTS; i++)
         if (out[i].path && sb_same_file(out[i].path, input))
             return sb_fail(err, SB_E_INPUT, "%s %s is the input %s: saebench never overwrites its inputs", out[i].opt,
                            out[i].path, input);
@@ -103,7 +113,7 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     r->wl = wl;
     sb_err err = {{0}};
     sb_opts *o = &r->opts;
-    if (sb_parse_opts(argc, argv, wl->accepted, o, &err))
+    if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN, o, &err))
         return usage_error(r, &err);
     if (o->help) {
         print_help(wl, help);
@@ -188,6 +198,14 @@ void sb_run_counts(sb_run *r, int64_t shape_reps, int64_t shape_warmup, int64_t 
 int sb_run_verdict_init(sb_run *r, const sb_shape *shape, const char *data_label)
 {
     sb_err err = {{0}};
+    /* --dry-run: every workload calls this once its options, shape and data
+     * are loaded and checked, before a backend is chosen or anything runs. */
+    if (r->opts.dry_run) {
+        if (!r->opts.quiet)
+            fprintf(stderr, "saebench %s --dry-run: options, shape %s (%s) and outputs checked; nothing run\n", r->wl->name,
+                    shape->name, data_label ? data_label : "fixture");
+        return SB_EXIT_PASS;
+    }
     if (sb_verdict_init(&r->v, r->wl->name, shape, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);
         return SB_EXIT_RUNTIME;

@@ -28,6 +28,14 @@ void sb_verdict_set_command(int argc, char **argv)
     g_argv = argv;
 }
 
+cJSON *sb_verdict_command_json(void)
+{
+    cJSON *cmd = cJSON_CreateArray();
+    for (int i = 0; i < g_argc && g_argv && g_argv[i]; i++)
+        cJSON_AddItemToArray(cmd, cJSON_CreateString(g_argv[i]));
+    return cmd;
+}
+
 int sb_git_is_dirty(const char *git)
 {
     static const char suffix[] = "-dirty";
@@ -62,9 +70,7 @@ sb_rc sb_verdict_init(sb_verdict *v, const char *workload, const sb_shape *shape
         strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
     if (created[0])
         cJSON_AddStringToObject(v->root, "created", created);
-    cJSON *cmd = cJSON_AddArrayToObject(v->root, "command");
-    for (int i = 0; i < g_argc && g_argv && g_argv[i]; i++)
-        cJSON_AddItemToArray(cmd, cJSON_CreateString(g_argv[i]));
+    cJSON_AddItemToObject(v->root, "command", sb_verdict_command_json());
     cJSON_AddStringToObject(v->root, "workload", workload);
     cJSON_AddItemToObject(v->root, "shape", shape ? sb_shape_to_json(shape) : cJSON_CreateNull());
     cJSON_AddItemToObject(v->root, "host", sb_host_info_json());

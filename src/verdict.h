@@ -22,6 +22,8 @@ typedef struct sb_verdict {
 /* The process's command line (main's argc/argv), recorded as the verdict's
  * "command" by every later sb_verdict_init. Not called: an empty array. */
 void sb_verdict_set_command(int argc, char **argv);
+/* That command line as a JSON array of strings (empty when not set). */
+struct cJSON *sb_verdict_command_json(void);
 
 /* 1 when a tool.git string names a modified tree (ends with "-dirty"). */
 int sb_git_is_dirty(const char *git);

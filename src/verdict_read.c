@@ -508,13 +508,17 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
                 skip = 0;
                 continue;
             }
-            if (strcmp(a, "--out") == 0 || strcmp(a, "--dump-beta") == 0 || strcmp(a, "--dump-coords") == 0 ||
-                strcmp(a, "--dump-rows") == 0) {
-                skip = 1;
-                continue;
+            /* the options that only name an output: with their value, or as --opt=value */
+            static const char *const outputs[] = {"--out", "--dump-beta", "--dump-z", "--dump-coords", "--dump-rows"};
+            int named = 0;
+            for (size_t o = 0; o < sizeof outputs / sizeof outputs[0] && !named; o++) {
+                size_t ol = strlen(outputs[o]);
+                if (strcmp(a, outputs[o]) == 0)
+                    named = skip = 1;
+                else if (strncmp(a, outputs[o], ol) == 0 && a[ol] == '=')
+                    named = 1;
             }
-            if (strncmp(a, "--out=", 6) == 0 || strncmp(a, "--dump-beta=", 12) == 0 ||
-                strncmp(a, "--dump-coords=", 14) == 0 || strncmp(a, "--dump-rows=", 12) == 0 || strcmp(a, "--quiet") == 0)
+            if (named || strcmp(a, "--quiet") == 0)
                 continue;
             int n = snprintf(v->args + len, sizeof v->args - len, "%s%s", len ? "\x1f" : "", a);
             if (n < 0 || (size_t)n >= sizeof v->args - len)
