@@ -24,9 +24,11 @@
 # file by its base name without .json); a name that repeats gets -2, -3, ... in plan order.
 # Before anything runs (and for --dry-run and --check) every cell is checked against the
 # binary: the workload ('saebench WORKLOAD --help'), the shape and that it is one of the
-# workload's ('saebench shapes SHAPE'), and every option against the workload's --help list
-# (known, a value where one is needed, not given twice); a bad cell is refused (exit 2,
-# one line naming it), as the run itself would refuse it.
+# workload's ('saebench shapes SHAPE'), every option against the workload's --help list
+# (known, a value where one is needed, not given twice), then the whole cell by
+# 'saebench WORKLOAD ... --dry-run' (the shape and data files read, gates and option
+# conflicts checked, nothing run); a bad cell is refused (exit 2, one line naming it), as
+# the run itself would refuse it.
 #
 # Each cell runs from the project root as
 #   ./saebench WORKLOAD --shape SHAPE --backend BACKEND [extra...] --out DIR/NAME.json
@@ -167,6 +169,12 @@ check_plan() {
             fi
             j=$((j + 1))
         done
+        # Then the binary itself: every workload's --dry-run reads the shape and the data
+        # files and checks every option and gate as the run will, and runs nothing.
+        local why
+        if ! why=$("$SB" "${args[@]}" --dry-run --quiet 2>&1 >/dev/null); then
+            die "$where: refused by '$w --dry-run': ${why#saebench: }"
+        fi
     done
 }
 

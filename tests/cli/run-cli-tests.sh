@@ -454,6 +454,22 @@ V="$WORK/os-5.json"
 if expect_exit 0 "outer-seq --outers 5" -- "${OSQ[@]}" --shape tiny-arrow-d3 --backend host --outers 5 "${IFAST[@]}" --out "$V"; then
     check "--outers 5: five outers, one build" "$V" '.outers == 5 and (.per_outer | length) == 5 and .frame_builds == 1'
 fi
+# ---- --dry-run: every workload checks everything and runs nothing -----------
+DRY="$WORK/dry.json"
+for cmd in "resident-solve --shape tiny-primal" "inner-loop --shape tiny-arrow" "outer-seq --shape tiny-arrow" \
+    "multiplex --shape tiny-variants" "encode --shape tiny-encode"; do
+    read -r -a c <<<"$cmd"
+    if expect_exit 0 "${c[0]} --dry-run: exit 0" -- "$BIN" "${c[@]}" --backend host --dry-run --out "$DRY"; then
+        [ ! -e "$DRY" ] && ok "  ${c[0]} --dry-run wrote no verdict" || { bad "  ${c[0]} --dry-run wrote no verdict"; rm -f "$DRY"; }
+        says "  ${c[0]} --dry-run says nothing ran" "nothing run"
+    fi
+done
+expect_exit 2 "--dry-run still refuses an unknown shape" -- "$BIN" resident-solve --shape no-such --dry-run --out "$DRY"
+expect_exit 2 "--dry-run still refuses an unknown gate" -- "$BIN" inner-loop --shape tiny-arrow --gate XX-001=1 --dry-run --out "$DRY"
+expect_exit 2 "--dry-run still refuses an unwritable --out" -- "$BIN" encode --shape tiny-encode --dry-run --out "$WORK/no/such/v.json"
+expect_exit 2 "--dry-run reads the data files: a NaN in --x" -- "$BIN" resident-solve --x "$WORK/X_nan.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy" --dry-run
+expect_exit 2 "--dry-run is not calibrate's" -- "$BIN" calibrate --dry-run
+
 # ---- your own arrow system: --system DIR, --dump-z (docs/workloads.md §2) ----
 # Random SPD systems saved with numpy (not the fixture); ridges 0, so the LM
 # loop converges in one step to numpy's dense solve H⁻¹g₀.

@@ -163,9 +163,11 @@ rm -f "$SBATCH_LOG".* # the stand-in's records, written in this run
 
 # ================================================================ signals
 # A saebench whose tiny-dual cell hangs (records its pid, then becomes a sleep); cell 1 is
-# a real, quick one. SIGTERM/SIGINT to the sweep alone, while cell 2 runs.
+# a real, quick one. SIGTERM/SIGINT to the sweep alone, while cell 2 runs. The plan's
+# check (every cell's --dry-run) is the real binary's.
 cat >"$WORK/slow-saebench" <<EOF
 #!/bin/bash
+case " \$* " in *" --dry-run "*) exec "$BIN" "\$@" ;; esac
 if [ "\$1" != shapes ]; then
     for a in "\$@"; do [ "\$a" = tiny-dual ] && { echo \$\$ >"\$SLOW_PID"; exec sleep 60; }; done
 fi
@@ -228,8 +230,21 @@ rc=$?
 unset SLOW_PID
 
 # ================================================================ a cell that exits 2
-printf 'resident-solve tiny-primal host %s\nresident-solve tiny-dual host --reps 0 --calibration %s\n' "${FASTCAL[*]}" "$CAL" >"$WORK/usage.plan"
-run_rc 2 "a cell that exits 2 at run time (--reps 0): the sweep exits 2" "" -- "$SW" "$WORK/usage.plan" --no-html --out "$WORK/usage"
+# --reps 0 is now refused by the plan check (the cell's --dry-run), before anything runs
+printf 'resident-solve tiny-primal host %s\nresident-solve tiny-dual host --reps 0 --calibration %s\n' "${FASTCAL[*]}" "$CAL" >"$WORK/reps0.plan"
+run_rc 2 "a cell with --reps 0: refused by its --dry-run before any cell runs" "sweep: " -- "$SW" "$WORK/reps0.plan" --no-html --out "$WORK/reps0"
+[ ! -e "$WORK/reps0" ] && ok "  no sweep folder was created" || bad "  no sweep folder was created" "$(ls -A "$WORK/reps0")"
+# a cell that passes the check and exits 2 at run time all the same (a saebench that
+# does so for tiny-dual, after its real --dry-run)
+cat >"$WORK/exit2-saebench" <<EOF
+#!/bin/bash
+case " \$* " in *" --dry-run "*) exec "$BIN" "\$@" ;; esac
+[ "\$1" = shapes ] || case " \$* " in *" tiny-dual "*) echo "saebench: a late input error" >&2; exit 2 ;; esac
+exec "$BIN" "\$@"
+EOF
+chmod +x "$WORK/exit2-saebench"
+printf 'resident-solve tiny-primal host %s\nresident-solve tiny-dual host %s\n' "${FASTCAL[*]}" "${FASTCAL[*]}" >"$WORK/usage.plan"
+run_rc 2 "a cell that exits 2 at run time: the sweep exits 2" "" -- env SAEBENCH="$WORK/exit2-saebench" "$SW" "$WORK/usage.plan" --no-html --out "$WORK/usage"
 grep -q '^resident-solve  *tiny-primal ' "$WORK/usage/report.txt" 2>/dev/null && grep -q '#   resident-solve-tiny-dual-host (exit 2' "$WORK/usage/report.txt" &&
     ok "  report.txt has the other cell and names the one without a verdict" || bad "  report.txt names the cell without a verdict" "$(cat "$WORK/usage/report.txt" 2>&1)"
 grep -q '1 without a verdict' "$OUTS" && ok "  the summary line counts it" || bad "  the summary line counts it" "$(cat "$OUTS")"
@@ -275,12 +290,18 @@ unset SBATCH_LOG
 printf 'resident-solve tiny-primal host --reps 2\nresident-solve no-such-shape host --reps 2\n' >"$WORK/bad-shape.plan"
 printf 'resident-solve tiny-primal host --reps 2\ninner-loop tiny-arrow host --bogus-option 3\n' >"$WORK/bad-opt.plan"
 printf 'inner-loop tiny-primal host\n' >"$WORK/bad-pair.plan"
+# what only the binary knows: a gate id, an option conflict
+printf 'resident-solve tiny-primal host --reps 2\ninner-loop tiny-arrow host --gate XX-001=1\n' >"$WORK/bad-gate.plan"
+printf 'resident-solve tiny-primal host --require-device\n' >"$WORK/bad-conflict.plan"
 for tool in sweep submit; do
     if [ $tool = sweep ]; then cmd=("$SW"); else cmd=("$SUBMIT"); fi
     run_rc 2 "$tool --dry-run, a plan with an unknown shape: exit 2" "sweep: " -- "${cmd[@]}" "$WORK/bad-shape.plan" --dry-run --out "$WORK/never"
     grep -q 'resident-solve-no-such-shape-host' "$ERR" && ok "  the line names the cell" || bad "  the line names the cell" "$(cat "$ERR")"
     run_rc 2 "$tool --dry-run, a plan with --bogus-option: exit 2" "sweep: " -- "${cmd[@]}" "$WORK/bad-opt.plan" --dry-run --out "$WORK/never"
     grep -q "inner-loop-tiny-arrow-host: unknown option '--bogus-option'" "$ERR" && ok "  the line names the cell and the option" || bad "  the line names the cell and the option" "$(cat "$ERR")"
+    run_rc 2 "$tool --dry-run, a cell with an unknown gate (the binary's --dry-run): exit 2" "sweep: " -- "${cmd[@]}" "$WORK/bad-gate.plan" --dry-run --out "$WORK/never"
+    grep -q "inner-loop-tiny-arrow-host: refused by 'inner-loop --dry-run': --gate: unknown gate 'XX-001'" "$ERR" && ok "  the line names the cell and the binary's reason" || bad "  the line names the cell and the binary's reason" "$(cat "$ERR")"
+    run_rc 2 "$tool --dry-run, a cell whose options conflict: exit 2" "sweep: " -- "${cmd[@]}" "$WORK/bad-conflict.plan" --dry-run --out "$WORK/never"
 done
 run_rc 2 "sweep --dry-run, a shape of another workload: exit 2" "sweep: " -- "$SW" "$WORK/bad-pair.plan" --dry-run
 run_rc 2 "sweep (a real run), a plan with an unknown shape: exit 2, nothing run" "sweep: " -- "$SW" "$WORK/bad-shape.plan" --out "$WORK/never"
