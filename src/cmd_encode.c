@@ -284,18 +284,7 @@ static sb_rc shape_of_data(en_data *d, const sb_opts *o, sb_err *err)
     cJSON_AddStringToObject(j, "basis", prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean");
     cJSON_AddStringToObject(j, "gate", "softmax");
     cJSON_AddStringToObject(j, "seed", "0x0000000000000000");
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text)
-        return sb_fail(err, SB_E_RUNTIME, "out of memory");
-    sb_shape s;
-    sb_rc rc = sb_shape_parse(text, strlen(text), o->x_path, &s, err);
-    cJSON_free(text);
-    if (rc)
-        return rc;
-    snprintf(s.path, sizeof s.path, "%s", o->x_path);
-    d->shape = s;
-    return SB_OK;
+    return sb_shape_from_json(j, o->x_path, &d->shape, err);
 }
 
 /* The model: --shape (a fixture, or the model of --x data) or the flags

@@ -132,15 +132,7 @@ static sb_rc shape_of_variants(mx_data *d, const char *path, sb_err *err)
     snprintf(desc, sizeof desc, "%lld fits from --variants", (long long)d->m.nfits);
     cJSON_AddStringToObject(j, "description", desc);
     cJSON_AddStringToObject(j, "matrix", d->m.name[0] ? d->m.name : "variants");
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text)
-        return sb_fail(err, SB_E_RUNTIME, "out of memory");
-    sb_rc rc = sb_shape_parse(text, strlen(text), path, &d->shape, err);
-    cJSON_free(text);
-    if (rc == SB_OK)
-        snprintf(d->shape.path, sizeof d->shape.path, "%s", path);
-    return rc;
+    return sb_shape_from_json(j, path, &d->shape, err);
 }
 
 /* The cases, and the systems of the variants' data fits ({name, system}),

@@ -155,18 +155,7 @@ static sb_rc shape_of_data(rs_data *d, const sb_opts *o, sb_err *err)
     cJSON_AddNumberToObject(j, "p", (double)d->p);
     cJSON_AddNumberToObject(j, "ridge", d->ridge);
     cJSON_AddStringToObject(j, "seed", seed);
-    char *text = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    if (!text)
-        return sb_fail(err, SB_E_RUNTIME, "out of memory");
-    sb_shape s;
-    sb_rc rc = sb_shape_parse(text, strlen(text), o->x_path, &s, err);
-    cJSON_free(text);
-    if (rc)
-        return rc;
-    snprintf(s.path, sizeof s.path, "%s", o->x_path);
-    d->shape = s;
-    return SB_OK;
+    return sb_shape_from_json(j, o->x_path, &d->shape, err);
 }
 
 /* Bytes the run needs in host memory, or 0 on overflow. */

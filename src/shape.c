@@ -68,6 +68,22 @@ static const struct {
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
 
+sb_rc sb_shape_from_json(struct cJSON *j, const char *path, sb_shape *out, sb_err *err)
+{
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!text)
+        return sb_fail(err, SB_E_RUNTIME, "out of memory");
+    sb_shape s;
+    sb_rc rc = sb_shape_parse(text, strlen(text), path, &s, err);
+    cJSON_free(text);
+    if (rc)
+        return rc;
+    snprintf(s.path, sizeof s.path, "%s", path);
+    *out = s;
+    return SB_OK;
+}
+
 void sb_shape_mark(sb_shape *s, const char *key)
 {
     for (size_t i = 0; i < NFIELDS; i++)

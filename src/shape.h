@@ -52,6 +52,11 @@ sb_rc sb_shape_load(const char *name_or_path, sb_shape *out, sb_err *err);
 sb_rc sb_shape_parse(const char *text, size_t len, const char *origin,
                      sb_shape *out, sb_err *err);
 
+/* A shape built as JSON by a command (user data, a variants file), parsed by
+ * the same rules as a shape file; j is consumed; path becomes the shape's
+ * path and names it in errors. */
+sb_rc sb_shape_from_json(struct cJSON *j, const char *path, sb_shape *out, sb_err *err);
+
 /* Mark the field named key as given (its value set by the caller), so
  * sb_shape_to_json writes it: shapes built from user data. */
 void sb_shape_mark(sb_shape *s, const char *key);
