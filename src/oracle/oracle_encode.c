@@ -205,6 +205,17 @@ typedef struct ref_work {
     double *v, *r, *J; /* p, p, d·p */
 } ref_work;
 
+/* One buffer for v, r and J; 0 when out of memory (err says so). */
+static int ref_work_alloc(ref_work *w, int64_t p, int64_t d, sb_err *err)
+{
+    w->v = sb_alloc((size_t)(p * (2 + d)), sizeof(double), err);
+    if (!w->v)
+        return 0;
+    w->r = w->v + p;
+    w->J = w->r + p;
+    return 1;
+}
+
 /* r = z·B_kᵀΦ(t) − x into w->r; returns ‖r‖. */
 static double ref_residual(const ref_basis *b, const double *Bk, int64_t p, double z, const double *x,
                            const double *t, ref_work *w)
@@ -259,11 +270,8 @@ sb_rc sb_encode_ref_objective(const sb_encode_problem *prob, int64_t k, double z
         return sb_fail(err, SB_E_INPUT, "encode reference: bad problem sizes or atom");
     const int64_t p = prob->p;
     ref_work w;
-    w.v = sb_alloc((size_t)(p * (2 + prob->d)), sizeof(double), err);
-    if (!w.v)
+    if (!ref_work_alloc(&w, p, prob->d, err))
         return SB_E_RUNTIME;
-    w.r = w.v + p;
-    w.J = w.r + p;
     ref_derivs(&b, prob->B + k * prob->m * p, p, z, x, t, &w, f, grad, H);
     free(w.v);
     return SB_OK;
@@ -685,11 +693,8 @@ sb_rc sb_encode_ref_conditioning(const sb_encode_problem *prob, int64_t i, const
         return rc;
     const int64_t p = prob->p;
     ref_work w;
-    w.v = sb_alloc((size_t)(p * (2 + prob->d)), sizeof(double), err);
-    if (!w.v)
+    if (!ref_work_alloc(&w, p, prob->d, err))
         return SB_E_RUNTIME;
-    w.r = w.v + p;
-    w.J = w.r + p;
     ref_conditioning(&b, prob->B + (int64_t)prob->atom[i] * prob->m * p, p, prob->z[i], prob->X + i * p, t, &w,
                      beta, grad_scale);
     free(w.v);
