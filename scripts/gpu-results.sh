@@ -144,7 +144,7 @@ run_cmd() {
     done
     line=$(printf '%q ' "${shown[@]}")
     line=${line% }${stdout:+ > $stdout}
-    printf '%s\t%s\n' "$SBB_STAGE" "$line" >>COMMANDS
+    printf '%s\t%s\n' "$SBB_STAGE" "$line" >>"$SBB_R/COMMANDS"
     echo "-- $name: $line"
     tally "$name"
     # --foreground: the command stays in the stage's process group, so the stage's own
@@ -198,14 +198,14 @@ shape() {
 }
 
 # cuda_arch: the CUDA_ARCH stage 1 chose (r/BUILD), empty for the Makefile's default
-cuda_arch() { awk '$1 == "CUDA_ARCH" { print $2 }' BUILD 2>/dev/null; }
+cuda_arch() { sed -n 's/^CUDA_ARCH //p' "$SBB_R/BUILD" 2>/dev/null; }
 
 # MAKE_GPU: make in the project root with the CUDA build's variables, the same for every call
 # (another CUDA_ARCH or SB_PREFIX is another build configuration)
 make_gpu_cmd() {
     local arch
     arch=$(cuda_arch)
-    MAKE_GPU=(make -C "$ROOT" --no-print-directory CUDA=1 ${arch:+CUDA_ARCH="$arch"} SB_PREFIX="$SB_PREFIX")
+    MAKE_GPU=(make -C "$ROOT" --no-print-directory CUDA=1 ${arch:+CUDA_ARCH="$arch"} SB_PREFIX="${SB_PREFIX:-}")
 }
 
 # rs_runs FACTOR: resident-solve on the canonical shapes (both methods where they apply,
@@ -231,7 +231,8 @@ stage_1_build() {
         run_cmd build 0 make -C "$ROOT" --no-print-directory "${jobs[@]}" standin-saebench
         printf 'binary %s\nCUDA_ARCH none (the CPU stand-in)\n' "$SBB_BIN_SHOWN" >BUILD
     else
-        nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv || true
+        nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv ||
+            echo "nvidia-smi: none, or it failed"
         [ -x "$SBB_NVCC" ] && "$SBB_NVCC" --version | tail -n 2
         # the node's SM only ("9.0" -> 90): one gencode instead of the Makefile's two
         local cap arch="" c
@@ -242,12 +243,18 @@ stage_1_build() {
             if [ -n "$arch" ]; then printf 'CUDA_ARCH %s\n' "$arch"; else echo "# no compute_cap from nvidia-smi: the Makefile's CUDA_ARCH"; fi
         } >BUILD
         cat BUILD
+        cd "$ROOT" || return # the setup and the build run in the project root, as by hand
         run_cmd setup 0 "$ROOT/scripts/gpu-node-setup.sh" --no-build "$ROOT/bundle/debs" "$ROOT/.deps"
-        [ "$LAST_RC" -eq 0 ] || return
+        if [ "$LAST_RC" -ne 0 ] || [ ! -f "$ROOT/.deps/env.sh" ]; then
+            echo "setup: no .deps/env.sh, nothing to build against"
+            FAILED=1
+            return
+        fi
         # shellcheck disable=SC1091
         . "$ROOT/.deps/env.sh"
         make_gpu_cmd
         run_cmd build 0 "${MAKE_GPU[@]}" -j"$(nproc)" saebench test-gpu-build
+        cd "$SBB_R" || return
     fi
     [ -x "$SBB_BIN" ] && run_cmd version 30 "$SBB_BIN" --version
 }
