@@ -76,7 +76,7 @@ STAGE_TABLE=(
 RESERVE_GPU=10
 RESERVE_DRY=3
 # One command's limit (GPU / dry run); the peer's, on a GPU.
-CMD_LIMIT_GPU=90
+CMD_LIMIT_GPU=120
 CMD_LIMIT_DRY=30
 PEER_LIMIT=120
 
@@ -108,7 +108,8 @@ perf() { case "$1" in sae-2k-2048) echo 5e6 ;; sae-4k-4096) echo 2.5e6 ;; sae-8k
 # ============================================================ one stage (--stage N)
 # Started by the driver under timeout, in r/, with the SBB_* variables it exports. Output
 # goes to the stage's log. Exits 0 when every command exited 0 (a saebench run: 0 or 1, its
-# verdict written), else 1. SBB_NOTE gets the tally after every command, so a stage cut off still says what ran.
+# verdict written), else 1. SBB_NOTE gets the tally after every command, so a stage cut off
+# still says what ran.
 
 declare -A EXITS=() # exit status -> the names of the commands that ended with it
 CAL=()              # --calibration calibration.json once stage 2 wrote a good one
@@ -402,9 +403,13 @@ done
 mkdir -p -- "$out" || exit 2
 out=$(cd -- "$out" && pwd) || exit 2
 archive=$out/battery.tar
-# the archive is created here, empty, and refused if it exists (noclobber: no race)
-(set -o noclobber && : >"$archive") 2>/dev/null ||
-    { echo "gpu-results: $archive exists: give an OUTDIR without one" >&2; exit 2; }
+# the archive is created here, empty, and refused if anything has its name (a file, a link, a
+# FIFO: noclobber alone would open a FIFO or a device); afterwards it must be the new file
+if [ -e "$archive" ] || [ -L "$archive" ] || ! (set -o noclobber && : >"$archive") 2>/dev/null ||
+    [ -L "$archive" ] || [ ! -f "$archive" ] || [ -s "$archive" ]; then
+    echo "gpu-results: $archive exists: give an OUTDIR without one" >&2
+    exit 2
+fi
 work=$(mktemp -d "$out/gpu-results.XXXXXX") || { echo "gpu-results: cannot create a folder in $out" >&2; exit 2; }
 R=$work/r
 mkdir -- "$R" || exit 2

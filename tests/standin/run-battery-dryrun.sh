@@ -190,8 +190,8 @@ mapfile -t outs < <(outs_of "$A/COMMANDS" 2-smoke)
 verdicts=()
 missing=()
 for o in "${outs[@]}"; do if [ -f "$A/$o" ]; then verdicts+=("$A/$o"); else missing+=("$o"); fi; done
-DETAIL="missing: ${missing[*]}" holds "cut-off archive: the verdicts of all ${#outs[@]} smoke runs" \
-    [ ${#missing[@]} -eq 0 ] && [ ${#outs[@]} -eq "${RUNS[2-smoke]}" ]
+holds "cut-off COMMANDS: 2-smoke ran ${#outs[@]} saebench commands, all ${RUNS[2-smoke]}" [ ${#outs[@]} -eq "${RUNS[2-smoke]}" ]
+DETAIL="missing: ${missing[*]}" holds "cut-off archive: the verdicts of all ${#outs[@]} smoke runs" [ ${#missing[@]} -eq 0 ]
 ended=$(sed -n 's/^   \([a-z0-9-]*\): exit [01]$/\1/p' "$A/stage-3-canonical.log")
 n3=0
 for r in $ended; do
@@ -227,6 +227,16 @@ refused "an OUTDIR that holds battery.tar: exit 2, one line" "$SCRIPT" --standin
 says "  ... saying the archive exists" "battery.tar exists"
 unchanged "  ... the archive untouched" "$S/out/battery.tar" "$before"
 holds "  ... no folder made in OUTDIR" [ "$(entries "$S/out")" = battery.tar ]
+# battery.tar a dangling link, a FIFO: refused, nothing written through them
+mkdir -p "$WORK/link" "$WORK/fifo"
+ln -s "$WORK/victim" "$WORK/link/battery.tar"
+mkfifo "$WORK/fifo/battery.tar"
+refused "an OUTDIR whose battery.tar is a dangling link: exit 2, one line" "$SCRIPT" --standin "$WORK/link"
+holds "  ... nothing created where the link points" [ ! -e "$WORK/victim" ]
+holds "  ... no folder made in OUTDIR" [ "$(entries "$WORK/link")" = battery.tar ]
+refused "an OUTDIR whose battery.tar is a FIFO: exit 2, one line" timeout 20 "$SCRIPT" --standin "$WORK/fifo"
+holds "  ... still a FIFO" [ -p "$WORK/fifo/battery.tar" ]
+holds "  ... no folder made in OUTDIR" [ "$(entries "$WORK/fifo")" = battery.tar ]
 refused "no OUTDIR: exit 2, the usage line" "$SCRIPT" --standin
 SB_BATTERY_LIMIT_S=9m refused "SB_BATTERY_LIMIT_S=9m: exit 2, one line" "$SCRIPT" --standin "$WORK/limit"
 holds "  ... OUTDIR not created" [ ! -e "$WORK/limit" ]
