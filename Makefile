@@ -134,7 +134,7 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-cli test-safety test-report test-multiplex test-ab fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-battery-dryrun test-cli test-safety test-report test-multiplex test-ab fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 

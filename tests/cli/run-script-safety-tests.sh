@@ -462,26 +462,30 @@ else
 fi
 
 # ================================================================ gpu-results.sh
-# In a scratch checkout with stand-ins for the setup, the binary and make; OUTDIR already
-# holds a folder r/ of the user's: it is neither removed nor packed.
+# In a scratch checkout with stand-ins for the setup, the binary, tiled_trace, make and
+# compute-sanitizer; OUTDIR already holds a folder r/ of the user's: it is neither removed
+# nor archived.
 G=$WORK/gr-root
-mkdir -p "$G/scripts" "$WORK/gr-out/r" "$WORK/grbin"
-cp "$ROOT/scripts/gpu-results.sh" "$G/scripts/"
+mkdir -p "$G/scripts" "$G/build/cuda/tests/gpu" "$WORK/gr-out/r" "$WORK/grbin"
+cp "$ROOT/scripts/gpu-results.sh" "$ROOT/scripts/side-by-side.sh" "$G/scripts/"
 printf '#!/bin/sh\nmkdir -p .deps && echo "SB_PREFIX=$PWD/.deps" >.deps/env.sh\n' >"$G/scripts/gpu-node-setup.sh"
 printf '#!/bin/sh\necho "saebench stand-in $*"\n' >"$G/saebench"
+printf '#!/bin/sh\necho "tiled_trace stand-in $*"\n' >"$G/build/cuda/tests/gpu/tiled_trace"
 printf '#!/bin/sh\necho "make stand-in $*"\n' >"$WORK/grbin/make"
-chmod +x "$G/scripts/gpu-node-setup.sh" "$G/saebench" "$WORK/grbin/make"
+printf '#!/bin/sh\nshift 4\nexec "$@"\n' >"$WORK/grbin/compute-sanitizer"
+chmod +x "$G/scripts/gpu-node-setup.sh" "$G/saebench" "$G/build/cuda/tests/gpu/tiled_trace" "$WORK/grbin/"*
 echo "the user's results" >"$WORK/gr-out/r/keep.txt"
 keep=$(sig "$WORK/gr-out/r/keep.txt")
-run_rc 0 "gpu-results.sh OUTDIR tests, OUTDIR holding a folder r/ of the user's" "" -- \
-    bash -c 'cd "$1" && PATH="$2:$PATH" SB_GIT_REV=test scripts/gpu-results.sh "$3" tests' _ "$G" "$WORK/grbin" "$WORK/gr-out"
+run_rc 0 "gpu-results.sh OUTDIR, OUTDIR holding a folder r/ of the user's" "" -- \
+    bash -c 'cd "$1" && PATH="$2:$PATH" SB_GIT_REV=test scripts/gpu-results.sh "$3"' _ "$G" "$WORK/grbin" "$WORK/gr-out"
 unchanged "  the user's r/keep.txt is intact" "$WORK/gr-out/r/keep.txt" "$keep"
-list=$(tar -tzf "$WORK/gr-out/results.tar.gz" 2>/dev/null)
-grep -qx 'r/COMMIT' <<<"$list" && grep -qx 'r/run.log' <<<"$list" && ! grep -q keep.txt <<<"$list" &&
-    ok "  results.tar.gz holds r/ of this run only" || bad "  results.tar.gz holds r/ of this run only" "$list"
+list=$(tar -tf "$WORK/gr-out/battery.tar" 2>/dev/null)
+grep -qx 'r/COMMIT' <<<"$list" && grep -qx 'r/STAGES' <<<"$list" && grep -qx 'r/stage-5-sanitizers.log' <<<"$list" &&
+    ! grep -q keep.txt <<<"$list" &&
+    ok "  battery.tar holds r/ of this run only" || bad "  battery.tar holds r/ of this run only" "$list"
 no_tmp "  its own work folder is gone"
-run_rc 2 "gpu-results.sh into an OUTDIR that has results.tar.gz: refused" "gpu-results: " -- \
-    bash -c 'cd "$1" && PATH="$2:$PATH" scripts/gpu-results.sh "$3" tests' _ "$G" "$WORK/grbin" "$WORK/gr-out"
+run_rc 2 "gpu-results.sh into an OUTDIR that has battery.tar: refused" "gpu-results: " -- \
+    bash -c 'cd "$1" && PATH="$2:$PATH" scripts/gpu-results.sh "$3"' _ "$G" "$WORK/grbin" "$WORK/gr-out"
 
 # ================================================================ install-deps.sh
 # dpkg-query says one package is missing; apt-get is a stand-in. A symlink planted at the

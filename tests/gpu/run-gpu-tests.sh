@@ -250,7 +250,7 @@ if [ -x "$GPU_BIN/arrow_backend_test" ]; then
 fi
 # The tiled factor at N = 1024, 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
 # traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
-# (scripts/gpu-results.sh keeps them under results/).
+# (scripts/gpu-results.sh runs tiled_trace itself first and keeps its JSON under results/).
 if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
     ok "tiled_trace: built"
     run_counted "tiled_trace" "$GPU_BIN/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"

@@ -8,6 +8,7 @@
 # Included by the top Makefile after tests/standin/standin.mk.
 #   make standin-saebench   build it
 #   make test-standin       build it and run tests/standin/run-standin-tests.sh
+#   make test-battery-dryrun  the GPU battery's dry run on it (scripts/gpu-results.sh --standin)
 # Every variable here starts with STANDIN_SB_.
 
 STANDIN_SB_OBJDIR := $(STANDIN_BUILD)/obj
@@ -72,6 +73,13 @@ $(STANDIN_SB_FAULT_TEST): $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o $(STAN
 test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
 	    tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+# The GPU battery's dry run (scripts/gpu-results.sh --standin) against this build, and its
+# archive (tests/standin/run-battery-dryrun.sh); also that no verdict under results/ is the
+# stand-in's.
+.PHONY: test-battery-dryrun
+test-battery-dryrun: $(STANDIN_SB_BIN)
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-battery-dryrun.sh
 
 -include $(STANDIN_SB_OBJ:.o=.d) $(STANDIN_SB_MAIN:.o=.d) $(STANDIN_SB_TESTS:$(STANDIN_SB_TESTDIR)/%=$(STANDIN_SB_OBJDIR)/tests/gpu/%.d) \
     $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.d
