@@ -374,6 +374,11 @@ if command -v gnuplot >/dev/null 2>&1; then
         "$PY" -c 'import sys; w = [float(x) for x in sys.argv[1].split()]; g = [float(x) for x in sys.argv[2].split()]
 assert len(g) == 2 and all(abs(a / b - 1) < 1e-6 for a, b in zip(w, g)) and g[0] < g[1], (w, g)' "$want" "$got" &&
             ok "throughput whiskers: rows per rep / q3_s and / q1_s ($got)" || bad "throughput whiskers" "want $want" "got $got"
+        grep -qF '"throughput.dat" using ($1-0.19):5:(0):($6-$5) with vectors nohead' "$DH/charts.gp" &&
+            grep -qF '"phases.dat" index 1 using ($1):4:(0):($5-$4) with vectors nohead' "$DH/charts.gp" &&
+            grep -qF '"history.dat" index 1 using ($1):4:(0):($5-$4) with vectors nohead' "$DH/charts.gp" &&
+            ok "charts.gp draws the whiskers from those columns (throughput, phases, history)" ||
+            bad "charts.gp whiskers" "$(grep -n 'vectors' "$DH/charts.gp")"
         bars=$(awk -F'\t' 'BEGIN { b = 0 } /^$/ { b++ } !/^#/ && NF && b >= 2 && $1 < 1.5 { printf "%s:%s ", $2, ($5 >= $3 && $3 >= $4 && $4 > 0) }' "$DH/phases.dat")
         [ "$bars" = "0:1 1:1 2:1 " ] && grep -q 'phase (0 resident, 1 reupload, 2 frame_build)' "$DH/phases.dat" &&
             ok "phases.dat: inner-loop's three phases (resident, reupload, frame_build), each with 0 < q1 <= median <= q3" ||
