@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,7 +287,9 @@ static void html_charts(sbuf *b, const sb_charts *charts)
                  "in this directory.</p>\n</body>\n</html>\n");
 }
 
-/* The marker that says saebench made the folder, and every file it writes. */
+/* The marker that says saebench made the folder, and every file it writes
+ * besides the history charts (sb_report_chart_file); history.png is an older
+ * page's, removed when a new page replaces it. */
 #define REPORT_MARKER ".saebench-report"
 static const char *const REPORT_FILES[] = {
     REPORT_MARKER, "index.html", "report.csv", "throughput.dat", "residency.dat", "phases.dat", "history.dat",

@@ -419,6 +419,17 @@ assert len(v) == 8 and 0 < lo < min(v) and max(v) < hi < 1.5 * max(v), (lo, hi, 
             ok "control: the clean page has no charted FAIL row and no suspect warning" ||
             bad "clean page marks" "$(grep '<tr class=' "$DCH/index.html" | head -c 1500)"
     fi
+    # A page rewritten over one with more history charts: the old charts go (they are
+    # saebench's files), a file of the user's stays.
+    if [ -s "$DH/history-002.png" ]; then
+        echo "mine" >"$DH/notes.txt"
+        if expect_exit 0 "report --html over an older page with history charts" -- "${REP[@]}" $F/base --html "$DH"; then
+            [ -z "$(cd "$DH" && ls history-*.png 2>/dev/null)" ] && [ "$(cat "$DH/notes.txt")" = mine ] &&
+                [ -z "$(ls -d "$DH".tmp.* 2>/dev/null)" ] &&
+                ok "rewritten page: the old history charts removed, the user's file kept, no staging folder left" ||
+                bad "rewritten page" "$(ls -a "$DH")"
+        fi
+    fi
     touch "$WORK/afile"
     expect_exit 2 "report --html onto a file" -- "${REP[@]}" $F/base --html "$WORK/afile"
 else
