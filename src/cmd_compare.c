@@ -392,10 +392,7 @@ static sb_rc parse_real_opt(const char *opt, const char *v, double lo, double hi
 static sb_rc parse_args(int argc, char **argv, compare_opts *o, sb_err *err)
 {
     memset(o, 0, sizeof *o);
-    o->rule.max_regression = SB_COMPARE_MAX_REGRESSION;
-    o->rule.alpha = SB_COMPARE_ALPHA;
-    o->rule.run_alpha = SB_COMPARE_RUN_ALPHA;
-    o->rule.single_run_threshold = SB_COMPARE_SINGLE_RUN_THRESHOLD;
+    o->rule = sb_cmp_opts_default();
     int seen_reg = 0, seen_alpha = 0, seen_ralpha = 0, seen_single = 0, seen_fmt = 0, npos = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -643,6 +640,32 @@ static void pair_free(pair *p)
     free(p->flipped);
     free(p->metrics);
     free(p->bruns);
+}
+
+sb_cmp_opts sb_cmp_opts_default(void)
+{
+    return (sb_cmp_opts){SB_COMPARE_MAX_REGRESSION, SB_COMPARE_ALPHA, SB_COMPARE_RUN_ALPHA,
+                         SB_COMPARE_SINGLE_RUN_THRESHOLD};
+}
+
+sb_rc sb_compare_verdicts(const sb_vrec *base, const sb_vrec *cur, const sb_cmp_opts *o, sb_cmp_verdicts *out,
+                          sb_err *err)
+{
+    /* The pair compare builds for one run a side, so the answer is compare's own. */
+    const sb_vrec *runs[2] = {base, cur};
+    pair p = {.base = base, .cur = cur, .bruns = runs, .cruns = runs + 1, .nb = 1, .nc = 1};
+    compare_opts co = {.rule = *o};
+    sb_rc rc = build_pair(&p, &co, err);
+    memset(out, 0, sizeof *out);
+    if (!rc) {
+        out->timing = p.d;
+        out->gates_flipped = p.nflipped;
+        out->lost = p.lost > 0;
+        out->regression = p.regression;
+    }
+    free(p.flipped);
+    free(p.metrics);
+    return rc;
 }
 
 /* ------------------------------------------------------------ printing */

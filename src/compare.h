@@ -126,4 +126,22 @@ void sb_compare_decide_runs(const sb_cmp_side *base, size_t kb, const sb_cmp_sid
 /* A verdict's timing as a comparison side. */
 sb_cmp_side sb_cmp_side_of(const sb_vtiming *t);
 
+/* The options 'saebench compare' runs with when none is given. */
+sb_cmp_opts sb_cmp_opts_default(void);
+
+/* What 'saebench compare BASE NEW' decides for one verdict a side, base and
+ * cur of one key (the dashboard's history asks it of consecutive runs): the
+ * primary timing's decision, how many gates flipped from pass to fail,
+ * whether NEW measured nothing where BASE did, and regression: what makes
+ * compare exit 1 for the pair (a regression label, a flipped gate, or a lost
+ * measurement). SB_E_RUNTIME only when out of memory. */
+typedef struct sb_cmp_verdicts {
+    sb_cmp_decision timing;
+    size_t gates_flipped;
+    int lost;
+    int regression;
+} sb_cmp_verdicts;
+sb_rc sb_compare_verdicts(const sb_vrec *base, const sb_vrec *cur, const sb_cmp_opts *o, sb_cmp_verdicts *out,
+                          sb_err *err);
+
 #endif

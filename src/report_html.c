@@ -1,7 +1,8 @@
 /* saebench report --html DIR: a static dashboard. index.html (inline CSS, no
- * script, works from disk) holds the table and four PNG charts, which gnuplot
- * draws from the data files (*.dat) and the script (charts.gp) written beside
- * it; report.csv is the table as CSV. Described in docs/compare.md
+ * script, works from disk) holds the table, each row with its marks, and the
+ * PNG charts, which gnuplot draws from the data files (*.dat) and the script
+ * (charts.gp) that report_charts.c writes beside it; report.csv is the table
+ * as CSV. Described in docs/compare.md
  * ("Related: saebench report"); fields: docs/verdict.md.
  *
  * DIR is a folder saebench owns (docs/safety.md): one it creates, an empty
@@ -12,7 +13,6 @@
 #include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
-#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,23 +49,6 @@ static int on_path(const char *prog)
     return 0;
 }
 
-/* Text fit for a gnuplot data file: tab-separated columns, no quotes or '#'
- * (a comment); the terminal is noenhanced so '_' and '^' stay literal. */
-static void plot_safe(char *s)
-{
-    for (char *c = s; *c; c++)
-        if (*c == '"' || *c == '#' || *c == '\t' || *c == '\'' || *c == '\\')
-            *c = '_';
-}
-
-/* A verdict's key as a chart label. */
-static void plot_label(const sb_vrec *v, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s %s %s %s%s", v->workload, v->shape, v->backend, v->device,
-             v->engaged == 1 ? " [engaged]" : "");
-    plot_safe(buf);
-}
-
 static void html_escape(sbuf *b, const char *s)
 {
     for (; *s; s++) {
@@ -96,280 +79,7 @@ static sb_rc write_buf(const char *dir, const char *name, sbuf *b, sb_err *err)
     return t ? write_in(dir, name, t, err) : sb_fail(err, SB_E_RUNTIME, "out of memory");
 }
 
-/* ------------------------------------------------------------ chart data */
-
-enum { CHART_THROUGHPUT, CHART_RESIDENCY, CHART_PHASES, CHART_HISTORY, NCHARTS };
-
-typedef struct chart {
-    const char *png, *title, *alt;
-    const char *none; /* the page's note when there is nothing to draw */
-    int made;
-} chart;
-
-/* The newest verdict of each key that measured something (the charts of
- * "where we are now"; a failed run has nothing to draw and is in the table). */
-static void newest_per_key(const sb_vset *s, const size_t *order, int *latest)
-{
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i + 1; /* sorted by key then date: [i, j) is one key, oldest first */
-        while (j < s->n && sb_vrec_same_key(&s->items[order[i]], &s->items[order[j]]))
-            j++;
-        for (size_t k = i; k < j; k++)
-            latest[k] = 0;
-        for (size_t k = j; k-- > i;)
-            if (s->items[order[k]].seconds_per_rep > 0) {
-                latest[k] = 1;
-                break;
-            }
-        i = j;
-    }
-}
-
-static double bound_rows_per_s(const sb_vrec *v)
-{
-    /* rows per rep = measured rows/s x s/rep; the bound is rows per rep / bound_s. */
-    double rows = v->measured_rows_per_s * v->seconds_per_rep;
-    return isfinite(rows) && rows > 0 && isfinite(v->bound_s) && v->bound_s > 0 ? rows / v->bound_s : NAN;
-}
-
-/* A data cell: the number, or '?' (gnuplot's missing value) unless positive. */
-static void dat_num(sbuf *b, double x)
-{
-    if (isfinite(x) && x > 0)
-        sb_printf(b, "\t%.9g", x);
-    else
-        sb_printf(b, "\t?");
-}
-
-/* throughput.dat: label, measured rows/s, roofline bound rows/s of each
- * latest verdict that has a measured rows/s. Returns the number of rows. */
-static int throughput_dat(sbuf *b, const sb_vset *s, const size_t *order, const int *latest)
-{
-    char label[600];
-    int rows = 0;
-    sb_printf(b, "# saebench report: latest verdict per key; rows/s measured and its roofline bound\n");
-    for (size_t i = 0; i < s->n; i++) {
-        const sb_vrec *v = &s->items[order[i]];
-        if (!latest[i] || !(v->measured_rows_per_s > 0))
-            continue;
-        plot_label(v, label, sizeof label);
-        sb_printf(b, "%s", label);
-        dat_num(b, v->measured_rows_per_s);
-        dat_num(b, bound_rows_per_s(v));
-        sb_printf(b, "\n");
-        rows++;
-    }
-    return rows;
-}
-
-/* residency.dat: label, residency speedup of each latest verdict that has one. */
-static int residency_dat(sbuf *b, const sb_vset *s, const size_t *order, const int *latest)
-{
-    char label[600];
-    int rows = 0;
-    sb_printf(b, "# saebench report: latest verdict per key; residency speedup (re-upload s / resident s)\n");
-    for (size_t i = 0; i < s->n; i++) {
-        const sb_vrec *v = &s->items[order[i]];
-        if (!latest[i] || !(isfinite(v->residency_speedup) && v->residency_speedup > 0))
-            continue;
-        plot_label(v, label, sizeof label);
-        sb_printf(b, "%s", label);
-        dat_num(b, v->residency_speedup);
-        sb_printf(b, "\n");
-        rows++;
-    }
-    return rows;
-}
-
-#define MAX_PHASES 64
-
-/* Every phase name of the latest verdicts, in order of first appearance (at
- * most MAX_PHASES). Returns how many. */
-static size_t phase_names(const sb_vset *s, const size_t *order, const int *latest, const char **names)
-{
-    size_t nnames = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        const sb_vrec *v = &s->items[order[i]];
-        if (!latest[i])
-            continue;
-        for (size_t k = 0; k < v->nphases; k++) {
-            size_t j = 0;
-            while (j < nnames && strcmp(names[j], v->phases[k].name) != 0)
-                j++;
-            if (j == nnames && nnames < MAX_PHASES)
-                names[nnames++] = v->phases[k].name;
-        }
-    }
-    return nnames;
-}
-
-/* phases.dat: a header line naming the phases, then per latest verdict with
- * phases its label and each phase's median s/rep. Returns the number of rows. */
-static int phases_dat(sbuf *b, const sb_vset *s, const size_t *order, const int *latest, const char **names,
-                      size_t nnames)
-{
-    char label[600];
-    int rows = 0;
-    sb_printf(b, "verdict");
-    for (size_t j = 0; j < nnames; j++) {
-        char n[64];
-        snprintf(n, sizeof n, "%s", names[j]);
-        plot_safe(n);
-        sb_printf(b, "\t%s", n);
-    }
-    sb_printf(b, "\n");
-    for (size_t i = 0; i < s->n && nnames; i++) {
-        const sb_vrec *v = &s->items[order[i]];
-        if (!latest[i] || v->nphases == 0)
-            continue;
-        plot_label(v, label, sizeof label);
-        sb_printf(b, "%s", label);
-        for (size_t j = 0; j < nnames; j++) {
-            const sb_vtiming *t = sb_vrec_phase(v, names[j]);
-            dat_num(b, t ? t->median_s : NAN);
-        }
-        sb_printf(b, "\n");
-        rows++;
-    }
-    return rows;
-}
-
-/* history.dat: one block per key measured in at least two run sets, each
- * block "date<TAB>key" then epoch seconds and s/rep, oldest first. Returns
- * the number of blocks. */
-static int history_dat(sbuf *b, const sb_vset *s, const size_t *order)
-{
-    char label[600];
-    int blocks = 0;
-    for (size_t i = 0; i < s->n;) {
-        size_t j = i + 1; /* [i, j) is one key, oldest first */
-        while (j < s->n && sb_vrec_same_key(&s->items[order[i]], &s->items[order[j]]))
-            j++;
-        int points = 0, runs = 0;
-        for (size_t k = i; k < j; k++) {
-            const sb_vrec *v = &s->items[order[k]];
-            points += v->seconds_per_rep > 0;
-            runs += k == i || strcmp(v->run, s->items[order[k - 1]].run) != 0 ||
-                    v->date_epoch != s->items[order[k - 1]].date_epoch;
-        }
-        if (points >= 2 && runs >= 2) {
-            plot_label(&s->items[order[i]], label, sizeof label);
-            sb_printf(b, "%sdate\t%s\n", blocks ? "\n\n" : "", label);
-            for (size_t k = i; k < j; k++) {
-                const sb_vrec *v = &s->items[order[k]];
-                if (v->seconds_per_rep > 0)
-                    sb_printf(b, "%lld\t%.9g\n", (long long)v->date_epoch, v->seconds_per_rep);
-            }
-            blocks++;
-        }
-        i = j;
-    }
-    return blocks;
-}
-
 /* ------------------------------------------------------------ gnuplot */
-
-/* charts.gp: one PNG per chart that has data. nphases is phases.dat's number
- * of phase columns, nhist history.dat's number of blocks. */
-static void charts_gp(sbuf *gp, const chart *charts, size_t nphases, int nhist)
-{
-    /* pngcairo when this gnuplot has it (Debian's gnuplot-nox does), else libgd's png. */
-    sb_printf(gp,
-              "# Written by saebench report --html; rerun with: gnuplot charts.gp (in this directory)\n"
-              "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-              "    set terminal pngcairo size 1100,600 noenhanced font \"sans,9\"\n"
-              "} else {\n"
-              "    set terminal png size 1100,600 noenhanced\n"
-              "}\n"
-              "set datafile separator \"\\t\"\n"
-              "set datafile missing \"?\"\n"
-              "set grid ytics\n"
-              "set key top left opaque\n"
-              "set bmargin 12\n"
-              "set style fill solid 0.85 border -1\n"
-              "set xtics rotate by -30 left nomirror\n"
-              "set format y \"%%.3g\"\n");
-    if (charts[CHART_THROUGHPUT].made)
-        sb_printf(gp,
-                  "set output \"throughput.png\"\n"
-                  "set title \"rows/s per shape and backend (latest verdict of each) against its roofline bound\"\n"
-                  "set ylabel \"rows/s (log scale)\"\n"
-                  "set logscale y\n"
-                  "set style data histograms\n"
-                  "set style histogram clustered gap 1\n"
-                  "plot \"throughput.dat\" using 2:xtic(1) title \"measured rows/s\" lc rgb \"#3b6ea5\", "
-                  "\"\" using 3 title \"roofline bound rows/s\" lc rgb \"#c8c8c8\"\n"
-                  "unset logscale y\n");
-    if (charts[CHART_RESIDENCY].made)
-        sb_printf(gp,
-                  "set output \"residency.png\"\n"
-                  "set title \"residency speedup: re-upload s/rep over resident s/rep (1 = no gain)\"\n"
-                  "set ylabel \"speedup (x)\"\n"
-                  "set yrange [0:*]\n"
-                  "set style data histograms\n"
-                  "set style histogram clustered gap 1\n"
-                  "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dashtype 2 lc rgb \"#a03030\"\n"
-                  "plot \"residency.dat\" using 2:xtic(1) title \"speedup\" lc rgb \"#4a9a5a\"\n"
-                  "unset arrow 1\n"
-                  "set yrange [*:*]\n");
-    if (charts[CHART_PHASES].made)
-        sb_printf(gp,
-                  "set output \"phases.png\"\n"
-                  "set title \"median seconds per rep of each timed phase (latest verdict of each)\"\n"
-                  "set ylabel \"s/rep (log scale)\"\n"
-                  "set logscale y\n"
-                  "set style data histograms\n"
-                  "set style histogram clustered gap 1\n"
-                  "plot for [i=2:%zu] \"phases.dat\" using i:xtic(1) title columnhead(i)\n"
-                  "unset logscale y\n",
-                  nphases + 1);
-    if (charts[CHART_HISTORY].made)
-        sb_printf(gp,
-                  "set output \"history.png\"\n"
-                  "set title \"primary median s/rep across runs\"\n"
-                  "set ylabel \"s/rep (log scale)\"\n"
-                  "set logscale y\n"
-                  "set xdata time\n"
-                  "set timefmt \"%%s\"\n"
-                  "set format x \"%%Y-%%m-%%d %%H:%%M\"\n"
-                  "set bmargin 9\n"
-                  "set key outside right top\n"
-                  "set offsets graph 0.03, graph 0.03, 0, 0\n"
-                  "plot for [i=0:%d] \"history.dat\" index i using 1:2 with linespoints pt 7 title columnhead(2)\n",
-                  nhist - 1);
-    sb_printf(gp, "set output\n");
-}
-
-/* Writes the data files and the gnuplot script; marks which charts have data. */
-static sb_rc write_plot_inputs(const char *dir, const sb_vset *s, const size_t *order, const int *latest,
-                               chart *charts, sb_err *err)
-{
-    enum { THR, RES, PH, HIST, GP, NFILES };
-    static const char *const file[NFILES] = {"throughput.dat", "residency.dat", "phases.dat", "history.dat",
-                                             "charts.gp"};
-    sbuf b[NFILES] = {{0}};
-    const char *names[MAX_PHASES];
-    size_t nnames = phase_names(s, order, latest, names);
-    int nthr = throughput_dat(&b[THR], s, order, latest);
-    int nres = residency_dat(&b[RES], s, order, latest);
-    int nph = phases_dat(&b[PH], s, order, latest, names, nnames);
-    int nhist = history_dat(&b[HIST], s, order);
-    charts[CHART_THROUGHPUT].made = nthr > 0;
-    charts[CHART_RESIDENCY].made = nres > 0;
-    charts[CHART_PHASES].made = nph > 0 && nnames > 0;
-    charts[CHART_HISTORY].made = nhist > 0;
-    charts_gp(&b[GP], charts, nnames, nhist);
-
-    sb_rc rc = SB_OK;
-    for (int f = 0; f < NFILES && !rc; f++)
-        if (!sb_text(&b[f]))
-            rc = sb_fail(err, SB_E_RUNTIME, "out of memory writing the chart data");
-    for (int f = 0; f < NFILES && !rc; f++)
-        rc = write_in(dir, file[f], b[f].p, err);
-    for (int f = 0; f < NFILES; f++)
-        free(b[f].p);
-    return rc;
-}
 
 /* gnuplot charts.gp in dir, its output in dir/gnuplot.log. */
 static sb_rc run_gnuplot(const char *dir, sb_err *err)
@@ -409,14 +119,14 @@ static sb_rc run_gnuplot(const char *dir, sb_err *err)
     return SB_OK;
 }
 
-/* Every chart with data has a non-empty PNG in dir. */
-static sb_rc check_pngs(const char *dir, const chart *charts, sb_err *err)
+/* Every chart listed has a non-empty PNG in dir. */
+static sb_rc check_pngs(const char *dir, const sb_charts *charts, sb_err *err)
 {
-    for (int k = 0; k < NCHARTS; k++) {
+    for (size_t k = 0; k < charts->n; k++) {
         char png[8192];
         struct stat st;
-        snprintf(png, sizeof png, "%s/%s", dir, charts[k].png);
-        if (charts[k].made && (stat(png, &st) != 0 || st.st_size == 0))
+        snprintf(png, sizeof png, "%s/%s", dir, charts->items[k].png);
+        if (stat(png, &st) != 0 || st.st_size == 0)
             return sb_fail(err, SB_E_RUNTIME, "gnuplot wrote no %s (see %s/gnuplot.log)", png, dir);
     }
     return SB_OK;
@@ -424,11 +134,25 @@ static sb_rc check_pngs(const char *dir, const chart *charts, sb_err *err)
 
 /* ------------------------------------------------------------ the page */
 
-static void html_table(sbuf *b, const sb_vset *s, const size_t *order)
+/* A verdict's marks as badges: "pass" or "FAIL", then "noisy", "suspect";
+ * classes m-pass, m-fail, m-noisy, m-suspect (coloured as in the charts). */
+static void html_marks(sbuf *b, unsigned marks)
+{
+    sb_printf(b, "<span class=\"m-%s\">%s</span>", marks & SB_MARK_FAIL ? "fail" : "pass",
+              marks & SB_MARK_FAIL ? "FAIL" : "pass");
+    if (marks & SB_MARK_NOISY)
+        sb_printf(b, " <span class=\"m-noisy\">noisy</span>");
+    if (marks & SB_MARK_SUSPECT)
+        sb_printf(b, " <span class=\"m-suspect\">suspect</span>");
+}
+
+/* The table, with a first column the text formats do not have: each row's
+ * marks, and "charted" on the row the bar charts plot for its key. */
+static void html_table(sbuf *b, const sb_vset *s, const size_t *order, const int *latest)
 {
     int first = sb_report_several_runs(s) ? COL_RUN : COL_WORKLOAD;
     char cells[NCOLS][SB_REPORT_CELL];
-    sb_printf(b, "<table>\n<thead><tr>");
+    sb_printf(b, "<div class=\"tablewrap\"><table>\n<thead><tr><th>mark</th>");
     for (int c = first; c < NCOLS; c++) {
         sb_printf(b, "<th%s>", SB_REPORT_COLS[c].right ? " class=\"num\"" : "");
         html_escape(b, SB_REPORT_COLS[c].head);
@@ -437,37 +161,59 @@ static void html_table(sbuf *b, const sb_vset *s, const size_t *order)
     sb_printf(b, "</tr></thead>\n<tbody>\n");
     for (size_t i = 0; i < s->n; i++) {
         const sb_vrec *v = &s->items[order[i]];
+        unsigned marks = sb_report_marks(v);
         sb_report_row_cells(v, cells);
-        sb_printf(b, "<tr class=\"%s%s\" title=\"", strcmp(v->verdict, "pass") == 0 ? "pass" : "fail",
-                  v->timing.noisy == 1 ? " noisy" : "");
+        sb_printf(b, "<tr class=\"%s%s%s%s\" title=\"", marks & SB_MARK_FAIL ? "fail" : "pass",
+                  marks & SB_MARK_NOISY ? " noisy" : "", marks & SB_MARK_SUSPECT ? " suspect" : "",
+                  latest[i] ? " charted" : "");
         html_escape(b, v->path);
-        sb_printf(b, "\">");
+        sb_printf(b, "\"><td class=\"mark\">");
+        html_marks(b, marks);
+        if (latest[i])
+            sb_printf(b, " <span class=\"charted\">charted</span>");
+        sb_printf(b, "</td>");
         for (int c = first; c < NCOLS; c++) {
-            sb_printf(b, "<td%s>", SB_REPORT_COLS[c].right ? " class=\"num\"" : "");
+            const char *cls = SB_REPORT_COLS[c].right ? "num" : "";
+            if (c == COL_EFF && (marks & SB_MARK_SUSPECT))
+                cls = "num warn";
+            if (c == COL_DEVICE && v->device_null && strcmp(v->backend, "host") != 0)
+                cls = "warn";
+            sb_printf(b, "<td%s%s%s>", *cls ? " class=\"" : "", cls, *cls ? "\"" : "");
             html_escape(b, cells[c]);
             sb_printf(b, "</td>");
         }
         sb_printf(b, "</tr>\n");
     }
-    sb_printf(b, "</tbody>\n</table>\n");
+    sb_printf(b, "</tbody>\n</table></div>\n");
 }
 
 /* The page's head (inline CSS) and its opening note: what was read, when,
- * and how to read rows/s. */
+ * and how to read rows/s and the marks. */
 static void html_head(sbuf *b, const char *const *paths, int npaths, size_t nverdicts)
 {
+    static const char *const cls[] = {"pass", "noisy", "suspect", "fail"};
     char now[32];
     sb_format_date((int64_t)time(NULL), now, sizeof now);
     sb_printf(b,
               "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
               "<title>saebench report</title>\n<style>\n"
-              "body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }\n"
+              "body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1300px; color: #222; padding: 0 1em; }\n"
               "h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #ddd; }\n"
               "table { border-collapse: collapse; font: 12px/1.3 ui-monospace, monospace; }\n"
               "th, td { padding: 3px 8px; border-bottom: 1px solid #e4e4e4; text-align: left; white-space: nowrap; }\n"
               "th { background: #f3f3f3; } td.num, th.num { text-align: right; }\n"
-              "tr.fail td { background: #fbe9e9; } tr.noisy td:last-child { color: #a05a00; font-weight: bold; }\n"
+              "tr.fail td { background: #fbe9e9; } tr.noisy td:last-child { color: %s; font-weight: bold; }\n"
+              ".tablewrap { overflow-x: auto; }\n"
+              "td.warn { color: %s; font-weight: bold; }\n"
+              ".mark span { font-weight: bold; } .charted { color: #555; font-weight: normal !important; }\n",
+              sb_report_mark_rgb("noisy"), sb_report_mark_rgb("suspect"));
+    for (size_t k = 0; k < sizeof cls / sizeof cls[0]; k++)
+        sb_printf(b, ".m-%s { color: %s; }\n", cls[k], sb_report_mark_rgb(cls[k]));
+    sb_printf(b,
               "img { max-width: 100%%; border: 1px solid #ddd; } .note { color: #555; }\n"
+              ".history { display: grid; grid-template-columns: repeat(auto-fill, minmax(600px, 1fr)); gap: 1em; }\n"
+              "figure { margin: 0; } figcaption { font-size: 12px; color: #444; }\n"
+              "figcaption b { display: block; color: #222; }\n"
               "</style>\n</head>\n<body>\n<h1>saebench report</h1>\n<p class=\"note\">");
     sb_printf(b, "%zu verdict%s from ", nverdicts, nverdicts == 1 ? "" : "s");
     for (int i = 0; i < npaths; i++) {
@@ -479,24 +225,71 @@ static void html_head(sbuf *b, const char *const *paths, int npaths, size_t nver
     sb_printf(b,
               "rows/s is labelled by what measured it: <em>engaged</em> is a device number from an engaged run; "
               "<em>host</em> is a host measurement and never a device number. Fields: docs/verdict.md. "
-              "The table as CSV: <a href=\"report.csv\">report.csv</a>.</p>\n");
+              "The table as CSV: <a href=\"report.csv\">report.csv</a>.</p>\n"
+              "<p class=\"note\">Marks, in the table and on every charted number: ");
+    html_marks(b, 0);
+    sb_printf(b, " the verdict passed; ");
+    html_marks(b, SB_MARK_FAIL);
+    sb_printf(b, " it failed (a gate, or nothing measured); <span class=\"m-noisy\">noisy</span> its timing is "
+                 "noisy (timing.noisy); <span class=\"m-suspect\">suspect</span> its roofline efficiency is above "
+                 "100%%, faster than its bound, so a ceiling or a timing is wrong (roofline.suspect). "
+                 "<span class=\"charted\">charted</span>: the row the bar charts plot for its key (the newest that "
+                 "measured something).</p>\n");
 }
 
-/* One section per chart: its image, or why there is none; then the page's end. */
-static void html_charts(sbuf *b, const chart *charts)
+/* One section per chart kind: how to read it, then its images (or why there
+ * are none); then the page's end. */
+static void html_charts(sbuf *b, const sb_charts *charts)
 {
-    for (int k = 0; k < NCHARTS; k++) {
-        sb_printf(b, "<h2>%s</h2>\n", charts[k].title);
-        if (charts[k].made)
-            sb_printf(b, "<p><img src=\"%s\" alt=\"%s\"></p>\n", charts[k].png, charts[k].alt);
-        else
-            sb_printf(b, "<p class=\"note\">%s</p>\n", charts[k].none);
+    for (int k = 0; k < SB_NCHART_SECTIONS; k++) {
+        const sb_chart_section *sec = &SB_CHART_SECTIONS[k];
+        size_t shown = 0;
+        sb_printf(b, "<h2>%s</h2>\n", sec->title);
+        for (size_t i = 0; i < charts->n; i++)
+            shown += charts->items[i].section == k;
+        if (!shown) {
+            sb_printf(b, "<p class=\"note\">%s</p>\n", sec->none);
+            continue;
+        }
+        sb_printf(b, "<p class=\"note\">");
+        html_escape(b, sec->how);
+        sb_printf(b, "</p>\n%s", k == SB_CHART_HISTORY ? "<div class=\"history\">\n" : "");
+        for (size_t i = 0; i < charts->n; i++) {
+            const sb_chart *c = &charts->items[i];
+            if (c->section != k)
+                continue;
+            sb_printf(b, "<figure id=\"%.*s\"><img src=\"%s\" alt=\"", (int)(strlen(c->png) - 4), c->png, c->png);
+            html_escape(b, c->alt);
+            sb_printf(b, "\">");
+            if (c->heading[0] || c->caption) {
+                sb_printf(b, "<figcaption>");
+                if (c->heading[0]) {
+                    sb_printf(b, "<b>");
+                    html_escape(b, c->heading);
+                    sb_printf(b, "</b>");
+                }
+                if (c->caption)
+                    html_escape(b, c->caption);
+                sb_printf(b, "</figcaption>");
+            }
+            sb_printf(b, "</figure>\n");
+        }
+        if (k == SB_CHART_HISTORY) {
+            sb_printf(b, "</div>\n");
+            if (charts->single && charts->single[0]) {
+                sb_printf(b, "<p class=\"note\">One verdict only, no history: ");
+                html_escape(b, charts->single);
+                sb_printf(b, ".</p>\n");
+            }
+        }
     }
     sb_printf(b, "<p class=\"note\">Charts drawn by gnuplot from <code>*.dat</code> with <code>charts.gp</code> "
                  "in this directory.</p>\n</body>\n</html>\n");
 }
 
-/* The marker that says saebench made the folder, and every file it writes. */
+/* The marker that says saebench made the folder, and every file it writes
+ * besides the history charts (sb_report_chart_file); history.png is an older
+ * page's, removed when a new page replaces it. */
 #define REPORT_MARKER ".saebench-report"
 static const char *const REPORT_FILES[] = {
     REPORT_MARKER, "index.html", "report.csv", "throughput.dat", "residency.dat", "phases.dat", "history.dat",
@@ -509,7 +302,7 @@ static int report_file(const char *name)
     for (size_t i = 0; i < NREPORT_FILES; i++)
         if (strcmp(name, REPORT_FILES[i]) == 0)
             return 1;
-    return 0;
+    return sb_report_chart_file(name);
 }
 
 sb_rc sb_report_html_check(const char *dir, sb_err *err)
@@ -583,14 +376,21 @@ static sb_rc html_stage(const char *dir, char *stage, size_t len, sb_err *err)
     return write_in(stage, REPORT_MARKER, "saebench report folder: saebench replaces its files here", err);
 }
 
-/* Remove the staging folder and what saebench wrote in it. */
+/* Remove the staging folder and what saebench wrote in it (its files, each
+ * checked to be a regular file; the folder stays if anything else is left). */
 static void html_unstage(const char *stage)
 {
-    for (size_t i = 0; i < NREPORT_FILES; i++) {
+    DIR *d = opendir(stage);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
         char p[8192];
-        snprintf(p, sizeof p, "%s/%s", stage, REPORT_FILES[i]);
-        unlink(p);
+        struct stat st;
+        snprintf(p, sizeof p, "%s/%s", stage, e->d_name);
+        if (report_file(e->d_name) && lstat(p, &st) == 0 && S_ISREG(st.st_mode))
+            unlink(p);
     }
+    if (d)
+        closedir(d);
     rmdir(stage);
 }
 
@@ -651,26 +451,12 @@ sb_rc sb_report_html(const char *dir, const char *const *paths, int npaths, cons
 static sb_rc html_build(const char *dir, const char *const *paths, int npaths, const sb_vset *s,
                         const size_t *order, sb_err *err)
 {
-    sb_rc rc;
     int *latest = sb_alloc(s->n, sizeof *latest, err);
     if (!latest)
         return SB_E_RUNTIME;
-    newest_per_key(s, order, latest);
-    chart charts[NCHARTS] = {
-        [CHART_THROUGHPUT] = {"throughput.png", "Throughput against the roofline",
-                              "bar chart: measured rows/s and the roofline bound rows/s of each shape and backend",
-                              "No verdict has a measured rows/s.", 0},
-        [CHART_RESIDENCY] = {"residency.png", "Residency speedup", "bar chart: re-upload over resident seconds per rep",
-                             "No verdict has a residency speedup (a re-upload phase).", 0},
-        [CHART_PHASES] = {"phases.png", "Per-phase breakdown", "bar chart: median seconds per rep of each timed phase",
-                          "No verdict has timing.phases.", 0},
-        [CHART_HISTORY] = {"history.png", "History across runs",
-                           "line chart: primary median seconds per rep of each key over run dates",
-                           "Only one run of each key: give several dated result sets "
-                           "(results/&lt;date&gt;/...) for a history.", 0},
-    };
-    rc = write_plot_inputs(dir, s, order, latest, charts, err);
-    free(latest);
+    sb_report_latest(s, order, latest);
+    sb_charts charts = {0};
+    sb_rc rc = sb_report_charts(dir, s, order, latest, &charts, err);
     if (!rc) {
         sbuf csv = {0};
         sb_report_csv(&csv, s, order);
@@ -680,15 +466,16 @@ static sb_rc html_build(const char *dir, const char *const *paths, int npaths, c
     if (!rc)
         rc = run_gnuplot(dir, err);
     if (!rc)
-        rc = check_pngs(dir, charts, err);
-    if (rc)
-        return rc;
-
-    sbuf page = {0};
-    html_head(&page, paths, npaths, s->n);
-    html_table(&page, s, order);
-    html_charts(&page, charts);
-    rc = write_buf(dir, "index.html", &page, err);
-    free(page.p);
+        rc = check_pngs(dir, &charts, err);
+    if (!rc) {
+        sbuf page = {0};
+        html_head(&page, paths, npaths, s->n);
+        html_table(&page, s, order, latest);
+        html_charts(&page, &charts);
+        rc = write_buf(dir, "index.html", &page, err);
+        free(page.p);
+    }
+    sb_charts_free(&charts);
+    free(latest);
     return rc;
 }

@@ -56,17 +56,52 @@ static void failed_gates(const sb_vrec *v, char *buf, size_t len, const char *se
     }
 }
 
+int sb_report_suspect(const sb_vrec *v)
+{
+    return v->roofline_suspect == 1 || (v->roofline_suspect == -1 && v->efficiency > 1);
+}
+
+unsigned sb_report_marks(const sb_vrec *v)
+{
+    return (strcmp(v->verdict, "pass") != 0 ? SB_MARK_FAIL : 0u) | (v->timing.noisy == 1 ? SB_MARK_NOISY : 0u) |
+           (sb_report_suspect(v) ? SB_MARK_SUSPECT : 0u);
+}
+
+void sb_report_marks_text(unsigned marks, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s", marks & SB_MARK_FAIL ? "FAIL" : "pass", marks & SB_MARK_NOISY ? " noisy" : "",
+             marks & SB_MARK_SUSPECT ? " suspect" : "");
+}
+
+const char *sb_report_mark_class(unsigned marks)
+{
+    return marks & SB_MARK_FAIL ? "fail" : marks & SB_MARK_SUSPECT ? "suspect" : marks & SB_MARK_NOISY ? "noisy" : "pass";
+}
+
+/* The device that ran; a run that asked for a device and got none has no
+ * device to name, and "host" would read as if the host had run it. On exit 3
+ * the backend is the one asked for and nothing ran (docs/verdict.md). */
+void sb_report_device(const sb_vrec *v, char *buf, size_t len)
+{
+    if (v->device_null && strcmp(v->backend, "host") != 0)
+        snprintf(buf, len, "%s requested, not engaged%s", v->backend, v->exit_code == 3 ? ": nothing ran" : "");
+    else
+        snprintf(buf, len, "%s", v->device);
+}
+
 void sb_report_row_cells(const sb_vrec *v, char cells[NCOLS][CELL])
 {
     snprintf(cells[COL_RUN], CELL, "%s", v->run);
     snprintf(cells[COL_WORKLOAD], CELL, "%s", v->workload);
     snprintf(cells[COL_SHAPE], CELL, "%s", v->shape);
     snprintf(cells[COL_BACKEND], CELL, "%s", v->backend);
-    snprintf(cells[COL_DEVICE], CELL, "%s", v->device);
+    sb_report_device(v, cells[COL_DEVICE], CELL);
     fmt_g(v->measured_rows_per_s, "%.4g", cells[COL_ROWS]);
     snprintf(cells[COL_OF], CELL, "%s", measured_by(v));
     fmt_g(v->seconds_per_rep, "%.4g", cells[COL_SREP]);
-    fmt_g(100 * v->efficiency, "%.1f%%", cells[COL_EFF]);
+    /* Above 100% is faster than the bound: a ceiling or a timing is wrong. */
+    fmt_g(100 * v->efficiency, sb_report_suspect(v) ? "%.1f%% (suspect: above the roofline bound)" : "%.1f%%",
+          cells[COL_EFF]);
     fmt_g(v->parity_rel_err, "%.2e", cells[COL_PARITY]);
     size_t applied, passed;
     sb_vrec_gate_counts(v, &applied, &passed);
@@ -187,7 +222,7 @@ static const char CSV_HEADER[] =
     "run,date,path,workload,shape,backend,device,execution_path,engaged,measured_of,measured_rows_per_s,"
     "engaged_rows_per_s,seconds_per_rep,median_s,q1_s,q3_s,rel_iqr,rse_median,reps,noisy,roofline_bound_s,"
     "roofline_efficiency,residency_speedup,parity_rel_err,parity_pass,gates_passed,gates_applied,gates_failed,"
-    "target_status,verdict,exit_code,git\n";
+    "target_status,verdict,exit_code,git,roofline_suspect\n";
 
 static const char *tri(int x) { return x == 1 ? "true" : x == 0 ? "false" : ""; }
 
@@ -231,7 +266,8 @@ static void csv_row(sbuf *b, const sb_vrec *v)
     csv_field(b, v->target_status, 0);
     csv_field(b, v->verdict, 0);
     sb_printf(b, "%d,", v->exit_code);
-    csv_field(b, v->git, 1);
+    csv_field(b, v->git, 0);
+    csv_field(b, tri(v->roofline_suspect), 1);
 }
 
 void sb_report_csv(sbuf *b, const sb_vset *s, const size_t *order)
@@ -291,6 +327,7 @@ static cJSON *json_row(const sb_vrec *v)
     json_num(r, "residency_speedup", v->residency_speedup);
     json_num(r, "roofline_bound_s", v->bound_s);
     json_num(r, "roofline_efficiency", v->efficiency);
+    json_tri(r, "roofline_suspect", v->roofline_suspect);
     json_num(r, "parity_rel_err", v->parity_rel_err);
     json_tri(r, "parity_pass", v->parity_pass);
     size_t applied, passed;

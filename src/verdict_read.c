@@ -393,6 +393,7 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
             return rc;
     } else {
         snprintf(v->device, sizeof v->device, "host");
+        v->device_null = 1;
     }
     if ((rc = get_string(r, root, "execution_path", "execution_path", 0, v->execution_path,
                          sizeof v->execution_path)))
@@ -458,6 +459,8 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
             return rc;
         if ((rc = get_number(r, o, "efficiency", "roofline.efficiency", NUM_OPTIONAL, NUM_NULL_OK, 0,
                              &v->efficiency)))
+            return rc;
+        if ((rc = get_bool(r, o, "suspect", "roofline.suspect", 0, &v->roofline_suspect)))
             return rc;
     }
     if ((rc = get_object(r, root, "parity", "parity", 0, 0, &o)))
@@ -547,6 +550,7 @@ static void vrec_init(sb_vrec *v)
     v->measured_rows_per_s = v->engaged_rows_per_s = v->seconds_per_rep = NAN;
     v->residency_speedup = v->bound_s = v->efficiency = v->parity_rel_err = NAN;
     v->parity_pass = -1;
+    v->roofline_suspect = -1;
     v->dirty = -1;
     v->host_threads = -1;
 }

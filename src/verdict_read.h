@@ -66,6 +66,7 @@ typedef struct sb_vrec {
     char shape[128];          /* shape.name */
     char backend[64];
     char device[128];         /* device.name, or "host" when device is null */
+    int device_null;          /* device was null: no device ran (on exit 3, backend is the one asked for) */
     char execution_path[32];  /* "" when absent */
     int engaged;
 
@@ -78,6 +79,7 @@ typedef struct sb_vrec {
 
     double residency_speedup; /* NaN: residency null or absent */
     double bound_s, efficiency;
+    int roofline_suspect;     /* roofline.suspect: 1, 0, or -1 when absent (older files) */
     double parity_rel_err;
     int parity_pass;          /* -1: no parity section */
 

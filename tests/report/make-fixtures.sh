@@ -1,29 +1,18 @@
 #!/usr/bin/env bash
 # Regenerate the verdict fixtures of tests/report/ (checked in; run by hand).
 #   tests/report/make-fixtures.sh ./saebench
+#   tests/report/make-fixtures.sh --dashboard   only fixtures/dashboard*, from the
+#                                               checked-in base and failed (no binary)
 # Two real host runs (resident-solve tiny-primal, inner-loop tiny-arrow) and an
 # outer-seq run, then copies edited with jq into the cases run-report-tests.sh
 # asserts. Timing edits scale the primary timing, its phase, the samples and
 # the numbers derived from them together, so every copy stays a consistent
 # verdict (docs/verdict.schema.json still validates all but the broken ones).
 set -euo pipefail
-[ $# -eq 1 ] || { echo "usage: $0 BINARY" >&2; exit 2; }
-BIN=$(realpath "$1")
+[ $# -eq 1 ] || { echo "usage: $0 BINARY | --dashboard" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 FX="$HERE/fixtures"
 cd "$HERE/../.."
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT # the scratch folder made above with mktemp
-
-"$BIN" resident-solve --shape tiny-primal --backend host --reps 8 --quiet --out "$TMP/rs.json"
-"$BIN" inner-loop --shape tiny-arrow --backend host --reps 8 --quiet --out "$TMP/il.json"
-"$BIN" outer-seq --shape tiny-arrow --backend host --reps 8 --quiet --out "$TMP/os.json"
-# No GPU here: --backend cuda writes the exit-3 verdict (nothing ran).
-"$BIN" resident-solve --shape tiny-primal --backend cuda --reps 8 --quiet --out "$TMP/rs-cuda.json" || [ $? -eq 3 ]
-
-rm -rf "$FX" # the fixture folder this script generates (tracked; regenerated whole)
-mkdir -p "$FX"/{base,regression,improvement,noise,gate-flipped,missing,failed,broken}
-mkdir -p "$FX/history/2026-11-20T10-00-00" "$FX/history/2026-11-24T10-00-00"
 
 # scale(f): every time of the primary phase (and its copy in timing.phases) x f.
 SCALE='
@@ -36,6 +25,67 @@ def scale(f): .timing |= scale_t(f)
   | .roofline.efficiency /= f
   | if .residency then .residency.resident_s *= f
       | .residency.speedup = .residency.reupload_s / .residency.resident_s else . end;'
+
+# The dashboard's marks (run-dashboard-test.sh, run-report-tests.sh), as /3
+# verdicts with created and tool.git, made from base and failed:
+#   dashboard/        resident-solve tiny-primal host: 4 dated runs, the 4th 2.37x
+#                     the 3rd's time (+137%, what compare flags) and failing RS-002
+#                     (exit 1), the 2nd noisy; inner-loop tiny-arrow: 2 runs, the
+#                     newest with roofline efficiency 154.8% (suspect); the exit-3
+#                     cuda verdict (device null: nothing ran)
+#   dashboard-clean/  the same, but the 4th run 1.01x and passing, and the newest
+#                     inner-loop as measured (58% efficiency): no FAIL, no suspect,
+#                     no change point on a charted number (the negative control)
+dashboard_fixtures() {
+    local d day
+    rm -rf "$FX/dashboard" "$FX/dashboard-clean" # the two folders this function generates
+    # run SRC DAY GIT FILTER: SRC as a /3 verdict created DAY at 10:00, built from GIT.
+    run() {
+        jq "$SCALE"' .schema = "saebench.verdict/3" | .created = "2026-12-\($day)T10:00:00Z"
+            | .tool.git = $git | .tool.dirty = ($git | endswith("-dirty")) | '"$4" \
+            --arg day "$2" --arg git "$3" "$1"
+    }
+    RSB=$FX/base/resident-solve-tiny-primal.json
+    ILB=$FX/base/inner-loop-tiny-arrow.json
+    for d in dashboard dashboard-clean; do
+        for day in 01 02 03 04; do mkdir -p "$FX/$d/2026-12-${day}T10-00-00"; done
+        run "$RSB" 01 1111aaaa2222 'scale(1)' > "$FX/$d/2026-12-01T10-00-00/resident-solve-tiny-primal.json"
+        run "$RSB" 02 3333bbbb4444 'scale(1.03) | .timing.noisy = true' > "$FX/$d/2026-12-02T10-00-00/resident-solve-tiny-primal.json"
+        run "$RSB" 03 3333bbbb4444 'scale(1)' > "$FX/$d/2026-12-03T10-00-00/resident-solve-tiny-primal.json"
+        run "$ILB" 01 1111aaaa2222 '.' > "$FX/$d/2026-12-01T10-00-00/inner-loop-tiny-arrow.json"
+        run "$FX/failed/resident-solve-tiny-primal-cuda-exit3.json" 04 5555cccc6666-dirty '.' \
+            > "$FX/$d/2026-12-04T10-00-00/resident-solve-tiny-primal-cuda-exit3.json"
+    done
+    d=$FX/dashboard/2026-12-04T10-00-00
+    run "$RSB" 04 5555cccc6666-dirty 'scale(2.37)
+        | (.gates[] | select(.id == "RS-002")) |= (.value = 2e-9 | .pass = false)
+        | .verdict = "fail" | .exit_code = 1' > "$d/resident-solve-tiny-primal.json"
+    run "$ILB" 04 5555cccc6666-dirty '.roofline.bound_s = 1.548 * .timing.median_s
+        | .roofline.bound_rows_per_s = .roofline.bound_rows_per_s * .roofline.efficiency / 1.548
+        | .roofline.efficiency = 1.548 | .roofline.suspect = true' > "$d/inner-loop-tiny-arrow.json"
+    d=$FX/dashboard-clean/2026-12-04T10-00-00
+    run "$RSB" 04 5555cccc6666-dirty 'scale(1.01)' > "$d/resident-solve-tiny-primal.json"
+    run "$ILB" 04 5555cccc6666-dirty '.roofline.suspect = false' > "$d/inner-loop-tiny-arrow.json"
+}
+if [ "$1" = --dashboard ]; then
+    dashboard_fixtures
+    echo "fixtures written to $FX/dashboard and $FX/dashboard-clean"
+    exit 0
+fi
+
+BIN=$(realpath "$1")
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT # the scratch folder made above with mktemp
+
+"$BIN" resident-solve --shape tiny-primal --backend host --reps 8 --quiet --out "$TMP/rs.json"
+"$BIN" inner-loop --shape tiny-arrow --backend host --reps 8 --quiet --out "$TMP/il.json"
+"$BIN" outer-seq --shape tiny-arrow --backend host --reps 8 --quiet --out "$TMP/os.json"
+# No GPU here: --backend cuda writes the exit-3 verdict (nothing ran).
+"$BIN" resident-solve --shape tiny-primal --backend cuda --reps 8 --quiet --out "$TMP/rs-cuda.json" || [ $? -eq 3 ]
+
+rm -rf "$FX" # the fixture folder this script generates (tracked; regenerated whole)
+mkdir -p "$FX"/{base,regression,improvement,noise,gate-flipped,missing,failed,broken}
+mkdir -p "$FX/history/2026-11-20T10-00-00" "$FX/history/2026-11-24T10-00-00"
 
 cp "$TMP/rs.json" "$FX/base/resident-solve-tiny-primal.json"
 cp "$TMP/il.json" "$FX/base/inner-loop-tiny-arrow.json"
@@ -91,4 +141,5 @@ head -c 700 "$TMP/rs.json" > "$FX/broken/malformed.json"
 jq '.schema = "saebench.verdict/5"' "$TMP/rs.json" > "$FX/broken/schema-v5.json"
 jq '.timing.median_s = "fast"' "$TMP/rs.json" > "$FX/broken/bad-type.json"
 jq -c . "$TMP/rs.json" | sed 's/"rel_iqr":[0-9.e+-]*/"rel_iqr":1e999/' > "$FX/broken/not-finite.json"
+dashboard_fixtures
 echo "fixtures written to $FX"

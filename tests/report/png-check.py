@@ -3,6 +3,9 @@
 
     png-check.py [--min-ink PCT] [--min-colours N] [--size WxH] FILE...
     png-check.py --expect-blank FILE        exit 0 only if FILE is blank (a negative control)
+    png-check.py --has RRGGBB[:N] FILE...   also: at least N pixels (default 20) of exactly that
+                                            colour (a chart's mark: its bar or symbol)
+    png-check.py --lacks RRGGBB FILE...     also: no pixel of exactly that colour
 
 Per file: the PNG signature, every chunk's CRC, IHDR, IDAT and IEND present, the pixel
 data inflates to exactly height x (1 + row bytes) and every row's filter is undone. Then
@@ -94,12 +97,31 @@ def ink(rows, ch):
     return len(counts), 100.0 * (total - bg) / total
 
 
+def colour_count(rows, ch, rgb):
+    """Pixels of exactly the colour rgb (3 bytes), alpha ignored."""
+    n = 0
+    for row in rows:
+        for i in range(0, len(row), ch):
+            if row[i:i + 3] == rgb:
+                n += 1
+    return n
+
+
+def parse_colour(text):
+    hexpart, _, need = text.partition(':')
+    if len(hexpart) != 6:
+        raise argparse.ArgumentTypeError('colour %r is not RRGGBB' % text)
+    return bytes.fromhex(hexpart), int(need) if need else 20
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--min-ink', type=float, default=0.5)
     ap.add_argument('--min-colours', type=int, default=8)
     ap.add_argument('--size')
     ap.add_argument('--expect-blank', action='store_true')
+    ap.add_argument('--has', type=parse_colour, action='append', default=[])
+    ap.add_argument('--lacks', type=parse_colour, action='append', default=[])
     ap.add_argument('files', nargs='+')
     a = ap.parse_args()
     failed = 0
@@ -120,6 +142,19 @@ def main():
                     problems.append('not blank')
             elif a.expect_blank:
                 problems.append('cannot tell (not an 8-bit image)')
+            if (a.has or a.lacks) and (rows is None or ch < 3):
+                problems.append('cannot count colours (not an 8-bit RGB image)')
+            elif a.has or a.lacks:
+                for rgb, need in a.has:
+                    n = colour_count(rows, ch, rgb)
+                    desc += ', #%s: %d px' % (rgb.hex(), n)
+                    if n < need:
+                        problems.append('fewer than %d pixels of #%s' % (need, rgb.hex()))
+                for rgb, _ in a.lacks:
+                    n = colour_count(rows, ch, rgb)
+                    desc += ', #%s: %d px' % (rgb.hex(), n)
+                    if n:
+                        problems.append('%d pixels of #%s, expected none' % (n, rgb.hex()))
         except (OSError, ValueError, zlib.error) as e:
             problems, desc = [str(e)], 'unreadable'
         if problems:

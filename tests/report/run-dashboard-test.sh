@@ -6,7 +6,8 @@
 #
 # Dashboards checked: one generated now from the checked-in verdict fixtures
 # (tests/report/fixtures/history, base and failed: two dated runs, a failed run; every
-# chart), and the committed docs/example-report/ as it is (copied, never rewritten).
+# chart), the committed docs/example-report/ as it is (copied, never rewritten), and the
+# pages of fixtures/dashboard and dashboard-clean (the marks, below).
 # For each, under build/dashboard-test/:
 #  - files: every <img src> of index.html exists and is a whole PNG (signature, chunk CRCs,
 #    pixel data inflates and unfilters) that is not blank (tests/report/png-check.py);
@@ -19,6 +20,12 @@
 #    whole PNG of the window's size that is not blank.
 # Negative controls prove the checks can fail: the probe copy with one chart renamed
 # away must report it broken, and the screenshot of an empty page must be called blank.
+# The marks: in the page of fixtures/dashboard, the probe must find the charted FAIL row,
+# the suspect row and its warned efficiency, the captions naming [FAIL], one history chart
+# per key with its runs in order and one change point, and the exit-3 cuda row's device
+# text; its charts must hold the FAIL and suspect colours (png-check.py --has). The page of
+# fixtures/dashboard-clean must show none of these marks and no chart of it either colour
+# (--lacks); the probe must count no FAIL once the badges are renamed away.
 #
 # Installs chromium (Debian, --no-install-recommends, apt output in a log file) when no
 # Chromium is found (CHROMIUM=PATH picks one); gnuplot-nox too when gnuplot is missing.
@@ -89,9 +96,19 @@ bad() {
 
 # make_probe INDEX OUT: INDEX with onerror marks on every <img> and the load-time probe.
 # The probe's line: PROBE imgs=N loaded=N broken=SRC,... rows=N text=N sizes=WxH,...
+#   failcharted=N suspectcharted=N (charted rows with that mark) suspectwarn=N (warned
+#   efficiency cells) capfail=N (captions naming a [FAIL...] verdict) hist=N (history
+#   images loaded) histruns=1-2,1-2-3-4 (run numbers in each history caption, in order)
+#   changes=N (captions with a change point) cudadev=TEXT,... (device cells of cuda rows)
 make_probe() {
     sed -e 's|<img |<img onerror="this.setAttribute('"'"'data-broken'"'"','"'"'1'"'"')" |g' \
         -e 's|</body>|<script>\
+function cuda_devices() {\
+  var head = [].map.call(document.querySelectorAll("table thead th"), function (h) { return h.textContent; });\
+  var b = head.indexOf("backend"), d = head.indexOf("device");\
+  return [].filter.call(document.querySelectorAll("table tbody tr"), function (r) { return r.cells[b].textContent === "cuda"; })\
+    .map(function (r) { return r.cells[d].textContent.replace(/ /g, "_"); });\
+}\
 window.addEventListener("load", function () {\
   var im = [].slice.call(document.images);\
   var broken = im.filter(function (i) { return !i.complete \|\| i.naturalWidth === 0; });\
@@ -101,7 +118,17 @@ window.addEventListener("load", function () {\
     " broken=" + broken.map(function (i) { return i.getAttribute("src"); }).join(",") +\
     " rows=" + document.querySelectorAll("table tbody tr").length +\
     " text=" + document.body.innerText.length +\
-    " sizes=" + im.map(function (i) { return i.naturalWidth + "x" + i.naturalHeight; }).join(",");\
+    " sizes=" + im.map(function (i) { return i.naturalWidth + "x" + i.naturalHeight; }).join(",") +\
+    " failcharted=" + document.querySelectorAll("tr.charted td.mark .m-fail").length +\
+    " suspectcharted=" + document.querySelectorAll("tr.charted td.mark .m-suspect").length +\
+    " suspectwarn=" + [].filter.call(document.querySelectorAll("td.warn"), function (c) { return c.textContent.indexOf("(suspect:") >= 0; }).length +\
+    " capfail=" + [].filter.call(document.querySelectorAll("figcaption"), function (c) { return c.textContent.indexOf(" [FAIL") >= 0; }).length +\
+    " hist=" + [].filter.call(document.querySelectorAll("figure[id^=history-] img"), function (i) { return i.naturalWidth > 0; }).length +\
+    " histruns=" + [].map.call(document.querySelectorAll("figure[id^=history-] figcaption"), function (c) {\
+        var m = c.textContent.match(/(: \|; )[0-9]+ (pass\|FAIL)/g) \|\| [];\
+        return m.map(function (x) { return x.replace(/^(: \|; )/, "").split(" ")[0]; }).join("-"); }).join(",") +\
+    " changes=" + [].filter.call(document.querySelectorAll("figcaption"), function (c) { return c.textContent.indexOf("compare flags a regression") >= 0; }).length +\
+    " cudadev=" + cuda_devices().join(",");\
   document.body.appendChild(p);\
 });\
 </script>\
@@ -200,6 +227,73 @@ if png_out=$("$PY" "$ROOT/tests/report/png-check.py" --expect-blank "$W/blank.pn
     ok "control: the screenshot of an empty page is called blank (${png_out#*: })"
 else
     bad "control: an empty page's screenshot is blank" "$png_out"
+fi
+
+# ---------------------------------------------------------------- the marks
+# Pages from tests/report/fixtures/dashboard (the newest resident-solve run fails RS-002 and
+# is 2.37x slower than the one before, the newest inner-loop has a suspect roofline, an
+# exit-3 cuda verdict) and from dashboard-clean (the same runs, nothing failing or suspect
+# charted): the marks must show in the rendered page and in the charts, and must not show
+# where nothing calls for them.
+FAIL_RGB=c62828
+SUSPECT_RGB=7b1fa2
+for set in dashboard dashboard-clean; do
+    "$BIN" report "tests/report/fixtures/$set" --html "$W/gen-$set" --out "$W/gen-$set.txt" 2>"$W/report.err" ||
+        { bad "saebench report --html on fixtures/$set" "$(cat "$W/report.err")"; continue; }
+    check_dashboard "$set" "$W/gen-$set"
+done
+# marks NAME: the probe of $W/NAME (already dumped by check_dashboard) and the charts' colours.
+marks() {
+    local d=$W/$1
+    probe "$d" probe.html
+    P_FAIL=$(field failcharted) P_SUSPECT=$(field suspectcharted) P_WARN=$(field suspectwarn)
+    P_CAPFAIL=$(field capfail) P_HIST=$(field hist) P_RUNS=$(field histruns) P_CHANGES=$(field changes)
+    P_CUDA=$(field cudadev)
+}
+if [ -s "$W/dashboard/index.html" ] && [ -s "$W/dashboard-clean/index.html" ]; then
+    marks dashboard
+    if [ "$P_FAIL" = 1 ] && [ "$P_CAPFAIL" = 2 ]; then
+        ok "dashboard: in chromium the charted FAIL row has its mark, and the throughput and phase captions name [FAIL]"
+    else
+        bad "dashboard: the FAIL mark shows in chromium" "$PROBE"
+    fi
+    [ "$P_SUSPECT" = 1 ] && [ "$P_WARN" = 1 ] &&
+        ok "dashboard: in chromium the suspect roofline is marked on its charted row and warned in its cell" ||
+        bad "dashboard: the suspect mark and warning show in chromium" "$PROBE"
+    [ "$P_HIST" = 2 ] && [ "$P_RUNS" = "1-2,1-2-3-4" ] && [ "$P_CHANGES" = 1 ] &&
+        ok "dashboard: in chromium one history chart per key loaded (2), its runs in order (1-2, 1-2-3-4), one change point" ||
+        bad "dashboard: history per key in run order" "$PROBE"
+    [ "$P_CUDA" = "cuda_requested,_not_engaged:_nothing_ran" ] &&
+        ok "dashboard: in chromium the exit-3 cuda row reads 'cuda requested, not engaged: nothing ran'" ||
+        bad "dashboard: the exit-3 device cell" "$PROBE"
+    if png_out=$("$PY" tests/report/png-check.py --has "$FAIL_RGB:2000" --has "$SUSPECT_RGB:2000" "$W/dashboard/throughput.png") &&
+        png2=$("$PY" tests/report/png-check.py --has "$FAIL_RGB" --has "$SUSPECT_RGB" "$W/dashboard/phases.png") &&
+        png3=$("$PY" tests/report/png-check.py --has "$FAIL_RGB:100" "$W/dashboard/history-002.png"); then
+        ok "dashboard: the FAIL and suspect colours are drawn: the throughput bars, the phase symbols, history-002's FAIL point and change line"
+    else
+        bad "dashboard: the mark colours are drawn" "$png_out" "${png2:-}" "${png3:-}"
+    fi
+
+    marks dashboard-clean
+    [ "$P_FAIL" = 0 ] && [ "$P_CAPFAIL" = 0 ] && [ "$P_SUSPECT" = 0 ] && [ "$P_WARN" = 0 ] && [ "$P_CHANGES" = 0 ] &&
+        [ "$P_HIST" = 2 ] && [ "$P_RUNS" = "1-2,1-2-3-4" ] &&
+        ok "control: the clean page has no charted FAIL or suspect mark, no warning, no change point (history still per key)" ||
+        bad "control: the clean page shows no marks" "$PROBE"
+    if png_out=$("$PY" tests/report/png-check.py --lacks "$FAIL_RGB" --lacks "$SUSPECT_RGB" "$W"/dashboard-clean/*.png); then
+        ok "control: no chart of the clean page has a FAIL or suspect colour ($(printf '%s\n' "$png_out" | wc -l) charts)"
+    else
+        bad "control: the clean page's charts have no mark colour" "$png_out"
+    fi
+    # The checks themselves can fail: the probe counts the marks in the DOM, and a chart
+    # without the colour is caught.
+    d=$W/dashboard
+    sed 's/class="m-fail"/class="m-gone"/g' "$d/probe.html" >"$d/probe-nomark.html"
+    probe "$d" probe-nomark.html
+    [ "$(field failcharted)" = 0 ] && ok "control: with the FAIL badges renamed away, the probe counts no charted FAIL" ||
+        bad "control: the probe's FAIL count follows the DOM" "$PROBE"
+    ! "$PY" tests/report/png-check.py --has "$FAIL_RGB:2000" "$W/dashboard-clean/throughput.png" >/dev/null &&
+        ok "control: the FAIL-colour check fails on a throughput chart without a failing bar" ||
+        bad "control: the FAIL-colour check can fail"
 fi
 
 echo "dashboard-test: $PASSED passed, $FAILED failed in $((SECONDS - t0)) s (screenshots in build/dashboard-test/)"

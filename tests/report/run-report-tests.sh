@@ -285,6 +285,36 @@ if expect_exit 0 "a fresh verdict/4 run" -- "$BIN" resident-solve --shape tiny-p
     expect_exit 0 "compare: /2 base against a /4 candidate" -- "${CMP[@]}" $F/base/$RS "$WORK/v4/resident-solve-tiny-primal.json"
     expect_exit 0 "compare: /3 base against a /4 candidate" -- "${CMP[@]}" "$WORK/v3.json" "$WORK/v4/resident-solve-tiny-primal.json"
 fi
+# ---- the marks the dashboard shows, in the table of every format (fixtures/dashboard:
+# a suspect roofline, an exit-3 cuda row; dashboard-clean: neither suspect nor failing)
+D=$F/dashboard
+DC=$F/dashboard-clean
+if expect_exit 0 "report: the dashboard fixtures" -- "${REP[@]}" $D; then
+    grep -E -q '^2026-12-04T10-00-00 +inner-loop +tiny-arrow .* 154\.8% \(suspect: above the roofline bound\) ' "$OUTS" &&
+        ok "text: the suspect roofline efficiency carries its warning (154.8% (suspect: ...))" ||
+        bad "text: suspect efficiency warned" "$(cat "$OUTS")"
+    line=$(grep -E '^2026-12-01T10-00-00 +inner-loop +tiny-arrow ' "$OUTS")
+    [[ $line == *" 60.0% "* && $line != *suspect* ]] && ok "text: an efficiency under 100% has no warning" ||
+        bad "text: honest efficiency unwarned" "$line"
+    line=$(grep -E '^2026-12-04T10-00-00 +resident-solve +tiny-primal +cuda ' "$OUTS")
+    [[ $line == *" cuda requested, not engaged: nothing ran "* ]] &&
+        ok "text: the exit-3 cuda row says what was asked and that nothing ran" || bad "text: exit-3 device cell" "$line"
+fi
+if expect_exit 0 "report: the /2 exit-3 fixture" -- "${REP[@]}" $F/failed; then
+    ! grep -E -q '^resident-solve +tiny-primal +cuda +host ' "$OUTS" && grep -q 'cuda requested, not engaged: nothing ran' "$OUTS" &&
+        ok "text: a device row never says host (/2 verdict, device null)" || bad "text: /2 exit-3 device cell" "$(cat "$OUTS")"
+fi
+if expect_exit 0 "report --format json: roofline_suspect" -- "${REP[@]}" $D $DC $F/base --format json; then
+    check "json: roofline_suspect as the file has it (true, false, null when absent)" "$OUTS" \
+        '[.rows[] | select(.roofline_suspect == true) | .roofline_efficiency] == [1.548]
+         and ([.rows[] | select(.roofline_suspect == false)] | length) == 1
+         and all(.rows[] | select(.path | startswith("tests/report/fixtures/base")); .roofline_suspect == null)'
+fi
+if expect_exit 0 "report --format csv: roofline_suspect added last" -- "${REP[@]}" $D --format csv; then
+    head -n 1 "$OUTS" | grep -q '^run,date,path,workload,shape,backend,device,.*,target_status,verdict,exit_code,git,roofline_suspect$' &&
+        grep -q '2026-12-04T10-00-00/inner-loop-tiny-arrow.json,.*,true$' "$OUTS" &&
+        ok "csv: the existing columns, then roofline_suspect" || bad "csv: roofline_suspect column" "$(head -n 3 "$OUTS")"
+fi
 expect_exit 2 "report: no path" -- "${REP[@]}"
 expect_exit 2 "report: --format xml" -- "${REP[@]}" $F/base --format xml
 expect_exit 2 "report: unknown option" -- "${REP[@]}" $F/base --frobnicate
@@ -299,7 +329,11 @@ if command -v gnuplot >/dev/null 2>&1; then
     if expect_exit 0 "report --html DIR" -- "${REP[@]}" $F/history $F/base $F/failed --html "$H"; then
         [ -s "$H/index.html" ] && ok "index.html written" || bad "index.html written"
         mapfile -t imgs < <(grep -o '<img src="[^"]*"' "$H/index.html" | sed 's/<img src="//; s/"$//')
-        [ "${#imgs[@]}" -eq 4 ] && ok "index.html references 4 charts (throughput, residency, phases, history)" || bad "4 charts referenced" "${imgs[*]:-none}"
+        # 3 bar charts, and a history chart for each key with several verdicts: inner-loop
+        # (history, base) and resident-solve host (history, base, failed exit 4)
+        [ "${#imgs[@]}" -eq 5 ] && [ "${imgs[*]:3}" = "history-001.png history-002.png" ] &&
+            ok "index.html references 5 charts (throughput, residency, phases, a history per key with several verdicts)" ||
+            bad "5 charts referenced" "${imgs[*]:-none}"
         for img in "${imgs[@]}"; do
             if [ -s "$H/$img" ] && [ "$(head -c 8 "$H/$img" | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ]; then
                 ok "chart $img is a non-empty PNG"
@@ -312,8 +346,89 @@ if command -v gnuplot >/dev/null 2>&1; then
         [ -s "$H/charts.gp" ] && [ -s "$H/throughput.dat" ] && [ -s "$H/report.csv" ] && ok "data files and the gnuplot script beside it" || bad "data files and script"
     fi
     if expect_exit 0 "report --html with one run: no history chart" -- "${REP[@]}" $F/base --html "$WORK/one"; then
-        ! grep -q 'history.png' "$WORK/one/index.html" && grep -q 'Only one run of each key' "$WORK/one/index.html" &&
+        ! grep -q 'history-[0-9]*.png' "$WORK/one/index.html" && grep -q 'Only one verdict of each key' "$WORK/one/index.html" &&
             ok "one run: the page says why there is no history" || bad "one run: no history chart"
+    fi
+    # ---- the dashboard's marks, whiskers, phases and history (fixtures/dashboard), and
+    # the same page without a failing or suspect charted verdict (dashboard-clean)
+    DH="$WORK/dash"
+    DCH="$WORK/dash-clean"
+    if expect_exit 0 "report --html: the dashboard fixtures" -- "${REP[@]}" $D --html "$DH" &&
+        expect_exit 0 "report --html: the clean dashboard fixtures" -- "${REP[@]}" $DC --html "$DCH"; then
+        marks=$(awk -F'\t' '!/^#/ && NF { print $3 "|" $2 }' "$DH/throughput.dat")
+        [ "$marks" = $'suspect|inner-loop tiny-arrow host host [pass suspect]\nfail|resident-solve tiny-primal host host [FAIL]' ] &&
+            ok "throughput.dat: each bar's mark (suspect, fail) and its marks in words in the label" ||
+            bad "throughput.dat marks" "$marks"
+        marks=$(awk -F'\t' '!/^#/ && NF { print $3 "|" $2 }' "$DCH/throughput.dat")
+        [ "$marks" = $'pass|inner-loop tiny-arrow host host [pass]\npass|resident-solve tiny-primal host host [pass]' ] &&
+            ok "control: the clean set's bars are marked pass" || bad "clean throughput.dat marks" "$marks"
+        grep -q 'title "measured rows/s: FAIL"' "$DH/charts.gp" && grep -q 'title "measured rows/s: suspect"' "$DH/charts.gp" &&
+            grep -q 'title "verdict: FAIL"' "$DH/charts.gp" &&
+            ! grep -q 'FAIL\|suspect"' "$DCH/charts.gp" &&
+            ok "charts.gp: a legend entry per mark present (FAIL, suspect), none for marks absent" ||
+            bad "charts.gp legend entries" "$(grep -n 'title' "$DH/charts.gp" "$DCH/charts.gp")"
+        # Whiskers: rows per rep (n = 64) over q3_s and over q1_s of the charted verdict.
+        RS4=$D/2026-12-04T10-00-00/$RS
+        want=$(jq -r '"\(.shape.n / .timing.q3_s) \(.shape.n / .timing.q1_s)"' "$RS4")
+        got=$(awk -F'\t' '$2 ~ /^resident-solve/ { print $5, $6 }' "$DH/throughput.dat")
+        "$PY" -c 'import sys; w = [float(x) for x in sys.argv[1].split()]; g = [float(x) for x in sys.argv[2].split()]
+assert len(g) == 2 and all(abs(a / b - 1) < 1e-6 for a, b in zip(w, g)) and g[0] < g[1], (w, g)' "$want" "$got" &&
+            ok "throughput whiskers: rows per rep / q3_s and / q1_s ($got)" || bad "throughput whiskers" "want $want" "got $got"
+        grep -qF '"throughput.dat" using ($1-0.19):5:(0):($6-$5) with vectors nohead' "$DH/charts.gp" &&
+            grep -qF '"phases.dat" index 1 using ($1):4:(0):($5-$4) with vectors nohead' "$DH/charts.gp" &&
+            grep -qF '"history.dat" index 1 using ($1):4:(0):($5-$4) with vectors nohead' "$DH/charts.gp" &&
+            ok "charts.gp draws the whiskers from those columns (throughput, phases, history)" ||
+            bad "charts.gp whiskers" "$(grep -n 'vectors' "$DH/charts.gp")"
+        bars=$(awk -F'\t' 'BEGIN { b = 0 } /^$/ { b++ } !/^#/ && NF && b >= 2 && $1 < 1.5 { printf "%s:%s ", $2, ($5 >= $3 && $3 >= $4 && $4 > 0) }' "$DH/phases.dat")
+        [ "$bars" = "0:1 1:1 2:1 " ] && grep -q 'phase (0 resident, 1 reupload, 2 frame_build)' "$DH/phases.dat" &&
+            ok "phases.dat: inner-loop's three phases (resident, reupload, frame_build), each with 0 < q1 <= median <= q3" ||
+            bad "phases: every phase of the workload" "$bars" "$(cat "$DH/phases.dat")"
+        # History: one PNG per key with several verdicts, in run order, labelled by
+        # run, date and commit, linear around the data, the change point compare flags.
+        hist=$(cd "$DH" && ls history-*.png | tr '\n' ' ')
+        [ "$hist" = "history-001.png history-002.png " ] && ok "history: one chart per key with several verdicts ($hist)" ||
+            bad "history charts per key" "$hist"
+        sec=$(awk '/^# ---- history-002.png/ { on = 1; next } /^# ---- / { on = 0 } on' "$DH/charts.gp")
+        grep -qF 'set xtics nomirror font ",8" ("1\n2026-12-01\n1111aaa" 1, "2\n2026-12-02\n3333bbb" 2, "3\n2026-12-03\n3333bbb" 3, "4\n2026-12-04\n5555ccc*" 4)' <<<"$sec" &&
+            grep -q 'set title "resident-solve tiny-primal host host"' <<<"$sec" &&
+            ok "history-002: x is the run order 1-4, ticks give the date and the commit (* modified tree)" ||
+            bad "history-002 ticks" "$sec"
+        range=$(sed -n 's/^set yrange \[\(.*\):\(.*\)\]$/\1 \2/p' <<<"$sec")
+        meds=$(awk -F'\t' 'BEGIN { b = 0 } /^$/ { b++ } !/^#/ && NF && b == 2 { print $3, $5 }' "$DH/history.dat" | tr '\n' ' ')
+        ! grep -q logscale <<<"$sec" && "$PY" -c 'import sys
+lo, hi = map(float, sys.argv[1].split()); v = [float(x) for x in sys.argv[2].split()]
+assert len(v) == 8 and 0 < lo < min(v) and max(v) < hi < 1.5 * max(v), (lo, hi, v)' "$range" "$meds" &&
+            ok "history-002: y linear, from just under the lowest run to just over the highest ($range us)" ||
+            bad "history-002 y axis" "range $range" "medians, q3: $meds"
+        grep -q '^set arrow 1 from first 3.5, graph 0 to first 3.5, graph 1' <<<"$sec" && grep -q '^set label 1 "+137%, gate flipped"' <<<"$sec" &&
+            [ "$(grep -c '^set arrow' <<<"$sec")" -eq 1 ] &&
+            ok "history-002: compare's regression from run 3 to run 4 marked (+137%, gate flipped), nowhere else" ||
+            bad "history-002 change point" "$(grep -n 'arrow\|label' <<<"$sec")"
+        ! grep -q '^set arrow' <(awk '/^# ---- history-/ { on = 1 } on' "$DCH/charts.gp") &&
+            ok "control: no change point in the clean set's history" || bad "clean history has no change point"
+        grep -q '<figcaption><b>resident-solve tiny-primal host host</b>Runs, oldest first: 1 pass (2026-12-01, 1111aaa); 2 pass noisy (2026-12-02, 3333bbb); 3 pass (2026-12-03, 3333bbb); 4 FAIL (2026-12-04, 5555ccc\*) \[compare flags a regression from run 3 to run 4: slower +137.0%' "$DH/index.html" &&
+            ok "index.html: the history's caption lists the runs in order with their marks and the change point" ||
+            bad "history caption" "$(grep -o '<figcaption><b>resident-solve[^<]*</b>[^<]*' "$DH/index.html")"
+        # The table: the charted row of each key with its mark, the suspect cell warned.
+        grep -q '<tr class="fail charted" [^>]*2026-12-04T10-00-00/resident-solve-tiny-primal.json"><td class="mark"><span class="m-fail">FAIL</span>' "$DH/index.html" &&
+            grep -q '<td class="num warn">154.8% (suspect: above the roofline bound)</td>' "$DH/index.html" &&
+            grep -q '<td class="warn">cuda requested, not engaged: nothing ran</td>' "$DH/index.html" &&
+            ok "index.html: the charted FAIL row, the suspect efficiency and the cuda row that did not engage are marked" ||
+            bad "index.html table marks" "$(grep '<tr class=' "$DH/index.html" | head -c 1500)"
+        ! grep -q '<tr class="fail[^"]*charted' "$DCH/index.html" && ! grep -q 'suspect:' "$DCH/index.html" &&
+            ok "control: the clean page has no charted FAIL row and no suspect warning" ||
+            bad "clean page marks" "$(grep '<tr class=' "$DCH/index.html" | head -c 1500)"
+    fi
+    # A page rewritten over one with more history charts: the old charts go (they are
+    # saebench's files), a file of the user's stays.
+    if [ -s "$DH/history-002.png" ]; then
+        echo "mine" >"$DH/notes.txt"
+        if expect_exit 0 "report --html over an older page with history charts" -- "${REP[@]}" $F/base --html "$DH"; then
+            [ -z "$(cd "$DH" && ls history-*.png 2>/dev/null)" ] && [ "$(cat "$DH/notes.txt")" = mine ] &&
+                [ -z "$(ls -d "$DH".tmp.* 2>/dev/null)" ] &&
+                ok "rewritten page: the old history charts removed, the user's file kept, no staging folder left" ||
+                bad "rewritten page" "$(ls -a "$DH")"
+        fi
     fi
     touch "$WORK/afile"
     expect_exit 2 "report --html onto a file" -- "${REP[@]}" $F/base --html "$WORK/afile"

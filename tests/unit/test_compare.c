@@ -1,8 +1,9 @@
 /* Unit tests for 'saebench compare' (src/cmd_compare.c, docs/compare.md):
  * the Mann-Whitney U test pinned to scipy.stats.mannwhitneyu (method
  * "asymptotic", use_continuity=True, two-sided), the decision rule on
- * hand-made samples, and the verdict reader's schema, type and date checks
- * (src/verdict_read.c). */
+ * hand-made samples, the decision for one verdict a side (sb_compare_verdicts,
+ * what the dashboard's history marks), and the verdict reader's schema, type
+ * and date checks (src/verdict_read.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -398,6 +399,7 @@ static const char MINIMAL[] =
     " \"timing\": {\"median_s\": 0.5, \"rel_iqr\": 0.1, \"samples_s\": [0.4, 0.5, 0.6],"
     " \"phases\": {\"resident\": {\"median_s\": 0.5}}},"
     " \"throughput\": {\"measured_rows_per_s\": 10, \"engaged_rows_per_s\": 0},"
+    " \"roofline\": {\"bound_s\": 0.25, \"efficiency\": 0.5, \"suspect\": false},"
     " \"created\": \"2026-11-24T12:00:00+02:00\", \"verdict\": \"pass\", \"exit_code\": 0}";
 
 static int parse(const char *text, sb_vrec *v, int *found, sb_err *err)
@@ -414,6 +416,8 @@ static void test_reader_minimal(void **st)
     assert_int_equal(parse(MINIMAL, &v, &found, &err), SB_OK);
     assert_int_equal(found, 1);
     assert_string_equal(v.device, "host");
+    assert_int_equal(v.device_null, 1); /* "host" as a key, but no device ran */
+    assert_int_equal(v.roofline_suspect, 0);
     assert_true(v.timing.median_s == 0.5 && v.timing.nsamples == 3);
     assert_true(v.seconds_per_rep == 0.5); /* from the median when throughput lacks it */
     assert_true(isnan(v.timing.rse_median));
@@ -501,6 +505,8 @@ static void test_reader_rejects(void **st)
         {"\"created\": \"2026-11-24T12:00:00+02:00\"", "\"created\": \"yesterday\"", "created"},
         {"\"throughput\"", "\"throughput_gone\"", "throughput is missing"},
         {"\"device\": null", "\"device\": {\"name\": 5}", "device.name"},
+        {"\"suspect\": false", "\"suspect\": \"no\"", "roofline.suspect"},
+        {"\"suspect\": false", "\"suspect\": 0", "roofline.suspect"},
     };
     for (size_t k = 0; k < N(cases); k++) {
         char text[2048];
@@ -516,6 +522,99 @@ static void test_reader_rejects(void **st)
             fail_msg("case %zu (%s): rc %d, message '%s'", k, cases[k].to, rc, err.msg);
         assert_int_equal(found, 0);
         assert_non_null(strstr(err.msg, "t.json: "));
+    }
+}
+
+/* roofline.suspect absent (older files) is -1; true is kept; a named device is not null. */
+static void test_reader_suspect_and_device(void **st)
+{
+    (void)st;
+    struct { const char *from, *to; int suspect, device_null; } cases[] = {
+        {"\"suspect\": false", "\"suspect\": true", 1, 1},
+        {", \"suspect\": false", "", -1, 1},
+        {"\"device\": null", "\"device\": {\"name\": \"GPU\"}", 0, 0},
+    };
+    for (size_t k = 0; k < N(cases); k++) {
+        char text[2048];
+        const char *at = strstr(MINIMAL, cases[k].from);
+        assert_non_null(at);
+        snprintf(text, sizeof text, "%.*s%s%s", (int)(at - MINIMAL), MINIMAL, cases[k].to, at + strlen(cases[k].from));
+        sb_vrec v;
+        int found = 0;
+        sb_err err = {{0}};
+        assert_int_equal(parse(text, &v, &found, &err), SB_OK);
+        assert_int_equal(v.roofline_suspect, cases[k].suspect);
+        assert_int_equal(v.device_null, cases[k].device_null);
+        sb_vrec_free(&v);
+    }
+}
+
+/* ------------------------------------------------------------ one verdict a side */
+
+/* A verdict of one key: 8 reps around 10 ms x f (no reps and median 0 when
+ * exit_code is 4: nothing measured), its gate RS-001 passing or not. */
+static void one_verdict(sb_vrec *v, double f, int gate_pass, int exit_code)
+{
+    static const double spread[8] = {0.98, 0.99, 1.0, 1.0, 1.01, 1.02, 0.995, 1.005};
+    char samples[512] = "", text[2048];
+    size_t used = 0;
+    for (size_t i = 0; i < 8 && exit_code != 4; i++)
+        used += (size_t)snprintf(samples + used, sizeof samples - used, "%s%.17g", i ? ", " : "", 0.01 * f * spread[i]);
+    snprintf(text, sizeof text,
+             "{\"schema\": \"saebench.verdict/3\", \"workload\": \"resident-solve\", \"shape\": {\"name\": \"s\"},"
+             " \"backend\": \"host\", \"device\": null, \"engaged\": false,"
+             " \"gates\": [{\"id\": \"RS-001\", \"applies\": true, \"pass\": %s, \"value\": 1e-15, \"threshold\": 1e-9}],"
+             " \"timing\": {\"median_s\": %.17g, \"rel_iqr\": 0.02, \"rse_median\": 0.005, \"samples_s\": [%s]},"
+             " \"throughput\": {\"measured_rows_per_s\": 10, \"engaged_rows_per_s\": 0},"
+             " \"verdict\": \"%s\", \"exit_code\": %d}",
+             gate_pass ? "true" : "false", exit_code == 4 ? 0 : 0.01 * f, samples, exit_code ? "fail" : "pass",
+             exit_code);
+    int found = 0;
+    sb_err err = {{0}};
+    assert_int_equal(parse(text, v, &found, &err), SB_OK);
+    assert_int_equal(found, 1);
+}
+
+/* sb_compare_verdicts is compare's own decision for one run a side: the
+ * timing rule with the single-run threshold, a flipped gate, a lost
+ * measurement; and it matches sb_compare_decide_runs on the timing. */
+static void test_compare_verdicts(void **st)
+{
+    (void)st;
+    struct {
+        double f;
+        int gate_pass, exit_code, base_exit;
+        sb_cmp_label label;
+        int regression, lost;
+        size_t flipped;
+    } cases[] = {
+        {2.5, 1, 0, 0, SB_CMP_REGRESSION, 1, 0, 0},  /* +150%: beyond (1 + 100%)(1 + 5%) - 1 */
+        {1.5, 1, 0, 0, SB_CMP_AMBIGUOUS, 0, 0, 0},   /* +50%: inside the single-run threshold */
+        {0.3, 1, 0, 0, SB_CMP_IMPROVEMENT, 0, 0, 0}, /* faster never fails */
+        {1.0, 0, 1, 0, SB_CMP_NOISE, 1, 0, 1},       /* RS-001 flipped pass -> fail */
+        {1.0, 0, 4, 0, SB_CMP_NOT_MEASURED, 1, 1, 1}, /* nothing measured where the base did */
+        {1.0, 1, 0, 4, SB_CMP_NOT_MEASURED, 0, 0, 0}, /* the base measured nothing: nothing lost */
+    };
+    sb_cmp_opts o = sb_cmp_opts_default();
+    assert_true(o.max_regression == SB_COMPARE_MAX_REGRESSION && o.single_run_threshold == SB_COMPARE_SINGLE_RUN_THRESHOLD);
+    for (size_t k = 0; k < N(cases); k++) {
+        sb_vrec base, cur;
+        one_verdict(&base, 1.0, 1, cases[k].base_exit);
+        one_verdict(&cur, cases[k].f, cases[k].gate_pass, cases[k].exit_code);
+        sb_cmp_verdicts c;
+        sb_err err = {{0}};
+        assert_int_equal(sb_compare_verdicts(&base, &cur, &o, &c, &err), SB_OK);
+        if (c.timing.label != cases[k].label || c.regression != cases[k].regression || c.lost != cases[k].lost ||
+            c.gates_flipped != cases[k].flipped)
+            fail_msg("case %zu: label %s regression %d lost %d flipped %zu", k, sb_cmp_label_name(c.timing.label),
+                     c.regression, c.lost, c.gates_flipped);
+        sb_cmp_side b = sb_cmp_side_of(&base.timing), n = sb_cmp_side_of(&cur.timing);
+        sb_cmp_decision d;
+        sb_compare_decide_runs(&b, 1, &n, 1, &o, &d);
+        assert_int_equal(d.label, c.timing.label);
+        assert_true((isnan(d.delta) && isnan(c.timing.delta)) || d.delta == c.timing.delta);
+        sb_vrec_free(&base);
+        sb_vrec_free(&cur);
     }
 }
 
@@ -579,6 +678,8 @@ int main(void)
         cmocka_unit_test(test_reader_minimal),
         cmocka_unit_test(test_reader_config),
         cmocka_unit_test(test_reader_rejects),
+        cmocka_unit_test(test_reader_suspect_and_device),
+        cmocka_unit_test(test_compare_verdicts),
         cmocka_unit_test(test_reader_not_a_verdict),
         cmocka_unit_test(test_dates),
     };
