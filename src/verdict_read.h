@@ -1,11 +1,11 @@
-/* The one reader of verdict files (schemas saebench.verdict/2 and /3, docs/verdict.md)
+/* The one reader of verdict files (schemas saebench.verdict/2 to /4, docs/verdict.md)
  * for 'report' and 'compare'. It loads FILE.json, or every *.json under a
  * directory (recursively, in sorted order), keeps what those commands use,
  * and checks each of those fields' type and finiteness, so that neither
  * command ever looks at raw JSON.
  *
  * What is a verdict: a JSON object whose "schema" is "saebench.verdict/N".
- * N = 2 is read; any other N is an error (a newer N names the saebench that
+ * N = 2 to 4 is read; any other N is an error (a newer N names the saebench that
  * reads it). JSON that is not a verdict (a calibration file, a shape, a
  * report) is skipped inside a directory and refused when named alone.
  *
@@ -19,10 +19,11 @@
 
 #include "common.h"
 
-/* The reader takes /2 and /3: /3 changed only what resident-solve's
+/* The reader takes /2 to /4: /3 changed only what resident-solve's
  * RS-001/RS-002 and parity.pass mean (a ratio judged by src/parity.h, not
- * a fixed forward error) and added parity fields; every field the reader
- * uses is the same in both (docs/verdict.md, Versions). */
+ * a fixed forward error), /4 the same for the arrow workloads' and encode's
+ * parity gates; both added parity fields. Every field the reader uses is the
+ * same in all three (docs/verdict.md, Stability promise). */
 #define SB_VERDICT_READ_VERSION 4
 #define SB_VERDICT_READ_OLDEST 2
 
