@@ -58,10 +58,13 @@
 # SIGKILL after 5 s) and waited for, recorded as interrupted; cells.tsv and the report are
 # written for what ran; the sweep exits 130 (INT) or 143 (TERM).
 #
-# Exit: 0 every cell ran (whatever its own exit code) and the report was written;
+# Exit: 0 every cell ran to a verdict of its own (exit 0, 1 or 3: a gate's or a device's
+#         answer, in the report) and the report was written;
 #       2 the plan is unusable (unreadable, a bad line, no cell, a cell the binary refuses)
 #         or DIR is not empty: nothing is run; or a cell exited 2 (usage or input error:
 #         the plan is wrong) -- the report of the others is still written;
+#       4 a cell failed at run time (exit 4: CUDA, LAPACK, out of memory) -- the report
+#         is written and names it;
 #       1 the report could not be written (e.g. no cell left a verdict), or a cell has no
 #         result; 130/143 stopped by SIGINT/SIGTERM.
 set -uo pipefail
@@ -302,11 +305,12 @@ machine_info() { # DIR WHEN
 }
 
 # finish DIR: cells.tsv in plan order (a cell with no row: exit and seconds "-"), the report
-# and, after it, the cells that left no verdict. Returns 0; 1 the report could not be
-# written or a cell has no result (never ran, or was interrupted); 2 a cell exited 2.
+# and, after it, the cells that left no verdict or failed at run time. Returns 0; 1 the
+# report could not be written or a cell has no result (never ran, or was interrupted); 2 a
+# cell exited 2; 4 a cell exited 4.
 finish() {
-    local dir=$1 i miss=0 rc usage=0 row name cell_rc status why
-    local noverdict=()
+    local dir=$1 i miss=0 rc usage=0 runtime=0 row name cell_rc status why
+    local noverdict=() failed=()
     parse_plan "$dir/plan"
     {
         printf 'cell\tcommand\texit\tseconds\thost\tjob\tcuda_visible_devices\tstatus\n'
@@ -318,6 +322,10 @@ finish() {
                 cell_rc=$(printf '%s' "$row" | cut -f3)
                 status=$(printf '%s' "$row" | cut -f8)
                 [ "$cell_rc" = 2 ] && usage=$((usage + 1))
+                if [ "$cell_rc" = 4 ]; then
+                    runtime=$((runtime + 1))
+                    failed+=("$name")
+                fi
                 [ "$status" = interrupted ] && miss=$((miss + 1))
                 if [ ! -f "$dir/$name.json" ]; then
                     why=$(grep -m1 '^saebench: ' "$dir/logs/$name.log" 2>/dev/null | cut -c1-160)
@@ -351,8 +359,12 @@ finish() {
             } >>"$dir/report.txt"
         fi
     fi
-    [ "$rc" -eq 0 ] || { echo "$ME: 'saebench report $dir' failed (exit $rc)" >&2; [ "$usage" -eq 0 ] && return 1; }
+    if [ ${#failed[@]} -gt 0 ] && [ "$rc" -eq 0 ]; then
+        printf '\n# %d cell(s) failed at run time (exit 4; their verdicts say why): %s\n' "${#failed[@]}" "${failed[*]}" >>"$dir/report.txt"
+    fi
+    [ "$rc" -eq 0 ] || { echo "$ME: 'saebench report $dir' failed (exit $rc)" >&2; [ "$usage" -eq 0 ] && [ "$runtime" -eq 0 ] && return 1; }
     [ "$usage" -eq 0 ] || { echo "$ME: $usage cell(s) exited 2 (usage or input error: the plan is wrong)" >&2; return 2; }
+    [ "$runtime" -eq 0 ] || { echo "$ME: $runtime cell(s) failed at run time (exit 4): ${failed[*]}" >&2; return 4; }
     [ "$miss" -eq 0 ]
 }
 

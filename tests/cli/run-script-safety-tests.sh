@@ -249,6 +249,19 @@ grep -q '^resident-solve  *tiny-primal ' "$WORK/usage/report.txt" 2>/dev/null &&
     ok "  report.txt has the other cell and names the one without a verdict" || bad "  report.txt names the cell without a verdict" "$(cat "$WORK/usage/report.txt" 2>&1)"
 grep -q '1 without a verdict' "$OUTS" && ok "  the summary line counts it" || bad "  the summary line counts it" "$(cat "$OUTS")"
 run_rc 2 "the merge (--finish) of a sweep with a cell that exited 2: exit 2" "" -- "$SW" --finish "$WORK/usage" --no-html
+# a cell that fails at run time (exit 4, its verdict written): the sweep exits 4 and says so
+cat >"$WORK/exit4-saebench" <<EOF
+#!/bin/bash
+case " \$* " in *" --dry-run "*) exec "$BIN" "\$@" ;; esac
+[ "\$1" = shapes ] && exec "$BIN" "\$@"
+"$BIN" "\$@" || exit \$?
+case " \$* " in *" tiny-dual "*) exit 4 ;; esac
+EOF
+chmod +x "$WORK/exit4-saebench"
+run_rc 4 "a cell that exits 4 at run time: the sweep exits 4" "" -- env SAEBENCH="$WORK/exit4-saebench" "$SW" "$WORK/usage.plan" --no-html --out "$WORK/rt4"
+grep -q '# 1 cell(s) failed at run time (exit 4; their verdicts say why): resident-solve-tiny-dual-host' "$WORK/rt4/report.txt" 2>/dev/null &&
+    ok "  report.txt names the cell that failed at run time" || bad "  report.txt names the cell that failed at run time" "$(tail -n 3 "$WORK/rt4/report.txt" 2>&1)"
+grep -q 'failed at run time (exit 4): resident-solve-tiny-dual-host' "$ERR" && ok "  stderr says so" || bad "  stderr says so" "$(cat "$ERR")"
 
 # ================================================================ dry runs
 # The output path holds command substitutions, quoted, unquoted and in double quotes: the
