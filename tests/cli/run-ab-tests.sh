@@ -21,13 +21,13 @@ echo "== saebench ab tests: $BIN"
 
 # ---- the same binary both sides: no regression --------------------------------
 D="$WORK/same"
-if expect_exit 0 "ab, one binary both sides, 5 rounds: exit 0" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$D" --quiet -- "${TINY[@]}"; then
-    check "ab.json: schema, 5 rounds in ABBA order, not a regression" "$D/ab.json" \
-        '.schema == "saebench.ab/1" and (.rounds | length) == 5 and .label != "regression" and .exit_code == 0
-         and ([.rounds[].order] == ["base,new", "new,base", "base,new", "new,base", "base,new"])
-         and .statistic.df == 4 and (.statistic.p | . >= 0 and . <= 1)'
+if expect_exit 0 "ab, one binary both sides, the default 6 rounds: exit 0" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$D" --quiet -- "${TINY[@]}"; then
+    check "ab.json: schema, 6 rounds in ABBA order, not a regression" "$D/ab.json" \
+        '.schema == "saebench.ab/1" and (.rounds | length) == 6 and .label != "regression" and .exit_code == 0
+         and ([.rounds[].order] == ["base,new", "new,base", "base,new", "new,base", "base,new", "new,base"])
+         and .statistic.df == 5 and (.statistic.p | . >= 0 and . <= 1)'
     n=$(find "$D" -name 'r*-*.json' | wc -l)
-    [ "$n" -eq 10 ] && ok "every run's verdict kept (10)" || bad "every run's verdict kept (10)" "found $n"
+    [ "$n" -eq 12 ] && ok "every run's verdict kept (12)" || bad "every run's verdict kept (12)" "found $n"
     valid "a round's verdict is schema-valid" "$D/r3-new.json"
     check "the rounds' medians are the verdicts' own" "$D/ab.json" \
         "(.rounds[3].new_median_s == $(jq .timing.median_s "$D/r3-new.json"))"
@@ -65,6 +65,16 @@ fi
 D="$WORK/fast"
 if expect_exit 0 "ab, the other way round: an improvement passes" -- "${AB[@]}" --base "$WORK/primal" --new "$WORK/dual" --rounds 4 --out-dir "$D" --quiet -- "${MID[@]}"; then
     check "ab.json: improvement" "$D/ab.json" '.label == "improvement" and .statistic.change < -0.3'
+fi
+
+# ---- a base from before --dry-run: checked by its first run ----------------------
+OLD="$WORK/old-saebench"
+printf '#!/bin/sh\ncase "$*" in *--dry-run*) echo "saebench: resident-solve: unknown option '"'"'--dry-run'"'"' (see '"'"'saebench resident-solve --help'"'"')" >&2; exit 2 ;; esac\nexec "%s" "$@"\n' "$BIN" >"$OLD"
+chmod +x "$OLD"
+D="$WORK/old"
+if expect_exit 0 "ab against a base without --dry-run: runs, says so" -- "${AB[@]}" --base "$OLD" --new "$BIN" --rounds 2 --out-dir "$D" -- "${TINY[@]}"; then
+    says "  says the base has no --dry-run" "has no --dry-run (an older saebench)"
+    check "  both sides ran" "$D/ab.json" '(.rounds | length) == 2'
 fi
 
 # ---- a run's own gate fails; a crash -------------------------------------------
