@@ -97,7 +97,9 @@ static void rs_help(void)
     printf("usage: saebench resident-solve --shape NAME|FILE.json [options]\n"
            "       saebench resident-solve --x X.npy --w w.npy --rhs rhs.npy [--ridge R] [options]\n\n"
            "Solve (X^T W X + ridge I) beta = rhs with X resident and w changing every rep;\n"
-           "time the backend, check parity against a dense LAPACKE oracle, write a verdict.\n\n");
+           "time the backend, check parity against a dense LAPACKE oracle, write a verdict.\n"
+           "--backend plugin:PATH.so times your own solver library (include/saebench/solver.h)\n"
+           "in a child process, killed after --timeout S; docs/plugins.md.\n\n");
 }
 
 static sb_rc load_npy_inputs(rs_data *d, const sb_opts *o, sb_err *err)

@@ -191,7 +191,8 @@ static sb_rc probe(sb_plugin *pl, sb_err *err)
         const saebench_solver_desc_v1 *d = NULL;
         rec->failed = load_library(pl, NULL, &d, &rec->id, rec->msg, sizeof rec->msg) != 0;
         rec->done = 1;
-        _exit(0); /* no atexit handlers, no library destructors: nothing more of the plugin runs */
+        fflush(stdout); /* what it printed while loading, to stderr */
+        _exit(0);       /* no atexit handlers, no library destructors: nothing more of the plugin runs */
     }
     int status = 0;
     int timed_out = sb_child_wait(pid, pl->timeout_s, &status);

@@ -164,10 +164,13 @@ static sb_rc plugin_rs_check(void *state, sb_err *err)
     } c[] = {{"h2d_bytes", t.h2d_bytes}, {"d2h_bytes", t.d2h_bytes}, {"factorizations", t.factorizations},
              {"library_calls", t.library_calls}, {"kernel_launches", t.kernel_launches},
              {"handle_creations", t.handle_creations}};
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (c[i].v < 0)
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        if (c[i].v < 0) {
+            at_call(SB_CALL_TELEMETRY); /* the failing call, for the verdict */
             return sb_fail(err, SB_E_RUNTIME, "telemetry reported %s = %lld: counters are never negative", c[i].name,
                            (long long)c[i].v);
+        }
+    }
     s->tele.h2d_bytes = t.h2d_bytes;
     s->tele.d2h_bytes = t.d2h_bytes;
     s->tele.factorizations = t.factorizations;
