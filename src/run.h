@@ -184,10 +184,12 @@ int sb_run_verdict_init(sb_run *r, const struct sb_shape *shape, const char *dat
 
 /* Pick the backend: --backend host → host; cuda/auto → the device when it
  * probes fine and implements the workload (implements(b) != 0), else the
- * host for auto, else nothing. When the device was required (--backend
- * cuda, --require-device) and is not there, writes the exit-3 verdict and
- * returns 3; a calibration file without the ceilings the chosen backend
- * needs returns 2 (printed). Returns -1 to go on. */
+ * host for auto, else nothing; plugin → the plugin's backend (its claim
+ * decides is_device; the verdict gains its "plugin" section). When the
+ * device was required (--backend cuda, --require-device) and is not there
+ * (a plugin: it claims the host, or a device without the workload), writes
+ * the exit-3 verdict and returns 3; a calibration file without the
+ * ceilings the chosen backend needs returns 2 (printed). Returns -1 to go on. */
 int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b));
 
 /* Before sb_run_choose_backend: the workload declines the device for these
