@@ -5,6 +5,8 @@
 #   make test            install missing packages, build, run every CPU test
 #   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
 #   make test-gpu        device tests (needs a GPU; see tests/gpu/); test-gpu-build only compiles them
+#   make examples        the example solver plugin (examples/solver-lapacke/) into $(BUILD)/examples/
+#   make test-plugin     --backend plugin: the example and plugins that misbehave on purpose
 #   make fuzz            libFuzzer on the .npy, shape and calibration readers (FUZZ_SECONDS each)
 #   SB_PREFIX=DIR        headers/libraries unpacked by scripts/gpu-node-setup.sh
 
@@ -44,7 +46,7 @@ endif
 
 OPT     ?= -O2 -g
 override CFLAGS += $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -Isrc $(PREFIX_INC) $(SAN) -DSB_GIT='"$(GIT_REV)"' -DSB_BUILD_CUDA='"$(BUILD_CUDA)"'
-LDLIBS  := $(PREFIX_LIB) -fopenmp -lopenblas -llapacke -lcjson -lm $(SAN)
+LDLIBS  := $(PREFIX_LIB) -fopenmp -lopenblas -llapacke -lcjson -lm -ldl $(SAN)
 
 SRC := $(filter-out src/main.c src/cuda_stub.c,$(wildcard src/*.c src/host/*.c src/oracle/*.c))
 OBJ := $(SRC:%.c=$(BUILD)/%.o)
@@ -63,8 +65,8 @@ endif
 
 LIB := $(BUILD)/libsaebench.a
 
-.PHONY: all deps demo test test-unit test-cli test-ab test-asan test-gpu bench-host clean
-all: saebench
+.PHONY: all deps demo test test-unit test-cli test-ab test-asan test-gpu bench-host clean examples test-plugin
+all: saebench examples
 
 saebench: $(BUILD)/src/main.o $(LIB) $(CONFIG_STAMP)
 	$(CC) -o $@ $(BUILD)/src/main.o $(LIB) $(LDLIBS)
@@ -93,6 +95,25 @@ $(BUILD)/%.o: %.c
 $(BUILD)/%.o: %.cu
 	@mkdir -p $(dir $@)
 	$(NVCC) $(NVCCFLAGS) -c $< -o $@
+
+# Solver plugins (include/saebench/solver.h, docs/plugins.md) ------------------
+# Built like any user's plugin: the public header only, nothing of saebench's.
+PLUGIN_CFLAGS := $(OPT) -std=c11 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -Iinclude $(PREFIX_INC)
+PLUGIN_LDLIBS := $(PREFIX_LIB) -llapacke -lopenblas -lm
+EXAMPLE_PLUGINS := $(BUILD)/examples/solver-lapacke.so
+examples: $(EXAMPLE_PLUGINS)
+
+$(BUILD)/examples/solver-lapacke.so: examples/solver-lapacke/solver_lapacke.c include/saebench/solver.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDLIBS)
+
+# tests/plugins/test_plugin.c, one library per misbehaviour (TP_<MODE> in the source).
+TEST_PLUGIN_MODES := wrong error segv hang exit abi nosym newer device-only print claims-device load-crash \
+                     bad-telemetry bad-name
+TEST_PLUGINS := $(TEST_PLUGIN_MODES:%=$(BUILD)/tests/plugins/tp-%.so)
+$(BUILD)/tests/plugins/tp-%.so: tests/plugins/test_plugin.c include/saebench/solver.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -DTP_MODE=TP_$(shell echo '$*' | tr 'a-z-' 'A-Z_') -o $@ $< $(PLUGIN_LDLIBS)
 
 # Tests -------------------------------------------------------------------
 # tests/unit: cmocka programs against libsaebench.a.
@@ -134,12 +155,12 @@ demo:
 	@echo "verdict written to demo-verdict.json"
 
 # make test: each part's name and elapsed seconds, then the total (tests/lib/parts.sh).
-TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-battery-dryrun test-cli test-safety test-report test-multiplex test-ab fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
+TEST_PARTS := build test-unit test-sim test-standin-lib test-standin test-battery-dryrun test-cli test-plugin test-safety test-report test-multiplex test-ab fuzz-regressions $(if $(filter 1,$(CUDA)),test-gpu-build)
 test: deps
 	@tests/lib/parts.sh "$(MAKE) --no-print-directory" $(TEST_PARTS)
 
 .PHONY: build test-sim
-build: saebench $(FAKE_BIN) $(UNIT_BIN) $(SIM_BIN)
+build: saebench $(FAKE_BIN) $(UNIT_BIN) $(SIM_BIN) $(EXAMPLE_PLUGINS) $(TEST_PLUGINS)
 
 test-unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -149,6 +170,10 @@ test-sim: $(SIM_BIN)
 
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
+
+# --backend plugin: the example plugin and the misbehaving ones of tests/plugins/
+test-plugin: saebench $(EXAMPLE_PLUGINS) $(TEST_PLUGINS)
+	@tests/cli/run-plugin-tests.sh ./saebench $(BUILD)
 
 # outputs that are nodes, links or inputs; FIFOs as inputs and outputs (docs/safety.md)
 .PHONY: test-safety

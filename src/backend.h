@@ -82,6 +82,7 @@ typedef struct sb_rs_problem {
     const char *factor; /* factorization variant: NULL or "library" (cuSOLVER/LAPACKE),
                            or a backend's own (cuda: "blocked"); unknown -> SB_E_INPUT */
     sb_precision precision;
+    int threads;        /* --threads N (0: the default): passed to a plugin as a hint */
 } sb_rs_problem;
 
 /* Milliseconds per phase of one solve (measured in an untimed profiling solve). */

@@ -15,7 +15,7 @@ typedef struct opt_def {
 
 static const opt_def OPTIONS[] = {
     {"--shape", SB_OPT_SHAPE, 1, "NAME|FILE.json  workload shape (see 'saebench shapes')"},
-    {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host  auto: cuda when a device is engaged, else host"},
+    {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host|plugin:PATH.so  auto: cuda when a device is engaged, else host; plugin: your solver library (resident-solve; docs/plugins.md)"},
     {"--require-device", SB_OPT_REQUIRE_DEVICE, 0, "               fail (exit 3) unless the device is engaged"},
     {"--reps", SB_OPT_REPS, 1, "N              timed repetitions (default: the shape's)"},
     {"--warmup", SB_OPT_WARMUP, 1, "N              untimed warm-up repetitions"},
@@ -29,6 +29,7 @@ static const opt_def OPTIONS[] = {
     {"--dump-beta", SB_OPT_DUMP_BETA, 1, "FILE.npy       write beta of the w0 system"},
     {"--system", SB_OPT_SYSTEM, 1, "DIR            an arrow system from DIR/{htt,cross,hbb,gt,gb}.npy (docs/workloads.md §2 Your own data)"},
     {"--dump-z", SB_OPT_DUMP_Z, 1, "FILE.npy       write the final z = (t row-major, then beta); outer-seq: one row per outer"},
+    {"--timeout", SB_OPT_PLUGIN, 1, "S              --backend plugin: kill the plugin's child process after S seconds, exit 4 (default 600)"},
     {"--dry-run", SB_OPT_DRY_RUN, 0, "               check every option and input (shape, data files, output paths), run nothing; exit 0 or 2"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
@@ -171,9 +172,19 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         int64_t tmp;
         if (strcmp(name, "--shape") == 0) o->shape = v;
         else if (strcmp(name, "--backend") == 0) {
-            if (!one_of(v, "auto", "cuda", "host"))
-                return sb_fail(err, SB_E_INPUT, "--backend: '%s' is not auto, cuda or host", v);
-            o->backend = v;
+            if (strncmp(v, "plugin:", 7) == 0) {
+                if (!(accepted & SB_OPT_PLUGIN))
+                    return sb_fail(err, SB_E_INPUT, "--backend plugin: %s has no plugin support yet (resident-solve has; docs/plugins.md)",
+                                   o->command);
+                if (v[7] == '\0')
+                    return sb_fail(err, SB_E_INPUT, "--backend plugin: needs the library's path (plugin:PATH.so)");
+                o->plugin = v + 7;
+                o->backend = "plugin";
+            } else if (!one_of(v, "auto", "cuda", "host")) {
+                return sb_fail(err, SB_E_INPUT, "--backend: '%s' is not auto, cuda, host or plugin:PATH.so", v);
+            } else {
+                o->backend = v;
+            }
         } else if (strcmp(name, "--require-device") == 0) o->require_device = 1;
         else if (strcmp(name, "--reps") == 0) rc = parse_count(name, v, 1, 1000000, &o->reps, err);
         else if (strcmp(name, "--warmup") == 0) rc = parse_count(name, v, 0, 1000000, &o->warmup, err);
@@ -222,6 +233,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
             rc = parse_real(name, v, 0, 100, 1, &o->max_noise, err);
             o->max_noise /= 100.0;
         } else if (strcmp(name, "--max-reps") == 0) rc = parse_count(name, v, 1, 10000000, &o->max_reps, err);
+        else if (strcmp(name, "--timeout") == 0) rc = parse_real(name, v, 0, 604800, 1, &o->timeout, err);
         else if (strcmp(name, "--ridge") == 0) rc = parse_real(name, v, 0, 1e300, 1, &o->ridge, err);
         else if (strcmp(name, "--outers") == 0) rc = parse_count(name, v, 1, 1000000, &o->outers, err);
         else if (strcmp(name, "--oracle-rows") == 0) rc = parse_count(name, v, 1, 2147483647, &o->oracle_rows, err);

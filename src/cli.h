@@ -36,7 +36,8 @@ enum {
     SB_OPT_DUMP_Z = 1u << 25,
     SB_OPT_ENCODE_MODEL = 1u << 26, /* --latent-dim --degree --basis */
     SB_OPT_DUMP_COORDS = 1u << 27,  /* --dump-coords --dump-rows */
-    SB_OPT_DRY_RUN = 1u << 28       /* every workload: check everything, run nothing */
+    SB_OPT_DRY_RUN = 1u << 28,      /* every workload: check everything, run nothing */
+    SB_OPT_PLUGIN = 1u << 29        /* --backend plugin:PATH.so and --timeout S (docs/plugins.md) */
 };
 
 #define SB_MAX_GATES 16
@@ -49,7 +50,9 @@ typedef struct sb_gate_override {
 typedef struct sb_opts {
     const char *command;
     const char *shape;
-    const char *backend;        /* auto | cuda | host */
+    const char *backend;        /* auto | cuda | host | plugin */
+    const char *plugin;         /* --backend plugin:PATH: PATH (NULL otherwise) */
+    double timeout;             /* --timeout S: a plugin run's child is killed after S seconds (0: not given) */
     int require_device;
     int64_t reps, warmup;       /* -1: shape default */
     const char *out;            /* NULL: no file; "-": stdout */

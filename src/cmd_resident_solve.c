@@ -8,12 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/saebench/solver.h"
 #include "backend.h"
 #include "commands.h"
 #include "rs_fixture.h"
 #include "host/host_info.h"
+#include "isolate.h"
 #include "npy.h"
 #include "oracle/oracle_rs.h"
+#include "plugin.h"
 #include "run.h"
 #include "shape.h"
 
@@ -40,7 +43,8 @@ static const sb_workload RS_WORKLOAD = {
     .name = "resident-solve",
     .accepted = SB_OPT_SHAPE | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
                 SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_METHOD | SB_OPT_DATA | SB_OPT_DUMP_BETA | SB_OPT_REUPLOAD |
-                SB_OPT_CALIBRATION | SB_OPT_FACTOR | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_RIDGE | SB_OPT_PRECISION,
+                SB_OPT_CALIBRATION | SB_OPT_FACTOR | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_RIDGE | SB_OPT_PRECISION |
+                SB_OPT_PLUGIN,
     .device_only_opts = SB_OPT_REUPLOAD | SB_OPT_FACTOR,
     .gates = RS_GATES,
     .ngates = sizeof RS_GATES / sizeof RS_GATES[0],
@@ -48,6 +52,7 @@ static const sb_workload RS_WORKLOAD = {
     .target_unit = "rows/s per GPU",
     .rate_unit = "rows",
     .doc = "docs/workloads.md §1",
+    .plugin_workload = SAEBENCH_WORKLOAD_RESIDENT_SOLVE,
 };
 
 /* Everything one run holds; one owner, freed in rs_free. */
@@ -92,7 +97,9 @@ static void rs_help(void)
     printf("usage: saebench resident-solve --shape NAME|FILE.json [options]\n"
            "       saebench resident-solve --x X.npy --w w.npy --rhs rhs.npy [--ridge R] [options]\n\n"
            "Solve (X^T W X + ridge I) beta = rhs with X resident and w changing every rep;\n"
-           "time the backend, check parity against a dense LAPACKE oracle, write a verdict.\n\n");
+           "time the backend, check parity against a dense LAPACKE oracle, write a verdict.\n"
+           "--backend plugin:PATH.so times your own solver library (include/saebench/solver.h)\n"
+           "in a child process, killed after --timeout S; docs/plugins.md.\n\n");
 }
 
 static sb_rc load_npy_inputs(rs_data *d, const sb_opts *o, sb_err *err)
@@ -168,6 +175,32 @@ static uint64_t rs_host_bytes(int64_t n, int64_t p)
     return bytes > 1.8e19 ? 0 : (uint64_t)bytes;
 }
 
+/* --backend plugin: what a plugin is not asked to do, and the method among
+ * those it implements (--method auto: the smaller system of those). */
+static sb_rc rs_plugin_inputs(rs_data *d, const sb_run *r, sb_err *err)
+{
+    const sb_opts *o = &r->opts;
+    const sb_plugin *pl = r->plugin;
+    if (o->reupload)
+        return sb_fail(err, SB_E_INPUT, "--reupload and --backend plugin conflict: the re-upload baseline is a built-in "
+                                        "device measurement");
+    if (o->factor)
+        return sb_fail(err, SB_E_INPUT, "--factor and --backend plugin conflict: a plugin factors as it chooses");
+    if (strcmp(o->precision, "fp64") != 0)
+        return sb_fail(err, SB_E_INPUT, "--precision %s and --backend plugin conflict: a plugin chooses its own "
+                                        "arithmetic, and parity judges its answers", o->precision);
+    uint32_t m = pl->id.rs_methods;
+    if (m == 0) /* no resident-solve at all: --require-device's exit 3 comes next */
+        return SB_OK;
+    int primal = (m & SAEBENCH_RS_METHOD_BIT(SAEBENCH_RS_PRIMAL)) != 0, dual = (m & SAEBENCH_RS_METHOD_BIT(SAEBENCH_RS_DUAL)) != 0;
+    if (strcmp(o->method, "auto") == 0)
+        d->method = (d->method == SB_METHOD_DUAL && dual) || !primal ? SB_METHOD_DUAL : SB_METHOD_PRIMAL;
+    else if (!(d->method == SB_METHOD_DUAL ? dual : primal))
+        return sb_fail(err, SB_E_INPUT, "--method %s: %s implements only the %s method", o->method, pl->noun,
+                       primal ? "primal" : "dual");
+    return SB_OK;
+}
+
 /* Load the shape and data and check every input, before any work. */
 static sb_rc rs_prepare(rs_data *d, sb_run *r, sb_err *err)
 {
@@ -205,6 +238,8 @@ static sb_rc rs_prepare(rs_data *d, sb_run *r, sb_err *err)
         d->method = SB_METHOD_DUAL;
     else /* auto: the smaller system to factor (n×n when n ≤ p) */
         d->method = d->n <= d->p ? SB_METHOD_DUAL : SB_METHOD_PRIMAL;
+    if (r->plugin && (rc = rs_plugin_inputs(d, r, err)))
+        return rc;
     d->precision = strcmp(o->precision, "mixed") == 0 ? SB_PREC_MIXED
                  : strcmp(o->precision, "auto") == 0 ? SB_PREC_AUTO : SB_PREC_FP64;
     if (d->precision != SB_PREC_FP64 && sb_factor_is_own(o->factor))
@@ -321,15 +356,21 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
         .reupload = reupload, .max_solves = (int)(r->warmup + r->max_reps + 2), .factor = r->opts.factor,
     };
     prob.precision = d->precision;
+    prob.threads = r->opts.threads;
     rs_rep_ctx c = {d, r->backend->resident_solve, NULL, !reupload};
     sb_err err = {{0}};
+    const char *who = sb_run_backend_noun(r);
+    if (r->where)
+        snprintf(r->where->phase, sizeof r->where->phase, "%s", name);
+    sb_run_at(r, "create", -1);
     sb_run_progress(r, "%s: staging X (%lld x %lld)", name, (long long)d->n, (long long)d->p);
     if (c.ops->create(&prob, &c.state, &err)) {
-        sb_run_fail(r, "%s failed staging the %s phase: %s", r->backend->is_device ? "device" : "host backend", name, err.msg);
+        sb_run_fail(r, "%s failed staging the %s phase: %s", who, name, err.msg);
         return;
     }
+    sb_run_at(r, "w0", -1);
     if (!reupload && c.ops->solve(c.state, d->w0, d->beta0, &err)) {
-        sb_run_fail(r, "%s failed on the w0 solve: %s", r->backend->is_device ? "device" : "host backend", err.msg);
+        sb_run_fail(r, "%s failed on the w0 solve: %s", who, err.msg);
     } else {
         if (!reupload && c.ops->last_solve)
             c.ops->last_solve(c.state, &d->w0_info);
@@ -341,13 +382,15 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
             memcpy(d->beta_last, d->beta, (size_t)d->p * sizeof(double));
         }
         /* Deferred device status of every solve so far (info flags). */
+        sb_run_at(r, "check", -1);
         if (ph->completed && c.ops->check(c.state, &err))
-            sb_run_fail(r, "device failed in the %s phase: %s", name, err.msg);
+            sb_run_fail(r, "%s failed in the %s phase: %s", r->plugin ? who : "device", name, err.msg);
         if (ph->completed && !reupload && !r->failed) {
             sb_rs_breakdown bd = {0};
             rs_draw_w(d, d->w);
+            sb_run_at(r, "profile", -1);
             if (c.ops->profile(c.state, d->w, d->beta, &bd, &err) || c.ops->check(c.state, &err))
-                sb_run_fail(r, "device failed in the profiling solve: %s", err.msg);
+                sb_run_fail(r, "%s failed in the profiling solve: %s", r->plugin ? who : "device", err.msg);
             cJSON *b = cJSON_CreateObject();
             cJSON_AddNumberToObject(b, "upload", bd.upload_ms);
             cJSON_AddNumberToObject(b, "build", bd.build_ms);
@@ -364,6 +407,7 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
         c.ops->telemetry(c.state, &t);
         sb_run_phase_telemetry(ph, &t);
     }
+    sb_run_at(r, "destroy", -1);
     c.ops->destroy(c.state);
 }
 
@@ -428,6 +472,10 @@ static void rs_precision_json(sb_run *r, rs_data *d)
     cJSON *pj = cJSON_GetObjectItemCaseSensitive(r->v.root, "precision");
     if (r->nphases == 0)
         return;
+    if (r->plugin) { /* its arithmetic is its own; the parity gates judge the answers */
+        cJSON_AddStringToObject(pj, "note", "the plugin's own arithmetic, not seen by saebench: the parity gates judge its answers");
+        return;
+    }
     cJSON_AddStringToObject(pj, "used", d->mixed_reps > 0 ? "mixed" : "fp64");
     if (d->precision != SB_PREC_FP64) {
         const sb_rs_solve_info *w0 = &d->w0_info;
@@ -514,7 +562,7 @@ static int rs_start(sb_run *r, rs_data *d)
     cJSON_AddStringToObject(root, "method", d->method == SB_METHOD_PRIMAL ? "primal" : "dual");
     /* what runs: a backend's own variant as asked, else the library until
      * the backend says otherwise (auto; replaced after the run) */
-    cJSON_AddStringToObject(root, "factor", sb_factor_is_own(r->opts.factor) ? r->opts.factor : "library");
+    cJSON_AddStringToObject(root, "factor", r->plugin ? "plugin" : sb_factor_is_own(r->opts.factor) ? r->opts.factor : "library");
     cJSON_AddNumberToObject(root, "ridge", d->ridge);
     cJSON_AddStringToObject(cJSON_AddObjectToObject(root, "precision"), "requested", PREC_NAMES[d->precision]);
     return sb_run_choose_backend(r, implements_rs);
@@ -567,6 +615,10 @@ static void rs_verdict_extras(sb_run *r, rs_data *d)
     }
 }
 
+/* The two steps as sb_run_isolated takes them (--backend plugin). */
+static void rs_phases_step(sb_run *r, void *d) { rs_phases(r, d); }
+static void rs_verdict_extras_step(sb_run *r, void *d) { rs_verdict_extras(r, d); }
+
 int sb_cmd_resident_solve(int argc, char **argv)
 {
     sb_run r;
@@ -576,9 +628,13 @@ int sb_cmd_resident_solve(int argc, char **argv)
     rs_data d;
     memset(&d, 0, sizeof d);
     if ((rc = rs_load(&r, &d)) < 0 && (rc = rs_start(&r, &d)) < 0 && (rc = rs_build(&r, &d)) < 0) {
-        rs_phases(&r, &d);
-        rs_verdict_extras(&r, &d);
-        rc = sb_run_finish(&r);
+        if (r.plugin) { /* the reps in a child process; this one writes the verdict */
+            rc = sb_run_isolated(&r, rs_phases_step, rs_verdict_extras_step, &d);
+        } else {
+            rs_phases(&r, &d);
+            rs_verdict_extras(&r, &d);
+            rc = sb_run_finish(&r);
+        }
     }
     sb_run_free(&r); /* nothing left to free after sb_run_finish or choose_backend's exit */
     rs_free(&d);

@@ -13,6 +13,7 @@
 
 #include "compare.h"
 #include "host/host_info.h"
+#include "plugin.h"
 #include "shape.h"
 
 /* Timed reps under --min-time stop at this many unless --max-reps says otherwise. */
@@ -107,10 +108,28 @@ sb_rc sb_run_check_input(const sb_opts *o, const char *input, sb_err *err)
     return SB_OK;
 }
 
+/* --backend plugin:PATH.so: probe the library (src/plugin.c) and hold it
+ * to this workload. A plugin that does not implement the workload is an
+ * error here, unless --require-device was given: then it cannot engage a
+ * device, and sb_run_choose_backend writes the exit-3 verdict, as it does
+ * for a device backend without the workload (docs/plugins.md). */
+static sb_rc open_plugin(sb_run *r, sb_err *err)
+{
+    const sb_opts *o = &r->opts;
+    double timeout = o->timeout > 0 ? o->timeout : SB_PLUGIN_DEFAULT_TIMEOUT_S;
+    if (sb_plugin_open(o->plugin, timeout, &r->plugin, err))
+        return SB_E_INPUT;
+    if (!(r->plugin->id.workloads & r->wl->plugin_workload) && !o->require_device)
+        return sb_fail(err, SB_E_INPUT, "plugin %s (%s) does not implement %s", r->plugin->path, r->plugin->id.name,
+                       r->wl->name);
+    return SB_OK;
+}
+
 int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*help)(void))
 {
     memset(r, 0, sizeof *r);
     r->wl = wl;
+    r->verdict_fd = -1;
     sb_err err = {{0}};
     sb_opts *o = &r->opts;
     if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN, o, &err))
@@ -181,6 +200,14 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
         }
         r->have_cal = 1;
     }
+    if (o->timeout > 0 && !o->plugin) {
+        sb_fail(&err, SB_E_INPUT, "--timeout applies with --backend plugin:PATH.so (built-in backends run in saebench's own process)");
+        return usage_error(r, &err);
+    }
+    /* The plugin last: every check that needs no plugin has passed, and the
+     * probe loads it in a short-lived child, never here. */
+    if (o->plugin && open_plugin(r, &err))
+        return usage_error(r, &err);
     r->progress = !o->quiet && isatty(STDERR_FILENO);
     return -1;
 }
@@ -202,8 +229,9 @@ int sb_run_verdict_init(sb_run *r, const sb_shape *shape, const char *data_label
      * are loaded and checked, before a backend is chosen or anything runs. */
     if (r->opts.dry_run) {
         if (!r->opts.quiet)
-            fprintf(stderr, "saebench %s --dry-run: options, shape %s (%s) and outputs checked; nothing run\n", r->wl->name,
-                    shape->name, data_label ? data_label : "fixture");
+            fprintf(stderr, "saebench %s --dry-run: options, shape %s (%s)%s%s and outputs checked; nothing run\n",
+                    r->wl->name, shape->name, data_label ? data_label : "fixture",
+                    r->plugin ? ", the loading of " : "", r->plugin ? r->plugin->noun : "");
         return SB_EXIT_PASS;
     }
     if (sb_verdict_init(&r->v, r->wl->name, shape, &err)) {
@@ -238,9 +266,46 @@ static void note_inapplicable_gates(const sb_run *r)
     }
 }
 
+/* --backend plugin: the plugin's backend, named by the plugin. With
+ * --require-device, a plugin that claims the host, or claims a device but
+ * does not implement the workload, cannot engage one: exit 3 (written here,
+ * by this process, which never loads the plugin). */
+static int choose_plugin(sb_run *r, int (*implements)(const sb_backend *b))
+{
+    const sb_plugin *pl = r->plugin;
+    cJSON *root = r->v.root;
+    r->backend = &pl->backend;
+    cJSON_AddItemToObject(root, "plugin", sb_plugin_json(pl));
+    cJSON_AddStringToObject(root, "backend", pl->backend.name);
+    if (r->opts.require_device && !(pl->backend.is_device && implements(&pl->backend))) {
+        r->declined = 1;
+        if (pl->backend.is_device)
+            snprintf(r->declined_why, sizeof r->declined_why, "%s claims a device but does not implement %s", pl->noun,
+                     r->wl->name);
+        else
+            snprintf(r->declined_why, sizeof r->declined_why, "%s claims to run on the host", pl->noun);
+        cJSON_AddStringToObject(root, "execution_path", "none");
+        r->exit_code = SB_EXIT_NO_DEVICE;
+        return sb_run_finish(r);
+    }
+    if (r->have_cal && (pl->backend.is_device ? !r->cal.have_device : !r->cal.have_host)) {
+        fprintf(stderr, "saebench: %s: no %s ceilings in this calibration file (%s claims the %s)\n", r->opts.calibration,
+                pl->backend.is_device ? "device" : "host", pl->noun, pl->backend.is_device ? "device" : "host");
+        sb_run_free(r);
+        return SB_EXIT_USAGE;
+    }
+    if (!pl->backend.is_device)
+        note_inapplicable_gates(r);
+    /* device stays null: saebench probed no device, the plugin claims one */
+    cJSON_AddStringToObject(root, "execution_path", pl->backend.is_device ? "plugin-device-claimed" : "plugin-cpu");
+    return -1;
+}
+
 int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
 {
     const sb_opts *o = &r->opts;
+    if (r->plugin)
+        return choose_plugin(r, implements);
     int want_device = o->require_device || strcmp(o->backend, "cuda") == 0;
     const sb_backend *dev = sb_backend_by_name("cuda");
     sb_err why = {{0}};
@@ -287,6 +352,22 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
     return -1;
 }
 
+const char *sb_run_backend_noun(const sb_run *r)
+{
+    if (r->plugin)
+        return r->plugin->noun;
+    return r->backend && r->backend->is_device ? "device" : "host backend";
+}
+
+void sb_run_at(sb_run *r, const char *stage, int64_t rep)
+{
+    sb_run_where *w = r->where;
+    if (!w)
+        return;
+    snprintf(w->stage, sizeof w->stage, "%s", stage);
+    w->rep = rep;
+}
+
 void sb_run_device_declines(sb_run *r, const char *reason)
 {
     snprintf(r->workload_declines, sizeof r->workload_declines, "%s", reason);
@@ -316,6 +397,8 @@ void sb_run_fail(sb_run *r, const char *fmt, ...)
     if (r->failed)
         return; /* the first failure is the reason */
     r->failed = 1;
+    if (r->where)
+        r->failed_at = *r->where; /* where it happened, before later steps move on */
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->failure, sizeof r->failure, fmt, ap);
@@ -343,13 +426,17 @@ sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
     ph->name = name;
     sb_err err = {{0}};
     const double min_time = r->opts.min_time;
+    if (r->where)
+        snprintf(r->where->phase, sizeof r->where->phase, "%s", name);
     for (int64_t k = 0; k < r->warmup; k++) {
+        sb_run_at(r, "warm-up", k);
         sb_run_progress(r, "%s: warm-up %lld/%lld", name, (long long)(k + 1), (long long)r->warmup);
         if ((rep->prepare && rep->prepare(rep->ctx, k, 0, &err)) || rep->run(rep->ctx, k, 0, &err))
             goto failed;
     }
     double spent = 0, start = sb_now_s();
     for (int64_t k = 0;; k++) {
+        sb_run_at(r, "timed", k);
         if (rep->prepare && rep->prepare(rep->ctx, r->warmup + k, 1, &err))
             goto failed;
         double t0 = sb_now_s();
@@ -398,7 +485,7 @@ sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
 failed:
     progress_clear(r);
     ph->stop_reason = "failed";
-    sb_run_fail(r, "%s failed in the %s phase: %s", r->backend && r->backend->is_device ? "device" : "host backend", name, err.msg);
+    sb_run_fail(r, "%s failed in the %s phase: %s", sb_run_backend_noun(r), name, err.msg);
     return ph;
 }
 
@@ -569,6 +656,10 @@ static const char *decide(sb_run *r, char *buf, size_t len)
     }
     if (r->declined) {
         snprintf(buf, len, "device not engaged (ran the host backend): %s", r->declined_why);
+        return buf;
+    }
+    if (!b->is_device && r->plugin) {
+        snprintf(buf, len, "%s claims to run on the host: a host number is never a device number", r->plugin->noun);
         return buf;
     }
     if (!b->is_device)
@@ -812,6 +903,9 @@ static void print_summary(const sb_run *r)
     char human[600] = "";
     const char *why = jstr(root, "engaged_reason");
     human_reason(why, human, sizeof human);
+    if (r->plugin && r->engaged)
+        snprintf(human, sizeof human, "by the claim of %s: saebench timed its calls but cannot see where they ran",
+                 r->plugin->noun);
     fprintf(stderr, "  device engaged: %s%s%s\n", r->engaged ? "yes" : "no", *human ? " — " : "", human);
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(root, "target");
     if (tg && isfinite(jnum(tg, "value")))
@@ -872,7 +966,15 @@ int sb_run_finish(sb_run *r)
     r->exit_code = exit_code;
     sb_verdict_finish(&r->v, exit_code);
     sb_err err = {{0}};
-    if (r->opts.out && sb_verdict_write(&r->v, r->opts.out, &err)) {
+    if (r->verdict_fd >= 0) {
+        /* a plugin run's child: the parent writes --out (src/isolate.c) */
+        if (sb_verdict_write_fd(&r->v, r->verdict_fd, &err)) {
+            fprintf(stderr, "saebench: %s\n", err.msg);
+            exit_code = SB_EXIT_RUNTIME;
+        } else {
+            print_summary(r);
+        }
+    } else if (r->opts.out && sb_verdict_write(&r->v, r->opts.out, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);
         exit_code = SB_EXIT_USAGE;
     } else {
@@ -894,4 +996,6 @@ void sb_run_free(sb_run *r)
     r->gates = NULL;
     cJSON_Delete(r->timing_extra);
     r->timing_extra = NULL;
+    sb_plugin_close(r->plugin);
+    r->plugin = NULL;
 }

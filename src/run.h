@@ -14,14 +14,21 @@
  * record values; nothing engagement-dependent reaches the verdict.
  *
  * Life of a run:
- *   sb_run_init            parse and check options (exit 2 before any work)
+ *   sb_run_init            parse and check options (exit 2 before any work);
+ *                          --backend plugin: probe the library in a child
  *   (workload)             load the shape / data, validate every input
  *   sb_run_verdict_init    common verdict sections for the shape
  *   sb_run_choose_backend  pick the backend; exit 3 written here when the
  *                          device was required and is not there
  *   sb_run_time            per phase: warm-up, timed reps, stop rule
  *   sb_run_gate ...        record gate values (pass computed here)
- *   sb_run_finish          decide, write, print, return the exit code */
+ *   sb_run_finish          decide, write, print, return the exit code
+ *
+ * A plugin run (--backend plugin:PATH.so, docs/plugins.md) does the same in
+ * two processes: the parent goes as far as the inputs and the backend
+ * choice, then sb_run_isolated (src/isolate.h) forks; the child times the
+ * phases and finishes, and hands its verdict to the parent, which writes
+ * it, or its own exit-4 verdict when the child crashed or hung. */
 #ifndef SB_RUN_H
 #define SB_RUN_H
 
@@ -35,6 +42,7 @@
 #include "verdict.h"
 
 struct cJSON;
+struct sb_plugin;
 struct sb_shape;
 
 typedef enum { SB_CMP_LT, SB_CMP_LE, SB_CMP_GT, SB_CMP_GE, SB_CMP_EQ } sb_cmp;
@@ -64,6 +72,8 @@ typedef struct sb_workload {
                                 (met when ≤); 0: it bounds the rate (met when ≥) */
     const char *rate_unit;   /* what throughput counts per second: "rows" */
     const char *doc;         /* "docs/workloads.md §1" */
+    uint64_t plugin_workload; /* SAEBENCH_WORKLOAD_* bit of include/saebench/solver.h: the
+                                 workload takes --backend plugin:PATH.so (0: not yet) */
 } sb_workload;
 
 #define SB_RUN_MAX_PHASES 4
@@ -90,6 +100,18 @@ typedef struct sb_rep {
     void *ctx;
 } sb_rep;
 
+/* Where a run is, for a parent process watching it (src/isolate.c): after
+ * a crash or a hang the parent's verdict names the phase, the stage, the
+ * rep and the plugin call. Lives in memory shared with the parent; written
+ * outside every timed interval except call (one int store per plugin call). */
+typedef struct sb_run_where {
+    char phase[24];          /* the timed phase ("resident"), "" before it */
+    char stage[24];          /* create, w0, warm-up, timed, check, profile, telemetry, destroy,
+                                oracle, finish */
+    int64_t rep;             /* warm-up and timed: the rep from 0 within the stage, else -1 */
+    int call;                /* the plugin call running (sb_plugin_call, src/plugin.h), 0: none */
+} sb_run_where;
+
 typedef struct sb_gate_rec {
     int recorded, na;
     double value;
@@ -112,6 +134,10 @@ typedef struct sb_run {
     char data_label[96];     /* "fixture", "npy", ... for the summary */
 
     const sb_backend *backend; /* what runs (on exit 3: what was asked for) */
+    struct sb_plugin *plugin;  /* --backend plugin:PATH.so: the probed library, else NULL */
+    sb_run_where *where;       /* a watching parent's record (src/isolate.c), else NULL */
+    int verdict_fd;            /* > 0: sb_run_finish hands the verdict here instead of
+                                  writing --out (a plugin run's child to its parent) */
     sb_device_info info;
     int declined;            /* a device was probed and declined */
     char declined_why[512];
@@ -120,6 +146,7 @@ typedef struct sb_run {
     sb_phase phases[SB_RUN_MAX_PHASES];
     int nphases;
     int failed;              /* a phase or a check failed: exit 4 */
+    sb_run_where failed_at;  /* with a watching parent: where the first failure happened */
     char failure[600];
     int late_exit;           /* an input error found after the reps (exit 2 with a verdict) */
     char late_error[300];    /* its one line, written to the verdict as "output_error" */
@@ -157,16 +184,25 @@ int sb_run_verdict_init(sb_run *r, const struct sb_shape *shape, const char *dat
 
 /* Pick the backend: --backend host → host; cuda/auto → the device when it
  * probes fine and implements the workload (implements(b) != 0), else the
- * host for auto, else nothing. When the device was required (--backend
- * cuda, --require-device) and is not there, writes the exit-3 verdict and
- * returns 3; a calibration file without the ceilings the chosen backend
- * needs returns 2 (printed). Returns -1 to go on. */
+ * host for auto, else nothing; plugin → the plugin's backend (its claim
+ * decides is_device; the verdict gains its "plugin" section). When the
+ * device was required (--backend cuda, --require-device) and is not there
+ * (a plugin: it claims the host, or a device without the workload), writes
+ * the exit-3 verdict and returns 3; a calibration file without the
+ * ceilings the chosen backend needs returns 2 (printed). Returns -1 to go on. */
 int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b));
 
 /* Before sb_run_choose_backend: the workload declines the device for these
  * inputs (e.g. encode below 4096 rows). The device then counts as declined
  * with this reason: exit 3 when it was required, the host under auto. */
 void sb_run_device_declines(sb_run *r, const char *reason);
+
+/* What ran, in words, for messages: "device", "host backend", "plugin NAME". */
+const char *sb_run_backend_noun(const sb_run *r);
+
+/* Record where the run is (stage, rep; -1: no rep) for a watching parent;
+ * nothing without one. Never inside a timed interval. */
+void sb_run_at(sb_run *r, const char *stage, int64_t rep);
 
 /* Progress on a terminal (never in CI logs or under --quiet): "  label". */
 void sb_run_progress(const sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

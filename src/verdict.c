@@ -134,6 +134,29 @@ sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err)
     return rc;
 }
 
+sb_rc sb_verdict_write_fd(const sb_verdict *v, int fd, sb_err *err)
+{
+    char *text = cJSON_Print(v->root);
+    if (!text)
+        return sb_fail(err, SB_E_RUNTIME, "out of memory rendering the verdict");
+    const char *p = text;
+    size_t left = strlen(text);
+    while (left > 0) {
+        ssize_t k = write(fd, p, left);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            int e = k < 0 ? errno : EIO;
+            cJSON_free(text);
+            return sb_fail(err, SB_E_RUNTIME, "cannot hand the verdict to the parent process: %s", strerror(e));
+        }
+        p += k;
+        left -= (size_t)k;
+    }
+    cJSON_free(text);
+    return SB_OK;
+}
+
 sb_target_status sb_target_decide(int is_device, int engaged, double measured, double target)
 {
     if (!is_device || !engaged || !(measured > 0))

@@ -45,6 +45,9 @@ void sb_verdict_finish(sb_verdict *v, int exit_code);
 
 /* Render and write the verdict. */
 sb_rc sb_verdict_write(const sb_verdict *v, const char *path, sb_err *err);
+/* Render it into an open file descriptor (a plugin run's child hands it to
+ * its parent, which writes --out: src/isolate.c). */
+sb_rc sb_verdict_write_fd(const sb_verdict *v, int fd, sb_err *err);
 
 /* Status of a throughput target: a target is only met or unmet by a measured
  * device number; anything else is undetermined (docs/workloads.md §0 Engaged;

@@ -398,6 +398,9 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
     if ((rc = get_string(r, root, "execution_path", "execution_path", 0, v->execution_path,
                          sizeof v->execution_path)))
         return rc;
+    /* A plugin that claims a device names no device saebench probed. */
+    if (!o && strcmp(v->execution_path, "plugin-device-claimed") == 0)
+        snprintf(v->device, sizeof v->device, "claimed by plugin");
     if ((rc = get_bool(r, root, "engaged", "engaged", 1, &v->engaged)))
         return rc;
 

@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Plugin battery (make test-plugin): --backend plugin:PATH.so with the example
+# plugin (examples/solver-lapacke/) and the plugins of tests/plugins/ that
+# misbehave on purpose: a wrong answer, an error at a given rep, a crash, a
+# hang, an exit(), another ABI version, no entry symbol, a file that is not a
+# library, a device claim without the workload, a device claim that computes
+# on the host, printing to stdout. docs/plugins.md is the contract.
+# usage: tests/cli/run-plugin-tests.sh BINARY BUILD_DIR
+# BUILD_DIR holds examples/solver-lapacke.so and tests/plugins/tp-*.so.
+# Needs jq and /usr/bin/python3 with numpy and jsonschema (Debian packages).
+set -u
+
+if [ $# -ne 2 ]; then
+    echo "usage: $0 BINARY BUILD_DIR" >&2
+    exit 2
+fi
+BIN=$(realpath "$1") || exit 2
+BUILD=$(realpath "$2") || exit 2
+[ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
+EX="$BUILD/examples/solver-lapacke.so"
+TP="$BUILD/tests/plugins"
+for f in "$EX" "$TP"/tp-{wrong,error,segv,hang,exit,abi,nosym,newer,device-only,print,claims-device,load-crash,bad-telemetry,bad-name}.so; do
+    [ -f "$f" ] || { echo "$0: $f is missing (make test-plugin builds it)" >&2; exit 2; }
+done
+# shellcheck source=tests/lib/battery.sh
+. "$(dirname "$0")/../lib/battery.sh"
+sb_battery_setup plugin "numpy, jsonschema"
+RS=("$BIN" resident-solve)
+FAST=(--reps 4 --warmup 1 --calibration "$CAL")
+unset SBTP_AT
+
+echo "== saebench plugin tests: $BIN"
+
+# ---- the example: a correct host plugin -----------------------------------
+V="$WORK/example-dual.json"
+if expect_exit 0 "the LAPACKE example passes tiny-dual" -- "${RS[@]}" --shape tiny-dual --backend "plugin:$EX" "${FAST[@]}" --out "$V"; then
+    valid "example verdict is schema-valid" "$V"
+    check "backend names the plugin, execution_path plugin-cpu" "$V" '.backend == "plugin-lapacke-example" and .execution_path == "plugin-cpu" and .device == null'
+    check "a host claim is never engaged, and says so in words" "$V" \
+        '.engaged == false and (.engaged_reason | test("claims to run on the host: a host number is never a device number")) and (.plugin.engagement | startswith("never:"))'
+    check "a host claim is never a device number" "$V" \
+        '.throughput.measured_of == "host" and .throughput.measured_rows_per_s > 0 and .throughput.engaged_rows_per_s == 0 and .target.status == "undetermined"'
+    check "the plugin section names it: name, version, path, ABI, entry" "$V" \
+        ".plugin.name == \"lapacke-example\" and .plugin.version == \"1.0.0\" and .plugin.path == \"$EX\" and .plugin.abi_version == 1 and .plugin.entry == \"saebench_solver_v1\" and .plugin.claims_device == false and .plugin.failure == null and .plugin.methods == [\"primal\", \"dual\"]"
+    sum=$(sha256sum "$EX" | cut -c1-64)
+    check "plugin.sha256 is the library file's (sha256sum)" "$V" ".plugin.sha256 == \"$sum\" and .plugin.size_bytes == $(stat -c %s "$EX")"
+    check "parity gates apply and pass; RS-003 does not apply" "$V" \
+        '.parity.pass == true and ([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .applies and .pass] == [true, true]) and ([.gates[] | select(.id == "RS-003")][0].applies == false)'
+    check "dual by --method auto; factor and precision are the plugin's" "$V" '.method == "dual" and .factor == "plugin" and .precision.requested == "fp64" and (.precision | has("used") | not) and (.precision.note | test("plugin"))'
+    check "saebench's clock: exactly --reps samples, warm-up untimed" "$V" '.timing.reps == 4 and .timing.warmup == 1 and (.timing.samples_s | length) == 4 and .timing.stop_reason == "reps"'
+    # w0 + 1 warm-up + 4 timed + 1 profiled solve, staged once
+    check "telemetry is the plugin's: 7 factorizations, staged once" "$V" '.telemetry.factorizations == 7 and .telemetry.frame_builds == 1 and .telemetry.library_calls > 0 and .telemetry.h2d_bytes == 0'
+    check "breakdown: the plugin's solve call timed alone, build and factor not seen" "$V" '.timing.breakdown_ms.solve > 0 and .timing.breakdown_ms.build == 0 and .timing.breakdown_ms.factor == 0'
+fi
+
+V="$WORK/example-primal.json"
+if expect_exit 0 "the LAPACKE example passes tiny-primal" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" "${FAST[@]}" --out "$V"; then
+    valid "tiny-primal example verdict is schema-valid" "$V"
+    check "primal by --method auto, parity passes" "$V" '.method == "primal" and .parity.pass == true and .parity.rel_err < 1e-9'
+fi
+
+V="$WORK/example-dual-as-primal.json"
+if expect_exit 0 "--method primal on tiny-dual runs the primal in the plugin" -- "${RS[@]}" --shape tiny-dual --method primal --backend "plugin:$EX" "${FAST[@]}" --quiet --out "$V"; then
+    check "--method primal is what the plugin was asked for" "$V" '.method == "primal" and .parity.pass == true'
+fi
+
+# Real data from .npy files: the plugin gets the harness's inputs like any backend.
+"$PY" - "$WORK" <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+rng = np.random.default_rng(11)
+np.save(d + "/X.npy", rng.standard_normal((40, 24)).astype(np.float32))
+np.save(d + "/w.npy", rng.uniform(0.5, 2.0, 40))
+np.save(d + "/rhs.npy", rng.standard_normal(24))
+EOF
+V="$WORK/example-npy.json"
+if expect_exit 0 "the example passes on .npy data" -- "${RS[@]}" --x "$WORK/X.npy" --w "$WORK/w.npy" --rhs "$WORK/rhs.npy" --backend "plugin:$EX" "${FAST[@]}" --quiet --out "$V" --dump-beta "$WORK/beta.npy"; then
+    valid ".npy verdict is schema-valid" "$V"
+    check ".npy data recorded, parity passes" "$V" '.shape.data == "npy" and .shape.dtypes.x == "<f4" and .parity.pass == true'
+    if got=$("$PY" - "$WORK" 2>&1 <<'EOF'
+import sys
+import numpy as np
+d = sys.argv[1]
+X, w, rhs, b = (np.load(d + f).astype(np.float64) for f in ("/X.npy", "/w.npy", "/rhs.npy", "/beta.npy"))
+ref = np.linalg.solve(X.T @ (w[:, None] * X) + 1e-3 * np.eye(X.shape[1]), rhs)
+rel = np.abs(b - ref).max() / np.abs(ref).max()
+assert rel < 1e-9, rel
+print("rel err %.2g" % rel)
+EOF
+    ); then ok "--dump-beta from the plugin's w0 solve matches numpy ($got)"; else bad "--dump-beta from the plugin's w0 solve matches numpy" "$got"; fi
+fi
+
+# ---- wrong answers, errors, crashes, hangs: the verdict is always written --
+V="$WORK/wrong.json"
+if expect_exit 1 "a wrong answer fails the parity gate (exit 1)" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-wrong.so" "${FAST[@]}" --out "$V"; then
+    valid "wrong-answer verdict is schema-valid" "$V"
+    check "RS-001 and RS-002 apply and fail, parity.pass false" "$V" \
+        '([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .applies == true and .pass == false] == [true, true]) and .parity.pass == false and .verdict == "fail" and .plugin.failure == null'
+fi
+
+# Solve calls count from 0: the w0 solve, warm-up 0, then timed 0, 1, ...
+V="$WORK/error.json"
+if SBTP_AT=3 expect_exit 4 "an error at solve call 3 is exit 4" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --out "$V"; then
+    valid "error verdict is schema-valid" "$V"
+    check "not engaged, the plugin's message in engaged_reason" "$V" '.engaged == false and (.engaged_reason | test("solve returned SAEBENCH_ERR_RUNTIME \\(2\\): test plugin: injected failure at solve call 3"))'
+    check "plugin.failure: an error in solve at timed rep 1" "$V" \
+        '.plugin.failure.kind == "error" and .plugin.failure.stage == "timed" and .plugin.failure.rep == 1 and .plugin.failure.call == "solve" and .plugin.failure.phase == "resident" and (.plugin.failure.message | test("injected failure"))'
+    check "nothing measured, every gate not evaluated" "$V" '.timing.reps == 0 and .throughput.measured_rows_per_s == 0 and ([.gates[] | .pass] | any | not) and ([.gates[] | .reason] | all(. == "not evaluated: the run failed"))'
+fi
+V="$WORK/error-warmup.json"
+if SBTP_AT=1 expect_exit 4 "an error at solve call 1 is in the warm-up" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "plugin.failure: warm-up rep 0" "$V" '.plugin.failure.stage == "warm-up" and .plugin.failure.rep == 0'
+fi
+V="$WORK/error-w0.json"
+if SBTP_AT=0 expect_exit 4 "an error at solve call 0 is in the w0 solve" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "plugin.failure: the w0 solve, no rep" "$V" '.plugin.failure.stage == "w0" and .plugin.failure.rep == null and (.engaged_reason | test("w0 solve"))'
+fi
+
+V="$WORK/segv.json"
+if expect_exit 4 "a segfault is exit 4" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-segv.so" "${FAST[@]}" --out "$V"; then
+    valid "segfault verdict (written by the parent) is schema-valid" "$V"
+    check "plugin.failure names the signal, the rep and the call" "$V" \
+        '.plugin.failure.kind == "signal" and .plugin.failure.signal == 11 and .plugin.failure.signal_name == "SIGSEGV" and .plugin.failure.stage == "timed" and .plugin.failure.rep == 1 and .plugin.failure.call == "solve"'
+    check "engaged_reason says crashed, where, in words" "$V" '.engaged == false and (.engaged_reason | test("crashed: SIGSEGV .* during timed rep 1 of the resident phase, in the plugin.s solve\\(\\)"))'
+    check "the crashed run's verdict carries the common sections" "$V" '.workload == "resident-solve" and .method == "primal" and .exit_code == 4 and .verdict == "fail" and (.gates | length) == 4'
+fi
+says "the summary names the crash" "crashed: SIGSEGV"
+
+V="$WORK/hang.json"
+t0=$(date +%s)
+if expect_exit 4 "a hang is killed after --timeout 2 (exit 4)" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-hang.so" "${FAST[@]}" --timeout 2 --out "$V"; then
+    dt=$(($(date +%s) - t0))
+    if [ "$dt" -ge 2 ] && [ "$dt" -le 10 ]; then ok "the hang ended after the timeout ($dt s)"; else bad "the hang ended after the timeout" "took $dt s"; fi
+    valid "timeout verdict is schema-valid" "$V"
+    check "plugin.failure: timeout, SIGKILL, in solve at timed rep 1" "$V" \
+        '.plugin.failure.kind == "timeout" and .plugin.failure.signal_name == "SIGKILL" and .plugin.failure.call == "solve" and .plugin.failure.rep == 1 and .plugin.timeout_s == 2 and (.engaged_reason | test("--timeout 2 s"))'
+fi
+if pgrep -f "plugin:$TP/tp-hang.so" >/dev/null; then bad "no process of the hung plugin is left" "$(pgrep -af "plugin:$TP/tp-hang.so")"; else ok "no process of the hung plugin is left"; fi
+
+V="$WORK/exit.json"
+if expect_exit 4 "a plugin that calls exit(0) mid-run is exit 4" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-exit.so" "${FAST[@]}" --quiet --out "$V"; then
+    valid "exit verdict is schema-valid" "$V"
+    check "plugin.failure: exit, before the verdict was complete" "$V" '.plugin.failure.kind == "exit" and (.engaged_reason | test("exit status 0")) and .plugin.failure.call == "solve"'
+fi
+
+V="$WORK/bad-telemetry.json"
+if expect_exit 4 "a negative telemetry counter is exit 4" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-bad-telemetry.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "the counter named" "$V" '(.engaged_reason | test("h2d_bytes = -1")) and .plugin.failure.call == "telemetry"'
+fi
+
+# ---- loading errors: exit 2, one line, no verdict --------------------------
+expect_exit 2 "an ABI version mismatch is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-abi.so" --out "$WORK/no.json" &&
+    says "it names both versions" "ABI version 99, but this saebench speaks version 1"
+expect_exit 2 "a library without the entry symbol is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-nosym.so" --out "$WORK/no.json" &&
+    says "it names the symbol" "no saebench_solver_v1 symbol"
+expect_exit 2 "a library of a newer ABI only is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-newer.so" --out "$WORK/no.json" &&
+    says "it says newer" "exports saebench_solver_v2 but not saebench_solver_v1"
+printf 'not a library\n' >"$WORK/text.so"
+expect_exit 2 "a file that is not a shared library is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$WORK/text.so" --out "$WORK/no.json" &&
+    says "it says why" "cannot load it as a shared library"
+expect_exit 2 "a missing library is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$WORK/none.so" --out "$WORK/no.json"
+expect_exit 2 "a directory is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$WORK" --out "$WORK/no.json"
+mkfifo "$WORK/fifo.so"
+expect_exit 2 "a FIFO is refused without hanging" -- timeout 10 "${RS[@]}" --shape tiny-primal --backend "plugin:$WORK/fifo.so" --out "$WORK/no.json"
+expect_exit 2 "a crash while loading is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-load-crash.so" --out "$WORK/no.json" &&
+    says "it says crashed while loading" "crashed while loading: SIGSEGV"
+expect_exit 2 "a bad name is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-bad-name.so" --out "$WORK/no.json"
+expect_exit 2 "a plugin without resident-solve is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-device-only.so" --out "$WORK/no.json" &&
+    says "it says what is missing" "does not implement resident-solve"
+expect_exit 2 "--backend plugin: on a workload without plugin support" -- "$BIN" inner-loop --shape tiny-arrow --backend "plugin:$EX" --out "$WORK/no.json"
+expect_exit 2 "--backend plugin: with no path" -- "${RS[@]}" --shape tiny-primal --backend plugin: --out "$WORK/no.json"
+expect_exit 2 "--timeout without a plugin" -- "${RS[@]}" --shape tiny-primal --timeout 5 --out "$WORK/no.json"
+expect_exit 2 "--timeout 0" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" --timeout 0 --out "$WORK/no.json"
+expect_exit 2 "--precision mixed with a plugin" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" --precision mixed --out "$WORK/no.json"
+expect_exit 2 "--factor with a plugin" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" --factor library --out "$WORK/no.json"
+expect_exit 2 "--reupload with a plugin" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" --reupload --out "$WORK/no.json"
+expect_exit 2 "--method dual with a primal-only plugin" -- "${RS[@]}" --shape tiny-dual --method dual --backend "plugin:$TP/tp-claims-device.so" --out "$WORK/no.json" &&
+    says "it names the methods" "implements only the primal method"
+expect_exit 0 "--dry-run loads the plugin in a child and runs nothing" -- "${RS[@]}" --shape tiny-dual --backend "plugin:$EX" --dry-run --out "$WORK/dry.json" &&
+    says "it says the plugin loaded" "the loading of plugin lapacke-example"
+if [ -e "$WORK/dry.json" ]; then bad "--dry-run writes no verdict" "$WORK/dry.json exists"; else ok "--dry-run writes no verdict"; fi
+expect_exit 2 "--dry-run refuses a plugin of another ABI" -- "${RS[@]}" --shape tiny-dual --backend "plugin:$TP/tp-abi.so" --dry-run
+
+# ---- device claims ----------------------------------------------------------
+V="$WORK/device-only.json"
+if expect_exit 3 "--require-device: a device claim without resident-solve is exit 3" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-device-only.so" --require-device --out "$V"; then
+    valid "exit-3 verdict is schema-valid" "$V"
+    check "nothing ran: execution_path none, no gates, the reason in words" "$V" \
+        '.execution_path == "none" and .gates == [] and .backend == "plugin-test-plugin" and .engaged == false and (.engaged_reason | test("claims a device but does not implement resident-solve")) and .plugin.claims_device == true'
+fi
+V="$WORK/host-required.json"
+if expect_exit 3 "--require-device: a host claim is exit 3" -- "${RS[@]}" --shape tiny-dual --backend "plugin:$EX" --require-device --out "$V"; then
+    valid "host-claim exit-3 verdict is schema-valid" "$V"
+    check "it says the plugin claims the host" "$V" '(.engaged_reason | test("claims to run on the host")) and .execution_path == "none"'
+fi
+
+V="$WORK/claims-device.json"
+if expect_exit 0 "a device claim that completes passes" -- "${RS[@]}" --shape tiny-dual --backend "plugin:$TP/tp-claims-device.so" "${FAST[@]}" --require-device --out "$V"; then
+    valid "device-claim verdict is schema-valid" "$V"
+    check "engaged by the plugin's claim, said in words" "$V" \
+        '.engaged == true and .execution_path == "plugin-device-claimed" and .device == null and (.plugin.engagement | startswith("by the plugin'"'"'s claim only")) and .plugin.device_claimed == "test device (really the host)"'
+    check "the device number is saebench's measurement; the target is decided on it" "$V" \
+        '.throughput.measured_of == "device" and .throughput.engaged_rows_per_s == .throughput.measured_rows_per_s and .throughput.engaged_rows_per_s > 0 and (.target.status == "met" or .target.status == "unmet")'
+    check "--method auto picks among the plugin's methods (primal only)" "$V" '.method == "primal" and .plugin.methods == ["primal"]'
+fi
+says "the summary says the claim" "device engaged: yes — by the claim of plugin test-plugin"
+
+# ---- stdout belongs to --out - ------------------------------------------------
+if expect_exit 0 "a plugin that prints to stdout passes" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-print.so" "${FAST[@]}" --quiet --out -; then
+    if jq -e '.backend == "plugin-test-plugin" and .exit_code == 0' "$OUTS" >/dev/null 2>&1; then ok "--out - stays one valid JSON verdict"; else bad "--out - stays one valid JSON verdict" "stdout: $(head -c 300 "$OUTS")"; fi
+    cp "$OUTS" "$WORK/print.json"
+    valid "--out - verdict is schema-valid" "$WORK/print.json"
+    says "the plugin's prints went to stderr" "test plugin: printing to stdout inside a call"
+fi
+if expect_exit 0 "with --out FILE, stdout stays empty" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-print.so" "${FAST[@]}" --quiet --out "$WORK/print-file.json"; then
+    if [ -s "$OUTS" ]; then bad "nothing on stdout" "stdout: $(head -c 200 "$OUTS")"; else ok "nothing on stdout"; fi
+fi
+
+# ---- report and compare read plugin verdicts like any other ----------------
+mkdir -p "$WORK/set-a" "$WORK/set-b"
+cp "$WORK/example-dual.json" "$WORK/print-file.json" "$WORK/claims-device.json" "$WORK/set-a/"
+cp "$WORK/example-dual.json" "$WORK/segv.json" "$WORK/set-b/"
+if expect_exit 0 "report reads plugin verdicts" -- "$BIN" report "$WORK/set-a" "$WORK/set-b" --format json; then
+    check "report: 5 verdicts, the plugin backends, the failed run" "$OUTS" \
+        '.verdicts == 5 and ([.rows[].backend] | unique) == ["plugin-lapacke-example", "plugin-test-plugin"] and ([.rows[] | select(.exit_code == 4)] | length) == 1'
+    check "report: a device claim is named as one" "$OUTS" '[.rows[] | select(.execution_path == "plugin-device-claimed")][0] | .device == "claimed by plugin" and .engaged == true'
+fi
+expect_exit 0 "report's text table reads them too" -- "$BIN" report "$WORK/set-a"
+expect_exit 0 "compare: a plugin set against itself is no regression" -- "$BIN" compare "$WORK/set-a" "$WORK/set-a"
+if expect_exit 1 "compare: the plugin's crash after its good run is a regression" -- "$BIN" compare "$WORK/set-a" "$WORK/set-b"; then
+    if grep -q "tiny-primal plugin-test-plugin host: REGRESSION" "$OUTS"; then ok "compare names the plugin's key"; else bad "compare names the plugin's key" "stdout: $(head -c 400 "$OUTS")"; fi
+fi
+
+sb_test_summary
