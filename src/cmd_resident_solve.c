@@ -427,6 +427,7 @@ static void rs_parity(sb_run *r, rs_data *d)
         sb_run_gate(r, "RS-001", ok0 ? s0.ratio : NAN);
         sb_run_gate(r, "RS-002", okl ? sl.ratio : NAN);
         sb_run_gate(r, "RS-004", ok0 && okl ? fmax(s0.rel_err, sl.rel_err) : NAN);
+        sb_run_gate(r, "RS-003", (double)d->n / r->phases[0].stats.median); /* rows per second of the timed reps */
     }
     double rel0 = ok0 ? s0.rel_err : NAN, rel_last = okl ? sl.rel_err : NAN;
     double abs0 = ok0 ? s0.abs_err : NAN, abs_last = okl ? sl.abs_err : NAN;

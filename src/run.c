@@ -700,6 +700,10 @@ static void write_gates(sb_run *r)
             na = NULL; /* a failed run evaluates nothing: every gate fails below */
         else if (d->device_only && !r->engaged)
             na = "applies to an engaged device run only";
+        else if (d->device_only && !g->na && !g->recorded)
+            /* an engaged run that never recorded its device gate: shown as such
+             * on the stand-in too, whose engaged runs go down this path */
+            na = "not evaluated by this run";
         else if (d->device_only && !SB_DEVICE_TIMES_MEASURED)
             na = SB_NO_DEVICE_TIMES;
         else if (d->opt_in && !gate_named(r, d->id))

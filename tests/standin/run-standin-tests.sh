@@ -237,8 +237,15 @@ check "multiplex mid-size: engaged on the stand-in; MX-001 (bit for bit) and MX-
 # ---- 7. the launch layer's checks: a stand-in verdict is labelled ----
 check "every stand-in verdict names the stand-in device" "$WORK/rs-tiny-primal-primal-library.json" \
     '.device.name == "CPU stand-in for NVIDIA H100 SXM (not a GPU)"'
-check "a stand-in run never meets or misses a device target (RS-003 does not apply)" "$WORK/rs-tiny-primal-primal-library.json" \
-    '.target.status == "undetermined" and ([.gates[] | select(.id == "RS-003") | .applies] == [false])'
+# Every engaged run recorded each of its device gates (RS-003, IL-004, EN-004): on the
+# stand-in they then do not apply for the stand-in's reason, never "not evaluated".
+missed=$(for f in "$WORK"/*.json; do
+    jq -r --arg f "$(basename "$f")" 'select(.engaged == true) | .gates[]? | select(.reason == "not evaluated by this run") | "\($f): \(.id)"' "$f" 2>/dev/null
+done)
+[ -z "$missed" ] && ok "every engaged stand-in run recorded its device gates" || bad "every engaged stand-in run recorded its device gates" "$missed"
+check "a stand-in run never meets or misses a device target (RS-003 does not apply, for the stand-in's reason)" "$WORK/rs-tiny-primal-primal-library.json" \
+    '.target.status == "undetermined" and ([.gates[] | select(.id == "RS-003") | .applies] == [false])
+     and ([.gates[] | select(.id == "RS-003") | .reason | test("stand-in")] == [true])'
 check "a stand-in rate is labelled stand-in and is never an engaged device rate" "$WORK/rs-tiny-primal-primal-library.json" \
     '.throughput.measured_of == "stand-in" and .throughput.engaged_rows_per_s == 0 and .throughput.measured_rows_per_s > 0'
 
