@@ -221,6 +221,10 @@ test-asan: deps
 	    OPT="-O1 -g" test-unit test-sim
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    tests/cli/run-cli-tests.sh ./build-asan/saebench ./build-asan/saebench-fake
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/multiplex/run-multiplex-tests.sh ./build-asan/saebench
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    tests/cli/run-ab-tests.sh ./build-asan/saebench
 	@$(MAKE) --no-print-directory STANDIN_BUILD=build-asan/standin SAN="-fsanitize=address,undefined" test-standin-lib
 
 saebench-asan: $(BUILD)/src/main.o $(LIB) $(UNIT_BIN) $(SIM_BIN) $(FAKE_BIN)
