@@ -9,6 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Only the stand-in build names another library (tests/standin/standin-build.mk). */
+#ifndef SB_NVML_LIB
+#define SB_NVML_LIB "libnvidia-ml.so.1"
+#endif
+
 typedef int nvml_return;                 /* nvmlReturn_t: 0 is NVML_SUCCESS */
 typedef struct nvml_device_st *nvml_device; /* nvmlDevice_t */
 
@@ -72,6 +77,8 @@ int sb_nvml_open(sb_nvml *n, const char *lib_path, const char *pci_bus_id)
     if (n->tried)
         return n->ok;
     n->tried = 1;
+    if (!lib_path)
+        lib_path = SB_NVML_LIB;
     n->lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
     if (!n->lib) {
         const char *e = dlerror();

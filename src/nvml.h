@@ -17,10 +17,6 @@
 
 struct cJSON;
 
-#ifndef SB_NVML_LIB
-#define SB_NVML_LIB "libnvidia-ml.so.1"
-#endif
-
 #define SB_NVML_MAX_PROCS 32
 
 /* One reading of the device. Each value has its own have_ flag: NVML answers
@@ -55,7 +51,8 @@ typedef struct sb_nvml {
     char absent[256];              /* why NVML is not used ("" when ok) */
 } sb_nvml;
 
-/* Open lib_path (SB_NVML_LIB in saebench), initialise NVML and find the
+/* Open lib_path (NULL: SB_NVML_LIB of nvml.c, libnvidia-ml.so.1 but in the
+ * stand-in build), initialise NVML and find the
  * device by PCI bus id ("0000:17:00.0"; "" or NULL: device index 0). On
  * failure n->absent says why; returns n->ok. Idempotent. */
 int sb_nvml_open(sb_nvml *n, const char *lib_path, const char *pci_bus_id);
