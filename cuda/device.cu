@@ -65,6 +65,8 @@ sb_rc sb_cuda_probe(sb_device_info *info, sb_err *why)
     info->cc_minor = prop.minor;
     info->sm_count = prop.multiProcessorCount;
     info->total_mem = (uint64_t)prop.totalGlobalMem;
+    snprintf(info->pci_bus_id, sizeof info->pci_bus_id, "%08x:%02x:%02x.0", (unsigned)prop.pciDomainID,
+             (unsigned)prop.pciBusID, (unsigned)prop.pciDeviceID);
     if (cudaDriverGetVersion(&info->driver_version) != cudaSuccess) {
         info->driver_version = 0;
         cudaGetLastError();

@@ -32,6 +32,7 @@ typedef struct sb_device_info {
     int sm_count;
     uint64_t total_mem;
     double clock_mhz;
+    char pci_bus_id[32];  /* "00000000:17:00.0" (domain:bus:device.function): finds the device in NVML */
 } sb_device_info;
 
 /* Measured ceilings of one machine (saebench calibrate). */

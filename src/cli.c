@@ -17,6 +17,7 @@ static const opt_def OPTIONS[] = {
     {"--shape", SB_OPT_SHAPE, 1, "NAME|FILE.json  workload shape (see 'saebench shapes')"},
     {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host|plugin:PATH.so  auto: cuda when a device is engaged, else host; plugin: your solver library (resident-solve; docs/plugins.md)"},
     {"--require-device", SB_OPT_REQUIRE_DEVICE, 0, "               fail (exit 3) unless the device is engaged"},
+    {"--require-valid", SB_OPT_REQUIRE_VALID, 0, "               fail (exit 1) unless the verdict's validity is valid (docs/verdict.md)"},
     {"--reps", SB_OPT_REPS, 1, "N              timed repetitions (default: the shape's)"},
     {"--warmup", SB_OPT_WARMUP, 1, "N              untimed warm-up repetitions"},
     {"--out", SB_OPT_OUT, 1, "FILE|-         write the JSON verdict (- for stdout)"},
@@ -186,6 +187,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
                 o->backend = v;
             }
         } else if (strcmp(name, "--require-device") == 0) o->require_device = 1;
+        else if (strcmp(name, "--require-valid") == 0) o->require_valid = 1;
         else if (strcmp(name, "--reps") == 0) rc = parse_count(name, v, 1, 1000000, &o->reps, err);
         else if (strcmp(name, "--warmup") == 0) rc = parse_count(name, v, 0, 1000000, &o->warmup, err);
         else if (strcmp(name, "--out") == 0) o->out = v;

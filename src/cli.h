@@ -37,7 +37,8 @@ enum {
     SB_OPT_ENCODE_MODEL = 1u << 26, /* --latent-dim --degree --basis */
     SB_OPT_DUMP_COORDS = 1u << 27,  /* --dump-coords --dump-rows */
     SB_OPT_DRY_RUN = 1u << 28,      /* every workload: check everything, run nothing */
-    SB_OPT_PLUGIN = 1u << 29        /* --backend plugin:PATH.so and --timeout S (docs/plugins.md) */
+    SB_OPT_PLUGIN = 1u << 29,       /* --backend plugin:PATH.so and --timeout S (docs/plugins.md) */
+    SB_OPT_REQUIRE_VALID = 1u << 30 /* every workload: exit 1 when validity.valid is false */
 };
 
 #define SB_MAX_GATES 16
@@ -54,6 +55,7 @@ typedef struct sb_opts {
     const char *plugin;         /* --backend plugin:PATH: PATH (NULL otherwise) */
     double timeout;             /* --timeout S: a plugin run's child is killed after S seconds (0: not given) */
     int require_device;
+    int require_valid;          /* --require-valid: an invalid result (docs/verdict.md, validity) exits 1 */
     int64_t reps, warmup;       /* -1: shape default */
     const char *out;            /* NULL: no file; "-": stdout */
     sb_gate_override gates[SB_MAX_GATES];

@@ -20,7 +20,7 @@
  * from more than one run set (sb_report_several_runs). */
 enum {
     COL_RUN, COL_WORKLOAD, COL_SHAPE, COL_BACKEND, COL_DEVICE, COL_ROWS, COL_OF, COL_SREP,
-    COL_EFF, COL_PARITY, COL_GATES, COL_FAILED, COL_VERDICT, COL_NOISY, NCOLS
+    COL_EFF, COL_PARITY, COL_GATES, COL_FAILED, COL_VERDICT, COL_NOISY, COL_VALID, NCOLS
 };
 
 /* One column: its heading, and whether its numbers align right. */

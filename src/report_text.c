@@ -16,7 +16,7 @@
 const sb_report_col SB_REPORT_COLS[NCOLS] = {
     {"run", 0}, {"workload", 0}, {"shape", 0}, {"backend", 0}, {"device", 0}, {"rows/s", 1},
     {"of", 0}, {"s/rep", 1}, {"roofline eff", 1}, {"parity rel_err", 1}, {"gates", 1},
-    {"failed gates", 0}, {"verdict", 0}, {"noisy", 0},
+    {"failed gates", 0}, {"verdict", 0}, {"noisy", 0}, {"valid", 0},
 };
 
 #define CELL SB_REPORT_CELL
@@ -111,6 +111,8 @@ void sb_report_row_cells(const sb_vrec *v, char cells[NCOLS][CELL])
         snprintf(cells[COL_FAILED], CELL, "-");
     snprintf(cells[COL_VERDICT], CELL, "%s", v->verdict);
     snprintf(cells[COL_NOISY], CELL, "%s", v->timing.noisy == 1 ? "NOISY" : v->timing.noisy == 0 ? "no" : "-");
+    /* validity.valid (docs/verdict.md); "-" for verdicts written before it */
+    snprintf(cells[COL_VALID], CELL, "%s", v->valid == 1 ? "valid" : v->valid == 0 ? "no" : "-");
 }
 
 int sb_report_several_runs(const sb_vset *s)

@@ -42,7 +42,7 @@ static void print_help(const sb_workload *wl, void (*help)(void))
         printf("  %s  %s%s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "",
                wl->gates[i].opt_in ? " (opt-in: applies when --gate names it)" : "");
     printf("\nWhat is solved, timed and compared: %s. Verdict fields: docs/verdict.md.\n\nOptions:\n", wl->doc);
-    sb_print_opts_help(wl->accepted | SB_OPT_DRY_RUN);
+    sb_print_opts_help(wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID);
 }
 
 static int usage_error(sb_run *r, const sb_err *err)
@@ -132,7 +132,7 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     r->verdict_fd = -1;
     sb_err err = {{0}};
     sb_opts *o = &r->opts;
-    if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN, o, &err))
+    if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID, o, &err))
         return usage_error(r, &err);
     if (o->help) {
         print_help(wl, help);
@@ -419,6 +419,34 @@ static int push_sample(sb_phase *ph, double s)
     return 0;
 }
 
+/* The device's conditions through NVML (src/nvml.h): before the first
+ * timed rep of the run (first: 1) and after each phase (the last phase's
+ * reading stays), for the built-in device backend only: the host has no GPU
+ * to read and a plugin's device is not saebench's to name. Never inside a
+ * timed interval; the cost of each reading is written beside it. */
+static void conditions_read(sb_run *r, int first)
+{
+    if (!r->backend || !r->backend->is_device || r->plugin || (first && r->conditions_tried))
+        return;
+    if (!r->conditions_tried) {
+        r->conditions_tried = 1;
+        double t0 = sb_now_s();
+        sb_nvml_open(&r->nvml, NULL, r->info.pci_bus_id);
+        r->nvml_open_s = sb_now_s() - t0;
+    }
+    if (!r->nvml.ok)
+        return;
+    double t0 = sb_now_s();
+    sb_nvml_snapshot(&r->nvml, first ? &r->before : &r->after);
+    if (first) {
+        r->before_read_s = sb_now_s() - t0;
+        r->have_before = 1;
+    } else {
+        r->after_read_s = sb_now_s() - t0;
+        r->have_after = 1;
+    }
+}
+
 sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
 {
     sb_phase *ph = &r->phases[r->nphases < SB_RUN_MAX_PHASES ? r->nphases++ : SB_RUN_MAX_PHASES - 1];
@@ -434,6 +462,7 @@ sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
         if ((rep->prepare && rep->prepare(rep->ctx, k, 0, &err)) || rep->run(rep->ctx, k, 0, &err))
             goto failed;
     }
+    conditions_read(r, 1);
     double spent = 0, start = sb_now_s();
     for (int64_t k = 0;; k++) {
         sb_run_at(r, "timed", k);
@@ -478,12 +507,14 @@ sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
         }
     }
     progress_clear(r);
+    conditions_read(r, 0);
     ph->stats = sb_stats_of(ph->samples, (size_t)ph->count);
     ph->noisy = sb_stats_noisy(&ph->stats, r->opts.max_noise);
     ph->completed = 1;
     return ph;
 failed:
     progress_clear(r);
+    conditions_read(r, 0);
     ph->stop_reason = "failed";
     sb_run_fail(r, "%s failed in the %s phase: %s", sb_run_backend_noun(r), name, err.msg);
     return ph;
@@ -840,6 +871,176 @@ static void write_measurements(sb_run *r, double *rate_out)
     }
 }
 
+/* device.conditions (docs/verdict.md), and the summary's warnings about
+ * them. Written only when a built-in device backend timed a phase. */
+static void write_conditions(sb_run *r)
+{
+    cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->v.root, "device");
+    if (!r->conditions_tried || !cJSON_IsObject(dev))
+        return;
+    cJSON *c = cJSON_AddObjectToObject(dev, "conditions");
+    cJSON_AddStringToObject(c, "nvml", r->nvml.ok ? "loaded" : r->nvml.absent);
+    cJSON_AddItemToObject(c, "before", r->have_before ? sb_nvml_snap_json(&r->before) : cJSON_CreateNull());
+    cJSON_AddItemToObject(c, "after", r->have_after ? sb_nvml_snap_json(&r->after) : cJSON_CreateNull());
+    cJSON *cost = cJSON_AddObjectToObject(c, "cost_s");
+    cJSON_AddNumberToObject(cost, "open", r->nvml_open_s);
+    cJSON_AddItemToObject(cost, "before", r->have_before ? cJSON_CreateNumber(r->before_read_s) : cJSON_CreateNull());
+    cJSON_AddItemToObject(cost, "after", r->have_after ? cJSON_CreateNumber(r->after_read_s) : cJSON_CreateNull());
+    if (!r->nvml.ok) {
+        sb_run_note(r, "note: the device's conditions were not read (NVML %s)", r->nvml.absent);
+        return;
+    }
+    /* Other tenants: each pid once, over both readings. */
+    char who[160] = "";
+    int others = 0;
+    const sb_nvml_snap *snaps[2] = {r->have_before ? &r->before : NULL, r->have_after ? &r->after : NULL};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; snaps[s] && i < snaps[s]->nprocs; i++) {
+            unsigned pid = snaps[s]->proc_pid[i];
+            int listed_before = 0;
+            for (int k = 0; s == 1 && snaps[0] && k < snaps[0]->nprocs; k++)
+                listed_before |= snaps[0]->proc_pid[k] == pid;
+            if (listed_before)
+                continue;
+            others++;
+            size_t at = strlen(who);
+            snprintf(who + at, sizeof who - at, "%s%u", at ? ", " : "", pid);
+        }
+    if (others)
+        sb_run_note(r, "WARNING: %d other process%s used the GPU during timing (pid %s): the times may be shared",
+                    others, others == 1 ? "" : "es", who);
+    unsigned long long busy = (snaps[0] ? sb_nvml_busy_reasons(snaps[0]) : 0) | (snaps[1] ? sb_nvml_busy_reasons(snaps[1]) : 0);
+    if (busy) {
+        char words[160];
+        sb_nvml_reasons_text(busy, words, sizeof words);
+        sb_run_note(r, "WARNING: the GPU reported clock-event (throttle) reasons during timing: %s", words);
+    }
+}
+
+/* One condition of the validity block: ok is 1, 0, or -1 for "nobody could
+ * check" (written null, and never counted as held). */
+static int add_condition(cJSON *arr, const char *name, cJSON *value, int ok, const char *note)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "name", name);
+    cJSON_AddItemToObject(o, "value", value ? value : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "ok", ok < 0 ? cJSON_CreateNull() : cJSON_CreateBool(ok));
+    if (note && *note)
+        cJSON_AddStringToObject(o, "note", note);
+    cJSON_AddItemToArray(arr, o);
+    return ok;
+}
+
+/* The validity block (docs/verdict.md, validity; after MLPerf LoadGen's
+ * result_validity): is this a device number that can be quoted? valid only
+ * when every condition was checked and held. Returns valid. */
+static int write_validity(sb_run *r)
+{
+    cJSON *root = r->v.root;
+    cJSON *vb = cJSON_AddObjectToObject(root, "validity");
+    cJSON *arr = cJSON_CreateArray();
+    int all = 1;
+    char note[240];
+#define SB_COND(name, value, ok, note_)                                                                              \
+    do {                                                                                                             \
+        int ok_ = add_condition(arr, name, value, ok, note_);                                                        \
+        all &= ok_ == 1;                                                                                             \
+    } while (0)
+    const sb_backend *b = r->backend;
+    int ran = r->exit_code != SB_EXIT_NO_DEVICE;
+    int own_device = ran && b && b->is_device && !r->plugin;
+    /* device-run: the number is a device number saebench itself measured */
+    if (!ran)
+        SB_COND("device-run", cJSON_CreateString("none"), 0, "nothing ran");
+    else if (!b->is_device)
+        SB_COND("device-run", cJSON_CreateString("host"), 0, "not a device run: a host number is never a valid device number");
+    else if (r->plugin)
+        SB_COND("device-run", cJSON_CreateString("plugin-device-claimed"), -1,
+                "a plugin's device claim: saebench cannot see where it ran");
+    else
+        SB_COND("device-run", cJSON_CreateString(SB_DEVICE_MEASURED_OF), SB_DEVICE_TIMES_MEASURED, SB_NO_DEVICE_TIMES);
+    SB_COND("engaged", cJSON_CreateBool(r->engaged), r->engaged, "");
+    const cJSON *pp = r->parity ? cJSON_GetObjectItemCaseSensitive(r->parity, "pass") : NULL;
+    SB_COND("parity-passed", pp ? cJSON_CreateBool(cJSON_IsTrue(pp)) : NULL, cJSON_IsTrue(pp), pp ? "" : "no parity check ran");
+    /* timing-quiet: no timed phase is noisy (timing.noisy, per phase) */
+    char noisy[120] = "";
+    int quiet = r->nphases > 0;
+    for (int i = 0; i < r->nphases; i++)
+        if (!r->phases[i].completed || r->phases[i].noisy) {
+            quiet = 0;
+            size_t at = strlen(noisy);
+            snprintf(noisy + at, sizeof noisy - at, "%s%s", at ? ", " : "", r->phases[i].name);
+        }
+    if (noisy[0])
+        snprintf(note, sizeof note, "noisy or incomplete: %s", noisy);
+    SB_COND("timing-quiet", r->nphases ? cJSON_CreateBool(quiet) : NULL, quiet, noisy[0] ? note : r->nphases ? "" : "nothing timed");
+    /* no-other-tenants, no-clock-events: from NVML's readings, or unchecked */
+    const sb_nvml_snap *snaps[2] = {r->have_before ? &r->before : NULL, r->have_after ? &r->after : NULL};
+    const char *why_unread = !own_device ? "not a device run" : r->nvml.ok ? "" : r->nvml.absent[0] ? r->nvml.absent : "not read";
+    int have_procs = (snaps[0] || snaps[1]) && (!snaps[0] || snaps[0]->have_procs) && (!snaps[1] || snaps[1]->have_procs);
+    if (own_device && r->nvml.ok && have_procs) {
+        int most = 0, trunc = 0;
+        for (int s = 0; s < 2; s++)
+            if (snaps[s]) {
+                most = snaps[s]->nprocs > most ? snaps[s]->nprocs : most;
+                trunc |= snaps[s]->procs_truncated;
+            }
+        SB_COND("no-other-tenants", cJSON_CreateNumber(most), most == 0 && !trunc,
+                most || trunc ? "other compute processes on the GPU (device.conditions)" : "");
+    } else {
+        SB_COND("no-other-tenants", NULL, -1, why_unread[0] ? why_unread : "NVML could not list the GPU's processes");
+    }
+    int have_reasons = (snaps[0] || snaps[1]) && (!snaps[0] || snaps[0]->have_reasons) && (!snaps[1] || snaps[1]->have_reasons);
+    if (own_device && r->nvml.ok && have_reasons) {
+        unsigned long long busy = (snaps[0] ? sb_nvml_busy_reasons(snaps[0]) : 0) | (snaps[1] ? sb_nvml_busy_reasons(snaps[1]) : 0);
+        cJSON *names = cJSON_CreateArray();
+        char words[200];
+        sb_nvml_reasons_text(busy, words, sizeof words);
+        for (char *tok = strtok(words, ", "); tok; tok = strtok(NULL, ", "))
+            cJSON_AddItemToArray(names, cJSON_CreateString(tok));
+        SB_COND("no-clock-events", names, busy == 0, busy ? "clock-event (throttle) reasons other than gpu-idle" : "");
+    } else {
+        SB_COND("no-clock-events", NULL, -1, why_unread[0] ? why_unread : "NVML could not read the clock-event reasons");
+    }
+    /* calibration-device: ceilings from a file measured on this device model */
+    if (!own_device) {
+        SB_COND("calibration-device", NULL, -1, "not a device run");
+    } else if (!r->have_cal) {
+        SB_COND("calibration-device", NULL, 1, "no calibration file: any ceilings were measured at run");
+    } else if (!r->cal.device_name[0]) {
+        SB_COND("calibration-device", NULL, -1, "the calibration file names no device");
+    } else {
+        int same = strcmp(r->cal.device_name, r->info.name) == 0;
+        snprintf(note, sizeof note, "the calibration file was measured on \"%.80s\", this run's device is \"%.80s\"",
+                 r->cal.device_name, r->info.name);
+        SB_COND("calibration-device", cJSON_CreateString(r->cal.device_name), same, same ? "" : note);
+    }
+    /* clean-build: tool.dirty false, from a known commit */
+    const cJSON *tool = cJSON_GetObjectItemCaseSensitive(root, "tool");
+    const cJSON *dirty = cJSON_GetObjectItemCaseSensitive(tool, "dirty");
+    const cJSON *git = cJSON_GetObjectItemCaseSensitive(tool, "git");
+    if (cJSON_IsString(git) && strcmp(git->valuestring, "unknown") != 0)
+        SB_COND("clean-build", cJSON_CreateBool(!cJSON_IsTrue(dirty)), !cJSON_IsTrue(dirty),
+                cJSON_IsTrue(dirty) ? "built from a tree with local changes (tool.git ends in -dirty)" : "");
+    else
+        SB_COND("clean-build", NULL, -1, "the build's commit is unknown");
+#undef SB_COND
+    cJSON_AddBoolToObject(vb, "valid", all);
+    cJSON_AddItemToObject(vb, "conditions", arr);
+    /* the names that failed, then those nobody could check, for the summary and report */
+    cJSON *failed = cJSON_AddArrayToObject(vb, "failed");
+    cJSON *unch = cJSON_AddArrayToObject(vb, "unchecked");
+    for (const cJSON *c = arr->child; c; c = c->next) {
+        const cJSON *ok = cJSON_GetObjectItemCaseSensitive(c, "ok");
+        const char *name = cJSON_GetObjectItemCaseSensitive(c, "name")->valuestring;
+        if (cJSON_IsFalse(ok))
+            cJSON_AddItemToArray(failed, cJSON_CreateString(name));
+        else if (cJSON_IsNull(ok))
+            cJSON_AddItemToArray(unch, cJSON_CreateString(name));
+    }
+    return all;
+}
+
 static const char *jstr(const cJSON *o, const char *k)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
@@ -911,6 +1112,20 @@ static void print_summary(const sb_run *r)
         snprintf(human, sizeof human, "by the claim of %s: saebench timed its calls but cannot see where they ran",
                  r->plugin->noun);
     fprintf(stderr, "  device engaged: %s%s%s\n", r->engaged ? "yes" : "no", *human ? " — " : "", human);
+    const cJSON *vb = cJSON_GetObjectItemCaseSensitive(root, "validity");
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(vb, "valid"))) {
+        fprintf(stderr, "  validity: valid (every condition checked and held)\n");
+    } else if (vb) {
+        fprintf(stderr, "  validity: NOT VALID");
+        const char *lists[2] = {"failed", "unchecked"};
+        for (int l = 0; l < 2; l++) {
+            const cJSON *names = cJSON_GetObjectItemCaseSensitive(vb, lists[l]);
+            int first = 1;
+            for (const cJSON *nm = names ? names->child : NULL; nm; nm = nm->next, first = 0)
+                fprintf(stderr, "%s%s", first ? (l ? "; unchecked: " : "; failed: ") : ", ", nm->valuestring);
+        }
+        fprintf(stderr, "%s\n", r->opts.require_valid ? " (--require-valid: exit 1)" : "");
+    }
     const cJSON *tg = cJSON_GetObjectItemCaseSensitive(root, "target");
     if (tg && isfinite(jnum(tg, "value")))
         fprintf(stderr, "  target %g %s: %s\n", jnum(tg, "value"), jstr(tg, "unit"), jstr(tg, "status"));
@@ -929,6 +1144,7 @@ int sb_run_finish(sb_run *r)
     double rate = 0;
     if (r->exit_code != SB_EXIT_NO_DEVICE)
         write_measurements(r, &rate);
+    write_conditions(r);
     cJSON_AddBoolToObject(root, "engaged", r->engaged);
     cJSON_AddItemToObject(root, "engaged_reason", reason ? cJSON_CreateString(reason) : cJSON_CreateNull());
     write_gates(r);
@@ -956,6 +1172,7 @@ int sb_run_finish(sb_run *r)
                                           : r->wl->target_gate    ? "no device measurement"
                                                                   : "this workload has no throughput target");
 
+    int valid = write_validity(r);
     int exit_code = r->exit_code;
     if (exit_code == SB_EXIT_PASS && r->failed)
         exit_code = SB_EXIT_RUNTIME;
@@ -967,6 +1184,8 @@ int sb_run_finish(sb_run *r)
         exit_code = SB_EXIT_GATE_FAIL;
     if (exit_code == SB_EXIT_PASS && r->opts.require_device && !r->engaged)
         exit_code = SB_EXIT_NO_DEVICE;
+    if (exit_code == SB_EXIT_PASS && r->opts.require_valid && !valid)
+        exit_code = SB_EXIT_GATE_FAIL; /* --require-valid: an invalid result fails like a gate */
     r->exit_code = exit_code;
     sb_verdict_finish(&r->v, exit_code);
     sb_err err = {{0}};
@@ -1002,4 +1221,5 @@ void sb_run_free(sb_run *r)
     r->timing_extra = NULL;
     sb_plugin_close(r->plugin);
     r->plugin = NULL;
+    sb_nvml_close(&r->nvml);
 }

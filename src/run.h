@@ -38,6 +38,7 @@
 #include "calibration.h"
 #include "cli.h"
 #include "common.h"
+#include "nvml.h"
 #include "timing.h"
 #include "verdict.h"
 
@@ -161,6 +162,15 @@ typedef struct sb_run {
     struct cJSON *parity;    /* the verdict's parity section (sb_run_parity), or NULL */
     char notes[SB_RUN_MAX_NOTES][200];
     int nnotes;
+
+    /* The device's conditions (device.conditions): read through NVML before
+     * the first timed rep and after each phase's last, outside every timed
+     * interval; a built-in device backend only. */
+    sb_nvml nvml;
+    int conditions_tried;
+    int have_before, have_after;
+    sb_nvml_snap before, after;
+    double nvml_open_s, before_read_s, after_read_s;
 
     /* Filled by sb_run_finish. */
     int engaged;

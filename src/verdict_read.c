@@ -466,6 +466,10 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
         if ((rc = get_bool(r, o, "suspect", "roofline.suspect", 0, &v->roofline_suspect)))
             return rc;
     }
+    if ((rc = get_object(r, root, "validity", "validity", 0, 0, &o)))
+        return rc;
+    if (o && (rc = get_bool(r, o, "valid", "validity.valid", 0, &v->valid)))
+        return rc;
     if ((rc = get_object(r, root, "parity", "parity", 0, 0, &o)))
         return rc;
     if (o) {
@@ -554,6 +558,7 @@ static void vrec_init(sb_vrec *v)
     v->residency_speedup = v->bound_s = v->efficiency = v->parity_rel_err = NAN;
     v->parity_pass = -1;
     v->roofline_suspect = -1;
+    v->valid = -1;
     v->dirty = -1;
     v->host_threads = -1;
 }

@@ -81,6 +81,7 @@ typedef struct sb_vrec {
     double residency_speedup; /* NaN: residency null or absent */
     double bound_s, efficiency;
     int roofline_suspect;     /* roofline.suspect: 1, 0, or -1 when absent (older files) */
+    int valid;                /* validity.valid: 1, 0, or -1 when absent (older files) */
     double parity_rel_err;
     int parity_pass;          /* -1: no parity section */
 

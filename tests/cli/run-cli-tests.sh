@@ -865,6 +865,30 @@ if "$BIN" --version | grep -q "build: CUDA on"; then
 else
     echo "skip no-GPU wording (binary built without CUDA)"
 fi
+# No device ran, so no NVML reading: device (and with it device.conditions) is null,
+# in a CUDA build without a GPU and in one without CUDA alike.
+V="$WORK/noconditions.json"
+if expect_exit 0 "--backend auto without a GPU: no device conditions" -- "${RS[@]}" --shape tiny-primal "${FAST[@]}" --out "$V"; then
+    check "no GPU: device null (no conditions), the device declined in words" "$V" \
+        '.device == null and (.engaged_reason | test("no NVIDIA driver or GPU found|no device backend in this build"))'
+fi
+
+# ---- validity (docs/verdict.md): a host number is never a valid device number ----
+V="$WORK/validity-host.json"
+if expect_exit 0 "validity on the host: exit unchanged without --require-valid" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --out "$V"; then
+    check "validity on the host: valid false, device-run false with the reason, device conditions unchecked" "$V" \
+        '.validity.valid == false and (.validity.failed | index("device-run")) != null
+         and ((.validity.conditions[] | select(.name == "device-run")) | .value == "host" and (.note | test("never a valid device number")))
+         and ((.validity.conditions[] | select(.name == "no-other-tenants")) | .ok == null)
+         and ([.validity.conditions[].name] == ["device-run", "engaged", "parity-passed", "timing-quiet", "no-other-tenants", "no-clock-events", "calibration-device", "clean-build"])'
+    says "validity on the host: the summary says not valid" "validity: NOT VALID; failed: device-run"
+    valid "validity on the host: verdict validates" "$V"
+fi
+expect_exit 1 "--require-valid on the host: exit 1" -- "${RS[@]}" --shape tiny-primal --backend host "${FAST[@]}" --require-valid --out "$WORK/validity-rv.json"
+check "--require-valid: verdict fail, exit_code 1" "$WORK/validity-rv.json" '.verdict == "fail" and .exit_code == 1'
+expect_exit 3 "--require-valid does not change exit 3" -- "${RS[@]}" --shape tiny-primal --backend cuda "${FAST[@]}" --require-valid --out "$WORK/validity-3.json"
+check "exit 3: validity still written, device-run false (nothing ran)" "$WORK/validity-3.json" \
+    '.validity.valid == false and ((.validity.conditions[] | select(.name == "device-run")) | .value == "none" and .ok == false)'
 
 if [ "$(id -u)" -ne 0 ]; then
     cp shapes/tiny-primal.json "$WORK/unreadable.json"

@@ -229,6 +229,15 @@ if expect_exit 0 "report: default text table" -- "${REP[@]}" $F/base $F/missing 
         ok "text: header names every column" || bad "text: header names every column" "$(head -n 1 "$OUTS")"
     [ "$(wc -l <"$OUTS")" -eq $((N_ALL + 1)) ] && ok "text: one line per verdict ($N_ALL)" || bad "text: one line per verdict" "$(cat "$OUTS")"
     grep -q "RS-001,RS-002" "$OUTS" && ok "text: failed gate ids of the exit-4 verdict" || bad "text: failed gate ids" "$(cat "$OUTS")"
+    head -n 1 "$OUTS" | grep -qE "noisy +valid$" && ok "text: validity is the last column" || bad "text: validity is the last column" "$(head -n 1 "$OUTS")"
+    sed -n 2p "$OUTS" | grep -qE " -$" && ok "text: a verdict without validity shows -" || bad "text: a verdict without validity shows -" "$(sed -n 2p "$OUTS")"
+fi
+# a verdict with a validity block (a host run: never valid) shows "no"
+mkdir -p "$WORK/valid-col"
+echo '{"schema": "saebench.calibration/1", "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}}}' >"$WORK/valid-cal.json"
+if expect_exit 0 "report: a verdict with validity" -- "$BIN" resident-solve --shape tiny-primal --backend host --reps 2 --warmup 0 \
+    --calibration "$WORK/valid-cal.json" --quiet --out "$WORK/valid-col/host.json" && expect_exit 0 "report of it" -- "${REP[@]}" "$WORK/valid-col"; then
+    sed -n 2p "$OUTS" | grep -qE " no$" && ok "text: valid column says no for a host run" || bad "text: valid column says no for a host run" "$(cat "$OUTS")"
 fi
 if expect_exit 0 "report --format csv" -- "${REP[@]}" $F/base $F/missing $F/failed --format csv; then
     [ "$(wc -l <"$OUTS")" -eq $((N_ALL + 1)) ] && ok "csv: header + $N_ALL lines" || bad "csv: header + $N_ALL lines" "$(cat "$OUTS")"

@@ -24,8 +24,17 @@ STANDIN_SB_CU  := $(wildcard cuda/*.cu)
 STANDIN_SB_OBJ := $(SRC:%.c=$(STANDIN_SB_OBJDIR)/%.o) $(STANDIN_SB_CU:%.cu=$(STANDIN_SB_OBJDIR)/%.o)
 STANDIN_SB_MAIN := $(STANDIN_SB_OBJDIR)/src/main.o
 
-.PHONY: standin-saebench test-standin
-standin-saebench: $(STANDIN_SB_BIN)
+# The fake NVML (tests/standin/fake_nvml.c): the stand-in build's src/nvml.c
+# opens it by its full path instead of libnvidia-ml.so.1 (SB_NVML_LIB, src/nvml.h);
+# ./saebench never names it.
+STANDIN_SB_NVML := $(STANDIN_BUILD)/libfake-nvml.so
+$(STANDIN_SB_OBJDIR)/src/nvml.o: STANDIN_SB_CFLAGS += -DSB_NVML_LIB='"$(abspath $(STANDIN_SB_NVML))"'
+$(STANDIN_SB_NVML): $(STANDIN_DIR)/fake_nvml.c
+	@mkdir -p $(dir $@)
+	$(STANDIN_CC) -std=c11 $(STANDIN_OPT) -Wall -Wextra -Werror -fPIC -shared -fvisibility=hidden -o $@ $<
+
+.PHONY: standin-saebench test-standin test-standin-nvml
+standin-saebench: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML)
 
 $(STANDIN_SB_BIN): $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJ) $(STANDIN_LIB)
 	$(STANDIN_CXX) -o $@ $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
@@ -70,9 +79,14 @@ $(STANDIN_SB_FAULT_TEST): $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o $(STAN
 	$(STANDIN_CXX) -o $@ $< $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
 
 # The battery also checks that ./saebench carries nothing of the stand-in.
-test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) saebench
+test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML) saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
 	    tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-nvml-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+# The device's conditions and the validity block through the fake NVML alone (part of test-standin).
+test-standin-nvml: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML) saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-nvml-tests.sh $(STANDIN_SB_BIN) ./saebench
 
 # The GPU battery's dry run (scripts/gpu-results.sh --standin) against this build, and its
 # archive (tests/standin/run-battery-dryrun.sh); also that no verdict under results/ is the
