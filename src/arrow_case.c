@@ -15,32 +15,36 @@
 
 /* The verdict's shape for --system data: the data's n, p, d; the run's
  * settings from the --shape given beside it, if any. */
-static void data_shape(sb_arrow_case *c, const sb_opts *o, unsigned workload_bit, const sb_shape *given)
+static sb_rc data_shape(sb_arrow_case *c, const sb_opts *o, unsigned workload_bit, const sb_shape *given, sb_err *err)
 {
-    sb_shape *s = &c->shape;
-    memset(s, 0, sizeof *s);
     const char *end = o->system + strlen(o->system);
     while (end > o->system + 1 && end[-1] == '/')
         end--;
     const char *base = end;
     while (base > o->system && base[-1] != '/')
         base--;
-    snprintf(s->name, sizeof s->name, "%.*s", (int)(end - base), base);
-    snprintf(s->path, sizeof s->path, "%s", o->system);
-    snprintf(s->description, sizeof s->description, "real data from --system %s", o->system);
-    s->workloads = workload_bit;
-    s->n = c->sys.n, s->p = c->sys.p, s->d = c->sys.d;
-    s->reps = -1, s->warmup = -1;
-    static const char *const mine[] = {"name", "workloads", "description", "n", "p", "d"};
-    for (size_t k = 0; k < sizeof mine / sizeof mine[0]; k++)
-        sb_shape_mark(s, mine[k]);
-    if (!given)
-        return;
-    s->reps = given->reps, s->warmup = given->warmup, s->max_iterations = given->max_iterations;
-    s->residency_min = given->residency_min, s->target_solve_ms = given->target_solve_ms;
-    static const char *const settings[] = {"reps", "warmup", "max_iterations", "residency_min", "target_solve_ms"};
-    for (size_t k = 0; k < sizeof settings / sizeof settings[0]; k++)
-        sb_shape_copy_mark(s, given, settings[k]);
+    char name[64], desc[256];
+    snprintf(name, sizeof name, "%.*s", (int)(end - base), base);
+    snprintf(desc, sizeof desc, "real data from --system %s", o->system);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", name[0] ? name : "system");
+    cJSON *wl = cJSON_AddArrayToObject(j, "workloads");
+    cJSON_AddItemToArray(wl, cJSON_CreateString(workload_bit == SB_WL_INNER_LOOP ? "inner-loop" : "outer-seq"));
+    cJSON_AddStringToObject(j, "description", desc);
+    cJSON_AddNumberToObject(j, "n", (double)c->sys.n);
+    cJSON_AddNumberToObject(j, "p", (double)c->sys.p);
+    cJSON_AddNumberToObject(j, "d", (double)c->sys.d);
+    if (given && given->reps > 0)
+        cJSON_AddNumberToObject(j, "reps", (double)given->reps);
+    if (given && given->warmup >= 0)
+        cJSON_AddNumberToObject(j, "warmup", (double)given->warmup);
+    if (given && given->max_iterations > 0)
+        cJSON_AddNumberToObject(j, "max_iterations", (double)given->max_iterations);
+    if (given && given->residency_min > 0)
+        cJSON_AddNumberToObject(j, "residency_min", given->residency_min);
+    if (given && given->target_solve_ms > 0 && workload_bit == SB_WL_INNER_LOOP)
+        cJSON_AddNumberToObject(j, "target_solve_ms", given->target_solve_ms);
+    return sb_shape_from_json(j, o->system, &c->shape, err);
 }
 
 sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case *c, sb_err *err)
@@ -60,7 +64,8 @@ sb_rc sb_arrow_case_load(const sb_opts *o, unsigned workload_bit, sb_arrow_case 
         sb_shape given = c->shape;
         if ((rc = sb_arrow_case_load_system(o, workload_bit, c, err)))
             return rc;
-        data_shape(c, o, workload_bit, o->shape ? &given : NULL);
+        if ((rc = data_shape(c, o, workload_bit, o->shape ? &given : NULL, err)))
+            return rc;
     }
     const sb_shape *s = &c->shape;
     /* Every LAPACK call takes the dense oracle's order n·d + p as an int. */

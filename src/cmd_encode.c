@@ -258,10 +258,8 @@ static sb_rc en_load_data(const sb_opts *o, sb_encode_params *prm, sb_encode_pro
 }
 
 /* The verdict's shape for real data given with the model flags: described by
- * the data, built through the shape parser so it obeys the same rules as a
- * shape file. The parser wants an encode shape's gate and seed; neither
- * means anything for real data (the amplitudes are given, nothing is drawn),
- * so en_start takes them out of the verdict again. */
+ * the data (sb_shape_from_json: no gate or seed, the amplitudes are given
+ * and nothing is drawn). */
 static sb_rc shape_of_data(en_data *d, const sb_opts *o, sb_err *err)
 {
     const char *base = strrchr(o->x_path, '/');
@@ -282,8 +280,6 @@ static sb_rc shape_of_data(en_data *d, const sb_opts *o, sb_err *err)
     cJSON_AddNumberToObject(j, "d", (double)prm->d);
     cJSON_AddNumberToObject(j, "degree", (double)prm->D);
     cJSON_AddStringToObject(j, "basis", prm->basis == SB_BASIS_PERIODIC ? "periodic" : "euclidean");
-    cJSON_AddStringToObject(j, "gate", "softmax");
-    cJSON_AddStringToObject(j, "seed", "0x0000000000000000");
     return sb_shape_from_json(j, o->x_path, &d->shape, err);
 }
 
@@ -407,11 +403,6 @@ static int en_start(sb_run *r, en_data *d)
         return rc;
     cJSON *shape_json = cJSON_GetObjectItemCaseSensitive(r->v.root, "shape");
     cJSON_AddStringToObject(shape_json, "data", d->from_npy ? "npy" : "fixture");
-    if (d->model_flags) {
-        /* The parser's placeholders (shape_of_data): real data has no gate and draws nothing. */
-        cJSON_DeleteItemFromObjectCaseSensitive(shape_json, "gate");
-        cJSON_DeleteItemFromObjectCaseSensitive(shape_json, "seed");
-    }
     if (d->from_npy) {
         cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "n", cJSON_CreateNumber((double)prm->n));
         cJSON_ReplaceItemInObjectCaseSensitive(shape_json, "p", cJSON_CreateNumber((double)prm->p));

@@ -68,6 +68,8 @@ static const struct {
 #define NWORKLOADS (sizeof WORKLOADS / sizeof WORKLOADS[0])
 
 
+static sb_rc parse_shape(const char *text, size_t len, const char *origin, int of_data, sb_shape *out, sb_err *err);
+
 sb_rc sb_shape_from_json(struct cJSON *j, const char *path, sb_shape *out, sb_err *err)
 {
     char *text = cJSON_PrintUnformatted(j);
@@ -75,32 +77,13 @@ sb_rc sb_shape_from_json(struct cJSON *j, const char *path, sb_shape *out, sb_er
     if (!text)
         return sb_fail(err, SB_E_RUNTIME, "out of memory");
     sb_shape s;
-    sb_rc rc = sb_shape_parse(text, strlen(text), path, &s, err);
+    sb_rc rc = parse_shape(text, strlen(text), path, 1, &s, err);
     cJSON_free(text);
     if (rc)
         return rc;
     snprintf(s.path, sizeof s.path, "%s", path);
     *out = s;
     return SB_OK;
-}
-
-void sb_shape_mark(sb_shape *s, const char *key)
-{
-    for (size_t i = 0; i < NFIELDS; i++)
-        if (strcmp(FIELDS[i].key, key) == 0)
-            s->present |= 1u << i;
-}
-
-void sb_shape_copy_mark(sb_shape *dst, const sb_shape *src, const char *key)
-{
-    for (size_t i = 0; i < NFIELDS; i++)
-        if (strcmp(FIELDS[i].key, key) == 0 && (src->present & (1u << i))) {
-            field_type t = FIELDS[i].type;
-            size_t size = t == F_INT ? sizeof(int64_t) : t == F_REAL ? sizeof(double) : t == F_SEED ? sizeof(uint64_t) : 0;
-            if (size)
-                memcpy((char *)dst + FIELDS[i].offset, (const char *)src + FIELDS[i].offset, size);
-            dst->present |= 1u << i;
-        }
 }
 
 unsigned sb_workload_bit(const char *workload)
@@ -256,7 +239,10 @@ cJSON *sb_json_parse(const char *text, size_t len, const char *origin, sb_err *e
     return root;
 }
 
-sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape *out, sb_err *err)
+/* of_data: a shape describing a user's data (sb_shape_from_json): the
+ * fixture's parameters (seed, basis_cols, gate, ...) are not required, as
+ * nothing is generated; every field given is checked as in a shape file. */
+static sb_rc parse_shape(const char *text, size_t len, const char *origin, int of_data, sb_shape *out, sb_err *err)
 {
     memset(out, 0, sizeof *out);
     out->reps = out->warmup = out->outers = -1; /* absent: the command's default */
@@ -294,7 +280,7 @@ sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape 
             goto done;
         out->present |= bit;
     }
-    for (size_t i = 0; i < NFIELDS; i++) {
+    for (size_t i = 0; i < NFIELDS && !of_data; i++) {
         if ((FIELDS[i].needs & out->workloads) && !(out->present & (1u << i))) {
             rc = sb_fail(err, SB_E_INPUT, "%s: missing required field \"%s\"", origin, FIELDS[i].key);
             goto done;
@@ -305,6 +291,11 @@ sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape 
 done:
     cJSON_Delete(root);
     return rc;
+}
+
+sb_rc sb_shape_parse(const char *text, size_t len, const char *origin, sb_shape *out, sb_err *err)
+{
+    return parse_shape(text, len, origin, 0, out, err);
 }
 
 static int is_dir(const char *p)

@@ -52,16 +52,12 @@ sb_rc sb_shape_load(const char *name_or_path, sb_shape *out, sb_err *err);
 sb_rc sb_shape_parse(const char *text, size_t len, const char *origin,
                      sb_shape *out, sb_err *err);
 
-/* A shape built as JSON by a command (user data, a variants file), parsed by
- * the same rules as a shape file; j is consumed; path becomes the shape's
- * path and names it in errors. */
+/* A shape built as JSON by a command to describe a user's data (.npy files,
+ * a variants file), parsed by the rules of a shape file except that the
+ * fixture's parameters (seed, basis_cols, gate, ...) are not required:
+ * nothing is generated. j is consumed; path becomes the shape's path and
+ * names it in errors. */
 sb_rc sb_shape_from_json(struct cJSON *j, const char *path, sb_shape *out, sb_err *err);
-
-/* Mark the field named key as given (its value set by the caller), so
- * sb_shape_to_json writes it: shapes built from user data. */
-void sb_shape_mark(sb_shape *s, const char *key);
-/* Copy the field named key from src to dst when src gave it, and mark it. */
-void sb_shape_copy_mark(sb_shape *dst, const sb_shape *src, const char *key);
 
 /* Does the shape serve this workload bit? */
 int sb_shape_serves(const sb_shape *s, unsigned workload_bit);
