@@ -248,6 +248,15 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     return SB_OK;
 }
 
+int sb_opt_names_output(const char *name)
+{
+    static const char *const outputs[] = {"--out", "--dump-beta", "--dump-z", "--dump-coords", "--dump-rows"};
+    for (size_t k = 0; k < sizeof outputs / sizeof outputs[0]; k++)
+        if (strcmp(name, outputs[k]) == 0)
+            return 1;
+    return 0;
+}
+
 double sb_gate_threshold(const sb_opts *o, const char *id, double dflt)
 {
     for (int i = o->ngates - 1; i >= 0; i--) /* the last --gate for an id wins */

@@ -92,6 +92,10 @@ typedef struct sb_opts {
 /* Parse argv[0..argc) (argv[0] is the subcommand). accepted: SB_OPT_* mask. */
 sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err *err);
 
+/* 1 when the option (its name, without "=value") only names an output file:
+ * --out and the dumps. One list for the reader's run options and for ab. */
+int sb_opt_names_output(const char *name);
+
 /* Split "--name=value": name (NUL-terminated, at most len - 1 bytes) and the
  * value after '=' (NULL when arg has no '=' or is not a "--" option). */
 const char *sb_opt_split(const char *arg, char *name, size_t len);

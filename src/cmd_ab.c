@@ -153,8 +153,7 @@ static int ab_parse(int argc, char **argv, ab_opts *o)
         char name[64];
         const char *arg = o->wl_argv[k];
         sb_opt_split(arg, name, sizeof name);
-        if (strcmp(name, "--out") == 0 || strcmp(name, "--quiet") == 0 || strcmp(name, "--dry-run") == 0 ||
-            strcmp(name, "--dump-beta") == 0 || strcmp(name, "--dump-z") == 0)
+        if (sb_opt_names_output(name) || strcmp(name, "--quiet") == 0 || strcmp(name, "--dry-run") == 0)
             return usage("'%s' after '--': ab names each run's outputs itself%s", arg, "");
     }
     if ((rc = executable("--base", o->base)) >= 0 || (rc = executable("--new", o->new_)) >= 0)

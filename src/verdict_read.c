@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli.h"
 #include "shape.h"
 
 #define SCHEMA_PREFIX "saebench.verdict/"
@@ -519,16 +520,13 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
                 continue;
             }
             /* the options that only name an output: with their value, or as --opt=value */
-            static const char *const outputs[] = {"--out", "--dump-beta", "--dump-z", "--dump-coords", "--dump-rows"};
-            int named = 0;
-            for (size_t o = 0; o < sizeof outputs / sizeof outputs[0] && !named; o++) {
-                size_t ol = strlen(outputs[o]);
-                if (strcmp(a, outputs[o]) == 0)
-                    named = skip = 1;
-                else if (strncmp(a, outputs[o], ol) == 0 && a[ol] == '=')
-                    named = 1;
+            char name[64];
+            int inline_value = sb_opt_split(a, name, sizeof name) != NULL;
+            if (sb_opt_names_output(name)) {
+                skip = !inline_value;
+                continue;
             }
-            if (named || strcmp(a, "--quiet") == 0)
+            if (strcmp(a, "--quiet") == 0)
                 continue;
             int n = snprintf(v->args + len, sizeof v->args - len, "%s%s", len ? "\x1f" : "", a);
             if (n < 0 || (size_t)n >= sizeof v->args - len)

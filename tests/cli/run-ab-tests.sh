@@ -98,6 +98,7 @@ expect_exit 2 "ab: no workload after --" -- "${AB[@]}" --base "$BIN" --new "$BIN
 expect_exit 2 "ab: --rounds 1" -- "${AB[@]}" --base "$BIN" --new "$BIN" --rounds 1 --out-dir "$N" -- "${TINY[@]}"
 expect_exit 2 "ab: --threshold 0" -- "${AB[@]}" --base "$BIN" --new "$BIN" --threshold 0 --out-dir "$N" -- "${TINY[@]}"
 expect_exit 2 "ab: --out in the workload's arguments" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$N" -- "${TINY[@]}" --out "$WORK/x.json"
+expect_exit 2 "ab: a dump option (--dump-rows=) in the workload's arguments" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$N" -- encode --shape tiny-encode --dump-rows="$WORK/rows.npy"
 expect_exit 2 "ab: an unknown shape, refused by the dry run" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$N" -- resident-solve --shape no-such-shape
 says "the dry run's reason is passed on" "unknown shape"
 expect_exit 2 "ab: an unknown option for the workload" -- "${AB[@]}" --base "$BIN" --new "$BIN" --out-dir "$N" -- resident-solve --shape tiny-primal --bogus
