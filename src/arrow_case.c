@@ -301,21 +301,12 @@ sb_rc sb_lm_parity(const sb_arrow_system *sys, const double *g_t, const double *
     out->part[1] = sb_parity_part(out->fe_z, out->bound);
     out->part[2] = sb_parity_part(out->err_objective, out->bound_objective);
     out->part[3] = sb_parity_part(out->err_logdet, out->bound_logdet);
-    double worst = 0;
-    for (int i = 0; i < 4; i++)
-        worst = isnan(out->part[i]) || isnan(worst) ? NAN : fmax(worst, out->part[i]);
-    out->ratio = worst;
+    out->ratio = sb_parity_worst(out->part, 4);
     out->estimate_s = sb_now_s() - t0;
     return SB_OK;
 }
 
-double sb_lm_parity_rel(const sb_lm_parity_t *pa)
-{
-    double worst = 0;
-    for (int i = 0; i < 4; i++)
-        worst = isnan(pa->rel[i]) || isnan(worst) ? NAN : fmax(worst, pa->rel[i]);
-    return worst;
-}
+double sb_lm_parity_rel(const sb_lm_parity_t *pa) { return sb_parity_worst(pa->rel, 4); }
 
 cJSON *sb_lm_parity_json(const sb_lm_parity_t *pa)
 {

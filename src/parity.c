@@ -37,13 +37,18 @@ double sb_parity_part(double err, double bound)
     return err == 0 ? 0 : err / bound;
 }
 
+double sb_parity_worst(const double *parts, int n)
+{
+    double r = 0;
+    for (int i = 0; i < n; i++)
+        r = isnan(parts[i]) || isnan(r) ? NAN : fmax(r, parts[i]);
+    return r;
+}
+
 double sb_parity_ratio3(double sr, double sr_oracle, double fe, double bound)
 {
     double parts[3] = {sr / SB_PARITY_RESIDUAL_MAX, sr_oracle / SB_PARITY_RESIDUAL_MAX, sb_parity_part(fe, bound)};
-    double r = 0;
-    for (int i = 0; i < 3; i++)
-        r = isnan(parts[i]) || isnan(r) ? NAN : fmax(r, parts[i]);
-    return r;
+    return sb_parity_worst(parts, 3);
 }
 
 double sb_parity_value_bound(double kappa_est, int64_t order, double magnitude)

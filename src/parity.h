@@ -76,6 +76,10 @@ void sb_parity_judge(sb_solve_parity *s);
 /* One part of a ratio: err / bound, 0 when err = 0 (even against bound = ∞). */
 double sb_parity_part(double err, double bound);
 
+/* The largest of n parts (0 for none), NaN when any part is NaN: a NaN
+ * anywhere fails every gate. */
+double sb_parity_worst(const double *parts, int n);
+
 /* max(sr/30, sr_oracle/30, fe/bound), NaN when any part is NaN. */
 double sb_parity_ratio3(double sr, double sr_oracle, double fe, double bound);
 
