@@ -14,6 +14,7 @@
 #include <algorithm>
 
 #include "arrow_backend.h"
+#include "clock.h"
 #include "cuda_check.h"
 #include "device.h"
 #include "encode_backend.h"
@@ -254,4 +255,5 @@ extern "C" const sb_backend sb_cuda_backend = {
     &sb_cuda_rs_ops,     /* resident_solve: rs_backend.cu */
     &sb_cuda_arrow_ops,  /* arrow (inner-loop, outer-seq): arrow_backend.cu */
     &sb_cuda_encode_ops, /* encode: encode_backend.cu */
+    &sb_cuda_probe_ops,  /* probe_ops: the SM clock probe, the L2 flush (clock.cu) */
 };

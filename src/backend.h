@@ -127,6 +127,38 @@ typedef struct sb_rs_ops {
     void (*destroy)(void *state);
 } sb_rs_ops;
 
+/* ------------------- the clock of the SMs, the L2 --------------------- */
+/* One reading of the SMs' clocks (docs/verdict.md, timing.sm_clock): a tiny
+ * kernel, one block per SM, each block stamping its SM id, %globaltimer (ns)
+ * and clock64() (SM cycles). Two readings around a rep give the SM clock over
+ * the rep, per SM (sb_sm_clock_mhz, src/timing.h). */
+#define SB_CLOCK_MAX_BLOCKS 512
+typedef struct sb_clock_reading {
+    int nblocks;                              /* blocks that stamped (≤ SB_CLOCK_MAX_BLOCKS) */
+    unsigned smid[SB_CLOCK_MAX_BLOCKS];
+    unsigned long long ns[SB_CLOCK_MAX_BLOCKS];
+    unsigned long long cycles[SB_CLOCK_MAX_BLOCKS];
+} sb_clock_reading;
+
+/* What the harness runs between timed reps on a device, never inside one:
+ * the SM clock probe around each rep, and --cold's L2 flush before it. */
+typedef struct sb_probe_ops {
+    /* The probe's buffers (an L2-sized one only when cold), its stream.
+     * *l2_bytes: the bytes one flush writes (0 when not cold). */
+    sb_rc (*open)(int cold, void **state, size_t *l2_bytes, sb_err *err);
+    /* One reading: the kernel, its copy back, a synchronisation. */
+    sb_rc (*read_clock)(void *state, sb_clock_reading *out, sb_err *err);
+    /* Write the L2-sized buffer (a device memset) and wait for it. */
+    sb_rc (*flush_l2)(void *state, sb_err *err);
+    void (*close)(void *state);
+} sb_probe_ops;
+
+/* The SM clock over the interval between two readings, in MHz: per SM seen
+ * in both (its first block in each), Δclock64 / Δ%globaltimer; the median
+ * over those SMs. *nsm (may be NULL): how many SMs it is taken over. NAN
+ * when no SM was seen in both readings with an advancing timer. */
+double sb_sm_clock_mhz(const sb_clock_reading *before, const sb_clock_reading *after, int *nsm);
+
 /* ------------------------------ a backend ----------------------------- */
 typedef struct sb_backend {
     const char *name;     /* "host", "cuda" */
@@ -145,6 +177,9 @@ typedef struct sb_backend {
     const struct sb_arrow_ops *arrow; /* multiplex runs it too, several fits in flight */
     /* encode (src/encode_ops.h): the fast path's create/upload/encode. */
     const struct sb_encode_ops *encode;
+    /* The SM clock probe and the L2 flush (a device backend of ours; NULL:
+     * none, and timing.sm_clock says so). */
+    const sb_probe_ops *probe_ops;
 } sb_backend;
 
 /* The registry (src/backend.c). */

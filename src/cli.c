@@ -31,6 +31,10 @@ static const opt_def OPTIONS[] = {
     {"--system", SB_OPT_SYSTEM, 1, "DIR            an arrow system from DIR/{htt,cross,hbb,gt,gb}.npy (docs/workloads.md §2 Your own data)"},
     {"--dump-z", SB_OPT_DUMP_Z, 1, "FILE.npy       write the final z = (t row-major, then beta); outer-seq: one row per outer"},
     {"--timeout", SB_OPT_PLUGIN, 1, "S              --backend plugin: kill the plugin's child process after S seconds, exit 4 (default 600)"},
+    {"--cold", SB_OPT_CONDITIONS, 0, "               device: flush the L2 cache before each timed rep (first-touch times; default warm)"},
+    {"--throttle-threshold", SB_OPT_CONDITIONS, 1, "F  device: a rep whose SM clock is below F x the default clock is throttled (default 0.75; 0: off)"},
+    {"--throttle-recovery-delay", SB_OPT_CONDITIONS, 1, "S  device: pause S seconds after a throttled rep (default 0.05)"},
+    {"--throttle-retakes", SB_OPT_CONDITIONS, 1, "N  device: discard and retake at most N throttled reps (default: --reps; 0: keep them, marked)"},
     {"--dry-run", SB_OPT_DRY_RUN, 0, "               check every option and input (shape, data files, output paths), run nothing; exit 0 or 2"},
     {"--reupload", SB_OPT_REUPLOAD, 0, "               also time with X re-uploaded every rep (residency baseline)"},
     {"--calibration", SB_OPT_CALIBRATION, 1, "FILE.json  ceilings from 'saebench calibrate' (default: measure now)"},
@@ -129,6 +133,9 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
     o->reps = -1;
     o->warmup = -1;
     o->max_noise = 0.05;
+    o->throttle_threshold = 0.75;
+    o->throttle_recovery = 0.05;
+    o->throttle_retakes = -1;
     o->max_reps = -1;
     o->outers = -1;
     o->oracle_rows = -1;
@@ -242,6 +249,19 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--concurrency") == 0) rc = parse_count(name, v, 1, 4096, &o->concurrency, err);
         else if (strcmp(name, "--oracle-sample") == 0) rc = parse_count(name, v, 1, 2147483647, &o->oracle_sample, err);
         else if (strcmp(name, "--variants") == 0) o->variants = v;
+        else if (strcmp(name, "--cold") == 0) {
+            o->cold = 1;
+            o->given |= SB_GIVEN_COLD;
+        } else if (strcmp(name, "--throttle-threshold") == 0) {
+            rc = parse_real(name, v, 0, 1, 0, &o->throttle_threshold, err);
+            o->given |= SB_GIVEN_THROTTLE;
+        } else if (strcmp(name, "--throttle-recovery-delay") == 0) {
+            rc = parse_real(name, v, 0, 60, 0, &o->throttle_recovery, err);
+            o->given |= SB_GIVEN_THROTTLE;
+        } else if (strcmp(name, "--throttle-retakes") == 0) {
+            rc = parse_count(name, v, 0, 1000000, &o->throttle_retakes, err);
+            o->given |= SB_GIVEN_THROTTLE;
+        }
         if (rc)
             return rc;
     }

@@ -38,7 +38,8 @@ enum {
     SB_OPT_DUMP_COORDS = 1u << 27,  /* --dump-coords --dump-rows */
     SB_OPT_DRY_RUN = 1u << 28,      /* every workload: check everything, run nothing */
     SB_OPT_PLUGIN = 1u << 29,       /* --backend plugin:PATH.so and --timeout S (docs/plugins.md) */
-    SB_OPT_REQUIRE_VALID = 1u << 30 /* every workload: exit 1 when validity.valid is false */
+    SB_OPT_REQUIRE_VALID = 1u << 30, /* every workload: exit 1 when validity.valid is false */
+    SB_OPT_CONDITIONS = 1u << 31     /* every workload: --cold, --throttle-* (a device run's conditions) */
 };
 
 #define SB_MAX_GATES 16
@@ -87,7 +88,17 @@ typedef struct sb_opts {
     const char *variants;       /* --variants FILE.json: a user's fit matrix */
     int help;
     int dry_run;                /* --dry-run: stop after every input and option is checked */
+    int cold;                   /* --cold: flush the device's L2 before each timed rep */
+    double throttle_threshold;  /* --throttle-threshold F: a rep whose SM clock is below F × the
+                                   device's default clock is throttled (default 0.75; 0: no check) */
+    double throttle_recovery;   /* --throttle-recovery-delay S: pause after a throttled rep (default 0.05) */
+    int64_t throttle_retakes;   /* --throttle-retakes N: throttled reps discarded and retaken at most
+                                   (-1: the default, as many as --reps; 0: keep them, marked) */
+    unsigned given;             /* SB_OPT_CONDITIONS options given (SB_GIVEN_*), for the host's refusal */
 } sb_opts;
+
+#define SB_GIVEN_COLD 1u
+#define SB_GIVEN_THROTTLE 2u
 
 /* Parse argv[0..argc) (argv[0] is the subcommand). accepted: SB_OPT_* mask. */
 sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err *err);

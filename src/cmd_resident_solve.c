@@ -353,7 +353,7 @@ static void rs_phase(sb_run *r, rs_data *d, int reupload)
     const char *name = reupload ? "reupload" : "resident";
     sb_rs_problem prob = {
         .n = d->n, .p = d->p, .X = d->X, .rhs = d->rhs, .ridge = d->ridge, .method = d->method,
-        .reupload = reupload, .max_solves = (int)(r->warmup + r->max_reps + 2), .factor = r->opts.factor,
+        .reupload = reupload, .max_solves = (int)(r->warmup + r->max_attempts + 2), .factor = r->opts.factor,
     };
     prob.precision = d->precision;
     prob.threads = r->opts.threads;

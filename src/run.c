@@ -42,7 +42,7 @@ static void print_help(const sb_workload *wl, void (*help)(void))
         printf("  %s  %s%s%s\n", wl->gates[i].id, wl->gates[i].rule, wl->gates[i].device_only ? " (device runs only)" : "",
                wl->gates[i].opt_in ? " (opt-in: applies when --gate names it)" : "");
     printf("\nWhat is solved, timed and compared: %s. Verdict fields: docs/verdict.md.\n\nOptions:\n", wl->doc);
-    sb_print_opts_help(wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID);
+    sb_print_opts_help(wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID | SB_OPT_CONDITIONS);
 }
 
 static int usage_error(sb_run *r, const sb_err *err)
@@ -132,7 +132,7 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     r->verdict_fd = -1;
     sb_err err = {{0}};
     sb_opts *o = &r->opts;
-    if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID, o, &err))
+    if (sb_parse_opts(argc, argv, wl->accepted | SB_OPT_DRY_RUN | SB_OPT_REQUIRE_VALID | SB_OPT_CONDITIONS, o, &err))
         return usage_error(r, &err);
     if (o->help) {
         print_help(wl, help);
@@ -172,6 +172,13 @@ int sb_run_init(sb_run *r, const sb_workload *wl, int argc, char **argv, void (*
     }
     if (host && (wl->device_only_opts & SB_OPT_FACTOR) && sb_factor_is_own(o->factor)) {
         sb_fail(&err, SB_E_INPUT, "--factor %s and --backend host conflict: the host has only the library factor", o->factor);
+        return usage_error(r, &err);
+    }
+    /* --cold and --throttle-*: the conditions of saebench's own device timing. */
+    if (o->given && (host || o->plugin)) {
+        sb_fail(&err, SB_E_INPUT, "%s and --backend %s conflict: %s", o->given & SB_GIVEN_COLD ? "--cold" : "--throttle-*",
+                host ? "host" : "plugin", host ? "the L2 flush and the SM clock probe are the device's"
+                                              : "saebench does not reach into a plugin's device (docs/plugins.md)");
         return usage_error(r, &err);
     }
     if (o->max_reps > 0 && !(o->min_time > 0)) {
@@ -220,6 +227,9 @@ void sb_run_counts(sb_run *r, int64_t shape_reps, int64_t shape_warmup, int64_t 
     r->max_reps = o->min_time > 0 ? (o->max_reps > 0 ? o->max_reps : SB_DEFAULT_MAX_REPS) : r->reps;
     if (r->max_reps < r->reps)
         r->max_reps = r->reps;
+    /* Throttled reps discarded and retaken (timing.sm_clock) come on top. */
+    r->retake_limit = o->throttle_retakes >= 0 ? o->throttle_retakes : r->reps;
+    r->max_attempts = r->max_reps + r->retake_limit;
 }
 
 int sb_run_verdict_init(sb_run *r, const sb_shape *shape, const char *data_label)
@@ -337,6 +347,13 @@ int sb_run_choose_backend(sb_run *r, int (*implements)(const sb_backend *b))
         sb_run_free(r);
         return SB_EXIT_USAGE;
     }
+    if (!r->backend->is_device && o->given) {
+        /* --backend host was refused in sb_run_init; this is auto falling back. */
+        fprintf(stderr, "saebench: %s needs the device, which is not engaged: %s\n",
+                o->given & SB_GIVEN_COLD ? "--cold" : "--throttle-*", r->declined_why);
+        sb_run_free(r);
+        return SB_EXIT_USAGE;
+    }
     if (!r->backend->is_device)
         note_inapplicable_gates(r);
     if (r->have_cal && (r->backend->is_device ? !r->cal.have_device : !r->cal.have_host)) {
@@ -405,7 +422,7 @@ void sb_run_fail(sb_run *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static int push_sample(sb_phase *ph, double s)
+static int push_sample(sb_phase *ph, double s, double mhz)
 {
     if (ph->count == ph->cap) {
         int64_t cap = ph->cap ? 2 * ph->cap : 64;
@@ -413,10 +430,115 @@ static int push_sample(sb_phase *ph, double s)
         if (!grown)
             return -1;
         ph->samples = grown;
+        grown = realloc(ph->mhz, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        ph->mhz = grown;
         ph->cap = cap;
     }
+    ph->mhz[ph->count] = mhz;
     ph->samples[ph->count++] = s;
     return 0;
+}
+
+/* The SM clock probe and the L2 flush (backend->probe_ops, docs/verdict.md
+ * timing.sm_clock): opened once, before the first timed rep, for saebench's
+ * own device backend. A probe that cannot open or read leaves the clock
+ * unmeasured, with the reason; it never fails the run (only --cold's flush,
+ * which the user asked for, does). */
+static void probe_open(sb_run *r)
+{
+    if (r->probe_tried)
+        return;
+    r->probe_tried = 1;
+    const sb_backend *b = r->backend;
+    if (!b || !b->is_device || r->plugin) {
+        snprintf(r->probe_why, sizeof r->probe_why, "%s", !b || !b->is_device ? "not a device run"
+                                                          : "a plugin's device: saebench does not reach into it");
+        return;
+    }
+    if (!b->probe_ops) {
+        snprintf(r->probe_why, sizeof r->probe_why, "the %s backend has no SM clock probe", b->name);
+        return;
+    }
+    sb_err err = {{0}};
+    if (b->probe_ops->open(r->opts.cold, &r->probe, &r->l2_bytes, &err)) {
+        r->probe = NULL;
+        snprintf(r->probe_why, sizeof r->probe_why, "the SM clock probe did not open: %.200s", err.msg);
+        return;
+    }
+    r->default_mhz = r->info.clock_mhz;
+    r->threshold_mhz = r->opts.throttle_threshold > 0 && r->default_mhz > 0 ? r->opts.throttle_threshold * r->default_mhz : 0;
+    r->retakes_left = r->retake_limit;
+}
+
+static void probe_close(sb_run *r)
+{
+    if (r->probe)
+        r->backend->probe_ops->close(r->probe);
+    r->probe = NULL;
+}
+
+/* Before a timed rep: --cold's flush, then the first clock reading. SB_OK
+ * unless the flush failed (err). */
+static sb_rc probe_before(sb_run *r, sb_clock_reading *before, double *cost, sb_err *err)
+{
+    before->nblocks = 0;
+    *cost = 0;
+    if (!r->probe) {
+        if (r->opts.cold)
+            return sb_fail(err, SB_E_RUNTIME, "--cold: no L2 flush (%s)", r->probe_why);
+        return SB_OK;
+    }
+    double t0 = sb_now_s();
+    if (r->opts.cold && r->backend->probe_ops->flush_l2(r->probe, err))
+        return SB_E_RUNTIME;
+    sb_err perr = {{0}};
+    if (r->backend->probe_ops->read_clock(r->probe, before, &perr)) {
+        before->nblocks = 0;
+        snprintf(r->probe_why, sizeof r->probe_why, "the SM clock probe failed: %.200s", perr.msg);
+    }
+    *cost = sb_now_s() - t0;
+    return SB_OK;
+}
+
+/* After a timed rep: the second reading; the SM clock over the rep in MHz,
+ * or NAN (not measured). */
+static double probe_after(sb_run *r, const sb_clock_reading *before, double cost_before)
+{
+    if (!r->probe || before->nblocks == 0)
+        return NAN;
+    static sb_clock_reading after; /* 12 KB: not on the stack of every rep */
+    double t0 = sb_now_s();
+    sb_err perr = {{0}};
+    double mhz = NAN;
+    if (r->backend->probe_ops->read_clock(r->probe, &after, &perr) == SB_OK) {
+        int nsm = 0;
+        mhz = sb_sm_clock_mhz(before, &after, &nsm);
+        if (nsm == 0)
+            snprintf(r->probe_why, sizeof r->probe_why, "no SM was seen in both readings around a rep");
+    } else {
+        snprintf(r->probe_why, sizeof r->probe_why, "the SM clock probe failed: %.200s", perr.msg);
+    }
+    double cost = sb_now_s() - t0 + cost_before;
+    r->probe_cost_s += cost;
+    r->probe_reps++;
+    if (cost > r->probe_cost_max_s)
+        r->probe_cost_max_s = cost;
+    return mhz;
+}
+
+/* A throttled rep discarded (it will be retaken): recorded per phase. */
+static void note_discarded(sb_phase *ph, int64_t attempt, double seconds, double mhz)
+{
+    if (!ph->discarded)
+        ph->discarded = cJSON_CreateArray();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "attempt", (double)attempt);
+    cJSON_AddNumberToObject(o, "seconds", seconds);
+    cJSON_AddNumberToObject(o, "sm_clock_mhz", mhz);
+    cJSON_AddItemToArray(ph->discarded, o);
+    ph->ndiscarded++;
 }
 
 /* The device's conditions through NVML (src/nvml.h): before the first
@@ -463,17 +585,36 @@ sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
             goto failed;
     }
     conditions_read(r, 1);
+    probe_open(r);
+    ph->have_clock = r->probe != NULL;
     double spent = 0, start = sb_now_s();
+    /* k counts attempts: a throttled rep that is discarded is retaken as the
+     * next attempt, with its own inputs (prepare(k)). */
     for (int64_t k = 0;; k++) {
         sb_run_at(r, "timed", k);
         if (rep->prepare && rep->prepare(rep->ctx, r->warmup + k, 1, &err))
+            goto failed;
+        static sb_clock_reading before; /* 12 KB: not on the stack of every rep */
+        double cost = 0;
+        if (probe_before(r, &before, &cost, &err))
             goto failed;
         double t0 = sb_now_s();
         sb_rc rc = rep->run(rep->ctx, r->warmup + k, 1, &err);
         double dt = sb_now_s() - t0;
         if (rc)
             goto failed;
-        if (push_sample(ph, dt)) {
+        double mhz = probe_after(r, &before, cost);
+        /* NAN (not measured) is never below the threshold. */
+        int throttled = r->threshold_mhz > 0 && mhz < r->threshold_mhz;
+        if (throttled && r->retakes_left > 0) {
+            r->retakes_left--;
+            note_discarded(ph, k, dt, mhz);
+            sb_run_progress(r, "%s: attempt %lld throttled (%.0f MHz): discarded, retaken", name, (long long)(k + 1), mhz);
+            sb_sleep_s(r->opts.throttle_recovery);
+            continue;
+        }
+        ph->throttled_kept += throttled;
+        if (push_sample(ph, dt, mhz)) {
             sb_fail(&err, SB_E_RUNTIME, "out of memory recording samples");
             goto failed;
         }
@@ -646,6 +787,15 @@ cJSON *sb_stats_json(const sb_phase *ph, int64_t warmup)
     cJSON *arr = cJSON_AddArrayToObject(o, "samples_s");
     for (int64_t k = 0; ok && k < ph->count; k++)
         cJSON_AddItemToArray(arr, cJSON_CreateNumber(ph->samples[k]));
+    /* The SM clock of each kept rep, beside samples_s (null: not measured). */
+    if (ph->have_clock) {
+        cJSON *mhz = cJSON_AddArrayToObject(o, "sm_clock_mhz");
+        for (int64_t k = 0; ok && k < ph->count; k++)
+            cJSON_AddItemToArray(mhz, sb_json_number(ph->mhz[k]));
+        cJSON_AddNumberToObject(o, "throttled_kept", (double)ph->throttled_kept);
+        cJSON_AddNumberToObject(o, "throttled_discarded", (double)ph->ndiscarded);
+        cJSON_AddItemToObject(o, "discarded", ph->discarded ? cJSON_Duplicate(ph->discarded, 1) : cJSON_CreateArray());
+    }
     return o;
 }
 
@@ -763,6 +913,59 @@ static void write_gates(sb_run *r)
         cJSON_AddBoolToObject(r->parity, "pass", parity_pass);
 }
 
+/* timing.sm_clock (docs/verdict.md): how the SM clock was measured around
+ * each timed rep, the throttle rule, what it found over every phase, and
+ * what the probe cost outside the timed reps. */
+static cJSON *sm_clock_json(const sb_run *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    int measured = r->probe_tried && r->probe_reps > 0;
+    cJSON_AddBoolToObject(o, "measured", measured);
+    if (!measured) {
+        cJSON_AddStringToObject(o, "why", r->probe_why[0] ? r->probe_why : !r->probe_tried ? "nothing was timed" : "no timed rep");
+        return o;
+    }
+    cJSON_AddStringToObject(o, "method", "a kernel of one block per SM stamps %globaltimer and clock64() before and after "
+                                         "each timed rep (outside it); per SM Δcycles/Δns, the median over the SMs");
+    if (r->probe_why[0])
+        cJSON_AddStringToObject(o, "note", r->probe_why);
+    cJSON_AddItemToObject(o, "default_mhz", r->default_mhz > 0 ? cJSON_CreateNumber(r->default_mhz) : cJSON_CreateNull());
+    cJSON_AddNumberToObject(o, "throttle_threshold", r->opts.throttle_threshold);
+    cJSON_AddItemToObject(o, "threshold_mhz", r->threshold_mhz > 0 ? cJSON_CreateNumber(r->threshold_mhz) : cJSON_CreateNull());
+    if (!(r->threshold_mhz > 0))
+        cJSON_AddStringToObject(o, "check", r->opts.throttle_threshold > 0 ? "off: the device reports no default SM clock"
+                                                                          : "off: --throttle-threshold 0");
+    cJSON_AddNumberToObject(o, "recovery_delay_s", r->opts.throttle_recovery);
+    cJSON_AddNumberToObject(o, "retake_limit", (double)r->retake_limit);
+    /* the primary phase's kept reps */
+    const sb_phase *main = r->nphases ? &r->phases[0] : NULL;
+    double lo = NAN, *v = main && main->count ? malloc((size_t)main->count * sizeof *v) : NULL;
+    size_t n = 0;
+    for (int64_t k = 0; v && k < main->count; k++)
+        if (isfinite(main->mhz[k])) {
+            v[n++] = main->mhz[k];
+            lo = isnan(lo) || main->mhz[k] < lo ? main->mhz[k] : lo;
+        }
+    sb_stats st = sb_stats_of(v, n);
+    free(v);
+    cJSON_AddItemToObject(o, "median_mhz", n ? cJSON_CreateNumber(st.median) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "min_mhz", n ? cJSON_CreateNumber(lo) : cJSON_CreateNull());
+    int64_t kept = 0, discarded = 0;
+    for (int i = 0; i < r->nphases; i++) {
+        kept += r->phases[i].throttled_kept;
+        discarded += r->phases[i].ndiscarded;
+    }
+    cJSON_AddNumberToObject(o, "throttled_kept", (double)kept);
+    cJSON_AddNumberToObject(o, "throttled_discarded", (double)discarded);
+    cJSON *cost = cJSON_AddObjectToObject(o, "cost_s");
+    cJSON_AddStringToObject(cost, "of", r->opts.cold ? "the L2 flush and both clock readings, per timed attempt, outside its clock"
+                                                     : "both clock readings, per timed attempt, outside its clock");
+    cJSON_AddNumberToObject(cost, "mean", r->probe_cost_s / (double)r->probe_reps);
+    cJSON_AddNumberToObject(cost, "max", r->probe_cost_max_s);
+    cJSON_AddNumberToObject(cost, "attempts", (double)r->probe_reps);
+    return o;
+}
+
 static void write_measurements(sb_run *r, double *rate_out)
 {
     cJSON *root = r->v.root;
@@ -777,6 +980,11 @@ static void write_measurements(sb_run *r, double *rate_out)
                     SB_MW_MIN_SAMPLES);
     cJSON_AddStringToObject(timing, "clock", "host CLOCK_MONOTONIC around each synchronous rep (inputs up to results down)");
     cJSON_AddNumberToObject(timing, "max_noise", r->opts.max_noise);
+    /* warm (the default) or cold: L2 flushed before each timed rep (docs/verdict.md, timing.cache) */
+    cJSON_AddStringToObject(timing, "cache", r->opts.cold ? "cold" : "warm");
+    if (r->opts.cold)
+        cJSON_AddNumberToObject(timing, "l2_flush_bytes", (double)r->l2_bytes);
+    cJSON_AddItemToObject(timing, "sm_clock", sm_clock_json(r));
     cJSON_AddNumberToObject(timing, "min_time_s", r->opts.min_time);
     cJSON *phases = cJSON_AddObjectToObject(timing, "phases");
     for (int i = 0; i < r->nphases; i++)
@@ -790,6 +998,18 @@ static void write_measurements(sb_run *r, double *rate_out)
         }
     }
     cJSON_AddItemToObject(root, "timing", timing);
+    int64_t kept = 0, discarded = 0;
+    for (int i = 0; i < r->nphases; i++) {
+        kept += r->phases[i].throttled_kept;
+        discarded += r->phases[i].ndiscarded;
+    }
+    if (kept)
+        sb_run_note(r, "WARNING: %lld timed rep%s ran below the throttle threshold (%.0f MHz SM clock) and %s kept: "
+                       "the times are of a throttled GPU", (long long)kept, kept == 1 ? "" : "s", r->threshold_mhz,
+                    kept == 1 ? "was" : "were");
+    if (discarded)
+        sb_run_note(r, "note: %lld throttled rep%s (SM clock below %.0f MHz) discarded and retaken", (long long)discarded,
+                    discarded == 1 ? "" : "s", r->threshold_mhz);
 
     /* Throughput: a failed device run measured nothing. */
     double rate = main_ok && main->stats.median > 0 && r->rate_units > 0 ? r->rate_units / main->stats.median : 0;
@@ -1002,6 +1222,18 @@ static int write_validity(sb_run *r)
     } else {
         SB_COND("no-clock-events", NULL, -1, why_unread[0] ? why_unread : "NVML could not read the clock-event reasons");
     }
+    /* no-throttled-reps: no timed rep kept below the SM clock threshold */
+    int64_t kept = 0;
+    for (int i = 0; i < r->nphases; i++)
+        kept += r->phases[i].throttled_kept;
+    if (!own_device || !(r->probe_tried && r->probe_reps > 0))
+        SB_COND("no-throttled-reps", NULL, -1, !own_device ? "not a device run" : r->probe_why[0] ? r->probe_why : "the SM clock was not measured");
+    else if (!(r->threshold_mhz > 0))
+        SB_COND("no-throttled-reps", NULL, -1, r->opts.throttle_threshold > 0 ? "the device reports no default SM clock"
+                                                                               : "the throttle check is off (--throttle-threshold 0)");
+    else
+        SB_COND("no-throttled-reps", cJSON_CreateNumber((double)kept), kept == 0,
+                kept ? "timed reps below the throttle threshold were kept (timing.sm_clock)" : "");
     /* calibration-device: ceilings from a file measured on this device model */
     if (!own_device) {
         SB_COND("calibration-device", NULL, -1, "not a device run");
@@ -1212,9 +1444,13 @@ void sb_run_free(sb_run *r)
     if (r->verdict_ready)
         sb_verdict_free(&r->v);
     r->verdict_ready = 0;
-    for (int i = 0; i < r->nphases; i++)
+    for (int i = 0; i < r->nphases; i++) {
         free(r->phases[i].samples);
+        free(r->phases[i].mhz);
+        cJSON_Delete(r->phases[i].discarded);
+    }
     r->nphases = 0;
+    probe_close(r);
     free(r->gates);
     r->gates = NULL;
     cJSON_Delete(r->timing_extra);

@@ -91,6 +91,14 @@ typedef struct sb_phase {
     const char *stop_reason; /* reps | noise-criterion | max-reps | timeout */
     sb_telemetry tele;
     int have_tele;
+    /* The SM clock over each kept rep (timing.sm_clock): mhz[k] beside
+     * samples[k], NAN where not measured; reps kept below the threshold;
+     * throttled reps discarded (and retaken), as JSON {attempt, seconds,
+     * sm_clock_mhz}. */
+    double *mhz;
+    int have_clock;
+    int64_t throttled_kept, ndiscarded;
+    struct cJSON *discarded;
 } sb_phase;
 
 /* What one rep is. prepare() is untimed (draw the rep's inputs); run() is the
@@ -124,6 +132,8 @@ typedef struct sb_run {
     const sb_workload *wl;
     sb_opts opts;
     int64_t reps, warmup, max_reps;
+    int64_t retake_limit;    /* throttled reps that may be discarded and retaken, over the run */
+    int64_t max_attempts;    /* timed rep attempts at most in a phase: max_reps + retake_limit */
     int progress;            /* stderr is a terminal and not --quiet */
 
     sb_calibration cal;      /* --calibration, parsed once up front */
@@ -171,6 +181,19 @@ typedef struct sb_run {
     int have_before, have_after;
     sb_nvml_snap before, after;
     double nvml_open_s, before_read_s, after_read_s;
+
+    /* The SM clock probe and --cold's L2 flush (backend->probe_ops): opened
+     * before the first timed rep of a built-in device run; between reps
+     * only. */
+    void *probe;
+    int probe_tried;
+    char probe_why[300];     /* no clock: why (not a device run, the probe failed, ...) */
+    double default_mhz;      /* the device's default SM clock (cudaDevAttrClockRate) */
+    double threshold_mhz;    /* throttled below this; 0: no check */
+    int64_t retakes_left;    /* throttled reps that may still be discarded and retaken */
+    size_t l2_bytes;         /* --cold: bytes one flush writes */
+    int64_t probe_reps;      /* timed attempts the probe ran around */
+    double probe_cost_s, probe_cost_max_s; /* the probe's (and flush's) time per attempt: sum, max */
 
     /* Filled by sb_run_finish. */
     int engaged;

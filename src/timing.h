@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 double sb_now_s(void);   /* CLOCK_MONOTONIC seconds */
+void sb_sleep_s(double s); /* sleep s seconds (≤ 0: return at once) */
 
 typedef struct sb_stats {
     size_t count;

@@ -83,6 +83,12 @@ test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML) saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
 	    tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-nvml-tests.sh $(STANDIN_SB_BIN) ./saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-clock-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+# The SM clock of every timed rep, throttled reps retaken, --cold (part of test-standin).
+.PHONY: test-standin-clock
+test-standin-clock: $(STANDIN_SB_BIN) saebench
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-clock-tests.sh $(STANDIN_SB_BIN) ./saebench
 
 # The device's conditions and the validity block through the fake NVML alone (part of test-standin).
 test-standin-nvml: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML) saebench

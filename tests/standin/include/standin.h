@@ -78,6 +78,14 @@ int standin_is_pending_poison(const void *p, size_t bytes);
  *                    cudaStreamSynchronize of that stream */
 int standin_set_fault(const char *name, int uses);
 
+/* What the SM clock probe's kernel (cuda/clock_kernels.cuh) reads in block
+ * `block` of the reading numbered seq: the SM it "ran" on, %globaltimer and
+ * the simulated clock64(). The clock runs at 1980 MHz times the percentage
+ * STANDIN_SM_CLOCK_PCT gives for the interval after each reading
+ * (standin_clock.cpp), so a test can make timed reps look throttled. */
+void standin_sm_stamp(unsigned seq, unsigned block, unsigned *smid, unsigned long long *ns,
+                      unsigned long long *cycles);
+
 #ifdef __cplusplus
 }
 
