@@ -18,9 +18,10 @@
 # The stages (STAGE_TABLE below gives each one's limit and the least time worth starting it):
 #   1-build       setup from the offline bundle (scripts/gpu-node-setup.sh --no-build), then one
 #                 make for the node's SM only (nvidia-smi's compute_cap as CUDA_ARCH) building
-#                 ./saebench, the GPU test programs and the example plugins together
-#   2-smoke       calibrate, then every workload on a tiny shape with --require-device, and the
-#                 CUDA example plugin (examples/solver-cuda/) on tiny-dual
+#                 ./saebench and the GPU test programs together
+#   2-smoke       calibrate, then every workload on a tiny shape with --require-device; then the
+#                 example plugins built (here, so that they cannot stop the battery) and the
+#                 CUDA one (examples/solver-cuda/) run on tiny-dual
 #   3-canonical   the canonical shapes with the library factor (resident-solve gated at the
 #                 H100 performance targets), inner-loop, outer-seq, encode, multiplex; then the
 #                 PyTorch peer (.anchors/peer_torch.py, when present) and side-by-side.txt
@@ -36,8 +37,7 @@
 #
 # --standin (or SB_BATTERY_STANDIN=1): the dry run, for a machine without a GPU. The same
 # stages against the CPU stand-in build (build/standin/saebench-standin, tests/standin/):
-# stage 1 is `make standin-saebench examples-standin` (build it beforehand: a first build takes
-# minutes; examples-standin is the CUDA example plugin against the stand-in),
+# stage 1 is `make standin-saebench` (build it beforehand: a first build takes minutes),
 # stages 2-4 run the same commands with the canonical shapes replaced by the small ones of
 # STANDIN_SHAPES (the one difference), and calibrate, the peer, tiled_trace, make test-gpu
 # and stage 5 are skipped with the reason. Overall limit 240 s by default. Its verdicts say
@@ -201,7 +201,7 @@ shape() {
 }
 
 # cuda_plugin: the CUDA example plugin stage 1 built: its CUDA build, or in the dry run its
-# stand-in build (tests/standin/standin-build.mk)
+# stand-in build (make examples-standin: tests/standin/standin-build.mk)
 cuda_plugin() {
     if [ "$SBB_MODE" = standin ]; then echo "$ROOT/build/standin/examples/solver-cuda-standin.so"; else
         echo "$ROOT/build/cuda/examples/solver-cuda.so"; fi
@@ -238,7 +238,7 @@ stage_1_build() {
     if [ "$SBB_MODE" = standin ]; then
         local jobs=(-j2)
         case " ${MAKEFLAGS:-} " in *jobserver*) jobs=() ;; esac # inside make: its job slots
-        run_cmd build 0 make -C "$ROOT" --no-print-directory "${jobs[@]}" standin-saebench examples-standin
+        run_cmd build 0 make -C "$ROOT" --no-print-directory "${jobs[@]}" standin-saebench
         printf 'binary %s\nCUDA_ARCH none (the CPU stand-in)\n' "$SBB_BIN_SHOWN" >BUILD
     else
         nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,compute_cap --format=csv ||
@@ -263,7 +263,7 @@ stage_1_build() {
         # shellcheck disable=SC1091
         . "$ROOT/.deps/env.sh"
         make_gpu_cmd
-        run_cmd build 0 "${MAKE_GPU[@]}" -j"$(nproc)" saebench test-gpu-build examples
+        run_cmd build 0 "${MAKE_GPU[@]}" -j"$(nproc)" saebench test-gpu-build
         cd "$SBB_R" || return
     fi
     [ -x "$SBB_BIN" ] && run_cmd version 30 "$SBB_BIN" --version
@@ -292,9 +292,17 @@ JSON
     sb smoke-mx-tiny-variants multiplex --shape tiny-variants --require-device --reps 1 --warmup 0
     # the smallest batch the device encode takes
     sb smoke-en-encode-device-small encode --shape encode-device-small --require-device --reps 2 --warmup 1
-    # the CUDA example plugin: engaged by its claim, its device in its words (docs/plugins.md)
-    sb smoke-rs-tiny-dual-plugin-cuda resident-solve --shape tiny-dual --require-device --reps 3 --warmup 1 \
-        --backend "plugin:$(cuda_plugin)"
+    # the CUDA example plugin, engaged by its claim, its device in its words (docs/plugins.md);
+    # built here: a failure to build it fails this stage only
+    if [ "$SBB_MODE" = standin ]; then
+        run_cmd build-plugins "$SBB_CMD_LIMIT" make -C "$ROOT" --no-print-directory examples-standin
+    else
+        make_gpu_cmd
+        run_cmd build-plugins "$SBB_CMD_LIMIT" "${MAKE_GPU[@]}" examples
+    fi
+    [ "$LAST_RC" -ne 0 ] ||
+        sb smoke-rs-tiny-dual-plugin-cuda resident-solve --shape tiny-dual --require-device --reps 3 --warmup 1 \
+            --backend "plugin:$(cuda_plugin)"
 }
 
 stage_3_canonical() {

@@ -106,7 +106,7 @@ rc=$?
 dt=$(($(date +%s) - t0))
 if [ "$rc" -eq 0 ]; then ok "dry run: exit 0 in $dt s"; else bad "dry run: exit $rc after $dt s, want 0" "$(tail -n 8 "$S/console.log")"; fi
 no_strays "dry run" "$S"
-# the project tree: nothing new or changed but the build (stage 1 is make standin-saebench examples-standin)
+# the project tree: nothing new or changed but the build (make standin-saebench, examples-standin)
 changed=$(find "$ROOT" \( -path "$ROOT/build" -o -path "$ROOT/.git" \) -prune -o -newer "$WORK/marker" -print | grep -vxF "$ROOT")
 if [ -z "$changed" ]; then ok "dry run: nothing written in the project tree outside build/"; else
     bad "dry run: wrote in the project tree" "$(head -n 5 <<<"$changed")"; fi
