@@ -14,7 +14,7 @@
  *           diagonal += ridge (DAXPY at stride p+1); Xpotrf, Xpotrs of rhs.
  *   dual:   per rep 1/w up; M = K, M's diagonal += ridge/w (DAXPY at stride
  *           n+1); Xpotrf, Xpotrs of X·rhs = y; β = (rhs − A·y)/ridge (DGEMV).
- * One stream orders everything; only download_beta waits for it. Nothing
+ * One stream orders everything; in a rep only download_beta waits for it. Nothing
  * that depends on w outlives a rep.
  *
  * Telemetry, exact: h2d n·p·8 + p·8 (+ p·8 ones, primal) at stage, n·8 per
