@@ -5,8 +5,9 @@
 #   make test            install missing packages, build, run every CPU test
 #   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
 #   make test-gpu        device tests (needs a GPU; see tests/gpu/); test-gpu-build only compiles them
-#   make examples        the example solver plugin (examples/solver-lapacke/) into $(BUILD)/examples/
-#   make test-plugin     --backend plugin: the example and plugins that misbehave on purpose
+#   make examples        the example solver plugins (examples/solver-lapacke/; with CUDA, solver-cuda/)
+#   make examples-standin  the CUDA example against the CPU stand-in (tests/standin/)
+#   make test-plugin     --backend plugin: the examples and plugins that misbehave on purpose
 #   make fuzz            libFuzzer on the .npy, shape and calibration readers (FUZZ_SECONDS each)
 #   SB_PREFIX=DIR        headers/libraries unpacked by scripts/gpu-node-setup.sh
 
@@ -107,6 +108,17 @@ $(BUILD)/examples/solver-lapacke.so: examples/solver-lapacke/solver_lapacke.c in
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -o $@ $< $(PLUGIN_LDLIBS)
 
+# The CUDA example (examples/solver-cuda/: cuBLAS and cuSOLVER through the runtime's C API,
+# compiled by the C compiler) in a CUDA build; its stand-in build, for a machine without a
+# GPU, is tests/standin/standin-build.mk's (make examples-standin).
+ifeq ($(CUDA),1)
+EXAMPLE_PLUGINS += $(BUILD)/examples/solver-cuda.so
+endif
+$(BUILD)/examples/solver-cuda.so: examples/solver-cuda/solver_cuda.c include/saebench/solver.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PLUGIN_CFLAGS) -I$(CUDA_HOME)/include -o $@ $< -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
+	    -lcusolver -lcublas -lcudart -lm
+
 # tests/plugins/test_plugin.c, one library per misbehaviour (TP_<MODE> in the source).
 TEST_PLUGIN_MODES := wrong error segv hang exit abi nosym newer device-only print claims-device load-crash \
                      bad-telemetry bad-name
@@ -171,9 +183,10 @@ test-sim: $(SIM_BIN)
 test-cli: saebench $(FAKE_BIN)
 	@tests/cli/run-cli-tests.sh ./saebench $(FAKE_BIN)
 
-# --backend plugin: the example plugin and the misbehaving ones of tests/plugins/
+# --backend plugin: the example plugins (the CUDA one on the CPU stand-in: its prerequisite
+# is added in tests/standin/standin-build.mk) and the misbehaving ones of tests/plugins/
 test-plugin: saebench $(EXAMPLE_PLUGINS) $(TEST_PLUGINS)
-	@tests/cli/run-plugin-tests.sh ./saebench $(BUILD)
+	@tests/cli/run-plugin-tests.sh ./saebench $(BUILD) $(STANDIN_SB_CUDA_PLUGIN)
 
 # outputs that are nodes, links or inputs; FIFOs as inputs and outputs (docs/safety.md)
 .PHONY: test-safety

@@ -19,7 +19,9 @@
 #   1-build       setup from the offline bundle (scripts/gpu-node-setup.sh --no-build), then one
 #                 make for the node's SM only (nvidia-smi's compute_cap as CUDA_ARCH) building
 #                 ./saebench and the GPU test programs together
-#   2-smoke       calibrate, then every workload on a tiny shape with --require-device
+#   2-smoke       calibrate, then every workload on a tiny shape with --require-device; then the
+#                 example plugins built (here, so that they cannot stop the battery) and the
+#                 CUDA one (examples/solver-cuda/) run on tiny-dual
 #   3-canonical   the canonical shapes with the library factor (resident-solve gated at the
 #                 H100 performance targets), inner-loop, outer-seq, encode, multiplex; then the
 #                 PyTorch peer (.anchors/peer_torch.py, when present) and side-by-side.txt
@@ -198,6 +200,13 @@ shape() {
     echo "standin-$1.json"
 }
 
+# cuda_plugin: the CUDA example plugin stage 1 built: its CUDA build, or in the dry run its
+# stand-in build (make examples-standin: tests/standin/standin-build.mk)
+cuda_plugin() {
+    if [ "$SBB_MODE" = standin ]; then echo "$ROOT/build/standin/examples/solver-cuda-standin.so"; else
+        echo "$ROOT/build/cuda/examples/solver-cuda.so"; fi
+}
+
 # cuda_arch: the CUDA_ARCH stage 1 chose (r/BUILD), empty for the Makefile's default
 cuda_arch() { sed -n 's/^CUDA_ARCH //p' "$SBB_R/BUILD" 2>/dev/null; }
 
@@ -283,6 +292,17 @@ JSON
     sb smoke-mx-tiny-variants multiplex --shape tiny-variants --require-device --reps 1 --warmup 0
     # the smallest batch the device encode takes
     sb smoke-en-encode-device-small encode --shape encode-device-small --require-device --reps 2 --warmup 1
+    # the CUDA example plugin, engaged by its claim, its device in its words (docs/plugins.md);
+    # built here: a failure to build it fails this stage only
+    if [ "$SBB_MODE" = standin ]; then
+        run_cmd build-plugins "$SBB_CMD_LIMIT" make -C "$ROOT" --no-print-directory examples-standin
+    else
+        make_gpu_cmd
+        run_cmd build-plugins "$SBB_CMD_LIMIT" "${MAKE_GPU[@]}" examples
+    fi
+    [ "$LAST_RC" -ne 0 ] ||
+        sb smoke-rs-tiny-dual-plugin-cuda resident-solve --shape tiny-dual --require-device --reps 3 --warmup 1 \
+            --backend "plugin:$(cuda_plugin)"
 }
 
 stage_3_canonical() {

@@ -80,10 +80,11 @@ const char *sb_report_mark_class(unsigned marks)
 
 /* The device that ran; a run that asked for a device and got none has no
  * device to name, and "host" would read as if the host had run it. On exit 3
- * the backend is the one asked for and nothing ran (docs/verdict.md). */
+ * the backend is the one asked for and nothing ran (docs/verdict.md). A
+ * plugin that ran names what it claims: "host", or "claimed by plugin: ...". */
 void sb_report_device(const sb_vrec *v, char *buf, size_t len)
 {
-    if (v->device_null && strcmp(v->backend, "host") != 0)
+    if (v->device_null && strcmp(v->backend, "host") != 0 && strncmp(v->execution_path, "plugin-", 7) != 0)
         snprintf(buf, len, "%s requested, not engaged%s", v->backend, v->exit_code == 3 ? ": nothing ran" : "");
     else
         snprintf(buf, len, "%s", v->device);

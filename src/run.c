@@ -1340,7 +1340,11 @@ static void print_summary(const sb_run *r)
     char human[600] = "";
     const char *why = jstr(root, "engaged_reason");
     human_reason(why, human, sizeof human);
-    if (r->plugin && r->engaged)
+    /* the claimed device in the plugin's words: a CPU stand-in's name says it is not a GPU */
+    if (r->plugin && r->engaged && r->plugin->id.device[0])
+        snprintf(human, sizeof human, "by the claim of %s that it ran on \"%s\": saebench timed its calls but "
+                 "cannot see where they ran", r->plugin->noun, r->plugin->id.device);
+    else if (r->plugin && r->engaged)
         snprintf(human, sizeof human, "by the claim of %s: saebench timed its calls but cannot see where they ran",
                  r->plugin->noun);
     fprintf(stderr, "  device engaged: %s%s%s\n", r->engaged ? "yes" : "no", *human ? " — " : "", human);

@@ -399,9 +399,23 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
     if ((rc = get_string(r, root, "execution_path", "execution_path", 0, v->execution_path,
                          sizeof v->execution_path)))
         return rc;
-    /* A plugin that claims a device names no device saebench probed. */
-    if (!o && strcmp(v->execution_path, "plugin-device-claimed") == 0)
-        snprintf(v->device, sizeof v->device, "claimed by plugin");
+    /* A plugin that claims a device names no device saebench probed: the device
+     * is its claim, marked as one and in its words (plugin.device_claimed), so
+     * report shows and compare keys the claimed device, a CPU stand-in's too. */
+    if (!o && strcmp(v->execution_path, "plugin-device-claimed") == 0) {
+        const cJSON *pl;
+        char claimed[sizeof v->device] = "";
+        if ((rc = get_object(r, root, "plugin", "plugin", 0, 1, &pl)))
+            return rc;
+        const cJSON *dc = pl ? cJSON_GetObjectItemCaseSensitive(pl, "device_claimed") : NULL;
+        if (dc && !cJSON_IsNull(dc) &&
+            (rc = get_string(r, pl, "device_claimed", "plugin.device_claimed", 0, claimed, sizeof claimed)))
+            return rc;
+        if (claimed[0])
+            snprintf(v->device, sizeof v->device, "claimed by plugin: %.108s", claimed);
+        else
+            snprintf(v->device, sizeof v->device, "claimed by plugin");
+    }
     if ((rc = get_bool(r, root, "engaged", "engaged", 1, &v->engaged)))
         return rc;
 

@@ -4,22 +4,25 @@
 # misbehave on purpose: a wrong answer, an error at a given rep, a crash, a
 # hang, an exit(), another ABI version, no entry symbol, a file that is not a
 # library, a device claim without the workload, a device claim that computes
-# on the host, printing to stdout. docs/plugins.md is the contract.
-# usage: tests/cli/run-plugin-tests.sh BINARY BUILD_DIR
-# BUILD_DIR holds examples/solver-lapacke.so and tests/plugins/tp-*.so.
+# on the host, printing to stdout. docs/plugins.md is the contract. And the CUDA
+# example (examples/solver-cuda/) built against the CPU stand-in (tests/standin/).
+# usage: tests/cli/run-plugin-tests.sh BINARY BUILD_DIR STANDIN_CUDA_PLUGIN
+# BUILD_DIR holds examples/solver-lapacke.so and tests/plugins/tp-*.so;
+# STANDIN_CUDA_PLUGIN is build/standin/examples/solver-cuda-standin.so (make examples-standin).
 # Needs jq and /usr/bin/python3 with numpy and jsonschema (Debian packages).
 set -u
 
-if [ $# -ne 2 ]; then
-    echo "usage: $0 BINARY BUILD_DIR" >&2
+if [ $# -ne 3 ]; then
+    echo "usage: $0 BINARY BUILD_DIR STANDIN_CUDA_PLUGIN" >&2
     exit 2
 fi
 BIN=$(realpath "$1") || exit 2
 BUILD=$(realpath "$2") || exit 2
+CU=$(realpath "$3") || exit 2
 [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 EX="$BUILD/examples/solver-lapacke.so"
 TP="$BUILD/tests/plugins"
-for f in "$EX" "$TP"/tp-{wrong,error,segv,hang,exit,abi,nosym,newer,device-only,print,claims-device,load-crash,bad-telemetry,bad-name}.so; do
+for f in "$EX" "$CU" "$TP"/tp-{wrong,error,segv,hang,exit,abi,nosym,newer,device-only,print,claims-device,load-crash,bad-telemetry,bad-name}.so; do
     [ -f "$f" ] || { echo "$0: $f is missing (make test-plugin builds it)" >&2; exit 2; }
 done
 # shellcheck source=tests/lib/battery.sh
@@ -204,7 +207,8 @@ if expect_exit 0 "a device claim that completes passes" -- "${RS[@]}" --shape ti
         '.throughput.measured_of == "device" and .throughput.engaged_rows_per_s == .throughput.measured_rows_per_s and .throughput.engaged_rows_per_s > 0 and (.target.status == "met" or .target.status == "unmet")'
     check "--method auto picks among the plugin's methods (primal only)" "$V" '.method == "primal" and .plugin.methods == ["primal"]'
 fi
-says "the summary says the claim" "device engaged: yes — by the claim of plugin test-plugin"
+says "the summary says the claim, and the device claimed in the plugin's words" \
+    "device engaged: yes — by the claim of plugin test-plugin that it ran on \"test device (really the host)\""
 
 # ---- stdout belongs to --out - ------------------------------------------------
 if expect_exit 0 "a plugin that prints to stdout passes" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-print.so" "${FAST[@]}" --quiet --out -; then
@@ -224,12 +228,87 @@ cp "$WORK/example-dual.json" "$WORK/segv.json" "$WORK/set-b/"
 if expect_exit 0 "report reads plugin verdicts" -- "$BIN" report "$WORK/set-a" "$WORK/set-b" --format json; then
     check "report: 5 verdicts, the plugin backends, the failed run" "$OUTS" \
         '.verdicts == 5 and ([.rows[].backend] | unique) == ["plugin-lapacke-example", "plugin-test-plugin"] and ([.rows[] | select(.exit_code == 4)] | length) == 1'
-    check "report: a device claim is named as one" "$OUTS" '[.rows[] | select(.execution_path == "plugin-device-claimed")][0] | .device == "claimed by plugin" and .engaged == true'
+    check "report: a device claim is named as one" "$OUTS" '[.rows[] | select(.execution_path == "plugin-device-claimed")][0] | .device == "claimed by plugin: test device (really the host)" and .engaged == true'
 fi
-expect_exit 0 "report's text table reads them too" -- "$BIN" report "$WORK/set-a"
+if expect_exit 0 "report's text table reads them too" -- "$BIN" report "$WORK/set-a"; then
+    # a plugin that ran is not "requested, not engaged": its device is what it claims
+    if ! grep -q "requested, not engaged" "$OUTS" && [ "$(grep -c '^resident-solve .* host ' "$OUTS")" -eq 2 ] &&
+        grep -q "claimed by plugin: test device (really the host)" "$OUTS"; then
+        ok "report's text: host plugins on the host, the device claim in its words"
+    else bad "report's text: host plugins on the host, the device claim in its words" "stdout: $(head -c 800 "$OUTS")"; fi
+fi
 expect_exit 0 "compare: a plugin set against itself is no regression" -- "$BIN" compare "$WORK/set-a" "$WORK/set-a"
 if expect_exit 1 "compare: the plugin's crash after its good run is a regression" -- "$BIN" compare "$WORK/set-a" "$WORK/set-b"; then
     if grep -q "tiny-primal plugin-test-plugin host: REGRESSION" "$OUTS"; then ok "compare names the plugin's key"; else bad "compare names the plugin's key" "stdout: $(head -c 400 "$OUTS")"; fi
+fi
+
+# ---- the CUDA example on the CPU stand-in -------------------------------------
+# examples/solver-cuda/ compiled against tests/standin/ (cuBLAS, cuSOLVER and the runtime on
+# the CPU, stricter than a GPU: streams run only when waited for, a download nothing waited
+# for reads NaN, device pointers, leading dimensions and workspace sizes are checked).
+# saebench cannot see where a plugin runs: the stand-in's device name is the one thing that
+# says "not a GPU", so it must show in the verdict, the summary and report. The stand-in's
+# CPU rate is no device rate: RS-003 is lowered to 1 row/s so that it never decides the exit.
+STANDIN_NAME="CPU stand-in for NVIDIA H100 SXM (not a GPU)"
+CU_RUN=(--backend "plugin:$CU" --require-device --reps 4 --warmup 1 --gate RS-003=1 --calibration "$CAL")
+MID="$WORK/mid-primal.json"
+jq '.name = "mid-primal" | .n = 1999 | .p = 1201 | .description = "plugin test: mid-size primal"' \
+    shapes/tiny-primal.json >"$MID"
+mkdir -p "$WORK/cuda-a"
+# cuda_case SHAPE N P METHOD: one run (7 solves: w0, 1 warm-up, 4 timed, 1 profiled), its
+# telemetry exactly as examples/solver-cuda/solver_cuda.c counts it
+cuda_case() {
+    local shape=$1 n=$2 p=$3 method=$4 total=7 tag=${1##*/}
+    tag=${tag%.json}
+    local V="$WORK/cuda-a/$tag.json" t0=$SECONDS
+    expect_exit 0 "cuda example on the stand-in: $tag ($method) exit 0" -- "${RS[@]}" --shape "$shape" "${CU_RUN[@]}" --out "$V" || return
+    echo "     ($tag: $((SECONDS - t0)) s)"
+    valid "cuda example $tag: verdict is schema-valid" "$V"
+    check "cuda example $tag: engaged by the plugin's claim, the stand-in named as the device claimed" "$V" \
+        ".engaged == true and .execution_path == \"plugin-device-claimed\" and .backend == \"plugin-cuda-example\"
+         and .device == null and .plugin.claims_device == true and .plugin.device_claimed == \"$STANDIN_NAME\"
+         and (.plugin.engagement | contains(\"$STANDIN_NAME\")) and .method == \"$method\""
+    check "cuda example $tag: parity passes (RS-001, RS-002), rel_err $(jq -r .parity.rel_err "$V") < 1e-9" "$V" \
+        '.parity.pass == true and .parity.rel_err < 1e-9
+         and ([.gates[] | select(.id == "RS-001" or .id == "RS-002") | .applies and .pass] == [true, true])'
+    # h2d: X and rhs once (primal also p ones), w every solve; d2h: beta and Xpotrf's 4-byte
+    # info every solve; library calls: dual DSYRK + DGEMV once, then per solve primal
+    # DGMM DSYRK DAXPY Xpotrf Xpotrs (5), dual DAXPY Xpotrf Xpotrs DGEMV (4)
+    local ones=$p per=5 once=0
+    [ "$method" = dual ] && ones=0 per=4 once=2
+    local h2d=$((8 * n * p + 8 * p + 8 * ones + total * 8 * n)) d2h=$((total * (8 * p + 4))) lib=$((once + total * per))
+    check "cuda example $tag: telemetry h2d $h2d d2h $d2h factorizations $total library_calls $lib handles 2, no own kernels" "$V" \
+        ".telemetry | .h2d_bytes == $h2d and .d2h_bytes == $d2h and .factorizations == $total and .library_calls == $lib
+         and .handle_creations == 2 and .own_kernel_launches == 0 and .frame_builds == 1"
+    says "cuda example $tag: the summary names the device claimed" \
+        "device engaged: yes — by the claim of plugin cuda-example that it ran on \"$STANDIN_NAME\""
+}
+cuda_case tiny-primal 64 32 primal
+cuda_case tiny-dual 32 64 dual
+cuda_case "$MID" 1999 1201 primal
+
+if expect_exit 0 "report reads the cuda example's verdicts" -- "$BIN" report "$WORK/cuda-a" --format json; then
+    check "report: 3 verdicts, each engaged, the device the stand-in by the plugin's claim" "$OUTS" \
+        ".verdicts == 3 and ([.rows[] | select(.engaged and .execution_path == \"plugin-device-claimed\"
+          and .device == \"claimed by plugin: $STANDIN_NAME\")] | length) == 3"
+fi
+if expect_exit 0 "report's text table names the stand-in as the device" -- "$BIN" report "$WORK/cuda-a"; then
+    if [ "$(grep -c "claimed by plugin: $STANDIN_NAME" "$OUTS")" -eq 3 ]; then ok "report's text: 3 rows name it"; else
+        bad "report's text: 3 rows name it" "$(head -c 600 "$OUTS")"; fi
+fi
+if expect_exit 0 "compare: the cuda example's set against itself" -- "$BIN" compare "$WORK/cuda-a" "$WORK/cuda-a"; then
+    if [ "$(grep -c "^resident-solve .* plugin-cuda-example claimed by plugin: $STANDIN_NAME: ok" "$OUTS")" -eq 3 ]; then
+        ok "compare: 3 keys with the claimed device, each ok"
+    else bad "compare: 3 keys with the claimed device, each ok" "stdout: $(head -c 600 "$OUTS")"; fi
+fi
+
+# No device: the stand-in then reports none (CUDA_VISIBLE_DEVICES empty), the descriptor names
+# no device, and create() fails with the runtime's error in saebench's buffer (no exit()).
+V="$WORK/cuda-nodevice.json"
+if CUDA_VISIBLE_DEVICES='' expect_exit 4 "cuda example without a device: exit 4" -- "${RS[@]}" --shape tiny-dual "${CU_RUN[@]}" --quiet --out "$V"; then
+    check "the failure is create()'s error, the runtime's words in it" "$V" \
+        '.engaged == false and .plugin.failure.kind == "error" and .plugin.failure.call == "create"
+         and (.plugin.failure.message | test("cudaStreamCreateWithFlags.*cudaErrorNoDevice")) and .plugin.device_claimed == null'
 fi
 
 sb_test_summary

@@ -2,7 +2,8 @@
 # The GPU battery's dry run (make test-battery-dryrun): scripts/gpu-results.sh --standin
 # on the CPU stand-in build, and its archive. Checks that the archive holds COMMIT, COMMANDS
 # and STAGES, appended after every stage; that every saebench run of stages 2-4 has its
-# verdict there, schema-valid, engaged, on the stand-in's execution path, and that stages 3
+# verdict there, schema-valid, engaged, on the stand-in's execution path (the CUDA example
+# plugin's smoke run: engaged by its claim of the stand-in's device), and that stages 3
 # and 4 ran every canonical shape through its substitute; that a battery cut off by a small
 # limit still leaves an archive with what was done and STAGES saying what was cut or skipped;
 # that nothing is written outside OUTDIR; and that no verdict under results/ comes from the
@@ -17,8 +18,9 @@ SCRIPT=$ROOT/scripts/gpu-results.sh
 STANDIN=$ROOT/build/standin/saebench-standin
 [ -x "$STANDIN" ] || { echo "$0: $STANDIN is not built (make standin-saebench)" >&2; exit 2; }
 # the saebench runs each stage makes (scripts/gpu-results.sh): calibrate is not run on
-# the stand-in; stage 3: 5 resident-solve, 4 arrow, 3 encode, 2 multiplex; stage 4: 10 + 3
-declare -A RUNS=([2-smoke]=6 [3-canonical]=14 [4-variants]=13)
+# the stand-in; stage 2: 6 and the CUDA example plugin; stage 3: 5 resident-solve, 4 arrow,
+# 3 encode, 2 multiplex; stage 4: 10 + 3
+declare -A RUNS=([2-smoke]=7 [3-canonical]=14 [4-variants]=13)
 CANONICAL="battery color-arm color-arm-variants encode-color encode-device-small encode-qwen qwen sae-2k-2048 sae-4k-4096 sae-8k-1024"
 
 echo "== GPU battery dry run: $SCRIPT --standin"
@@ -33,13 +35,14 @@ holds() {
 entries() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort; }
 
 # standin_verdicts DIR: the verdicts under DIR that come from the stand-in (its execution
-# path, or a device that says it is not a GPU)
+# path, or a device, probed or claimed by a plugin, that says it is not a GPU)
 standin_verdicts() {
     local f
     while IFS= read -r -d '' f; do
         jq -e '((.schema // "") | tostring | startswith("saebench.verdict/"))
                and (.execution_path == "stand-in-gpu-resident-full"
-                    or ((.device.name // "") | tostring | test("not a GPU")))' "$f" >/dev/null 2>&1 && echo "$f"
+                    or ((.device.name // "") | tostring | test("not a GPU"))
+                    or ((.plugin.device_claimed // "") | tostring | test("not a GPU")))' "$f" >/dev/null 2>&1 && echo "$f"
     done < <(find "$1" -name '*.json' -type f -print0)
 }
 count_verdicts() {
@@ -75,6 +78,11 @@ check_verdicts() {
             bad "$label: ${f##*/} does not validate" "$(grep -A3 -F "FAIL $f" <<<"$got" | head -n 4)"; fi
     done
     for f in "$@"; do
+        if [ "$(jq -r .execution_path "$f")" = plugin-device-claimed ]; then
+            check "$label: ${f##*/} engaged by the CUDA example's claim, the device it claims not a GPU" "$f" \
+                '.engaged == true and .backend == "plugin-cuda-example" and (.plugin.device_claimed | test("not a GPU"))'
+            continue
+        fi
         check "$label: ${f##*/} engaged, execution_path stand-in-gpu-resident-full, device not a GPU" "$f" \
             '.engaged == true and .execution_path == "stand-in-gpu-resident-full" and (.device.name | test("not a GPU"))'
     done
@@ -98,7 +106,7 @@ rc=$?
 dt=$(($(date +%s) - t0))
 if [ "$rc" -eq 0 ]; then ok "dry run: exit 0 in $dt s"; else bad "dry run: exit $rc after $dt s, want 0" "$(tail -n 8 "$S/console.log")"; fi
 no_strays "dry run" "$S"
-# the project tree: nothing new or changed but the build (stage 1 is make standin-saebench)
+# the project tree: nothing new or changed but the build (make standin-saebench, examples-standin)
 changed=$(find "$ROOT" \( -path "$ROOT/build" -o -path "$ROOT/.git" \) -prune -o -newer "$WORK/marker" -print | grep -vxF "$ROOT")
 if [ -z "$changed" ]; then ok "dry run: nothing written in the project tree outside build/"; else
     bad "dry run: wrote in the project tree" "$(head -n 5 <<<"$changed")"; fi

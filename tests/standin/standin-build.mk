@@ -9,6 +9,7 @@
 #   make standin-saebench   build it
 #   make test-standin       build it and run tests/standin/run-standin-tests.sh
 #   make test-battery-dryrun  the GPU battery's dry run on it (scripts/gpu-results.sh --standin)
+#   make examples-standin  the CUDA example plugin against the stand-in (run by make test-plugin)
 # Every variable here starts with STANDIN_SB_.
 
 STANDIN_SB_OBJDIR := $(STANDIN_BUILD)/obj
@@ -93,6 +94,18 @@ test-standin-clock: $(STANDIN_SB_BIN) saebench
 # The device's conditions and the validity block through the fake NVML alone (part of test-standin).
 test-standin-nvml: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML) saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-nvml-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+# The CUDA example plugin (examples/solver-cuda/) built against the stand-in: the same
+# source, the stand-in's headers, libstandin.a linked in (its objects are -fPIC) with its
+# symbols kept inside the library. Loaded by the shipped ./saebench in make test-plugin.
+STANDIN_SB_CUDA_PLUGIN := $(STANDIN_BUILD)/examples/solver-cuda-standin.so
+.PHONY: examples-standin
+examples-standin: $(STANDIN_SB_CUDA_PLUGIN)
+$(STANDIN_SB_CUDA_PLUGIN): examples/solver-cuda/solver_cuda.c include/saebench/solver.h $(STANDIN_LIB)
+	@mkdir -p $(dir $@)
+	$(STANDIN_CC) -std=c11 $(STANDIN_OPT) -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -Iinclude \
+	    $(STANDIN_INC) -o $@ $< $(STANDIN_LIB) -Wl,--exclude-libs,ALL -llapacke -lopenblas -lstdc++ -lm -pthread
+test-plugin: $(STANDIN_SB_CUDA_PLUGIN)
 
 # The GPU battery's dry run (scripts/gpu-results.sh --standin) against this build, and its
 # archive (tests/standin/run-battery-dryrun.sh); also that no verdict under results/ is the

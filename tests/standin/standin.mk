@@ -18,7 +18,9 @@ STANDIN_CC      ?= $(if $(filter default,$(origin CC)),gcc,$(CC))
 STANDIN_OPT     ?= -O1 -g
 STANDIN_INC     := -I$(STANDIN_DIR)/include
 STANDIN_SANFLAGS := $(SAN)$(if $(SAN), -fno-omit-frame-pointer)
-STANDIN_CXXFLAGS := -std=c++20 $(STANDIN_OPT) -Wall -Wextra -Werror -pthread -MMD -MP $(STANDIN_INC) $(STANDIN_SANFLAGS)
+# -fPIC: the library also goes into a shared object (the stand-in build of the
+# CUDA example plugin, examples/solver-cuda/), not only into executables.
+STANDIN_CXXFLAGS := -std=c++20 $(STANDIN_OPT) -fPIC -Wall -Wextra -Werror -pthread -MMD -MP $(STANDIN_INC) $(STANDIN_SANFLAGS)
 STANDIN_CFLAGS  := -std=c11 -D_GNU_SOURCE $(STANDIN_OPT) -Wall -Wextra -Werror -MMD -MP $(STANDIN_INC) $(STANDIN_SANFLAGS)
 STANDIN_LDLIBS  := -llapacke -lopenblas -lcmocka -pthread -lm $(STANDIN_SANFLAGS)
 

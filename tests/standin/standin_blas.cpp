@@ -378,6 +378,35 @@ extern "C" const char *cublasGetStatusString(cublasStatus_t status)
     return "unknown error";
 }
 
+/* ---- Level 1 ---------------------------------------------------------------- */
+
+/* cublas<t>axpy (cuBLAS Level-1 Function Reference): y = alpha x + y over n
+ * elements, x[k·incx] and y[k·incy] (a negative increment walks from the
+ * end, as in BLAS). n <= 0 does nothing. INVALID_VALUE for alpha NULL. */
+extern "C" cublasStatus_t cublasDaxpy_v2(cublasHandle_t handle, int n, const double *alpha, const double *x,
+                                         int incx, double *y, int incy)
+{
+    const char *api = "cublasDaxpy";
+    STANDIN_LOCK;
+    BLAS_TRY(need_handle(api, handle));
+    double a = 0;
+    BLAS_TRY(scalar(api, "alpha", handle, alpha, &a));
+    if (n <= 0)
+        return CUBLAS_STATUS_SUCCESS;
+    const size_t xb = vec_bytes(n, incx, 8), yb = vec_bytes(n, incy, 8);
+    BLAS_TRY(need_device(api, "x", x, xb, fmt("%d elements, incx=%d", n, incx)));
+    BLAS_TRY(need_device(api, "y", y, yb, fmt("%d elements, incy=%d", n, incy)));
+    const bool dev = handle->pointer_mode == CUBLAS_POINTER_MODE_DEVICE;
+    return submit(api, handle, [=]() {
+        double av;
+        if (!scalar_at_exec<double>("cublasDaxpy alpha", dev, alpha, a, &av))
+            return;
+        if (!exec_device_ok(x, xb, "cublasDaxpy x") || !exec_device_ok(y, yb, "cublasDaxpy y"))
+            return;
+        cblas_daxpy(n, av, x, incx, y, incy);
+    });
+}
+
 /* ---- Level 2 ---------------------------------------------------------------- */
 
 /* cublas<t>gemv (cuBLAS 2.6.2): y = alpha op(A) x + beta y, A m x n.
@@ -571,5 +600,47 @@ extern "C" cublasStatus_t cublasDtrsm_v2(cublasHandle_t handle, cublasSideMode_t
             return;
         cblas_dtrsm(CblasColMajor, side == CUBLAS_SIDE_LEFT ? CblasLeft : CblasRight, cb_uplo(uplo), cb_op(trans),
                     diag == CUBLAS_DIAG_UNIT ? CblasUnit : CblasNonUnit, m, n, av, A, lda, B, ldb);
+    });
+}
+
+/* ---- BLAS-like extension ------------------------------------------------------ */
+
+/* cublas<t>dgmm (cuBLAS BLAS-like Extension): C = A diag(x) (mode
+ * CUBLAS_SIDE_RIGHT, x of n elements) or diag(x) A (CUBLAS_SIDE_LEFT, x of m
+ * elements), A and C m x n; x's element k is x[k·incx], or counted from the
+ * end for a negative incx. In place when C is A with ldc == lda.
+ * INVALID_VALUE for m < 0 or n < 0, mode not LEFT/RIGHT, lda < max(1, m),
+ * ldc < max(1, m). (No _v2 name: cuBLAS has only this one.) */
+extern "C" cublasStatus_t cublasDdgmm(cublasHandle_t handle, cublasSideMode_t mode, int m, int n, const double *A,
+                                      int lda, const double *x, int incx, double *C, int ldc)
+{
+    const char *api = "cublasDdgmm";
+    STANDIN_LOCK;
+    BLAS_TRY(need_handle(api, handle));
+    lda = injected_lda(api, lda);
+    BLAS_REQUIRE(m >= 0, "%s: m=%d < 0", api, m);
+    BLAS_REQUIRE(n >= 0, "%s: n=%d < 0", api, n);
+    BLAS_REQUIRE(mode == CUBLAS_SIDE_LEFT || mode == CUBLAS_SIDE_RIGHT,
+                 "%s: mode=%d is not CUBLAS_SIDE_LEFT or CUBLAS_SIDE_RIGHT", api, (int)mode);
+    BLAS_REQUIRE(lda >= imax1(m), "%s: lda=%d < max(1,m)=%d", api, lda, imax1(m));
+    BLAS_REQUIRE(ldc >= imax1(m), "%s: ldc=%d < max(1,m)=%d", api, ldc, imax1(m));
+    if (m == 0 || n == 0)
+        return CUBLAS_STATUS_SUCCESS;
+    const int xl = mode == CUBLAS_SIDE_RIGHT ? n : m;
+    const size_t ab = mat_bytes(m, n, lda, 8), xb = vec_bytes(xl, incx, 8), cb = mat_bytes(m, n, ldc, 8);
+    BLAS_TRY(need_device(api, "A", A, ab, fmt("%d x %d, lda=%d", m, n, lda)));
+    BLAS_TRY(need_device(api, "x", x, xb, fmt("%d elements, incx=%d", xl, incx)));
+    BLAS_TRY(need_device(api, "C", C, cb, fmt("%d x %d, ldc=%d", m, n, ldc)));
+    return submit(api, handle, [=]() {
+        if (!exec_device_ok(A, ab, "cublasDdgmm A") || !exec_device_ok(x, xb, "cublasDdgmm x") ||
+            !exec_device_ok(C, cb, "cublasDdgmm C"))
+            return;
+        const size_t step = (size_t)(incx < 0 ? -(long long)incx : incx);
+        for (int j = 0; j < n; j++)
+            for (int i = 0; i < m; i++) {
+                const int k = mode == CUBLAS_SIDE_RIGHT ? j : i;
+                const double xk = x[(size_t)(incx < 0 ? xl - 1 - k : k) * step];
+                C[(size_t)j * ldc + i] = A[(size_t)j * lda + i] * xk;
+            }
     });
 }

@@ -1033,6 +1033,83 @@ static void test_dsymv(void **state)
     free(A), free(x), free(y);
 }
 
+/* cuBLAS Level-1 cublas<t>axpy(): y = alpha x + y, n elements at strides incx
+ * and incy (here a diagonal: incy = ld + 1); negative strides walk from the
+ * end as in BLAS; n <= 0 does nothing; INVALID_VALUE for alpha NULL. */
+static void test_daxpy(void **state)
+{
+    (void)state;
+    cublasHandle_t h;
+    BLAS_OK(cublasCreate(&h));
+    const int n = 4, ld = 6;
+    double *M = rnd_mat(ld * n), *x = rnd_mat(2 * n), got[24];
+    double *dM = dev_copy(M, ld * n), *dx = dev_copy(x, 2 * n);
+    const double alpha = 1.5;
+    BLAS_OK(cublasDaxpy(h, n, &alpha, dx, 2, dM, ld + 1));
+    d2h(got, dM, sizeof(double) * ld * n);
+    cblas_daxpy(n, alpha, x, 2, M, ld + 1);
+    assert_close(got, M, ld * n, 1e-15);
+    BLAS_OK(cublasDaxpy(h, n, &alpha, dx, -1, dM, 1));
+    d2h(got, dM, sizeof(double) * ld * n);
+    cblas_daxpy(n, alpha, x, -1, M, 1);
+    assert_close(got, M, ld * n, 1e-15);
+    BLAS_OK(cublasDaxpy(h, 0, &alpha, NULL, 1, NULL, 1));
+    assert_int_equal(cublasDaxpy(h, n, NULL, dx, 1, dM, 1), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDaxpy: alpha is NULL");
+    /* stand-in rule: the diagonal of a 6 x 6 matrix at stride 7 runs past a 6 x 4 one */
+    assert_int_equal(cublasDaxpy(h, ld, &alpha, dx, 1, dM, ld + 1), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDaxpy: y (6 elements, incy=7");
+    assert_int_equal(cublasDaxpy(h, n, &alpha, x, 1, dM, 1), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDaxpy: x (4 elements, incx=1");
+    BLAS_OK(cublasDestroy(h));
+    free(M), free(x);
+}
+
+/* cuBLAS BLAS-like extension cublas<t>dgmm(): C = A diag(x) (CUBLAS_SIDE_RIGHT)
+ * or diag(x) A (CUBLAS_SIDE_LEFT), A and C m x n, x of n or m elements at
+ * stride incx (a negative stride from the end). INVALID_VALUE "if m < 0 or
+ * n < 0, or if mode != CUBLAS_SIDE_LEFT, CUBLAS_SIDE_RIGHT, or if lda <
+ * max(1, m) or ldc < max(1, m)". In place when C is A. */
+static void test_dgmm(void **state)
+{
+    (void)state;
+    cublasHandle_t h;
+    BLAS_OK(cublasCreate(&h));
+    const int m = 3, n = 4, lda = 5, ldc = 4;
+    double *A = rnd_mat(lda * n), *x = rnd_mat(2 * n), want[20], got[20];
+    double *dA = dev_copy(A, lda * n), *dx = dev_copy(x, 2 * n), *dC = dmalloc(sizeof(double) * ldc * n);
+    /* side, incx, C's leading dimension: out of place (ldc), then in place (C = A, lda) */
+    const struct { cublasSideMode_t side; int incx, in_place; } cases[3] = {
+        {CUBLAS_SIDE_RIGHT, 2, 0}, {CUBLAS_SIDE_LEFT, -1, 0}, {CUBLAS_SIDE_RIGHT, 1, 1}};
+    for (int c = 0; c < 3; c++) {
+        double *dOut = cases[c].in_place ? dA : dC;
+        const int ld = cases[c].in_place ? lda : ldc, xl = cases[c].side == CUBLAS_SIDE_RIGHT ? n : m;
+        BLAS_OK(cublasDdgmm(h, cases[c].side, m, n, dA, lda, dx, cases[c].incx, dOut, ld));
+        d2h(got, dOut, sizeof(double) * ld * n);
+        for (int j = 0; j < n; j++) { /* rows m..ld-1 are not written: only the m x n entries */
+            for (int i = 0; i < m; i++) {
+                const int k = cases[c].side == CUBLAS_SIDE_RIGHT ? j : i;
+                want[i] = A[j * lda + i] * x[cases[c].incx < 0 ? xl - 1 - k : k * cases[c].incx];
+            }
+            assert_close(&got[j * ld], want, m, 1e-15);
+        }
+    }
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, -1, n, dA, lda, dx, 1, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, m, -1, dA, lda, dx, 1, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasDdgmm(h, (cublasSideMode_t)2, m, n, dA, lda, dx, 1, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDdgmm: mode=2");
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, m, n, dA, 2, dx, 1, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDdgmm: lda=2 < max(1,m)=3");
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, m, n, dA, lda, dx, 1, dC, 2), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDdgmm: ldc=2 < max(1,m)=3");
+    /* stand-in rule: x must cover n elements at stride 3 (10 > 8 allocated) */
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, m, n, dA, lda, dx, 3, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    EXPECT_MSG("cublasDdgmm: x (4 elements, incx=3");
+    assert_int_equal(cublasDdgmm(h, CUBLAS_SIDE_RIGHT, m, n, A, lda, dx, 1, dC, ldc), CUBLAS_STATUS_INVALID_VALUE);
+    BLAS_OK(cublasDestroy(h));
+    free(A), free(x);
+}
+
 /* cuBLAS 2.7.7 cublas<t>syrk(): C = alpha op(A) op(A)^T + beta C; only the
  * uplo triangle of C is written. INVALID_VALUE "If n < 0 or k < 0, or if trans
  * != CUBLAS_OP_N, CUBLAS_OP_C, CUBLAS_OP_T, or if uplo !=
@@ -1503,6 +1580,8 @@ int main(void)
         cmocka_unit_test_setup(test_dgemm_invalid, setup),
         cmocka_unit_test_setup(test_dgemv, setup),
         cmocka_unit_test_setup(test_dsymv, setup),
+        cmocka_unit_test_setup(test_daxpy, setup),
+        cmocka_unit_test_setup(test_dgmm, setup),
         cmocka_unit_test_setup(test_syrk, setup),
         cmocka_unit_test_setup(test_dtrsm, setup),
         cmocka_unit_test_setup(test_cublas_capture_needs_workspace, setup),

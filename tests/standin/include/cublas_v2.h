@@ -12,6 +12,7 @@
 #define cublasGetStream cublasGetStream_v2
 #define cublasGetPointerMode cublasGetPointerMode_v2
 #define cublasSetPointerMode cublasSetPointerMode_v2
+#define cublasDaxpy cublasDaxpy_v2
 #define cublasDgemv cublasDgemv_v2
 #define cublasDsymv cublasDsymv_v2
 #define cublasDgemm cublasDgemm_v2
