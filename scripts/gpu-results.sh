@@ -553,6 +553,32 @@ for row in "${STAGE_TABLE[@]}"; do
     archive_new
 done
 rm -f -- "$work/note"
+# Under what conditions each verdict was taken (docs/verdict.md: timing.sm_clock,
+# device.conditions, validity): one line per verdict, in CONDITIONS and the log.
+conditions_summary() {
+    local f
+    printf '# verdict\texit\tengaged\tSM clock MHz median/min\tthrottled kept/discarded\tcache\tNVML: other processes, clock events\tvalidity\n'
+    for f in "$R"/*.json; do
+        [ -f "$f" ] || continue
+        jq -r --arg n "$(basename "$f" .json)" '
+            select((.schema // "") | startswith("saebench.verdict/")) |
+            def num: if . == null then "-" else (. * 10 | round / 10 | tostring) end;
+            (.timing.sm_clock // {}) as $c | (.device.conditions // {}) as $d |
+            [$n, (.exit_code | tostring), (.engaged | tostring),
+             (if $c.measured then "\($c.median_mhz | num)/\($c.min_mhz | num)" else "- (\($c.why // "not recorded"))" end),
+             (if $c.measured then "\($c.throttled_kept)/\($c.throttled_discarded)" else "-" end),
+             (.timing.cache // "warm"),
+             (if ($d | has("nvml")) | not then "-"
+              elif $d.nvml != "loaded" then $d.nvml
+              else "\([$d.before, $d.after | select(. != null) | .other_processes | length] | max // 0) others, \(
+                    [$d.before, $d.after | select(. != null) | .clock_event_reasons[]?] | unique | join(",") | if . == "" then "none" else . end)" end),
+             (if .validity.valid then "valid" else "not valid: " + (.validity.failed + [.validity.unchecked[] | . + "?"] | join(",")) end)
+            ] | join("\t")' "$f" 2>/dev/null
+    done
+}
+conditions_summary >"$R/CONDITIONS"
+say "== conditions (CONDITIONS: $(($(wc -l <"$R/CONDITIONS") - 1)) verdicts):"
+if command -v column >/dev/null; then column -t -s $'\t' "$R/CONDITIONS"; else cat "$R/CONDITIONS"; fi | tee -a "$R/run.log"
 say "== stages ($SECONDS s in all):"
 grep -v '^#' "$R/STAGES" | tee -a "$R/run.log"
 archive_new

@@ -95,7 +95,7 @@ void sb_report_row_cells(const sb_vrec *v, char cells[NCOLS][CELL])
     snprintf(cells[COL_RUN], CELL, "%s", v->run);
     snprintf(cells[COL_WORKLOAD], CELL, "%s", v->workload);
     snprintf(cells[COL_SHAPE], CELL, "%s", v->shape);
-    snprintf(cells[COL_BACKEND], CELL, "%s", v->backend);
+    snprintf(cells[COL_BACKEND], CELL, "%s%s", v->backend, strcmp(v->cache, "cold") == 0 ? " cold" : "");
     sb_report_device(v, cells[COL_DEVICE], CELL);
     fmt_g(v->measured_rows_per_s, "%.4g", cells[COL_ROWS]);
     snprintf(cells[COL_OF], CELL, "%s", measured_by(v));
@@ -225,7 +225,7 @@ static const char CSV_HEADER[] =
     "run,date,path,workload,shape,backend,device,execution_path,engaged,measured_of,measured_rows_per_s,"
     "engaged_rows_per_s,seconds_per_rep,median_s,q1_s,q3_s,rel_iqr,rse_median,reps,noisy,roofline_bound_s,"
     "roofline_efficiency,residency_speedup,parity_rel_err,parity_pass,gates_passed,gates_applied,gates_failed,"
-    "target_status,verdict,exit_code,git,roofline_suspect\n";
+    "target_status,verdict,exit_code,git,roofline_suspect,cache\n";
 
 static const char *tri(int x) { return x == 1 ? "true" : x == 0 ? "false" : ""; }
 
@@ -270,7 +270,8 @@ static void csv_row(sbuf *b, const sb_vrec *v)
     csv_field(b, v->verdict, 0);
     sb_printf(b, "%d,", v->exit_code);
     csv_field(b, v->git, 0);
-    csv_field(b, tri(v->roofline_suspect), 1);
+    csv_field(b, tri(v->roofline_suspect), 0);
+    csv_field(b, v->cache[0] ? v->cache : "warm", 1);
 }
 
 void sb_report_csv(sbuf *b, const sb_vset *s, const size_t *order)
@@ -321,6 +322,7 @@ static cJSON *json_row(const sb_vrec *v)
     cJSON_AddStringToObject(r, "backend", v->backend);
     cJSON_AddStringToObject(r, "device", v->device);
     cJSON_AddStringToObject(r, "execution_path", v->execution_path);
+    cJSON_AddStringToObject(r, "cache", v->cache[0] ? v->cache : "warm");
     cJSON_AddBoolToObject(r, "engaged", v->engaged == 1);
     cJSON_AddStringToObject(r, "measured_of", v->measured_of);
     json_num(r, "measured_rows_per_s", v->measured_rows_per_s);

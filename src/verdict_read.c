@@ -455,6 +455,8 @@ static sb_rc read_verdict(const reader *r, const cJSON *root, sb_vrec *v)
     if (o) {
         if ((rc = read_timing(r, o, "timing", &v->timing)))
             return rc;
+        if ((rc = get_string(r, o, "cache", "timing.cache", 0, v->cache, sizeof v->cache)))
+            return rc;
         const cJSON *ph;
         if ((rc = get_object(r, o, "phases", "timing.phases", 0, 0, &ph)))
             return rc;
@@ -688,8 +690,10 @@ const sb_vtiming *sb_vrec_phase(const sb_vrec *v, const char *name)
 
 int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b)
 {
+    /* A cold run (--cold) times first touch: never the same series as a warm one. */
+    int cold_a = strcmp(a->cache, "cold") == 0, cold_b = strcmp(b->cache, "cold") == 0;
     return strcmp(a->workload, b->workload) == 0 && strcmp(a->shape, b->shape) == 0 &&
-           strcmp(a->backend, b->backend) == 0 && strcmp(a->device, b->device) == 0;
+           strcmp(a->backend, b->backend) == 0 && strcmp(a->device, b->device) == 0 && cold_a == cold_b;
 }
 
 int sb_vrec_same_config(const sb_vrec *a, const sb_vrec *b)

@@ -69,6 +69,7 @@ typedef struct sb_vrec {
     char device[128];         /* device.name, or "host" when device is null */
     int device_null;          /* device was null: no device ran (on exit 3, backend is the one asked for) */
     char execution_path[32];  /* "" when absent */
+    char cache[8];            /* timing.cache: "warm", "cold" (--cold), "" when absent (older verdicts: warm) */
     int engaged;
 
     double measured_rows_per_s, engaged_rows_per_s, seconds_per_rep;
@@ -129,7 +130,7 @@ void sb_vrec_free(sb_vrec *v);
 /* The phase named name, or NULL. */
 const sb_vtiming *sb_vrec_phase(const sb_vrec *v, const char *name);
 
-/* Same key (workload, shape, backend, device)? */
+/* Same key (workload, shape, backend, device, and cold or warm)? */
 int sb_vrec_same_key(const sb_vrec *a, const sb_vrec *b);
 
 /* Gates counted: applied (applies true) and passed (applies and pass). */

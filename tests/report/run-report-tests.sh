@@ -102,6 +102,21 @@ if expect_exit 0 "compare: a missing counterpart is listed, not a failure" -- "$
 fi
 expect_exit 0 "compare text: missing counterpart" -- "${CMP[@]}" $F/base $F/missing
 grep -q "only in BASE (listed, not a failure)" "$OUTS" && ok "text says a missing counterpart is not a failure" || bad "text says a missing counterpart is not a failure" "$(cat "$OUTS")"
+# --cold times first touch: a cold run of a key is never compared with a warm one,
+# even when it is 30 % slower (the regression fixture, marked cold).
+mkdir -p "$WORK/cold"
+for f in $F/regression/*.json; do jq '.timing.cache = "cold"' "$f" >"$WORK/cold/$(basename "$f")"; done
+if expect_exit 0 "compare: warm BASE, cold NEW: not one series, no regression" -- "${CMP[@]}" $F/base "$WORK/cold" --format json "${S20[@]}"; then
+    check "cold vs warm: nothing paired, each side listed" "$OUTS" \
+        '(.pairs | length) == 0 and (.only_in_base | length) == 2 and (.only_in_new | length) == 2'
+fi
+if expect_exit 0 "report: a cold run beside a warm one" -- "$BIN" report $F/base "$WORK/cold" --format json; then
+    check "report json: cache per row, cold and warm" "$OUTS" \
+        '[.rows[] | .cache] | sort == ["cold", "cold", "warm", "warm"]'
+fi
+if expect_exit 0 "report text: a cold run beside a warm one" -- "$BIN" report $F/base "$WORK/cold"; then
+    grep -q 'host cold' "$OUTS" && ok "report text: the backend column says cold" || bad "report text: the backend column says cold" "$(cat "$OUTS")"
+fi
 expect_exit 1 "compare --require-all: a missing counterpart fails" -- "${CMP[@]}" $F/base $F/missing --require-all
 if expect_exit 1 "compare: NEW failed to measure what BASE measured (exit 4 verdict)" -- "${CMP[@]}" $F/base/$RS $F/failed/resident-solve-tiny-primal-exit4.json --format json; then
     check "not measured in NEW: a regression, gates flipped too" "$OUTS" \
@@ -320,8 +335,8 @@ if expect_exit 0 "report --format json: roofline_suspect" -- "${REP[@]}" $D $DC 
          and all(.rows[] | select(.path | startswith("tests/report/fixtures/base")); .roofline_suspect == null)'
 fi
 if expect_exit 0 "report --format csv: roofline_suspect added last" -- "${REP[@]}" $D --format csv; then
-    head -n 1 "$OUTS" | grep -q '^run,date,path,workload,shape,backend,device,.*,target_status,verdict,exit_code,git,roofline_suspect$' &&
-        grep -q '2026-12-04T10-00-00/inner-loop-tiny-arrow.json,.*,true$' "$OUTS" &&
+    head -n 1 "$OUTS" | grep -q '^run,date,path,workload,shape,backend,device,.*,target_status,verdict,exit_code,git,roofline_suspect,cache$' &&
+        grep -q '2026-12-04T10-00-00/inner-loop-tiny-arrow.json,.*,true,warm$' "$OUTS" &&
         ok "csv: the existing columns, then roofline_suspect" || bad "csv: roofline_suspect column" "$(head -n 3 "$OUTS")"
 fi
 expect_exit 2 "report: no path" -- "${REP[@]}"

@@ -115,7 +115,7 @@ mkdir -p "$S/x"
 if tar -xf "$S/out/battery.tar" -C "$S/x" 2>"$ERR"; then ok "dry run: battery.tar unpacks"; else
     bad "dry run: battery.tar does not unpack" "$(head -c 300 "$ERR")"; fi
 A=$S/x/r
-for f in COMMIT COMMANDS STAGES BUILD run.log calibration.json side-by-side.txt stage-1-build.log \
+for f in COMMIT COMMANDS STAGES CONDITIONS BUILD run.log calibration.json side-by-side.txt stage-1-build.log \
     stage-2-smoke.log stage-3-canonical.log stage-4-variants.log; do
     if [ -s "$A/$f" ]; then ok "archive holds r/$f"; else bad "archive lacks r/$f"; fi
 done
@@ -151,6 +151,16 @@ n=$(count_verdicts "$A")
 holds "archive: $n verdicts, as many as commands (${#verdicts[@]})" [ "$n" -eq "${#verdicts[@]}" ]
 got=$(jq -rs 'map(.tool.git) | unique | join(" ")' "${verdicts[@]}")
 holds "COMMIT ($(cat "$A/COMMIT")) names the commit of every verdict ($got)" [ "$got" = "$(cat "$A/COMMIT")" ]
+
+# CONDITIONS: one line per verdict with its SM clock, throttling, cache, NVML and validity
+nc=$(grep -vc '^#' "$A/CONDITIONS")
+holds "CONDITIONS: one line per verdict ($nc for $n)" [ "$nc" -eq "$n" ]
+bad_lines=$(grep -v '^#' "$A/CONDITIONS" | awk -F'\t' '$1 !~ /plugin/ && (NF != 8 || $4 !~ /^1980(\.0)?\/19[0-9][0-9]/ || $5 != "0/0" || $7 !~ /others/ || $8 !~ /^not valid: .*device-run/)')
+plugin_lines=$(grep -v '^#' "$A/CONDITIONS" | awk -F'\t' '$1 ~ /plugin/ && $4 ~ /plugin/ && $7 == "-"' | wc -l)
+holds "CONDITIONS: the plugin's run, no clock or NVML of saebench's, said so" [ "$plugin_lines" -ge 1 ]
+DETAIL=$bad_lines holds "CONDITIONS: each engaged stand-in verdict at 1980 MHz, nothing throttled, NVML read, not valid (the stand-in)" \
+    [ -z "$bad_lines" ]
+grep -qF "== conditions (CONDITIONS: $n verdicts):" "$A/run.log" && ok "run.log prints the conditions" || bad "run.log lacks the conditions"
 
 # stages 3 and 4 name each canonical shape through its substitute, and nothing else differs
 subs=$(awk -F'\t' '$1 == "3-canonical" || $1 == "4-variants" { print $2 }' "$A/COMMANDS" |
