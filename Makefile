@@ -5,7 +5,8 @@
 #   make test            install missing packages, build, run every CPU test
 #   make test-asan       the unit and CLI tests under AddressSanitizer + UBSan
 #   make test-gpu        device tests (needs a GPU; see tests/gpu/); test-gpu-build only compiles them
-#   make examples        the example solver plugins (examples/solver-lapacke/; with CUDA, solver-cuda/)
+#   make examples        the example solver plugins (examples/: solver-lapacke; solver-rust where cargo is;
+#                        solver-cuda with CUDA) into $(BUILD)/examples/
 #   make examples-standin  the CUDA example against the CPU stand-in (tests/standin/)
 #   make test-plugin     --backend plugin: the examples and plugins that misbehave on purpose
 #   make fuzz            libFuzzer on the .npy, shape and calibration readers (FUZZ_SECONDS each)
@@ -101,8 +102,16 @@ $(BUILD)/%.o: %.cu
 # Built like any user's plugin: the public header only, nothing of saebench's.
 PLUGIN_CFLAGS := $(OPT) -std=c11 -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -Iinclude $(PREFIX_INC)
 PLUGIN_LDLIBS := $(PREFIX_LIB) -llapacke -lopenblas -lm
-EXAMPLE_PLUGINS := $(BUILD)/examples/solver-lapacke.so
+# The Rust example is built only where cargo is (Debian's, which make deps installs; else the
+# first on PATH): without cargo, make skips it and test-plugin says SKIP.
+CARGO ?= $(firstword $(wildcard /usr/bin/cargo) $(shell command -v cargo 2>/dev/null))
+# cargo compiles with the first rustc on PATH: name the one beside it, so that Debian's cargo
+# runs Debian's rustc even where rustup's ~/.cargo/bin comes first on PATH.
+RUSTC ?= $(firstword $(wildcard $(dir $(CARGO))rustc) rustc)
+RUST_EXAMPLE := $(if $(CARGO),$(BUILD)/examples/solver-rust.so)
+EXAMPLE_PLUGINS := $(BUILD)/examples/solver-lapacke.so $(RUST_EXAMPLE)
 examples: $(EXAMPLE_PLUGINS)
+	$(if $(CARGO),,@echo "examples: SKIP examples/solver-rust (no cargo; make deps installs Debian's)")
 
 $(BUILD)/examples/solver-lapacke.so: examples/solver-lapacke/solver_lapacke.c include/saebench/solver.h
 	@mkdir -p $(dir $@)
@@ -118,6 +127,17 @@ $(BUILD)/examples/solver-cuda.so: examples/solver-cuda/solver_cuda.c include/sae
 	@mkdir -p $(dir $@)
 	$(CC) $(PLUGIN_CFLAGS) -I$(CUDA_HOME)/include -o $@ $< -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 \
 	    -lcusolver -lcublas -lcudart -lm
+
+# Offline, locked to its Cargo.lock (no dependencies), warnings as errors; cargo's home and
+# target directory inside $(BUILD), so nothing is written to ~/.cargo or the source tree.
+RUST_CARGO := $(BUILD)/examples/solver-rust-cargo
+$(BUILD)/examples/solver-rust.so: examples/solver-rust/Cargo.toml examples/solver-rust/Cargo.lock \
+                                  $(wildcard examples/solver-rust/src/*.rs)
+	@mkdir -p $(dir $@)
+	RUSTC=$(RUSTC) CARGO_HOME=$(abspath $(RUST_CARGO))/home RUSTFLAGS="-D warnings" \
+	    $(CARGO) build --offline --locked --release \
+	    --manifest-path examples/solver-rust/Cargo.toml --target-dir $(RUST_CARGO)/target
+	cp $(RUST_CARGO)/target/release/libsaebench_solver_rust.so $@
 
 # tests/plugins/test_plugin.c, one library per misbehaviour (TP_<MODE> in the source).
 TEST_PLUGIN_MODES := wrong error segv hang exit abi nosym newer device-only print claims-device load-crash \
@@ -186,7 +206,7 @@ test-cli: saebench $(FAKE_BIN)
 # --backend plugin: the example plugins (the CUDA one on the CPU stand-in: its prerequisite
 # is added in tests/standin/standin-build.mk) and the misbehaving ones of tests/plugins/
 test-plugin: saebench $(EXAMPLE_PLUGINS) $(TEST_PLUGINS)
-	@tests/cli/run-plugin-tests.sh ./saebench $(BUILD) $(STANDIN_SB_CUDA_PLUGIN)
+	@SB_RUST_EXAMPLE='$(RUST_EXAMPLE)' tests/cli/run-plugin-tests.sh ./saebench $(BUILD) $(STANDIN_SB_CUDA_PLUGIN)
 
 # outputs that are nodes, links or inputs; FIFOs as inputs and outputs (docs/safety.md)
 .PHONY: test-safety

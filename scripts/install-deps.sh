@@ -6,13 +6,13 @@
 #   scripts/install-deps.sh --check   list what is missing; exit 1 if anything is
 #
 # Build:      gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev
-# Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox
+# Test/tools: python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox cargo
 # apt's output goes to a new log file (mktemp, named on the first line); one line says
 # what is installed.
 set -euo pipefail
 
 BUILD_PKGS=(gcc g++ make pkg-config libopenblas-dev liblapacke-dev libcjson-dev libcmocka-dev)
-TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox)
+TEST_PKGS=(python3-numpy python3-scipy python3-jsonschema jq clang libclang-rt-14-dev gnuplot-nox cargo)
 
 die() { printf 'install-deps: %s\n' "$*" >&2; exit 1; }
 
