@@ -316,6 +316,7 @@ if CUDA_VISIBLE_DEVICES='' expect_exit 4 "cuda example without a device: exit 4"
     check "the failure is create()'s error, the runtime's words in it" "$V" \
         '.engaged == false and .plugin.failure.kind == "error" and .plugin.failure.call == "create"
          and (.plugin.failure.message | test("cudaStreamCreateWithFlags.*cudaErrorNoDevice")) and .plugin.device_claimed == null'
+fi
 
 # ---- the Rust example: the same contract from a cdylib, its own Cholesky ---------------
 RX=${SB_RUST_EXAMPLE-$BUILD/examples/solver-rust.so}
