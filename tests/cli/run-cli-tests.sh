@@ -880,7 +880,7 @@ if expect_exit 0 "validity on the host: exit unchanged without --require-valid" 
         '.validity.valid == false and (.validity.failed | index("device-run")) != null
          and ((.validity.conditions[] | select(.name == "device-run")) | .value == "host" and (.note | test("never a valid device number")))
          and ((.validity.conditions[] | select(.name == "no-other-tenants")) | .ok == null)
-         and ([.validity.conditions[].name] == ["device-run", "engaged", "parity-passed", "timing-quiet", "no-other-tenants", "no-clock-events", "calibration-device", "clean-build"])'
+         and ([.validity.conditions[].name] == ["device-run", "engaged", "parity-passed", "timing-quiet", "no-other-tenants", "no-clock-events", "no-throttled-reps", "calibration-device", "clean-build"])'
     says "validity on the host: the summary says not valid" "validity: NOT VALID; failed: device-run"
     valid "validity on the host: verdict validates" "$V"
 fi
