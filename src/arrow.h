@@ -99,13 +99,13 @@ typedef struct sb_arrow_ops {
      * mode that does not estimate it. Only the oracle does: parity takes
      * the condition from the independent implementation. */
     double (*condition)(void *state);
+    void (*telemetry)(const void *state, sb_telemetry *t);
+    void (*destroy)(void *state);
     /* Outside every timed interval, before telemetry() is read: confirm
      * what the state reported so far, SB_OK or SB_E_RUNTIME. A plugin's
      * counters are read here and held to the contract (none negative).
      * NULL: nothing to check (the built-in modes). */
     sb_rc (*check)(void *state, sb_err *err);
-    void (*telemetry)(const void *state, sb_telemetry *t);
-    void (*destroy)(void *state);
 } sb_arrow_ops;
 
 extern const sb_arrow_ops sb_host_arrow_ops;    /* src/host/host_arrow.c */
