@@ -141,7 +141,7 @@ $(BUILD)/examples/solver-rust.so: examples/solver-rust/Cargo.toml examples/solve
 
 # tests/plugins/test_plugin.c, one library per misbehaviour (TP_<MODE> in the source).
 TEST_PLUGIN_MODES := wrong error segv hang exit abi nosym newer device-only print claims-device load-crash \
-                     bad-telemetry bad-name
+                     bad-telemetry bad-name old-desc
 TEST_PLUGINS := $(TEST_PLUGIN_MODES:%=$(BUILD)/tests/plugins/tp-%.so)
 $(BUILD)/tests/plugins/tp-%.so: tests/plugins/test_plugin.c include/saebench/solver.h
 	@mkdir -p $(dir $@)

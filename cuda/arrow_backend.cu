@@ -364,4 +364,5 @@ extern "C" const sb_arrow_ops sb_cuda_arrow_ops = {
     nullptr,         /* condition: parity takes κ̂ from the oracle */
     arrow_telemetry, /* telemetry */
     arrow_destroy,   /* destroy */
+    nullptr,         /* check: nothing deferred to check */
 };

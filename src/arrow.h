@@ -12,7 +12,8 @@
  *     modes differ only in how (H + R)δ = −r is solved.
  *   - a solve mode (sb_arrow_ops): stages the Hessian blocks, factors H + R at
  *     given ridges, and solves with the factors it keeps. Host
- *     (src/host/host_arrow.c), CUDA (cuda/), and the dense LAPACKE oracle
+ *     (src/host/host_arrow.c), CUDA (cuda/), a solver plugin's arrow table
+ *     (src/plugin_arrow.c), and the dense LAPACKE oracle
  *     (src/oracle/oracle_arrow.c, which shares no math with the backends).
  *
  * Layouts are row-major throughout:
@@ -100,10 +101,16 @@ typedef struct sb_arrow_ops {
     double (*condition)(void *state);
     void (*telemetry)(const void *state, sb_telemetry *t);
     void (*destroy)(void *state);
+    /* Outside every timed interval, before telemetry() is read: confirm
+     * what the state reported so far, SB_OK or SB_E_RUNTIME. A plugin's
+     * counters are read here and held to the contract (none negative).
+     * NULL: nothing to check (the built-in modes). */
+    sb_rc (*check)(void *state, sb_err *err);
 } sb_arrow_ops;
 
 extern const sb_arrow_ops sb_host_arrow_ops;    /* src/host/host_arrow.c */
 extern const sb_arrow_ops sb_oracle_arrow_ops;  /* src/oracle/oracle_arrow.c: dense (n·d+p)² */
+/* --backend plugin: sb_plugin_arrow_ops (src/plugin_arrow.c, declared in src/plugin.h) */
 
 /* ------------------------------ the LM loop ------------------------------ */
 typedef struct sb_lm_opts {

@@ -422,6 +422,14 @@ cJSON *sb_lm_result_json(const sb_lm_result *res, long long frame_builds)
     return o;
 }
 
+sb_rc sb_arrow_read_telemetry(const sb_arrow_ops *ops, void *state, sb_telemetry *t, sb_err *err)
+{
+    sb_rc rc = ops->check ? ops->check(state, err) : SB_OK;
+    if (rc == SB_OK)
+        ops->telemetry(state, t);
+    return rc;
+}
+
 sb_rc sb_arrow_fit(const sb_arrow_case *c, const sb_arrow_ops *ops, int reupload, const double *g_t,
                    const double *g_b, sb_lm_result *res, sb_telemetry *tele, sb_err *err)
 {
@@ -432,8 +440,10 @@ sb_rc sb_arrow_fit(const sb_arrow_case *c, const sb_arrow_ops *ops, int reupload
     sb_lm_frame frame = {0};
     frame.refactor_every_iterate = reupload;
     rc = sb_lm_run(&c->sys, g_t, g_b, ops, state, &frame, &c->lm, res, err);
-    if (tele)
-        ops->telemetry(state, tele);
+    if (tele && rc == SB_OK)
+        rc = sb_arrow_read_telemetry(ops, state, tele, err);
+    else if (tele)
+        ops->telemetry(state, tele); /* what it counted before it failed */
     ops->destroy(state);
     return rc;
 }

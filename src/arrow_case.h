@@ -112,6 +112,10 @@ int sb_lm_identical(const sb_lm_result *a, const sb_lm_result *b, int64_t nt, in
 /* A result as JSON: objective, gradient norms, logdet, iterations, ridges, … */
 struct cJSON *sb_lm_result_json(const sb_lm_result *res, long long frame_builds);
 
+/* A state's counters: the mode's check first, where it has one (a plugin's
+ * telemetry() is read and checked there), then its telemetry. */
+sb_rc sb_arrow_read_telemetry(const sb_arrow_ops *ops, void *state, sb_telemetry *t, sb_err *err);
+
 /* Run one LM fit of a solve mode on a fresh state (and frame). reupload: the
  * re-staging state with a factor every iterate. */
 sb_rc sb_arrow_fit(const sb_arrow_case *c, const sb_arrow_ops *ops, int reupload, const double *g_t,

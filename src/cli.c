@@ -15,7 +15,7 @@ typedef struct opt_def {
 
 static const opt_def OPTIONS[] = {
     {"--shape", SB_OPT_SHAPE, 1, "NAME|FILE.json  workload shape (see 'saebench shapes')"},
-    {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host|plugin:PATH.so  auto: cuda when a device is engaged, else host; plugin: your solver library (resident-solve; docs/plugins.md)"},
+    {"--backend", SB_OPT_BACKEND, 1, "auto|cuda|host|plugin:PATH.so  auto: cuda when a device is engaged, else host; plugin: your solver library (resident-solve, inner-loop, outer-seq; docs/plugins.md)"},
     {"--require-device", SB_OPT_REQUIRE_DEVICE, 0, "               fail (exit 3) unless the device is engaged"},
     {"--require-valid", SB_OPT_REQUIRE_VALID, 0, "               fail (exit 1) unless the verdict's validity is valid (docs/verdict.md)"},
     {"--reps", SB_OPT_REPS, 1, "N              timed repetitions (default: the shape's)"},
@@ -182,7 +182,7 @@ sb_rc sb_parse_opts(int argc, char **argv, unsigned accepted, sb_opts *o, sb_err
         else if (strcmp(name, "--backend") == 0) {
             if (strncmp(v, "plugin:", 7) == 0) {
                 if (!(accepted & SB_OPT_PLUGIN))
-                    return sb_fail(err, SB_E_INPUT, "--backend plugin: %s has no plugin support yet (resident-solve has; docs/plugins.md)",
+                    return sb_fail(err, SB_E_INPUT, "--backend plugin: %s has no plugin support yet (resident-solve, inner-loop and outer-seq have; docs/plugins.md)",
                                    o->command);
                 if (v[7] == '\0')
                     return sb_fail(err, SB_E_INPUT, "--backend plugin: needs the library's path (plugin:PATH.so)");

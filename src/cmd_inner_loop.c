@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/saebench/solver.h"
 #include "arrow_case.h"
 #include "commands.h"
+#include "isolate.h"
 #include "run.h"
 
 #define IL_DEFAULT_REPS 10
@@ -29,7 +31,7 @@ static const sb_gate_def IL_GATES[] = {
 static const sb_workload IL_WORKLOAD = {
     .name = "inner-loop",
     .accepted = SB_OPT_SHAPE | SB_OPT_SYSTEM | SB_OPT_DUMP_Z | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
-                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP,
+                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_PLUGIN,
     .gates = IL_GATES,
     .ngates = sizeof IL_GATES / sizeof IL_GATES[0],
     .target_gate = "IL-004",
@@ -37,6 +39,7 @@ static const sb_workload IL_WORKLOAD = {
     .target_in_ms = 1,
     .rate_unit = "rows",
     .doc = "docs/workloads.md §2",
+    .plugin_workload = SAEBENCH_WORKLOAD_INNER_LOOP,
 };
 
 static void il_help(void)
@@ -48,7 +51,9 @@ static void il_help(void)
            "Run the arrow-Schur Levenberg-Marquardt loop three ways (frame resident, the\n"
            "same loop re-staging and re-factoring every iterate, and a dense LAPACKE\n"
            "oracle), check parity, time a resident gradient-only solve against the\n"
-           "re-upload baseline and the frame build, write a verdict.\n\n");
+           "re-upload baseline and the frame build, write a verdict.\n\n"
+           "--backend plugin:PATH.so runs your own arrow solver (include/saebench/solver.h's\n"
+           "arrow table) in a child process, killed after --timeout S; docs/plugins.md.\n\n");
 }
 
 /* Everything one run holds; one owner, freed in il_free. */
@@ -67,6 +72,19 @@ typedef struct il_data {
     sb_lm_parity_t par;          /* parity vs the oracle */
     int par_ok;
 } il_data;
+
+/* The backend's states, released once the timed phases are over (in a
+ * plugin run's child: before the verdict, so the plugin's destroy runs). */
+static void il_release(sb_run *r, il_data *d)
+{
+    if (d->state || d->rup_state)
+        sb_run_at_phase(r, "", "destroy");
+    if (d->state)
+        d->ops->destroy(d->state);
+    if (d->rup_state)
+        d->ops->destroy(d->rup_state);
+    d->state = d->rup_state = NULL;
+}
 
 static void il_free(il_data *d)
 {
@@ -142,7 +160,8 @@ static int il_build(sb_run *r, il_data *d)
     const int64_t nt = c->nt, p = c->shape.p;
     sb_err err = {{0}};
     d->ops = r->backend->arrow;
-    d->who = r->backend->is_device ? "device" : "host backend";
+    d->who = sb_run_backend_noun(r);
+    d->fit_s = NAN; /* set once the resident fit succeeds (a plugin's: in the run's child) */
     sb_run_progress(r, "building the fixture (n=%lld p=%lld d=%lld)", (long long)c->shape.n, (long long)c->shape.p,
                     (long long)c->shape.d);
     if (sb_arrow_case_build(c, &err) || sb_lm_result_alloc(&d->res, nt, p, &err) || sb_lm_result_alloc(&d->rup, nt, p, &err) ||
@@ -164,8 +183,8 @@ static void il_fits(sb_run *r, il_data *d)
     sb_err err = {{0}};
     /* 1. The resident LM fit; its state keeps the frame for the timed solves. */
     sb_run_progress(r, "LM loop, frame resident");
+    sb_run_at_phase(r, "", "resident-fit");
     double t0 = sb_now_s();
-    d->fit_s = NAN;
     if (d->ops->create(&c->sys, 0, &d->state, &err) ||
         sb_lm_run(&c->sys, c->sys.g_t, c->sys.g_b, d->ops, d->state, &d->frame, &c->lm, &d->res, &err)) {
         sb_run_fail(r, "%s failed in the resident LM loop: %s", d->who, err.msg);
@@ -178,6 +197,7 @@ static void il_fits(sb_run *r, il_data *d)
     /* 2. The same loop re-staging and re-factoring every iterate. */
     if (!r->failed) {
         sb_run_progress(r, "LM loop, re-upload baseline");
+        sb_run_at_phase(r, "", "reupload-fit");
         if (sb_arrow_fit(c, d->ops, 1, c->sys.g_t, c->sys.g_b, &d->rup, NULL, &err))
             sb_run_fail(r, "%s failed in the re-upload LM loop: %s", d->who, err.msg);
         else
@@ -186,6 +206,7 @@ static void il_fits(sb_run *r, il_data *d)
     /* 3. The dense LAPACKE oracle: same loop, independent solves. */
     if (!r->failed) {
         sb_run_progress(r, "LM loop, dense LAPACKE oracle (order %lld)", (long long)(c->nt + c->shape.p));
+        sb_run_at_phase(r, "", "oracle-fit");
         if (sb_arrow_fit(c, &sb_oracle_arrow_ops, 1, c->sys.g_t, c->sys.g_b, &d->orc, NULL, &err))
             sb_run_fail(r, "the dense oracle failed: %s", err.msg);
         else
@@ -211,8 +232,11 @@ static void il_phases(sb_run *r, il_data *d)
     sb_rep rep = {NULL, il_rep_run, &res_rep};
     sb_phase *ph = sb_run_time(r, "resident", &rep);
     sb_telemetry tele = {0};
-    ops->telemetry(d->state, &tele);
+    sb_run_at_phase(r, "resident", "check");
+    if (!r->failed && sb_arrow_read_telemetry(ops, d->state, &tele, &err))
+        sb_run_fail(r, "%s failed in the resident phase: %s", d->who, err.msg);
     sb_run_phase_telemetry(ph, &tele);
+    sb_run_at_phase(r, "reupload", "create");
     if (!r->failed && ops->create(&d->c.sys, 1, &d->rup_state, &err))
         sb_run_fail(r, "%s failed staging the re-upload baseline: %s", d->who, err.msg);
     if (r->failed)
@@ -226,7 +250,9 @@ static void il_phases(sb_run *r, il_data *d)
     if (!r->failed)
         sb_run_time(r, "frame_build", &rep3);
     sb_telemetry t2 = {0};
-    ops->telemetry(d->rup_state, &t2);
+    sb_run_at_phase(r, "frame_build", "check");
+    if (!r->failed && sb_arrow_read_telemetry(ops, d->rup_state, &t2, &err))
+        sb_run_fail(r, "%s failed in the frame_build phase: %s", d->who, err.msg);
     sb_run_phase_telemetry(ph2, &t2);
 }
 
@@ -295,6 +321,24 @@ static void il_verdict_extras(sb_run *r, il_data *d)
     cJSON_AddStringToObject(root, "scope", "the resident gradient-only solve of one LM iterate, the re-upload baseline and the frame build");
 }
 
+/* What runs the backend (in a plugin run's child): the fits and the timed
+ * phases, then the states released; and what reads only their results
+ * (also the parent's, after a plugin's crash: then nothing ran). */
+static void il_work(sb_run *r, void *ctx)
+{
+    il_data *d = ctx;
+    il_fits(r, d);
+    il_phases(r, d);
+    il_release(r, d);
+}
+
+static void il_extras(sb_run *r, void *ctx)
+{
+    il_data *d = ctx;
+    il_gates(r, d);
+    il_verdict_extras(r, d);
+}
+
 /* Each step returns -1 to go on, else the exit code; one cleanup for every path. */
 int sb_cmd_inner_loop(int argc, char **argv)
 {
@@ -308,11 +352,11 @@ int sb_cmd_inner_loop(int argc, char **argv)
         rc = sb_arrow_run_begin(&r, &d.c);
     if (rc < 0)
         rc = il_build(&r, &d);
-    if (rc < 0) {
-        il_fits(&r, &d);
-        il_phases(&r, &d);
-        il_gates(&r, &d);
-        il_verdict_extras(&r, &d);
+    if (rc < 0 && r.plugin) { /* the backend's work in a child process; this one writes the verdict */
+        rc = sb_run_isolated(&r, il_work, il_extras, &d);
+    } else if (rc < 0) {
+        il_work(&r, &d);
+        il_extras(&r, &d);
         rc = sb_run_finish(&r);
     }
     sb_run_free(&r);

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../include/saebench/solver.h"
 #include "arrow_case.h"
 #include "commands.h"
+#include "isolate.h"
 #include "run.h"
 
 #define OS_DEFAULT_REPS 6
@@ -28,13 +30,14 @@ static const sb_gate_def OS_GATES[] = {
 static const sb_workload OS_WORKLOAD = {
     .name = "outer-seq",
     .accepted = SB_OPT_SHAPE | SB_OPT_SYSTEM | SB_OPT_DUMP_Z | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_REPS | SB_OPT_WARMUP | SB_OPT_OUT |
-                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_OUTERS,
+                SB_OPT_GATE | SB_OPT_QUIET | SB_OPT_CALIBRATION | SB_OPT_THREADS | SB_OPT_STOP | SB_OPT_OUTERS | SB_OPT_PLUGIN,
     .gates = OS_GATES,
     .ngates = sizeof OS_GATES / sizeof OS_GATES[0],
     .target_gate = NULL,
     .target_unit = "none",
     .rate_unit = "rows",
     .doc = "docs/workloads.md §3",
+    .plugin_workload = SAEBENCH_WORKLOAD_INNER_LOOP, /* the arrow table serves both */
 };
 
 static void os_help(void)
@@ -45,7 +48,9 @@ static void os_help(void)
            "Run N outer evaluations (base gradients differ, Hessian blocks shared) on one\n"
            "frame built once; check every outer bit for bit against a fresh-frame run and\n"
            "against a dense LAPACKE oracle; time an outer on the shared frame against an\n"
-           "outer that builds its own frame; write a verdict.\n\n");
+           "outer that builds its own frame; write a verdict.\n\n"
+           "--backend plugin:PATH.so runs your own arrow solver (include/saebench/solver.h's\n"
+           "arrow table) in a child process, killed after --timeout S; docs/plugins.md.\n\n");
 }
 
 /* Everything one run holds; one owner, freed in os_free. */
@@ -156,7 +161,9 @@ static int os_build(sb_run *r, os_data *d)
 {
     sb_err err = {{0}};
     d->ops = r->backend->arrow;
-    d->who = r->backend->is_device ? "device" : "host backend";
+    d->who = sb_run_backend_noun(r);
+    d->par_outer = -1; /* none checked yet (a plugin's: checked in the run's child) */
+    d->first_differ = -1;
     sb_run_progress(r, "building the fixture");
     if (sb_arrow_case_build(&d->c, &err) || os_alloc(d, &err) || sb_lm_result_alloc(&d->scratch, d->c.nt, d->c.shape.p, &err)) {
         fprintf(stderr, "saebench: %s\n", err.msg);
@@ -171,18 +178,24 @@ static void os_fit_shared(sb_run *r, os_data *d)
 {
     const int64_t N = d->outers;
     sb_err err = {{0}};
+    sb_run_at_phase(r, "", "create");
     if (d->ops->create(&d->c.sys, 0, &d->state, &err)) {
         sb_run_fail(r, "%s failed staging the frame: %s", d->who, err.msg);
         d->state = NULL;
     }
     for (int64_t s = 0; d->state && !r->failed && s < N; s++) {
         sb_run_progress(r, "outer %lld/%lld on the shared frame", (long long)(s + 1), (long long)N);
+        sb_run_at_phase(r, "", "shared-fit");
         if (sb_lm_run(&d->c.sys, g_t_of(d, s), g_b_of(d, s), d->ops, d->state, &d->frame, &d->c.lm, &d->shared[s], &err)) {
             sb_run_fail(r, "%s failed in outer %lld: %s", d->who, (long long)s, err.msg);
             break;
         }
         sb_telemetry tele = {0};
-        d->ops->telemetry(d->state, &tele);
+        sb_run_at_phase(r, "", "check");
+        if (sb_arrow_read_telemetry(d->ops, d->state, &tele, &err)) {
+            sb_run_fail(r, "%s failed after outer %lld: %s", d->who, (long long)s, err.msg);
+            break;
+        }
         d->h2d_after[s] = tele.h2d_bytes;
         d->done++;
     }
@@ -194,10 +207,9 @@ static void os_fit_fresh_and_oracle(sb_run *r, os_data *d)
 {
     const int64_t nt = d->c.nt, p = d->c.shape.p, N = d->outers;
     sb_err err = {{0}};
-    d->par_outer = -1;
-    d->first_differ = -1;
     for (int64_t s = 0; !r->failed && s < N; s++) {
         sb_run_progress(r, "outer %lld/%lld on a fresh frame, then the dense oracle", (long long)(s + 1), (long long)N);
+        sb_run_at_phase(r, "", "fresh-fit");
         if (sb_arrow_fit(&d->c, d->ops, 0, g_t_of(d, s), g_b_of(d, s), &d->fresh[s], NULL, &err)) {
             sb_run_fail(r, "%s failed in fresh-frame outer %lld: %s", d->who, (long long)s, err.msg);
             break;
@@ -210,6 +222,7 @@ static void os_fit_fresh_and_oracle(sb_run *r, os_data *d)
             }
             d->differ++;
         }
+        sb_run_at_phase(r, "", "oracle-fit");
         if (sb_arrow_fit(&d->c, &sb_oracle_arrow_ops, 1, g_t_of(d, s), g_b_of(d, s), &d->oracle[s], NULL, &err)) {
             sb_run_fail(r, "the dense oracle failed in outer %lld: %s", (long long)s, err.msg);
             break;
@@ -228,10 +241,13 @@ static void os_phases(sb_run *r, os_data *d)
 {
     if (r->failed)
         return;
+    sb_err err = {{0}};
     sb_rep rep = {NULL, os_rep_shared, d};
     sb_phase *ph = sb_run_time(r, "shared", &rep);
     sb_telemetry tele = {0};
-    d->ops->telemetry(d->state, &tele);
+    sb_run_at_phase(r, "shared", "check");
+    if (!r->failed && sb_arrow_read_telemetry(d->ops, d->state, &tele, &err))
+        sb_run_fail(r, "%s failed in the shared phase: %s", d->who, err.msg);
     sb_run_phase_telemetry(ph, &tele);
     sb_rep rep2 = {NULL, os_rep_fresh, d};
     if (!r->failed)
@@ -284,6 +300,29 @@ static void os_verdict_extras(sb_run *r, const os_data *d)
         sb_arrow_dump_z(r, d->shared, d->outers, 1, nt, p);
 }
 
+/* What runs the backend (in a plugin run's child): the fits and the timed
+ * phases, then the shared state released; and what reads only their results
+ * (also the parent's, after a plugin's crash: then nothing ran). */
+static void os_work(sb_run *r, void *ctx)
+{
+    os_data *d = ctx;
+    os_fit_shared(r, d);
+    os_fit_fresh_and_oracle(r, d);
+    os_phases(r, d);
+    if (d->state) {
+        sb_run_at_phase(r, "", "destroy");
+        d->ops->destroy(d->state);
+        d->state = NULL;
+    }
+}
+
+static void os_extras(sb_run *r, void *ctx)
+{
+    os_data *d = ctx;
+    os_gates(r, d);
+    os_verdict_extras(r, d);
+}
+
 /* Each step returns -1 to go on, else the exit code; one cleanup for every path. */
 int sb_cmd_outer_seq(int argc, char **argv)
 {
@@ -297,12 +336,11 @@ int sb_cmd_outer_seq(int argc, char **argv)
         rc = sb_arrow_run_begin(&r, &d.c);
     if (rc < 0)
         rc = os_build(&r, &d);
-    if (rc < 0) {
-        os_fit_shared(&r, &d);
-        os_fit_fresh_and_oracle(&r, &d);
-        os_phases(&r, &d);
-        os_gates(&r, &d);
-        os_verdict_extras(&r, &d);
+    if (rc < 0 && r.plugin) { /* the backend's work in a child process; this one writes the verdict */
+        rc = sb_run_isolated(&r, os_work, os_extras, &d);
+    } else if (rc < 0) {
+        os_work(&r, &d);
+        os_extras(&r, &d);
         rc = sb_run_finish(&r);
     }
     sb_run_free(&r);

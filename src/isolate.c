@@ -87,6 +87,22 @@ const char *sb_signal_name(int sig, char *buf, size_t len)
     return buf;
 }
 
+/* The arrow workloads' untimed LM fits (src/cmd_inner_loop.c, cmd_outer_seq.c), in words. */
+static const char *fit_words(const char *stage)
+{
+    static const struct {
+        const char *stage, *words;
+    } fits[] = {
+        {"resident-fit", "the resident LM fit"},  {"reupload-fit", "the re-upload LM fit"},
+        {"oracle-fit", "the oracle's LM fit"},    {"shared-fit", "an outer's LM fit on the shared frame"},
+        {"fresh-fit", "an outer's LM fit on a fresh frame"},
+    };
+    for (size_t i = 0; i < sizeof fits / sizeof fits[0]; i++)
+        if (strcmp(stage, fits[i].stage) == 0)
+            return fits[i].words;
+    return stage;
+}
+
 /* "timed rep 2 of the resident phase, in the plugin's solve()" and the like. */
 static void where_words(const sb_run_where *w, char *buf, size_t len)
 {
@@ -105,7 +121,7 @@ static void where_words(const sb_run_where *w, char *buf, size_t len)
         n = snprintf(buf, len, "%s", strcmp(stage, "oracle") == 0 ? "the oracle check, after the plugin's reps"
                                      : strcmp(stage, "finish") == 0 ? "the verdict, after the plugin's reps"
                                      : strcmp(stage, "load") == 0   ? "loading"
-                                                                    : stage);
+                                                                    : fit_words(stage));
     if (call && n > 0 && (size_t)n < len)
         snprintf(buf + n, len - (size_t)n, ", in the plugin's %s()", call);
 }

@@ -20,12 +20,51 @@
 #include "sha256.h"
 
 static const char *const CALL_NAMES[SB_CALL_COUNT] = {
-    NULL, "saebench_solver_v1", "create", "stage", "upload_w", "solve", "download_beta", "telemetry", "destroy",
+    NULL, "saebench_solver_v1", "create", "stage", "upload_w", "solve", "download_beta", "telemetry", "destroy", "factor",
 };
 
 const char *sb_plugin_call_name(int call)
 {
     return call > 0 && call < SB_CALL_COUNT ? CALL_NAMES[call] : NULL;
+}
+
+sb_rc sb_plugin_status(int32_t status, int call, char *msg, size_t cap, sb_run_where *where, sb_err *err)
+{
+    if (status == SAEBENCH_OK) {
+        if (where)
+            where->call = SB_CALL_NONE;
+        return SB_OK;
+    }
+    char shown[400];
+    msg[cap - 1] = '\0';
+    sb_printable(msg, shown, sizeof shown);
+    const char *code = status == SAEBENCH_ERR_INPUT     ? "SAEBENCH_ERR_INPUT (refused the input)"
+                       : status == SAEBENCH_ERR_RUNTIME ? "SAEBENCH_ERR_RUNTIME"
+                                                        : "an unknown status";
+    return sb_fail(err, SB_E_RUNTIME, "%s returned %s (%d)%s%s", sb_plugin_call_name(call), code, (int)status,
+                   shown[0] ? ": " : " with no message", shown);
+}
+
+sb_rc sb_plugin_counters(const saebench_telemetry *t, sb_telemetry *out, sb_err *err)
+{
+    const struct {
+        const char *name;
+        int64_t v;
+    } c[] = {{"h2d_bytes", t->h2d_bytes}, {"d2h_bytes", t->d2h_bytes}, {"factorizations", t->factorizations},
+             {"library_calls", t->library_calls}, {"kernel_launches", t->kernel_launches},
+             {"handle_creations", t->handle_creations}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (c[i].v < 0)
+            return sb_fail(err, SB_E_RUNTIME, "telemetry reported %s = %lld: counters are never negative", c[i].name,
+                           (long long)c[i].v);
+    memset(out, 0, sizeof *out);
+    out->h2d_bytes = t->h2d_bytes;
+    out->d2h_bytes = t->d2h_bytes;
+    out->factorizations = t->factorizations;
+    out->library_calls = t->library_calls;
+    out->own_kernel_launches = t->kernel_launches;
+    out->handle_creations = t->handle_creations;
+    return SB_OK;
 }
 
 /* ------------------------------------------------ checking a descriptor */
@@ -85,6 +124,12 @@ static int check_descriptor(const saebench_solver_desc_v1 *d, sb_plugin_id *id, 
         return bad(msg, len, "claims_device is %d: 0 (host) or 1 (device)", (int)d->claims_device);
     if (d->device && !valid_text(d->device, SB_PLUGIN_DEVICE_MAX))
         return bad(msg, len, "device must be NULL or 1 to %d printable ASCII characters", SB_PLUGIN_DEVICE_MAX);
+    /* The arrow table came later in ABI 1: a descriptor without the field
+     * implements neither inner-loop nor outer-seq, whatever its bits say. */
+    int has_arrow_field = SAEBENCH_HAS_FIELD(d, saebench_solver_desc_v1, arrow);
+    uint64_t workloads = d->workloads;
+    if (!has_arrow_field)
+        workloads &= ~(uint64_t)SAEBENCH_WORKLOAD_INNER_LOOP;
     int has_rs = (d->workloads & SAEBENCH_WORKLOAD_RESIDENT_SOLVE) != 0;
     if (has_rs != (d->resident_solve != NULL))
         return bad(msg, len, "the resident-solve bit of workloads is %d but its table is %s", has_rs,
@@ -104,13 +149,26 @@ static int check_descriptor(const saebench_solver_desc_v1 *d, sb_plugin_id *id, 
             return bad(msg, len, "resident-solve methods is 0x%x: set the primal bit, the dual bit or both", (unsigned)o->methods);
         methods = o->methods;
     }
+    int has_arrow = (workloads & SAEBENCH_WORKLOAD_INNER_LOOP) != 0;
+    if (has_arrow_field && has_arrow != (d->arrow != NULL))
+        return bad(msg, len, "the inner-loop bit of workloads is %d but its arrow table is %s", has_arrow,
+                        d->arrow ? "set" : "NULL");
+    if (has_arrow) {
+        const saebench_arrow_ops_v1 *a = d->arrow;
+        size_t need_ops = offsetof(saebench_arrow_ops_v1, destroy) + sizeof a->destroy;
+        if (a->struct_size < need_ops)
+            return bad(msg, len, "arrow table struct_size %zu is smaller than ABI 1's %zu bytes", a->struct_size, need_ops);
+        if (!a->create || !a->factor || !a->solve || !a->telemetry || !a->destroy)
+            return bad(msg, len, "the arrow table has a NULL operation (every one of create, factor, solve, telemetry, "
+                                      "destroy is needed)");
+    }
     memset(id, 0, sizeof *id);
     snprintf(id->name, sizeof id->name, "%s", d->name);
     snprintf(id->version, sizeof id->version, "%s", d->version);
     snprintf(id->device, sizeof id->device, "%s", d->device ? d->device : "");
     id->claims_device = d->claims_device;
     id->abi_version = d->api_version;
-    id->workloads = d->workloads;
+    id->workloads = workloads;
     id->rs_methods = methods;
     return 0;
 }
@@ -252,6 +310,7 @@ sb_rc sb_plugin_open(const char *path, double timeout_s, sb_plugin **out, sb_err
     /* Ceilings for the roofline: those of what the plugin claims to run on. */
     pl->backend.calibrate = pl->id.claims_device ? sb_cuda_backend.calibrate : sb_host_backend.calibrate;
     pl->backend.resident_solve = (pl->id.workloads & SAEBENCH_WORKLOAD_RESIDENT_SOLVE) ? &sb_plugin_rs_ops : NULL;
+    pl->backend.arrow = (pl->id.workloads & SAEBENCH_WORKLOAD_INNER_LOOP) ? &sb_plugin_arrow_ops : NULL;
     *out = pl;
     return SB_OK;
 }
@@ -284,6 +343,7 @@ sb_rc sb_plugin_bind(sb_plugin *pl, sb_run_where *where, sb_err *err)
         return sb_fail(err, SB_E_RUNTIME, "%s described itself differently when loaded again (name, version, claim, "
                                           "workloads or methods changed)", pl->noun);
     sb_plugin_rs_bind(d->resident_solve, pl->noun, where);
+    sb_plugin_arrow_bind((pl->id.workloads & SAEBENCH_WORKLOAD_INNER_LOOP) ? d->arrow : NULL, pl->threads, where);
     return SB_OK;
 }
 
@@ -319,6 +379,10 @@ cJSON *sb_plugin_json(const sb_plugin *pl)
     cJSON *wl = cJSON_AddArrayToObject(o, "workloads");
     if (pl->id.workloads & SAEBENCH_WORKLOAD_RESIDENT_SOLVE)
         cJSON_AddItemToArray(wl, cJSON_CreateString("resident-solve"));
+    if (pl->id.workloads & SAEBENCH_WORKLOAD_INNER_LOOP) { /* one arrow table serves both */
+        cJSON_AddItemToArray(wl, cJSON_CreateString("inner-loop"));
+        cJSON_AddItemToArray(wl, cJSON_CreateString("outer-seq"));
+    }
     cJSON *m = cJSON_AddArrayToObject(o, "methods");
     if (pl->id.rs_methods & SAEBENCH_RS_METHOD_BIT(SAEBENCH_RS_PRIMAL))
         cJSON_AddItemToArray(m, cJSON_CreateString("primal"));

@@ -37,22 +37,10 @@ static void at_call(int call)
         g_where->call = call;
 }
 
-/* A call's status as the harness's; the record keeps a failing call's name
- * (the failure's "call"), a good one clears it. */
+/* A call's status as the harness's (sb_plugin_status). */
 static sb_rc status_of(plugin_rs *s, saebench_status st, int call, sb_err *err)
 {
-    if (st == SAEBENCH_OK) {
-        at_call(SB_CALL_NONE);
-        return SB_OK;
-    }
-    char shown[400];
-    s->msg[sizeof s->msg - 1] = '\0';
-    sb_printable(s->msg, shown, sizeof shown);
-    const char *code = st == SAEBENCH_ERR_INPUT     ? "SAEBENCH_ERR_INPUT (refused the input)"
-                       : st == SAEBENCH_ERR_RUNTIME ? "SAEBENCH_ERR_RUNTIME"
-                                                    : "an unknown status";
-    return sb_fail(err, SB_E_RUNTIME, "%s returned %s (%d)%s%s", sb_plugin_call_name(call), code, (int)st,
-                   shown[0] ? ": " : " with no message", shown);
+    return sb_plugin_status(st, call, s->msg, sizeof s->msg, g_where, err);
 }
 
 /* The call's error buffer, empty at its start. */
@@ -158,25 +146,12 @@ static sb_rc plugin_rs_check(void *state, sb_err *err)
     at_call(SB_CALL_TELEMETRY);
     if ((rc = status_of(s, g_ops->telemetry(s->state, &t, fresh(s)), SB_CALL_TELEMETRY, err)))
         return rc;
-    const struct {
-        const char *name;
-        int64_t v;
-    } c[] = {{"h2d_bytes", t.h2d_bytes}, {"d2h_bytes", t.d2h_bytes}, {"factorizations", t.factorizations},
-             {"library_calls", t.library_calls}, {"kernel_launches", t.kernel_launches},
-             {"handle_creations", t.handle_creations}};
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
-        if (c[i].v < 0) {
-            at_call(SB_CALL_TELEMETRY); /* the failing call, for the verdict */
-            return sb_fail(err, SB_E_RUNTIME, "telemetry reported %s = %lld: counters are never negative", c[i].name,
-                           (long long)c[i].v);
-        }
+    long long staged = s->tele.frame_builds;
+    if ((rc = sb_plugin_counters(&t, &s->tele, err))) {
+        at_call(SB_CALL_TELEMETRY); /* the failing call, for the verdict */
+        return rc;
     }
-    s->tele.h2d_bytes = t.h2d_bytes;
-    s->tele.d2h_bytes = t.d2h_bytes;
-    s->tele.factorizations = t.factorizations;
-    s->tele.library_calls = t.library_calls;
-    s->tele.own_kernel_launches = t.kernel_launches;
-    s->tele.handle_creations = t.handle_creations;
+    s->tele.frame_builds = staged;
     return SB_OK;
 }
 

@@ -119,6 +119,7 @@ static sb_rc open_plugin(sb_run *r, sb_err *err)
     double timeout = o->timeout > 0 ? o->timeout : SB_PLUGIN_DEFAULT_TIMEOUT_S;
     if (sb_plugin_open(o->plugin, timeout, &r->plugin, err))
         return SB_E_INPUT;
+    r->plugin->threads = o->threads;
     if (!(r->plugin->id.workloads & r->wl->plugin_workload) && !o->require_device)
         return sb_fail(err, SB_E_INPUT, "plugin %s (%s) does not implement %s", r->plugin->path, r->plugin->id.name,
                        r->wl->name);
@@ -383,6 +384,13 @@ void sb_run_at(sb_run *r, const char *stage, int64_t rep)
         return;
     snprintf(w->stage, sizeof w->stage, "%s", stage);
     w->rep = rep;
+}
+
+void sb_run_at_phase(sb_run *r, const char *phase, const char *stage)
+{
+    if (r->where)
+        snprintf(r->where->phase, sizeof r->where->phase, "%s", phase);
+    sb_run_at(r, stage, -1);
 }
 
 void sb_run_device_declines(sb_run *r, const char *reason)

@@ -236,6 +236,9 @@ const char *sb_run_backend_noun(const sb_run *r);
 /* Record where the run is (stage, rep; -1: no rep) for a watching parent;
  * nothing without one. Never inside a timed interval. */
 void sb_run_at(sb_run *r, const char *stage, int64_t rep);
+/* The same outside the timed phases, naming the phase a step belongs to
+ * ("" for none: an LM fit, the oracle) and its stage; no rep. */
+void sb_run_at_phase(sb_run *r, const char *phase, const char *stage);
 
 /* Progress on a terminal (never in CI logs or under --quiet): "  label". */
 void sb_run_progress(const sb_run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

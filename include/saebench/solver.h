@@ -9,11 +9,12 @@
  *
  *     saebench resident-solve --shape tiny-dual --backend plugin:./libmysolver.so --out v.json
  *
- * and does everything else itself: the inputs (a fixture or .npy data), the
- * warm-up, the clock around each rep, the stop rule, the dense LAPACKE
- * oracle and the parity gates, the verdict and the exit code. The plugin
- * only solves. docs/plugins.md walks through the contract call by call;
- * examples/solver-lapacke/ is the smallest correct plugin.
+ * (or inner-loop / outer-seq, with --shape tiny-arrow) and does everything
+ * else itself: the inputs (a fixture or .npy data), the warm-up, the clock
+ * around each rep, the stop rule, the dense LAPACKE oracle and the parity
+ * gates, the verdict and the exit code. The plugin only solves.
+ * docs/plugins.md walks through the contract call by call;
+ * examples/solver-lapacke/ is the smallest correct plugin (both tables).
  *
  * Plain C, no dependency beyond <stddef.h> and <stdint.h>.
  *
@@ -32,8 +33,9 @@
  *      against an older or newer header of the same version still works.
  *
  * Memory. Whoever allocates frees: the plugin never frees or keeps a
- * pointer saebench passed except where a field says it may (X and rhs stay
- * valid until destroy), and saebench never frees what the plugin returns
+ * pointer saebench passed except where a field says it may (X and rhs, the
+ * arrow blocks Htt, B and Hbb stay valid until destroy), and saebench
+ * never frees what the plugin returns
  * (the descriptor, its tables and strings live as long as the library is
  * loaded; the state is the plugin's, released by destroy).
  *
@@ -105,7 +107,8 @@ typedef struct saebench_error {
  * matching ops table; saebench refuses a plugin whose bits and tables
  * disagree. Bits saebench does not know are ignored. */
 #define SAEBENCH_WORKLOAD_RESIDENT_SOLVE (1u << 0) /* docs/workloads.md §1 */
-#define SAEBENCH_WORKLOAD_INNER_LOOP (1u << 1)     /* reserved: no table in ABI 1 yet */
+#define SAEBENCH_WORKLOAD_INNER_LOOP (1u << 1)     /* docs/workloads.md §2 and §3 (outer-seq): the
+                                                      arrow table */
 
 /* Counters over the state's life (from create), filled by the plugin in
  * telemetry(). saebench zeroes the struct and sets struct_size; the plugin
@@ -213,6 +216,121 @@ typedef struct saebench_rs_ops_v1 {
     void (*destroy)(void *state);
 } saebench_rs_ops_v1;
 
+/* --------------------------------------------------------------- inner-loop */
+
+/* The arrow-Schur system of inner-loop and outer-seq (docs/workloads.md §2,
+ * §3). Unknowns z = (t, β): n row blocks t_i of d entries and a shared border
+ * β of p. H is arrow-shaped: per row a d×d symmetric block H_tt,i and a d×p
+ * cross block B_i; one shared p×p symmetric block H_ββ. At ridges ρ_t (on the
+ * t entries) and ρ_β (on β) the step solves (H + R)δ = −r without forming H:
+ *
+ *   L_i = chol(H_tt,i + ρ_t I)        Y_i = L_i⁻¹ B_i
+ *   S   = H_ββ + ρ_β I − Σ_i Y_iᵀY_i    L_S = chol(S)
+ *   u_i = L_i⁻¹ r_t,i
+ *   δβ  = S⁻¹(−r_β + Σ_i Y_iᵀu_i)       δt_i = −L_i⁻ᵀ(u_i + Y_i δβ)
+ *   logdet(H + R) = 2 Σ_i Σ ln diag(L_i) + 2 Σ ln diag(L_S)
+ *
+ * How the plugin gets there is its own; the dense oracle judges δ, the
+ * final z, φ and logdet (gate IL-001, OS-003).
+ *
+ * Layouts, float64, row-major, exactly as saebench holds them:
+ *   Htt  n blocks of d×d, one after another: H_tt,i[r][c] at Htt[(i·d + r)·d + c]
+ *   B    n blocks of d×p:                   B_i[r][j]     at B[(i·d + r)·p + j]
+ *   Hbb  p×p:                               H_ββ[r][c]    at Hbb[r·p + c]
+ *   r_t, δt  n·d: entry r of row block i at [i·d + r];   r_β, δβ  p */
+
+/* create()'s argument: the sizes and the blocks, fixed for the state's life. */
+typedef struct saebench_arrow_problem {
+    size_t struct_size;  /* set by saebench */
+    int64_t n;           /* row blocks, ≥ 1 */
+    int64_t d;           /* rows of each block, ≥ 1 (n·d + p < 2³¹) */
+    int64_t p;           /* the border, ≥ 1 */
+    const double *Htt;   /* n·d·d; each block symmetric. Htt, B and Hbb are owned by
+                            saebench, unchanged and valid until destroy() returns: the
+                            plugin may keep the pointers */
+    const double *B;     /* n·d·p */
+    const double *Hbb;   /* p·p, symmetric */
+    int32_t reupload;    /* 1: the residency baseline's state: every factor() stages the
+                            blocks again from these arrays (re-reads them, copies them to
+                            the device again) as if it had kept nothing derived from them.
+                            0: stage once, keep the staged blocks */
+    int32_t threads;     /* host threads the user asked for (--threads N), 0: the plugin's
+                            own default. A hint; saebench's BLAS threads are set already */
+} saebench_arrow_problem;
+
+/* The operations saebench calls. Every call is synchronous in effect: when
+ * it returns, its outputs are in saebench's memory and its errors reported.
+ *
+ * inner-loop (docs/workloads.md §2), in this order:
+ *   create (reupload 0)   untimed: the resident state
+ *   factor, solve         the resident LM fit, untimed: factor at each new pair of
+ *                         ridges, solve for each iterate's step
+ *   create (reupload 1), factor + solve per iterate, destroy
+ *                         the re-upload LM fit, untimed, on a state of its own
+ *   solve                 per warm-up and timed rep of the resident phase, on the
+ *                         resident state (the fit's last factors, r = the gradient at
+ *                         z = 0): each timed rep is ONE interval of saebench's clock
+ *                         (CLOCK_MONOTONIC) around the one solve() call
+ *   create (reupload 1)   untimed: the state of the two phases below
+ *   factor, solve         per rep of the reupload phase: one interval around both
+ *   factor                per rep of the frame_build phase: one interval around it
+ *   telemetry             after each phase, untimed
+ *   destroy               each state, untimed; also after any failure once its
+ *                         create succeeded
+ *
+ * outer-seq (§3): create (reupload 0) once, untimed; then per outer the LM
+ * loop's factor and solve calls on that one state, untimed, and again as the
+ * timed reps of the shared phase (one interval per outer: its factor() calls
+ * where the ridges changed, its solve() calls and saebench's own products
+ * between them). Each outer is also run on a fresh state (create, the loop,
+ * destroy), untimed, and as the timed reps of the reupload phase (one
+ * interval around create to destroy). OS-002 requires the fresh state's
+ * results to equal the shared one's bit for bit: the same calls must give
+ * the same bits whatever the state did before.
+ *
+ * Between calls the plugin may keep anything that depends on the blocks
+ * only (them on a device, workspaces, handles: that is residency), and the
+ * factors of the latest successful factor(), which the solves that follow
+ * use. It must keep nothing that depends on r (every solve's r is new) and
+ * reuse no factors across factor() calls: each factor() factors at the
+ * ridges it is given, even the same ridges as before (the frame_build phase
+ * times exactly that). With reupload = 1, nothing derived from the blocks
+ * outlives a factor() either. Two states may be alive at once (the
+ * resident one and a re-upload one); calls never overlap. */
+typedef struct saebench_arrow_ops_v1 {
+    size_t struct_size;  /* sizeof(saebench_arrow_ops_v1) as the plugin was compiled */
+
+    /* Make a state for prob (saebench's struct, valid only during the call;
+     * the blocks it points to, until destroy). Stage the blocks here: copy
+     * them to a device, allocate workspaces, create handles. *state is the
+     * plugin's: saebench passes it back and never reads, writes or frees it.
+     * On failure *state is not used and destroy is not called. */
+    saebench_status (*create)(const saebench_arrow_problem *prob, void **state, saebench_error *err);
+
+    /* Factor H + R at ridges ridge_t, ridge_b (each ≥ 0, finite): L_i, Y_i,
+     * S and L_S, kept for the solves that follow. *positive_definite: 1 when
+     * every L_i and L_S exists, with *logdet = logdet(H + R); 0 when a block
+     * or S is not positive definite: a result, not an error (return
+     * SAEBENCH_OK; the LM loop grows the ridges, and no solve() comes before
+     * a factor() that succeeds). Errors are for real failures only. */
+    saebench_status (*factor)(void *state, double ridge_t, double ridge_b, int32_t *positive_definite,
+                              double *logdet, saebench_error *err);
+
+    /* δ = −(H + R)⁻¹ r with the factors of the latest factor(). r_t (n·d)
+     * and r_b (p) are saebench's, valid only during the call; write δt (n·d)
+     * and δβ (p) into saebench's buffers dt and db. */
+    saebench_status (*solve)(void *state, const double *r_t, const double *r_b, double *dt, double *db,
+                             saebench_error *err);
+
+    /* Fill t (see saebench_telemetry): factorizations counts the factor()
+     * calls that produced factors; a gradient-only solve on a device moves
+     * n·d + p doubles each way. */
+    saebench_status (*telemetry)(void *state, saebench_telemetry *t, saebench_error *err);
+
+    /* Release everything the state holds. state is never NULL here. */
+    void (*destroy)(void *state);
+} saebench_arrow_ops_v1;
+
 /* ------------------------------------------------------------- descriptor */
 
 /* What saebench_solver_v1() returns: who the plugin is and what it implements.
@@ -244,7 +362,12 @@ typedef struct saebench_solver_desc_v1 {
     /* The resident-solve table: non-NULL exactly when the
      * SAEBENCH_WORKLOAD_RESIDENT_SOLVE bit is set. */
     const saebench_rs_ops_v1 *resident_solve;
-    /* Later tables (inner-loop, ...) are appended here. */
+    /* The arrow table of inner-loop and outer-seq: non-NULL exactly when the
+     * SAEBENCH_WORKLOAD_INNER_LOOP bit is set. Appended to ABI 1: a
+     * descriptor whose struct_size does not cover it (built against an
+     * older header) implements neither, and its inner-loop bit is ignored. */
+    const saebench_arrow_ops_v1 *arrow;
+    /* Later tables are appended here. */
 } saebench_solver_desc_v1;
 
 /* The entry symbol of ABI version 1. Called once per load, before anything

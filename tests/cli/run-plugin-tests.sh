@@ -4,7 +4,9 @@
 # tests/plugins/ that misbehave on purpose: a wrong answer, an error at a given
 # rep, a crash, a hang, an exit(), another ABI version, no entry symbol, a file
 # that is not a library, a device claim without the workload, a device claim
-# that computes on the host, printing to stdout. docs/plugins.md is the contract.
+# that computes on the host, printing to stdout, a descriptor from before the
+# arrow table. resident-solve, and inner-loop and outer-seq through the arrow
+# table. docs/plugins.md is the contract.
 # And the CUDA example (examples/solver-cuda/) built against the CPU stand-in
 # (tests/standin/).
 # usage: [SB_RUST_EXAMPLE=PATH|""] tests/cli/run-plugin-tests.sh BINARY BUILD_DIR STANDIN_CUDA_PLUGIN
@@ -26,7 +28,7 @@ CU=$(realpath "$3") || exit 2
 [ -x "$BIN" ] || { echo "$0: $1 is not an executable" >&2; exit 2; }
 EX="$BUILD/examples/solver-lapacke.so"
 TP="$BUILD/tests/plugins"
-for f in "$EX" "$CU" "$TP"/tp-{wrong,error,segv,hang,exit,abi,nosym,newer,device-only,print,claims-device,load-crash,bad-telemetry,bad-name}.so; do
+for f in "$EX" "$CU" "$TP"/tp-{wrong,error,segv,hang,exit,abi,nosym,newer,device-only,print,claims-device,load-crash,bad-telemetry,bad-name,old-desc}.so; do
     [ -f "$f" ] || { echo "$0: $f is missing (make test-plugin builds it)" >&2; exit 2; }
 done
 # shellcheck source=tests/lib/battery.sh
@@ -48,7 +50,7 @@ if expect_exit 0 "the LAPACKE example passes tiny-dual" -- "${RS[@]}" --shape ti
     check "a host claim is never a device number" "$V" \
         '.throughput.measured_of == "host" and .throughput.measured_rows_per_s > 0 and .throughput.engaged_rows_per_s == 0 and .target.status == "undetermined"'
     check "the plugin section names it: name, version, path, ABI, entry" "$V" \
-        ".plugin.name == \"lapacke-example\" and .plugin.version == \"1.0.0\" and .plugin.path == \"$EX\" and .plugin.abi_version == 1 and .plugin.entry == \"saebench_solver_v1\" and .plugin.claims_device == false and .plugin.failure == null and .plugin.methods == [\"primal\", \"dual\"]"
+        ".plugin.name == \"lapacke-example\" and .plugin.version == \"1.1.0\" and .plugin.path == \"$EX\" and .plugin.abi_version == 1 and .plugin.entry == \"saebench_solver_v1\" and .plugin.claims_device == false and .plugin.failure == null and .plugin.methods == [\"primal\", \"dual\"]"
     sum=$(sha256sum "$EX" | cut -c1-64)
     check "plugin.sha256 is the library file's (sha256sum)" "$V" ".plugin.sha256 == \"$sum\" and .plugin.size_bytes == $(stat -c %s "$EX")"
     check "parity gates apply and pass; RS-003 does not apply" "$V" \
@@ -175,7 +177,8 @@ expect_exit 2 "a crash while loading is refused" -- "${RS[@]}" --shape tiny-prim
 expect_exit 2 "a bad name is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-bad-name.so" --out "$WORK/no.json"
 expect_exit 2 "a plugin without resident-solve is refused" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-device-only.so" --out "$WORK/no.json" &&
     says "it says what is missing" "does not implement resident-solve"
-expect_exit 2 "--backend plugin: on a workload without plugin support" -- "$BIN" inner-loop --shape tiny-arrow --backend "plugin:$EX" --out "$WORK/no.json"
+expect_exit 2 "--backend plugin: on a workload without plugin support" -- "$BIN" multiplex --shape tiny-arrow --backend "plugin:$EX" --out "$WORK/no.json" &&
+    says "it names the workload" "multiplex has no plugin support yet"
 expect_exit 2 "--backend plugin: with no path" -- "${RS[@]}" --shape tiny-primal --backend plugin: --out "$WORK/no.json"
 expect_exit 2 "--timeout without a plugin" -- "${RS[@]}" --shape tiny-primal --timeout 5 --out "$WORK/no.json"
 expect_exit 2 "--timeout 0" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$EX" --timeout 0 --out "$WORK/no.json"
@@ -248,6 +251,138 @@ expect_exit 0 "compare: a plugin set against itself is no regression" -- "$BIN" 
 if expect_exit 1 "compare: the plugin's crash after its good run is a regression" -- "$BIN" compare "$WORK/set-a" "$WORK/set-b"; then
     if grep -q "tiny-primal plugin-test-plugin host: REGRESSION" "$OUTS"; then ok "compare names the plugin's key"; else bad "compare names the plugin's key" "stdout: $(head -c 400 "$OUTS")"; fi
 fi
+
+# ---- inner-loop and outer-seq: the arrow table -------------------------------------
+# The same harness as --backend host: the three LM fits, the oracle, IL-001's arrow parity, the
+# resident, reupload and frame_build phases; the plugin's calls in the run's child process.
+IL=("$BIN" inner-loop)
+OSQ=("$BIN" outer-seq)
+# zrel A.npy B.npy: the largest difference of two --dump-z files relative to B's largest entry,
+# which must be under 1e-12
+zrel() {
+    "$PY" - "$1" "$2" <<'EOF'
+import sys
+import numpy as np
+a, b = (np.load(f) for f in sys.argv[1:])
+rel = np.abs(a - b).max() / np.abs(b).max()
+assert a.shape == b.shape and rel < 1e-12, (a.shape, b.shape, rel)
+print("rel diff %.2g" % rel)
+EOF
+}
+sum=$(sha256sum "$EX" | cut -c1-64)
+for shape in tiny-arrow tiny-arrow-d3; do
+    V="$WORK/il-$shape.json"
+    expect_exit 0 "inner-loop $shape: the LAPACKE example passes" -- "${IL[@]}" --shape "$shape" --backend "plugin:$EX" "${FAST[@]}" \
+        --out "$V" --dump-z "$WORK/il-$shape.npy" || continue
+    valid "inner-loop $shape: verdict is schema-valid" "$V"
+    check "inner-loop $shape: backend plugin-lapacke-example, a host claim, never engaged" "$V" \
+        '.backend == "plugin-lapacke-example" and .execution_path == "plugin-cpu" and .device == null and .engaged == false and (.engaged_reason | test("claims to run on the host: a host number is never a device number")) and .throughput.measured_of == "host"'
+    check "inner-loop $shape: IL-001 (arrow parity) and IL-003 apply and pass" "$V" \
+        '.parity.pass == true and ([.gates[] | select(.id == "IL-001" or .id == "IL-003") | .applies and .pass] == [true, true])'
+    check "inner-loop $shape: the plugin section (name, version, sha256, workloads, no failure)" "$V" \
+        ".plugin.name == \"lapacke-example\" and .plugin.version == \"1.1.0\" and .plugin.sha256 == \"$sum\" and .plugin.workloads == [\"resident-solve\", \"inner-loop\", \"outer-seq\"] and .plugin.failure == null"
+    check "inner-loop $shape: resident, reupload and frame_build, --reps reps each on saebench's clock" "$V" \
+        '(.timing.phases | keys) == ["frame_build", "resident", "reupload"] and ([.timing.phases[] | .reps] == [4, 4, 4]) and .residency.speedup > 0'
+    # the resident fit: one factor at ridge 0, then only solves; the re-upload state: one factor
+    # per rep of the reupload and frame_build phases (1 warm-up + 4 each), each re-staged
+    check "inner-loop $shape: telemetry is the plugin's, frame_builds saebench's" "$V" \
+        '.telemetry.factorizations == 1 and .telemetry.frame_builds == 1 and .telemetry.library_calls > 0 and .residency.reupload_telemetry.factorizations == 10 and .residency.reupload_telemetry.frame_builds == 11'
+    check "inner-loop $shape: the re-upload fit matches the resident one bit for bit" "$V" '.results.reupload.bit_identical_to_resident == true and .results.resident.converged == true'
+    expect_exit 0 "inner-loop $shape: --backend host, for its z" -- "${IL[@]}" --shape "$shape" --backend host "${FAST[@]}" --quiet \
+        --out "$WORK/il-host-$shape.json" --dump-z "$WORK/il-host-$shape.npy" || continue
+    if got=$(zrel "$WORK/il-$shape.npy" "$WORK/il-host-$shape.npy" 2>&1); then ok "inner-loop $shape: the plugin's z agrees with --backend host's ($got)"; else
+        bad "inner-loop $shape: the plugin's z agrees with --backend host's" "$got"; fi
+done
+
+V="$WORK/os-tiny-arrow.json"
+if expect_exit 0 "outer-seq tiny-arrow: the LAPACKE example passes" -- "${OSQ[@]}" --shape tiny-arrow --backend "plugin:$EX" "${FAST[@]}" \
+    --out "$V" --dump-z "$WORK/os.npy"; then
+    valid "outer-seq: verdict is schema-valid" "$V"
+    check "outer-seq: OS-001 (one frame build), OS-002 (bit identity with fresh frames), OS-003 (parity) pass" "$V" \
+        '([.gates[] | select(.id == "OS-001" or .id == "OS-002" or .id == "OS-003") | .applies and .pass] == [true, true, true]) and .frame_builds == 1 and .bit_identity.outers_differing == 0 and .backend == "plugin-lapacke-example" and .engaged == false and .plugin.failure == null'
+    check "outer-seq: the shared and reupload phases" "$V" '(.timing.phases | keys) == ["reupload", "shared"]'
+    says "the summary says the host claim" "device engaged: no — plugin lapacke-example claims to run on the host"
+    if expect_exit 0 "outer-seq tiny-arrow: --backend host, for its z" -- "${OSQ[@]}" --shape tiny-arrow --backend host "${FAST[@]}" --quiet \
+        --out "$WORK/os-host.json" --dump-z "$WORK/os-host.npy"; then
+        if got=$(zrel "$WORK/os.npy" "$WORK/os-host.npy" 2>&1); then ok "outer-seq: every outer's z agrees with --backend host's ($got)"; else
+            bad "outer-seq: every outer's z agrees with --backend host's" "$got"; fi
+    fi
+fi
+
+V="$WORK/il-wrong.json"
+if expect_exit 1 "inner-loop: steps 0.1 % too long fail IL-001 (exit 1)" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-wrong.so" "${FAST[@]}" --out "$V"; then
+    valid "inner-loop wrong-answer verdict is schema-valid" "$V"
+    check "IL-001 applies and fails; the loop still converged; no plugin failure" "$V" \
+        '([.gates[] | select(.id == "IL-001")][0] | .applies and (.pass | not)) and .parity.pass == false and .verdict == "fail" and .results.resident.converged == true and .plugin.failure == null'
+fi
+V="$WORK/os-wrong.json"
+if expect_exit 1 "outer-seq: steps 0.1 % too long fail OS-003 (exit 1)" -- "${OSQ[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-wrong.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "OS-003 applies and fails" "$V" '([.gates[] | select(.id == "OS-003")][0] | .applies and (.pass | not)) and .parity.pass == false'
+fi
+
+# The arrow table's calls count from 0 per operation over the run: solve 0 is the resident fit's,
+# 1 the re-upload fit's, 2 the resident phase's warm-up, 3 its timed rep 0; factor 0 and 1 are
+# the fits', 2 the reupload phase's warm-up, 3 its timed rep 0.
+V="$WORK/il-error-factor.json"
+if SBTP_CALL=factor SBTP_AT=3 expect_exit 4 "inner-loop: an error in factor call 3 is exit 4" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --out "$V"; then
+    valid "inner-loop error verdict is schema-valid" "$V"
+    check "plugin.failure: factor, timed rep 0 of the reupload phase, the message" "$V" \
+        '.plugin.failure.kind == "error" and .plugin.failure.call == "factor" and .plugin.failure.phase == "reupload" and .plugin.failure.stage == "timed" and .plugin.failure.rep == 0 and (.engaged_reason | test("factor returned SAEBENCH_ERR_RUNTIME \\(2\\): test plugin: injected failure at factor call 3")) and .engaged == false'
+    check "nothing judged: every gate not evaluated" "$V" '([.gates[] | .pass] | any | not) and ([.gates[] | .reason] | all(. == "not evaluated: the run failed"))'
+fi
+V="$WORK/il-error-solve.json"
+if SBTP_CALL=solve SBTP_AT=0 expect_exit 4 "inner-loop: an error in solve call 0 is exit 4" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "plugin.failure: solve, in the resident LM fit" "$V" \
+        '.plugin.failure.call == "solve" and .plugin.failure.stage == "resident-fit" and .plugin.failure.rep == null and (.engaged_reason | test("failed in the resident LM loop: solve returned"))'
+fi
+V="$WORK/il-error-create.json"
+if SBTP_CALL=create SBTP_AT=2 expect_exit 4 "inner-loop: an error in create call 2 (the re-upload state) is exit 4" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-error.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "plugin.failure: create, for the reupload phase" "$V" \
+        '.plugin.failure.call == "create" and .plugin.failure.phase == "reupload" and .plugin.failure.stage == "create" and (.engaged_reason | test("staging the re-upload baseline: create returned"))'
+fi
+V="$WORK/il-segv.json"
+if expect_exit 4 "inner-loop: a segfault in solve is exit 4" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-segv.so" "${FAST[@]}" --quiet --out "$V"; then
+    valid "inner-loop segfault verdict (written by the parent) is schema-valid" "$V"
+    check "plugin.failure: SIGSEGV in solve at timed rep 0 of the resident phase, said in words" "$V" \
+        '.plugin.failure.kind == "signal" and .plugin.failure.signal_name == "SIGSEGV" and .plugin.failure.call == "solve" and .plugin.failure.phase == "resident" and .plugin.failure.rep == 0 and (.engaged_reason | test("during timed rep 0 of the resident phase, in the plugin.s solve\\(\\)")) and .workload == "inner-loop" and .exit_code == 4'
+fi
+V="$WORK/os-segv.json"
+if expect_exit 4 "outer-seq: a segfault in solve is exit 4" -- "${OSQ[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-segv.so" "${FAST[@]}" --quiet --out "$V"; then
+    valid "outer-seq segfault verdict is schema-valid" "$V"
+    # solves 0-2: the three outers on the shared frame; 3: outer 0 on a fresh frame
+    check "plugin.failure: in an outer's LM fit on a fresh frame, in solve()" "$V" \
+        '.plugin.failure.stage == "fresh-fit" and .plugin.failure.call == "solve" and (.engaged_reason | test("during an outer.s LM fit on a fresh frame, in the plugin.s solve\\(\\)"))'
+fi
+V="$WORK/il-bad-telemetry.json"
+if expect_exit 4 "inner-loop: a negative telemetry counter is exit 4" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-bad-telemetry.so" "${FAST[@]}" --quiet --out "$V"; then
+    check "the counter and the call named" "$V" '(.engaged_reason | test("d2h_bytes = -2")) and .plugin.failure.call == "telemetry" and .plugin.failure.stage == "check"'
+fi
+
+expect_exit 2 "inner-loop: a plugin without the arrow table is refused" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-claims-device.so" --out "$WORK/no.json" &&
+    says "it says what is missing" "does not implement inner-loop"
+expect_exit 2 "outer-seq: a plugin without the arrow table is refused" -- "${OSQ[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-claims-device.so" --out "$WORK/no.json" &&
+    says "it says what is missing" "does not implement outer-seq"
+expect_exit 2 "inner-loop: a descriptor from before the arrow field does not implement it" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-old-desc.so" --out "$WORK/no.json" &&
+    says "it says what is missing" "does not implement inner-loop"
+if expect_exit 0 "the older descriptor still runs resident-solve" -- "${RS[@]}" --shape tiny-primal --backend "plugin:$TP/tp-old-desc.so" "${FAST[@]}" --quiet --out "$WORK/old-desc.json"; then
+    check "its inner-loop bit ignored: resident-solve only" "$WORK/old-desc.json" '.plugin.workloads == ["resident-solve"] and .parity.pass == true'
+fi
+V="$WORK/il-device-no-arrow.json"
+if expect_exit 3 "inner-loop --require-device: a device claim without the arrow table is exit 3" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-claims-device.so" --require-device --out "$V"; then
+    valid "inner-loop exit-3 verdict is schema-valid" "$V"
+    check "nothing ran, the reason in words" "$V" '.execution_path == "none" and .gates == [] and (.engaged_reason | test("claims a device but does not implement inner-loop"))'
+fi
+V="$WORK/il-device-claim.json"
+if expect_exit 0 "inner-loop --require-device: a device claim with the arrow table runs" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$TP/tp-device-only.so" --require-device "${FAST[@]}" --quiet --out "$V"; then
+    valid "inner-loop device-claim verdict is schema-valid" "$V"
+    check "engaged by the plugin's claim; IL-001 passes; IL-004 without a target does not apply" "$V" \
+        '.engaged == true and .execution_path == "plugin-device-claimed" and .throughput.measured_of == "device" and .parity.pass == true and ([.gates[] | select(.id == "IL-004")][0].applies == false)'
+fi
+expect_exit 0 "inner-loop --dry-run loads the plugin in a child and runs nothing" -- "${IL[@]}" --shape tiny-arrow --backend "plugin:$EX" --dry-run --out "$WORK/dry-il.json" &&
+    says "it says the plugin loaded" "the loading of plugin lapacke-example"
+if [ -e "$WORK/dry-il.json" ]; then bad "inner-loop --dry-run writes no verdict" "$WORK/dry-il.json exists"; else ok "inner-loop --dry-run writes no verdict"; fi
+expect_exit 0 "outer-seq --dry-run loads the plugin" -- "${OSQ[@]}" --shape tiny-arrow --backend "plugin:$EX" --dry-run &&
+    says "it says the plugin loaded" "the loading of plugin lapacke-example"
 
 # ---- the CUDA example on the CPU stand-in -------------------------------------
 # examples/solver-cuda/ compiled against tests/standin/ (cuBLAS, cuSOLVER and the runtime on
