@@ -13,6 +13,7 @@
  * The arena is reserved lazily (MAP_NORESERVE) and, while the host-access
  * guard is on, mapped PROT_NONE except while queued work runs. TEST-ONLY. */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -196,6 +197,20 @@ void insert_free(uintptr_t start, size_t size)
     fb[start] = size;
 }
 
+/* Gives the whole pages inside [b, b+s) back to the kernel (they read 0
+ * when used again). Only whole pages: madvise rounds its length up to a page,
+ * and the partial pages at either end hold a neighbour's redzone or data. */
+void drop_pages(uintptr_t b, size_t s)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = (b + page - 1) / page * page, hi = (b + s) / page * page;
+    if (hi <= lo)
+        return;
+    STANDIN_UNPOISON((void *)lo, hi - lo);
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    STANDIN_POISON((void *)lo, hi - lo);
+}
+
 void release_block(uintptr_t block, size_t size)
 {
     Arena &a = arena();
@@ -205,11 +220,8 @@ void release_block(uintptr_t block, size_t size)
         auto [b, s] = a.quarantine.front();
         a.quarantine.pop_front();
         a.quarantine_bytes -= s;
-        if (s >= (size_t(1) << 20)) {
-            STANDIN_UNPOISON((void *)b, s);
-            (void)madvise((void *)b, s, MADV_DONTNEED);
-            STANDIN_POISON((void *)b, s);
-        }
+        if (s >= (size_t(1) << 20))
+            drop_pages(b, s);
         insert_free(b, s);
     }
 }

@@ -280,6 +280,19 @@ static void test_redzone_detected_at_free(void **state)
     assert_int_equal(cudaMalloc(&q, 8), cudaErrorIllegalAddress);
 }
 
+/* A large freed block leaving the quarantine gives its pages back to the
+ * kernel, but only whole pages: the allocation placed right after it (its
+ * redzone in the freed block's last, partial page) stays intact. */
+static void test_quarantine_release_keeps_neighbour(void **state)
+{
+    (void)state;
+    void *big = dmalloc((size_t)65 << 20); /* over the 64 MiB quarantine: released at once */
+    void *next = dmalloc(64);
+    CUDA_OK(cudaFree(big));
+    CUDA_OK(cudaFree(next));
+    assert_int_equal(standin_fail_count(), 0);
+}
+
 static void test_redzone_detected_at_sync(void **state)
 {
     (void)state;
@@ -1482,6 +1495,7 @@ int main(void)
         cmocka_unit_test_setup(test_last_error, setup),
         cmocka_unit_test_setup(test_malloc_free, setup),
         cmocka_unit_test_setup(test_redzone_detected_at_free, setup),
+        cmocka_unit_test_setup(test_quarantine_release_keeps_neighbour, setup),
         cmocka_unit_test_setup(test_redzone_detected_at_sync, setup),
         cmocka_unit_test_setup(test_host_deref_of_device_memory_faults, setup),
         cmocka_unit_test_setup(test_memcpy_kind_checks, setup),
