@@ -171,6 +171,31 @@ static void test_mem_get_info(void **state)
     assert_int_equal(cudaMemGetInfo(NULL, &t1), cudaErrorInvalidValue);
 }
 
+/* The stand-in's free-memory cap (standin_set_device_free, as
+ * STANDIN_DEVICE_FREE_MB): cudaMemGetInfo's free is the cap less what is
+ * allocated, total stays 80 GiB, a cudaMalloc beyond it is
+ * cudaErrorMemoryAllocation naming the cap; standin_reset lifts it. */
+static void test_device_free_cap(void **state)
+{
+    (void)state;
+    size_t f, t;
+    standin_set_device_free((size_t)3 << 20);
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == (size_t)3 << 20 && t == 80ULL << 30);
+    void *p = dmalloc((size_t)2 << 20), *q = NULL;
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == (size_t)1 << 20);
+    assert_int_equal(cudaMalloc(&q, ((size_t)1 << 20) + 1), cudaErrorMemoryAllocation);
+    assert_true(standin_fail_contains("1048576 free (3 MiB of the device's 80 GiB left to this process"));
+    assert_int_equal(cudaGetLastError(), cudaErrorMemoryAllocation);
+    CUDA_OK(cudaMalloc(&q, (size_t)1 << 20));
+    CUDA_OK(cudaFree(q));
+    CUDA_OK(cudaFree(p));
+    standin_reset();
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == 80ULL << 30);
+}
+
 /* CUDA Runtime API, cudaGetDeviceCount: cudaErrorNoDevice /
  * cudaErrorInsufficientDriver (simulated); cuBLAS 2.4.1 cublasCreate:
  * CUBLAS_STATUS_NOT_INITIALIZED when "the CUDA Runtime initialization failed". */
@@ -1491,6 +1516,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_device_properties, setup),
         cmocka_unit_test_setup(test_mem_get_info, setup),
+        cmocka_unit_test_setup(test_device_free_cap, setup),
         cmocka_unit_test_setup(test_no_device_modes, setup),
         cmocka_unit_test_setup(test_last_error, setup),
         cmocka_unit_test_setup(test_malloc_free, setup),
