@@ -283,7 +283,9 @@ for want in "missing sync (minimal)" "missing sync (rs_backend library" "missing
     "cuSOLVER workspace one byte short (minimal)" "cuSOLVER workspace one byte short (rs_backend" \
     "cuBLAS ld one too small (minimal)" "cuBLAS ld one too small (rs_backend" \
     "sync inside graph capture (minimal)" "sync inside graph capture (rs_backend" \
-    "shared memory over the limit"; do
+    "shared memory over the limit" "static + dynamic shared memory over the limit (first launch" \
+    "static + dynamic shared memory over the limit (a later launch" \
+    "struct extent past its allocation:" "struct extent past its allocation (struct member)"; do
     if line=$(grep -m 1 -F "ok   $want" "$fault_log" 2>/dev/null); then ok "fault caught: ${line#ok   }"; else
         bad "fault not caught: $want" "$(grep -m 1 -F "$want" "$fault_log" 2>/dev/null)"; fi
 done
