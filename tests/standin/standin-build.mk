@@ -68,7 +68,7 @@ $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJDIR)/src/verdict.o: $(REV_STAMP)
 # at small sizes only (its default sizes take minutes on the CPU).
 STANDIN_SB_TESTDIR := $(STANDIN_BUILD)/tests
 STANDIN_SB_GPU_TESTS := $(patsubst tests/gpu/%.c,$(STANDIN_SB_TESTDIR)/%,$(wildcard tests/gpu/*.c))
-STANDIN_SB_OWN_TESTS := $(STANDIN_SB_TESTDIR)/fault_test
+STANDIN_SB_OWN_TESTS := $(STANDIN_SB_TESTDIR)/fault_test $(STANDIN_SB_TESTDIR)/paths_test
 STANDIN_SB_TESTS := $(STANDIN_SB_GPU_TESTS) $(STANDIN_SB_OWN_TESTS)
 .PHONY: standin-tests
 standin-tests: $(STANDIN_SB_TESTS)
