@@ -10,6 +10,7 @@
  * solve's extra refinement rounds and its FP64 fallback. Nothing in cuda/
  * changes for a test. Prints one ok/FAIL line per check and exits nonzero on
  * any failure. */
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdarg>
@@ -316,32 +317,79 @@ static void rs_out_of_memory(void)
     }
 }
 
-/* a device failure in a solve (one cuBLAS call refused) leaves the state
- * unusable: every later op says so */
+/* A device failure in a solve (standin_set_fault ld_short: the first cuBLAS
+ * call of the solve refused) leaves the state unusable: every later op says
+ * so. One case per place a solve's first cuBLAS call sits. */
 static void rs_broken_state(void)
+{
+    const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
+    struct {
+        const char *what;
+        int64_t n, p;
+        sb_method method;
+        const char *factor;
+        sb_precision prec;
+        int reupload, profile;
+        const char *call;
+    } cases[] = {
+        {"primal library: the build's DSYRK", 60, 40, SB_METHOD_PRIMAL, "library", SB_PREC_FP64, 0, 0, "cublasDsyrk"},
+        {"dual library: beta's DGEMV", 40, 60, SB_METHOD_DUAL, "library", SB_PREC_FP64, 0, 0, "cublasDgemv"},
+        {"dual library --reupload: K's DSYRK", 40, 60, SB_METHOD_DUAL, "library", SB_PREC_FP64, 1, 0, "cublasDsyrk"},
+        {"primal mixed: the FP32 build's SSYRK", 60, 40, SB_METHOD_PRIMAL, "library", SB_PREC_MIXED, 0, 0,
+         "cublasSsyrk"},
+        {"primal blocked, profiled: the build's DSYRK", 100, 70, SB_METHOD_PRIMAL, "blocked", SB_PREC_FP64, 0, 1,
+         "cublasDsyrk"},
+    };
+    for (const auto &c : cases) {
+        standin_reset();
+        rs_problem f(c.n, c.p, c.method, c.factor);
+        f.prob.precision = c.prec;
+        f.prob.reupload = c.reupload;
+        void *st = nullptr;
+        sb_err err = {{0}};
+        if (ops->create(&f.prob, &st, &err) != SB_OK) {
+            check(0, "resident-solve broken state, %s: create: %s", c.what, err.msg);
+            continue;
+        }
+        sb_rs_breakdown bd;
+        standin_set_fault("ld_short", 1);
+        const sb_rc rc = c.profile ? ops->profile(st, f.w.data(), f.beta.data(), &bd, &err)
+                                   : ops->solve(st, f.w.data(), f.beta.data(), &err);
+        const std::string first = err.msg;
+        sb_err err2 = {{0}}, err3 = {{0}};
+        const sb_rc rc2 = ops->solve(st, f.w.data(), f.beta.data(), &err2);
+        const sb_rc rc3 = ops->profile(st, f.w.data(), f.beta.data(), &bd, &err3);
+        check(rc == SB_E_RUNTIME && first.find(c.call) != std::string::npos && rc2 == SB_E_RUNTIME &&
+                  rc3 == SB_E_RUNTIME && has(err2, "state unusable after an earlier device failure") &&
+                  has(err3, "state unusable"),
+              "resident-solve, %s refused (%s): the state is unusable after it: solve: %s; profile: %s", c.what,
+              first.c_str(), err2.msg, err3.msg);
+        ops->destroy(st);
+    }
+}
+
+/* --precision auto: the first solve runs mixed and decides (auto_choice) */
+static void rs_precision_auto(void)
 {
     standin_reset();
     const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
     rs_problem f(60, 40, SB_METHOD_PRIMAL, "library");
+    f.prob.precision = SB_PREC_AUTO;
     void *st = nullptr;
     sb_err err = {{0}};
-    if (ops->create(&f.prob, &st, &err) != SB_OK) {
-        check(0, "resident-solve broken state: create: %s", err.msg);
-        return;
+    sb_rc rc = ops->create(&f.prob, &st, &err);
+    sb_rs_solve_info first, second;
+    memset(&first, 0, sizeof first), memset(&second, 0, sizeof second);
+    if (rc == SB_OK && (rc = ops->solve(st, f.w.data(), f.beta.data(), &err)) == SB_OK) {
+        ops->last_solve(st, &first);
+        if ((rc = ops->solve(st, f.w.data(), f.beta.data(), &err)) == SB_OK)
+            ops->last_solve(st, &second);
     }
-    standin_set_fault("ld_short", 1); /* the build's DSYRK */
-    const sb_rc rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
-    const std::string first = err.msg;
-    sb_rs_breakdown bd;
-    sb_err err2 = {{0}}, err3 = {{0}};
-    const sb_rc rc2 = ops->solve(st, f.w.data(), f.beta.data(), &err2);
-    const sb_rc rc3 = ops->profile(st, f.w.data(), f.beta.data(), &bd, &err3);
-    check(rc == SB_E_RUNTIME && first.find("cublasDsyrk") != std::string::npos && rc2 == SB_E_RUNTIME &&
-              rc3 == SB_E_RUNTIME && has(err2, "state unusable after an earlier device failure") &&
-              has(err3, "state unusable"),
-          "resident-solve: a failed solve (%s) leaves the state unusable: solve: %s; profile: %s", first.c_str(),
-          err2.msg, err3.msg);
-    ops->destroy(st);
+    check(rc == SB_OK && first.mixed && first.auto_choice && second.mixed && !second.auto_choice,
+          "resident-solve --precision auto: the first solve runs mixed and decides (%s), the next runs mixed (%s)",
+          first.auto_choice ? first.auto_choice : "-", rc == SB_OK ? "ok" : err.msg);
+    if (st)
+        ops->destroy(st);
 }
 
 /* --precision mixed below the CLI: the dual reupload rep (K rebuilt every
@@ -471,6 +519,19 @@ static void arrow_paths(void)
           "arrow: a failed factor (%s) leaves the state unusable: factor: %s; solve: %s", first.c_str(), e2.msg,
           e3.msg);
     ops->destroy(st);
+
+    /* a failed solve: the same */
+    if (ops->create(&sys, 0, &st, &err) == SB_OK) {
+        rc = ops->factor(st, 1e-3, 1e-3, &pd, &logdet, &err);
+        standin_set_fault("ld_short", 1);
+        const sb_rc rs = ops->solve(st, sys.g_t, sys.g_b, dt.data(), db.data(), &e2);
+        const sb_rc rs2 = ops->solve(st, sys.g_t, sys.g_b, dt.data(), db.data(), &e3);
+        check(rc == SB_OK && pd == 1 && rs == SB_E_RUNTIME && rs2 == SB_E_RUNTIME && has(e3, "state unusable"),
+              "arrow: a failed solve (%s) leaves the state unusable: solve: %s", e2.msg, e3.msg);
+        ops->destroy(st);
+    } else {
+        check(0, "arrow failed solve: create: %s", err.msg);
+    }
     sb_arrow_free(&sys);
 }
 
@@ -516,6 +577,23 @@ static void encode_paths(void)
     } else {
         rc = ops->encode(st, &res, &err);
         check(rc == SB_E_RUNTIME && has(err, "without a staged batch"), "encode before an upload: %s", err.msg);
+        std::vector<int32_t> atoms(prob.atom, prob.atom + prob.n);
+        sb_encode_problem batch = prob;
+        batch.atom = atoms.data();
+        atoms[7] = (int32_t)prob.K; /* no such atom */
+        rc = ops->upload(st, &batch, &err);
+        check(rc == SB_E_INPUT && has(err, "row 7"), "encode refuses a batch with an atom index out of range: %s",
+              err.msg);
+        /* every row of atom 0: the other atom's DGEMM is skipped */
+        std::fill(atoms.begin(), atoms.end(), 0);
+        rc = ops->upload(st, &batch, &err);
+        if (rc == SB_OK)
+            rc = ops->encode(st, &res, &err);
+        sb_telemetry tel;
+        ops->telemetry(st, &tel);
+        check(rc == SB_OK && tel.library_calls == 1,
+              "encode a batch of one atom only: one DGEMM (%lld library calls) (%s)", tel.library_calls,
+              rc == SB_OK ? "ok" : err.msg);
         rc = ops->upload(st, &prob, &err);
         sb_encode_result none = res;
         none.steps = nullptr;
@@ -533,6 +611,26 @@ static void encode_paths(void)
               "encode: a failed encode (%s) leaves the state unusable: upload: %s; encode: %s", first.c_str(), e2.msg,
               e3.msg);
         ops->destroy(st);
+    }
+    /* device memory runs out at the first upload of a batch not grouped by
+     * atom (its grouped copy of X is allocated then) */
+    rc = ops->create(&prob, &atlas, &st, &err);
+    if (rc == SB_OK) {
+        size_t free_b = 0, total = 0;
+        cudaMemGetInfo(&free_b, &total);
+        standin_set_device_free(total - free_b + 1024);
+        rc = ops->upload(st, &prob, &err);
+        const std::string first = err.msg;
+        standin_set_device_free(0);
+        sb_err e2 = {{0}};
+        const sb_rc rc2 = ops->encode(st, &res, &e2);
+        check(rc == SB_E_RUNTIME && first.find("cudaErrorMemoryAllocation") != std::string::npos &&
+                  rc2 == SB_E_RUNTIME && has(e2, "state unusable"),
+              "encode: the grouped copy of X does not fit (%s): the state is unusable after it: %s", first.c_str(),
+              e2.msg);
+        ops->destroy(st);
+    } else {
+        check(0, "encode upload out of memory: create: %s", err.msg);
     }
     sb_encode_result_free(&res);
     sb_encode_atlas_free(&atlas);
@@ -552,6 +650,7 @@ int main(void)
     rs_factor_auto();
     rs_out_of_memory();
     rs_broken_state();
+    rs_precision_auto();
     rs_mixed_paths();
     arrow_paths();
     encode_paths();
