@@ -6,10 +6,10 @@
  * them: each backend op's own input checks, no device, device memory running
  * out inside create() (everything it took is given back), a device failure
  * leaving a state unusable (standin_set_fault ld_short: one cuBLAS call
- * fails), the launchers' argument checks, --factor auto, and the mixed
- * solve's extra refinement rounds and its FP64 fallback. Nothing in cuda/
- * changes for a test. Prints one ok/FAIL line per check and exits nonzero on
- * any failure. */
+ * fails), the launchers' argument checks, --factor auto, --precision auto,
+ * and the mixed solve's extra refinement rounds and its FP64 fallback.
+ * Nothing in cuda/ changes for a test. Prints one ok/FAIL line per check and
+ * exits nonzero on any failure. */
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -88,8 +88,8 @@ static void launcher_checks(void)
     cudaMalloc(&A, 130 * 130 * sizeof(double));
     cudaMalloc(&b, 130 * sizeof(double));
     cudaMalloc(&info, sizeof(int));
-    sb_chain chain = {};
-    sb_tiled tiled = {};
+    sb_chain chain = {}, no_chain = {};
+    sb_tiled tiled = {}, no_tiled = {};
     const cudaError_t ca = sb_chain_alloc(&chain, 64, s), ta = sb_tiled_alloc(&tiled, 64, 4, s);
     const cudaError_t inval = cudaErrorInvalidValue;
     struct {
@@ -98,12 +98,12 @@ static void launcher_checks(void)
     } cases[] = {
         {"sb_launch_chol_diag jb=0", sb_launch_chol_diag(A, 64, 0, 0, info, s)},
         {"sb_launch_chol_diag jb=65", sb_launch_chol_diag(A, 65, 65, 0, info, s)},
-        {"sb_chain_alloc n_max=0", sb_chain_alloc(&chain, 0, s)},
+        {"sb_chain_alloc n_max=0", sb_chain_alloc(&no_chain, 0, s)},
         {"sb_launch_chol_solve_chained N=0", sb_launch_chol_solve_chained(A, 64, 0, b, &chain, info, s)},
         {"sb_launch_chol_solve_chained N=65 > the chain's 64",
          sb_launch_chol_solve_chained(A, 65, 65, b, &chain, info, s)},
         {"sb_launch_chol_solve_bwd N=65 > the chain's 64", sb_launch_chol_solve_bwd(A, 65, 65, b, &chain, info, s)},
-        {"sb_tiled_alloc grid=0", sb_tiled_alloc(&tiled, 64, 0, s)},
+        {"sb_tiled_alloc grid=0", sb_tiled_alloc(&no_tiled, 64, 0, s)},
         {"sb_launch_chol_tiled lda < n", sb_launch_chol_tiled(A, 10, 20, 0, b, chain.linv, &tiled, info, s)},
         {"sb_launch_chol_tiled bordered n=1", sb_launch_chol_tiled(A, 1, 1, 1, b, chain.linv, &tiled, info, s)},
         {"sb_launch_chol_tiled_gram p=0",
@@ -130,9 +130,11 @@ static void launcher_checks(void)
     check(ca == cudaSuccess && ta == cudaSuccess && refused == (int)(sizeof cases / sizeof cases[0]),
           "launchers: %d of %zu invalid calls refused with cudaErrorInvalidValue%s", refused,
           sizeof cases / sizeof cases[0], which.c_str());
-    check(sb_gram_splits(0, 10, 132) == 1 && sb_gram_work_bytes(0, 10, 1) == 0,
-          "launchers: sb_gram_splits(p=0) = %d (1), sb_gram_work_bytes(p=0) = %zu (0)", sb_gram_splits(0, 10, 132),
-          sb_gram_work_bytes(0, 10, 1));
+    check(sb_gram_splits(0, 10, 132) == 1 && sb_gram_work_bytes(0, 10, 1) == 0 && sb_gram_work_bytes(32, 64, 1) == 0 &&
+              sb_gram_work_bytes(32, 4096, 4) > 0,
+          "launchers: sb_gram_splits(p=0) = %d (1); sb_gram_work_bytes: p=0 %zu, one chunk %zu (0), four %zu (> 0)",
+          sb_gram_splits(0, 10, 132), sb_gram_work_bytes(0, 10, 1), sb_gram_work_bytes(32, 64, 1),
+          sb_gram_work_bytes(32, 4096, 4));
 
     /* calibrate's data: SplitMix64 in [-1, 1), never within 1/1024 of zero */
     const int64_t count = 1000;
