@@ -124,6 +124,11 @@ struct sim_warp {
 static thread_local std::barrier<> *sim_block_barrier;
 static thread_local sim_warp *sim_this_warp;
 static thread_local std::minstd_rand *sim_rng; /* only set in delay mode */
+/* The residency slot whose copy of the kernel header this thread runs
+ * (-1 outside a launch): a block's shared memory is slot sim_slot_now's
+ * statics. Read by the stand-in's shared-memory accounting
+ * (tests/standin/include/standin_launch.h, SIM_SHARED_NOTE). */
+static thread_local int sim_slot_now = -1;
 static thread_local unsigned sim_mma_calls;      /* this thread's mma count: the buffer parity */
 
 /* 0..200 µs, only in SIM_SHUFFLED_DELAYS */
@@ -545,6 +550,7 @@ static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned 
                 std::this_thread::sleep_for(std::chrono::microseconds(r() % 201));
             }
             std::unique_ptr<sim_warp[]> warps(new sim_warp[(block + 31) / 32]);
+            sim_slot_now = slot;
             if (cfg.fibers) {
                 auto call = [&]() { kernel[slot](args...); };
                 sim_fiber_run_block(b, block, warps.get(), seed, delays,
@@ -557,6 +563,7 @@ static inline void sim_launch(const std::array<Fn, SIM_SLOTS> &kernel, unsigned 
                 threads.emplace_back([&, t] {
                     threadIdx.x = t;
                     blockIdx.x = b;
+                    sim_slot_now = slot;
                     sim_block_barrier = &bar;
                     sim_this_warp = &warps[t / 32];
                     std::minstd_rand rng((uint32_t)sim_mix(seed ^ ((uint64_t)b << 20) ^ t));

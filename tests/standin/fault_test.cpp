@@ -22,6 +22,7 @@
 extern "C" {
 #include "backend.h"
 }
+#include "arrow_kernels.h"
 #include "rs_kernels.h"
 
 /* One ok/FAIL line per check (g_pass, g_fail: sim_cuda.h's counters). */
@@ -43,20 +44,25 @@ static int check_summary(void)
     return g_fail ? 1 : 0;
 }
 
-/* A kernel of the test's own, compiled once per residency slot as the
- * preludes do for cuda/'s (launch/<unit>.h). */
-#define FAULT_KERNEL                                                                             \
-    __global__ void fault_fill(double *out, int n)                                               \
-    {                                                                                            \
-        const int i = blockIdx.x * blockDim.x + threadIdx.x;                                     \
-        if (i < n)                                                                               \
-            out[i] = 0.5 * i;                                                                    \
-    }
+/* The test's own kernels, once per residency slot as the preludes do for
+ * cuda/'s (launch/<unit>.h); the stand-in build's copy of the header (its
+ * __shared__ declarations counted, tests/standin/shared-notes.sh). */
 namespace {
-namespace sim_slot0 { FAULT_KERNEL }
-namespace sim_slot1 { FAULT_KERNEL }
-namespace sim_slot2 { FAULT_KERNEL }
-namespace sim_slot3 { FAULT_KERNEL }
+namespace sim_slot0 {
+#include "fault_kernels.cuh"
+}
+#undef SB_FAULT_KERNELS_CUH
+namespace sim_slot1 {
+#include "fault_kernels.cuh"
+}
+#undef SB_FAULT_KERNELS_CUH
+namespace sim_slot2 {
+#include "fault_kernels.cuh"
+}
+#undef SB_FAULT_KERNELS_CUH
+namespace sim_slot3 {
+#include "fault_kernels.cuh"
+}
 } // namespace
 using namespace sim_slot0;
 
@@ -388,6 +394,141 @@ static void fault_smem(void)
     cudaStreamDestroy(s);
 }
 
+/* ---- 7. a kernel over its static + dynamic shared-memory limit ---- */
+static void fault_static_smem_limit(void)
+{
+    /* the measured static sizes of cuda/'s own kernels (the blocked solves
+     * of fault_missing_sync ran them): __shared__ arrays of the kernel and
+     * of the device functions it calls, each counted once per block */
+    const long long chol = standin_kernel_static_smem("rs_chol_diag");
+    const long long fwd = standin_kernel_static_smem("rs_trsv_lower_fwd");
+    const long long want_chol = SB_RS_NB * SB_RS_NB * 8;
+    /* T, dinv, red, vs; rs_chain_ticket's s_ticket and s_epoch, rs_chain_is_last's s_last */
+    const long long want_fwd = (SB_RS_NB * (SB_RS_NB + 1) + SB_RS_NB + SB_TRSV_THREADS + SB_RS_NB) * 8 + 3 * 4;
+    check(chol == want_chol && fwd == want_fwd,
+          "static shared memory measured: rs_chol_diag %lld bytes (expected %lld), rs_trsv_lower_fwd %lld (expected "
+          "%lld), rs_trsv_lower_bwd %lld, rs_add_diag %lld",
+          chol, want_chol, fwd, want_fwd, standin_kernel_static_smem("rs_trsv_lower_bwd"),
+          standin_kernel_static_smem("rs_add_diag"));
+
+    standin_reset();
+    const int n = FAULT_STATIC_DOUBLES, blocks = 2;
+    const size_t stat = n * sizeof(double), dyn = 16 * 1024;
+    std::vector<double> ones((size_t)n, 1.0), h(blocks, 0.0);
+    double *in = nullptr, *out = nullptr;
+    cudaStream_t s = nullptr;
+    cudaStreamCreate(&s);
+    cudaMalloc(&in, n * sizeof(double));
+    cudaMalloc(&out, blocks * sizeof(double));
+    cudaMemcpy(in, ones.data(), n * sizeof(double), cudaMemcpyHostToDevice);
+    /* its first launch: the static size is learnt as it runs, so the
+     * launch is accepted and its end reports the fault */
+    SB_LAUNCH(fault_static_smem, blocks, 128, dyn, s)(in, out);
+    cudaError_t e = cudaGetLastError();
+    cudaError_t e2 = cudaStreamSynchronize(s);
+    std::string m = msg_with("kernel fault_static_smem<<<2, 128, 16384>>>");
+    check(e == cudaSuccess && e2 == cudaErrorIllegalAddress &&
+              m.find("static 40960 (measured) + dynamic 16384 = 57344 bytes above the 48 KiB default") !=
+                  std::string::npos,
+          "static + dynamic shared memory over the limit (first launch: at its end) -> %s, %s: %s",
+          cudaGetErrorName(e), cudaGetErrorName(e2), m.c_str());
+
+    standin_reset(); /* the sticky fault goes; the kernel's measured size stays */
+    cudaStreamCreate(&s);
+    cudaMalloc(&in, n * sizeof(double));
+    cudaMalloc(&out, blocks * sizeof(double));
+    cudaMemcpy(in, ones.data(), n * sizeof(double), cudaMemcpyHostToDevice);
+    SB_LAUNCH(fault_static_smem, blocks, 128, dyn, s)(in, out);
+    e = cudaGetLastError();
+    m = msg_with("kernel fault_static_smem<<<2, 128, 16384>>>");
+    check(e == cudaErrorInvalidConfiguration && standin_kernel_static_smem("fault_static_smem") == (long long)stat &&
+              m.find("static 40960 (measured) + dynamic 16384") != std::string::npos,
+          "static + dynamic shared memory over the limit (a later launch: at the launch) -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    SB_LAUNCH(fault_static_smem, blocks, 128, 48 * 1024 - stat, s)(in, out);
+    e = cudaGetLastError();
+    cudaMemcpy(h.data(), out, blocks * sizeof(double), cudaMemcpyDeviceToHost);
+    check(e == cudaSuccess && h[0] == n && h[1] == n,
+          "static shared memory: exactly 48 KiB with the dynamic part runs (%s, out = %g %g)", cudaGetErrorName(e),
+          h[0], h[1]);
+    e = cudaFuncSetAttribute(fault_static_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)dyn);
+    SB_LAUNCH(fault_static_smem, blocks, 128, dyn, s)(in, out);
+    e2 = cudaGetLastError();
+    cudaStreamSynchronize(s);
+    check(e == cudaSuccess && e2 == cudaSuccess && standin_fail_count() == 1,
+          "static shared memory: after cudaFuncSetAttribute(MaxDynamicSharedMemorySize, 16384) the launch runs (%s, "
+          "%s)",
+          cudaGetErrorName(e), cudaGetErrorName(e2));
+    e = cudaFuncSetAttribute(fault_static_smem, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)(227 * 1024 - stat + 8));
+    m = msg_with("less the kernel's static 40960");
+    check(e == cudaErrorInvalidValue && !m.empty(),
+          "static shared memory: a dynamic limit 8 bytes above 227 KiB less the static size -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    cudaGetLastError();
+    cudaFree(in), cudaFree(out);
+    cudaStreamDestroy(s);
+}
+
+/* ---- 8. a struct pointer whose extent crosses the end of its allocation ---- */
+static void fault_struct_extent(void)
+{
+    standin_reset();
+    const int n = 4, p = 3;
+    cudaStream_t s = nullptr;
+    cudaStreamCreate(&s);
+    int *row_info = nullptr;
+    double *row_logdiag = nullptr, *LS = nullptr;
+    char *buf = nullptr;
+    cudaMalloc(&row_info, n * sizeof(int));
+    cudaMalloc(&row_logdiag, n * sizeof(double));
+    cudaMalloc(&LS, p * p * sizeof(double));
+    cudaMalloc(&buf, sizeof(sb_arrow_status) + 8);
+    /* the status struct starts inside the allocation, its last 8 bytes past the end */
+    sb_arrow_status *status = (sb_arrow_status *)(buf + 16);
+    cudaError_t e = sb_launch_arrow_logdet_reduce(row_info, row_logdiag, n, LS, p, status, s);
+    std::string m = msg_with("struct pointer passed to kernel arrow_logdet_reduce");
+    check(e == cudaErrorInvalidValue && m.find("(argument 5: sb_arrow_status, 16 bytes: needs 16 bytes from offset "
+                                               "16 of the 24-byte device allocation") != std::string::npos,
+          "struct extent past its allocation: sb_launch_arrow_logdet_reduce, status 8 bytes short -> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    cudaGetLastError();
+    e = sb_launch_arrow_logdet_reduce(row_info, row_logdiag, n, LS, p, (sb_arrow_status *)buf, s);
+    check(e == cudaSuccess, "struct extent: the same launch with the whole struct inside is accepted (%s)",
+          cudaGetErrorName(e));
+    cudaStreamSynchronize(s);
+
+    /* a member of a by-value struct argument: sb_chain_sync.ctl in 8 bytes of a 16-byte sb_chain_ctl */
+    const int N = 100;
+    double *L = nullptr, *b = nullptr;
+    int *info = nullptr;
+    cudaMalloc(&L, (size_t)N * N * sizeof(double));
+    cudaMalloc(&b, N * sizeof(double));
+    cudaMalloc(&info, sizeof(int));
+    sb_chain chain = {};
+    if (sb_chain_alloc(&chain, N, s) != cudaSuccess) {
+        check(0, "struct extent: sb_chain_alloc");
+        return;
+    }
+    sb_chain_ctl *ctl = chain.ctl, *half = nullptr;
+    cudaMalloc(&half, 8);
+    chain.ctl = half;
+    standin_fail_clear();
+    e = sb_launch_chol_solve_chained(L, N, N, b, &chain, info, s);
+    m = msg_with("struct pointer passed to kernel rs_trsv_lower_fwd");
+    check(e == cudaErrorInvalidValue &&
+              m.find("member sb_chain_sync.ctl: sb_chain_ctl, 16 bytes: needs 16 bytes from offset 0 of the "
+                     "8-byte device allocation") != std::string::npos,
+          "struct extent past its allocation (struct member): sb_launch_chol_solve_chained, chain.ctl in 8 bytes "
+          "-> %s: %s",
+          cudaGetErrorName(e), m.c_str());
+    chain.ctl = ctl;
+    cudaGetLastError();
+    sb_chain_free(&chain);
+    cudaFree(half), cudaFree(L), cudaFree(b), cudaFree(info);
+    cudaFree(row_info), cudaFree(row_logdiag), cudaFree(LS), cudaFree(buf);
+    cudaStreamDestroy(s);
+}
+
 int main(void)
 {
     sb_err why = {{0}};
@@ -402,5 +543,7 @@ int main(void)
     fault_ld_short();
     fault_sync_in_capture();
     fault_smem();
+    fault_static_smem_limit();
+    fault_struct_extent();
     return check_summary();
 }

@@ -275,6 +275,8 @@ run_direct "arrow_backend_test quick" "$TESTS_DIR/arrow_backend_test" quick
 CUDA_VISIBLE_DEVICES='' run_direct "arrow_backend_test nodevice (CUDA_VISIBLE_DEVICES='')" \
     "$TESTS_DIR/arrow_backend_test" nodevice
 run_direct "tiled_trace N=200,130, Gram p=200 n=300" "$TESTS_DIR/tiled_trace" --gram 200 300 200 130
+# the backend ops' refusals and failure paths below the CLI (tests/standin/paths_test.cpp)
+run_direct "paths_test" "$TESTS_DIR/paths_test"
 # one line per injected fault class, each naming what caught it
 fault_log="$WORK/direct-fault_test.log"
 run_direct "fault_test" "$TESTS_DIR/fault_test"
@@ -283,12 +285,25 @@ for want in "missing sync (minimal)" "missing sync (rs_backend library" "missing
     "cuSOLVER workspace one byte short (minimal)" "cuSOLVER workspace one byte short (rs_backend" \
     "cuBLAS ld one too small (minimal)" "cuBLAS ld one too small (rs_backend" \
     "sync inside graph capture (minimal)" "sync inside graph capture (rs_backend" \
-    "shared memory over the limit"; do
+    "shared memory over the limit" "static + dynamic shared memory over the limit (first launch" \
+    "static + dynamic shared memory over the limit (a later launch" \
+    "struct extent past its allocation:" "struct extent past its allocation (struct member)"; do
     if line=$(grep -m 1 -F "ok   $want" "$fault_log" 2>/dev/null); then ok "fault caught: ${line#ok   }"; else
         bad "fault not caught: $want" "$(grep -m 1 -F "$want" "$fault_log" 2>/dev/null)"; fi
 done
 
-# ---- 9. the honesty rule: the shipped binary has nothing of the stand-in ----
+# ---- 9. calibrate: with all its 80 GiB the stand-in would run the 8192 DGEMM on the CPU
+# (minutes; make test-standin-full runs the 4096 one). Here another process holds all but
+# 300 MiB (STANDIN_DEVICE_FREE_MB), too little for the three 128 MiB matrices of the 4096
+# DGEMM: the device calibration fails at its third cudaMalloc, frees what it took, and says so ----
+out="$WORK/calibrate-oom.json"
+STANDIN_DEVICE_FREE_MB=300 expect_exit 4 "calibrate, 300 MiB of device memory free: exit 4" -- \
+    "$BIN" calibrate --backend cuda --quiet --out "$out"
+check "calibrate, 300 MiB free: a calibration file without device ceilings, the failed cudaMalloc named" "$out" \
+    '.schema == "saebench.calibration/1" and .host == null and .device == null and .exit_code == 4
+     and (.device_reason | test("^cudaMalloc: cudaErrorMemoryAllocation .*\\(cuda/device.cu:[0-9]+\\)$"))'
+
+# ---- 10. the honesty rule: the shipped binary has nothing of the stand-in ----
 if [ -n "$SHIPPED" ]; then
     if syms=$(nm "$SHIPPED" 2>&1 | grep -i standin); [ -z "$syms" ]; then
         ok "shipped $SHIPPED: no stand-in symbol (nm | grep -i standin is empty)"

@@ -14,9 +14,15 @@
 
 STANDIN_SB_OBJDIR := $(STANDIN_BUILD)/obj
 STANDIN_SB_BIN    := $(STANDIN_BUILD)/saebench-standin
+# The kernel headers as the stand-in compiles them (tests/standin/shared-notes.sh:
+# each __shared__ declaration followed by SIM_SHARED_NOTE, the launch layer's
+# static shared-memory count), found before cuda/'s own.
+STANDIN_SB_CUH_DIR := $(STANDIN_BUILD)/cuh
+STANDIN_SB_CUH := $(patsubst cuda/%,$(STANDIN_SB_CUH_DIR)/%,$(wildcard cuda/*.cuh)) \
+    $(STANDIN_SB_CUH_DIR)/fault_kernels.cuh
 STANDIN_SB_CXXFLAGS := -std=c++20 $(STANDIN_OPT) -pthread -Wall -Wextra -Werror -Wno-unknown-pragmas \
-    -Wno-unused-variable -Wno-unused-function -MMD -MP -DSB_STANDIN $(STANDIN_INC) -Itests/sim -Icuda -Isrc \
-    $(PREFIX_INC) $(STANDIN_SANFLAGS)
+    -Wno-unused-variable -Wno-unused-function -MMD -MP -DSB_STANDIN $(STANDIN_INC) -Itests/sim \
+    -I$(STANDIN_SB_CUH_DIR) -Icuda -Isrc $(PREFIX_INC) $(STANDIN_SANFLAGS)
 STANDIN_SB_CFLAGS := $(OPT) -std=c11 -fopenmp -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP -DSB_STANDIN -Isrc \
     $(PREFIX_INC) $(STANDIN_SANFLAGS) -DSB_GIT='"$(GIT_REV)"' -DSB_BUILD_CUDA='"CPU stand-in (not a GPU)"'
 STANDIN_SB_LDLIBS := $(PREFIX_LIB) -fopenmp -llapacke -lopenblas -lcjson -lm -pthread $(STANDIN_SANFLAGS)
@@ -44,9 +50,14 @@ $(STANDIN_SB_OBJDIR)/%.o: %.c $(STANDIN_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(STANDIN_CC) $(STANDIN_SB_CFLAGS) -c $< -o $@
 
+$(STANDIN_SB_CUH_DIR)/%.cuh: cuda/%.cuh $(STANDIN_DIR)/shared-notes.sh
+	@$(STANDIN_DIR)/shared-notes.sh $< $@
+$(STANDIN_SB_CUH_DIR)/%.cuh: $(STANDIN_DIR)/kernels/%.cuh $(STANDIN_DIR)/shared-notes.sh
+	@$(STANDIN_DIR)/shared-notes.sh $< $@
+
 # A translation unit with kernel launches gets its prelude force-included
 # (tests/standin/launch/<name>.h: the kernel header once per residency slot).
-$(STANDIN_SB_OBJDIR)/cuda/%.o: cuda/%.cu $(STANDIN_FLAGS_STAMP)
+$(STANDIN_SB_OBJDIR)/cuda/%.o: cuda/%.cu $(STANDIN_FLAGS_STAMP) | $(STANDIN_SB_CUH)
 	@mkdir -p $(dir $@)
 	$(STANDIN_CXX) $(STANDIN_SB_CXXFLAGS) $(if $(wildcard $(STANDIN_DIR)/launch/$*.h),-include $(STANDIN_DIR)/launch/$*.h) -x c++ -c $< -o $@
 
@@ -58,8 +69,8 @@ $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJDIR)/src/verdict.o: $(REV_STAMP)
 # at small sizes only (its default sizes take minutes on the CPU).
 STANDIN_SB_TESTDIR := $(STANDIN_BUILD)/tests
 STANDIN_SB_GPU_TESTS := $(patsubst tests/gpu/%.c,$(STANDIN_SB_TESTDIR)/%,$(wildcard tests/gpu/*.c))
-STANDIN_SB_FAULT_TEST := $(STANDIN_SB_TESTDIR)/fault_test
-STANDIN_SB_TESTS := $(STANDIN_SB_GPU_TESTS) $(STANDIN_SB_FAULT_TEST)
+STANDIN_SB_OWN_TESTS := $(STANDIN_SB_TESTDIR)/fault_test $(STANDIN_SB_TESTDIR)/paths_test
+STANDIN_SB_TESTS := $(STANDIN_SB_GPU_TESTS) $(STANDIN_SB_OWN_TESTS)
 .PHONY: standin-tests
 standin-tests: $(STANDIN_SB_TESTS)
 
@@ -67,7 +78,7 @@ $(STANDIN_SB_OBJDIR)/tests/gpu/%.o: tests/gpu/%.c $(STANDIN_FLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(STANDIN_CC) $(STANDIN_SB_CFLAGS) -Wno-unused-function $(STANDIN_INC) -Icuda -Itests/gpu -c $< -o $@
 
-$(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o: tests/standin/fault_test.cpp $(STANDIN_FLAGS_STAMP)
+$(STANDIN_SB_OBJDIR)/tests/standin/%_test.o: tests/standin/%_test.cpp $(STANDIN_FLAGS_STAMP) | $(STANDIN_SB_CUH)
 	@mkdir -p $(dir $@)
 	$(STANDIN_CXX) $(STANDIN_SB_CXXFLAGS) -Itests/gpu -c $< -o $@
 
@@ -75,7 +86,7 @@ $(STANDIN_SB_TESTDIR)/%: $(STANDIN_SB_OBJDIR)/tests/gpu/%.o $(STANDIN_SB_OBJ) $(
 	@mkdir -p $(dir $@)
 	$(STANDIN_CXX) -o $@ $< $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
 
-$(STANDIN_SB_FAULT_TEST): $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.o $(STANDIN_SB_OBJ) $(STANDIN_LIB)
+$(STANDIN_SB_OWN_TESTS): $(STANDIN_SB_TESTDIR)/%: $(STANDIN_SB_OBJDIR)/tests/standin/%.o $(STANDIN_SB_OBJ) $(STANDIN_LIB)
 	@mkdir -p $(dir $@)
 	$(STANDIN_CXX) -o $@ $< $(STANDIN_SB_OBJ) $(STANDIN_LIB) $(STANDIN_SB_LDLIBS)
 
@@ -115,4 +126,4 @@ test-battery-dryrun: $(STANDIN_SB_BIN)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-battery-dryrun.sh
 
 -include $(STANDIN_SB_OBJ:.o=.d) $(STANDIN_SB_MAIN:.o=.d) $(STANDIN_SB_TESTS:$(STANDIN_SB_TESTDIR)/%=$(STANDIN_SB_OBJDIR)/tests/gpu/%.d) \
-    $(STANDIN_SB_OBJDIR)/tests/standin/fault_test.d
+    $(STANDIN_SB_OWN_TESTS:$(STANDIN_SB_TESTDIR)/%=$(STANDIN_SB_OBJDIR)/tests/standin/%.d)

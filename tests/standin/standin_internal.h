@@ -75,6 +75,9 @@ std::string device_range_problem(const void *p, size_t bytes);
 std::string describe_ptr(const void *p);
 bool is_pinned_host(const void *p);
 size_t device_bytes_in_use();
+/* What this process may still allocate: the free-memory cap (standin_set_device_free,
+ * STANDIN_DEVICE_FREE_MB; default the whole device) less what is in use. */
+size_t device_bytes_free();
 /* Checks every live allocation's redzones; "" or the first problem found. */
 std::string check_all_redzones();
 void memory_reset();

@@ -13,6 +13,7 @@
  * The arena is reserved lazily (MAP_NORESERVE) and, while the host-access
  * guard is on, mapped PROT_NONE except while queued work runs. TEST-ONLY. */
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -61,6 +62,7 @@ struct Arena {
     size_t quarantine_bytes = 0;
     size_t in_use = 0;
     std::map<uintptr_t, size_t> pinned;       /* cudaMallocHost blocks */
+    size_t free_cap = 0;                      /* standin_set_device_free; 0: the default */
 };
 
 Arena &arena()
@@ -122,6 +124,30 @@ bool ensure_arena()
     a.protected_now = false;
     set_protection(a.access_depth > 0);
     return true;
+}
+
+/* STANDIN_DEVICE_FREE_MB: the device memory this process may have (the rest
+ * of the 80 GiB counts as held by another process), read once; at most the
+ * device's total. */
+size_t env_free_cap()
+{
+    static const size_t cap = [] {
+        size_t v = (size_t)kDeviceTotal;
+        if (const char *e = getenv("STANDIN_DEVICE_FREE_MB")) {
+            char *end = nullptr;
+            unsigned long long mb = strtoull(e, &end, 10);
+            if (end != e && *end == '\0' && mb < (kDeviceTotal >> 20))
+                v = (size_t)mb << 20;
+        }
+        return v;
+    }();
+    return cap;
+}
+
+size_t free_cap()
+{
+    const Arena &a = arena();
+    return a.free_cap ? a.free_cap : env_free_cap();
 }
 
 STANDIN_NO_ASAN void fill_bytes(uintptr_t p, size_t n, unsigned char v)
@@ -196,6 +222,20 @@ void insert_free(uintptr_t start, size_t size)
     fb[start] = size;
 }
 
+/* Gives the whole pages inside [b, b+s) back to the kernel (they read 0
+ * when used again). Only whole pages: madvise rounds its length up to a page,
+ * and the partial pages at either end hold a neighbour's redzone or data. */
+void drop_pages(uintptr_t b, size_t s)
+{
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = (b + page - 1) / page * page, hi = (b + s) / page * page;
+    if (hi <= lo)
+        return;
+    STANDIN_UNPOISON((void *)lo, hi - lo);
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+    STANDIN_POISON((void *)lo, hi - lo);
+}
+
 void release_block(uintptr_t block, size_t size)
 {
     Arena &a = arena();
@@ -205,11 +245,8 @@ void release_block(uintptr_t block, size_t size)
         auto [b, s] = a.quarantine.front();
         a.quarantine.pop_front();
         a.quarantine_bytes -= s;
-        if (s >= (size_t(1) << 20)) {
-            STANDIN_UNPOISON((void *)b, s);
-            (void)madvise((void *)b, s, MADV_DONTNEED);
-            STANDIN_POISON((void *)b, s);
-        }
+        if (s >= (size_t(1) << 20))
+            drop_pages(b, s);
         insert_free(b, s);
     }
 }
@@ -281,6 +318,12 @@ std::string device_range_problem(const void *p, size_t bytes)
 
 size_t device_bytes_in_use() { return arena().in_use; }
 
+size_t device_bytes_free()
+{
+    const size_t cap = free_cap();
+    return cap > arena().in_use ? cap - arena().in_use : 0;
+}
+
 std::string check_all_redzones()
 {
     ArenaAccess acc;
@@ -308,6 +351,7 @@ void memory_reset()
     a.free_blocks.clear();
     a.in_use = 0;
     a.guard = true;
+    a.free_cap = 0;
     if (a.base) {
         set_protection(true);
         STANDIN_UNPOISON(a.base, a.size);
@@ -348,6 +392,12 @@ extern "C" int standin_device_alloc_info(const void *p, void **base, size_t *siz
     return 1;
 }
 
+extern "C" void standin_set_device_free(size_t bytes)
+{
+    STANDIN_LOCK;
+    arena().free_cap = bytes < kDeviceTotal ? bytes : (size_t)kDeviceTotal;
+}
+
 extern "C" void standin_set_host_access_guard(int on)
 {
     STANDIN_LOCK;
@@ -363,10 +413,14 @@ namespace standin {
 cudaError_t arena_alloc(void **out, size_t size)
 {
     Arena &a = arena();
-    if (size > kDeviceTotal - a.in_use)
+    if (size > device_bytes_free())
         return rt_fail(cudaErrorMemoryAllocation,
-                       fmt("cudaMalloc: %zu bytes requested, %llu of the device's 80 GiB free", size,
-                           (unsigned long long)(kDeviceTotal - a.in_use)));
+                       free_cap() < kDeviceTotal
+                           ? fmt("cudaMalloc: %zu bytes requested, %zu free (%zu MiB of the device's 80 GiB "
+                                 "left to this process: STANDIN_DEVICE_FREE_MB or standin_set_device_free)",
+                                 size, device_bytes_free(), free_cap() >> 20)
+                           : fmt("cudaMalloc: %zu bytes requested, %zu of the device's 80 GiB free", size,
+                                 device_bytes_free()));
     if (!ensure_arena())
         return rt_fail(cudaErrorMemoryAllocation, fmt("cudaMalloc: could not reserve the stand-in arena (%s)",
                                                       strerror(errno)));

@@ -961,7 +961,7 @@ extern "C" cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
     if (!free_bytes || !total)
         return rt_fail(cudaErrorInvalidValue, "cudaMemGetInfo: free or total is NULL");
     *total = device_total_bytes();
-    *free_bytes = device_total_bytes() - device_bytes_in_use();
+    *free_bytes = device_bytes_free();
     return cudaSuccess;
 }
 

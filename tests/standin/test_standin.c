@@ -171,6 +171,31 @@ static void test_mem_get_info(void **state)
     assert_int_equal(cudaMemGetInfo(NULL, &t1), cudaErrorInvalidValue);
 }
 
+/* The stand-in's free-memory cap (standin_set_device_free, as
+ * STANDIN_DEVICE_FREE_MB): cudaMemGetInfo's free is the cap less what is
+ * allocated, total stays 80 GiB, a cudaMalloc beyond it is
+ * cudaErrorMemoryAllocation naming the cap; standin_reset lifts it. */
+static void test_device_free_cap(void **state)
+{
+    (void)state;
+    size_t f, t;
+    standin_set_device_free((size_t)3 << 20);
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == (size_t)3 << 20 && t == 80ULL << 30);
+    void *p = dmalloc((size_t)2 << 20), *q = NULL;
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == (size_t)1 << 20);
+    assert_int_equal(cudaMalloc(&q, ((size_t)1 << 20) + 1), cudaErrorMemoryAllocation);
+    assert_true(standin_fail_contains("1048576 free (3 MiB of the device's 80 GiB left to this process"));
+    assert_int_equal(cudaGetLastError(), cudaErrorMemoryAllocation);
+    CUDA_OK(cudaMalloc(&q, (size_t)1 << 20));
+    CUDA_OK(cudaFree(q));
+    CUDA_OK(cudaFree(p));
+    standin_reset();
+    CUDA_OK(cudaMemGetInfo(&f, &t));
+    assert_true(f == 80ULL << 30);
+}
+
 /* CUDA Runtime API, cudaGetDeviceCount: cudaErrorNoDevice /
  * cudaErrorInsufficientDriver (simulated); cuBLAS 2.4.1 cublasCreate:
  * CUBLAS_STATUS_NOT_INITIALIZED when "the CUDA Runtime initialization failed". */
@@ -278,6 +303,19 @@ static void test_redzone_detected_at_free(void **state)
     assert_int_equal(cudaGetLastError(), cudaErrorIllegalAddress);
     void *q;
     assert_int_equal(cudaMalloc(&q, 8), cudaErrorIllegalAddress);
+}
+
+/* A large freed block leaving the quarantine gives its pages back to the
+ * kernel, but only whole pages: the allocation placed right after it (its
+ * redzone in the freed block's last, partial page) stays intact. */
+static void test_quarantine_release_keeps_neighbour(void **state)
+{
+    (void)state;
+    void *big = dmalloc((size_t)65 << 20); /* over the 64 MiB quarantine: released at once */
+    void *next = dmalloc(64);
+    CUDA_OK(cudaFree(big));
+    CUDA_OK(cudaFree(next));
+    assert_int_equal(standin_fail_count(), 0);
 }
 
 static void test_redzone_detected_at_sync(void **state)
@@ -1555,10 +1593,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_device_properties, setup),
         cmocka_unit_test_setup(test_mem_get_info, setup),
+        cmocka_unit_test_setup(test_device_free_cap, setup),
         cmocka_unit_test_setup(test_no_device_modes, setup),
         cmocka_unit_test_setup(test_last_error, setup),
         cmocka_unit_test_setup(test_malloc_free, setup),
         cmocka_unit_test_setup(test_redzone_detected_at_free, setup),
+        cmocka_unit_test_setup(test_quarantine_release_keeps_neighbour, setup),
         cmocka_unit_test_setup(test_redzone_detected_at_sync, setup),
         cmocka_unit_test_setup(test_host_deref_of_device_memory_faults, setup),
         cmocka_unit_test_setup(test_memcpy_kind_checks, setup),

@@ -39,6 +39,13 @@ void standin_reset(void);
 #define STANDIN_OLD_DRIVER 2
 void standin_set_device_mode(int mode);
 
+/* Device memory left to this process (the rest of the reference 80 GiB
+ * counts as held by another process): cudaMemGetInfo's free is at most this
+ * less what is allocated, and a cudaMalloc beyond it fails with
+ * cudaErrorMemoryAllocation. 0 restores the default: STANDIN_DEVICE_FREE_MB
+ * from the environment, else the whole device. standin_reset restores it. */
+void standin_set_device_free(size_t bytes);
+
 /* The host-access guard (default on): outside queued work the device arena
  * is mapped PROT_NONE, so host code dereferencing a device pointer faults as
  * it would on a GPU. */

@@ -7,23 +7,24 @@
 #include "rs_params.h"
 
 /* The pointers inside the by-value struct arguments (the launch layer checks
- * each like a pointer argument: NULL or live device memory). Non-template
+ * each like a pointer argument: NULL or live device memory, a struct's whole
+ * sizeof: standin_arg_ptr_of). Non-template
  * overloads, found by argument-dependent lookup when the launcher is
  * instantiated below. */
 inline void standin_kernel_arg_ptrs(const sb_chain_sync &cs, std::vector<standin_arg_ptr> &out)
 {
-    out.push_back({cs.flags, "sb_chain_sync.flags"});
-    out.push_back({cs.ctl, "sb_chain_sync.ctl"});
+    out.push_back(standin_arg_ptr_of(cs.flags, "sb_chain_sync.flags"));
+    out.push_back(standin_arg_ptr_of(cs.ctl, "sb_chain_sync.ctl"));
 }
 inline void standin_kernel_arg_ptrs(const sb_tiled_sync &ts, std::vector<standin_arg_ptr> &out)
 {
-    out.push_back({ts.counts, "sb_tiled_sync.counts"});
-    out.push_back({ts.ctl, "sb_tiled_sync.ctl"});
-    out.push_back({ts.trace, "sb_tiled_sync.trace"});
-    out.push_back({ts.gram_Xt, "sb_tiled_sync.gram_Xt"});
-    out.push_back({ts.gram_w, "sb_tiled_sync.gram_w"});
-    out.push_back({ts.gram_partials, "sb_tiled_sync.gram_partials"});
-    out.push_back({ts.gram_counts, "sb_tiled_sync.gram_counts"});
+    out.push_back(standin_arg_ptr_of(ts.counts, "sb_tiled_sync.counts"));
+    out.push_back(standin_arg_ptr_of(ts.ctl, "sb_tiled_sync.ctl"));
+    out.push_back(standin_arg_ptr_of(ts.trace, "sb_tiled_sync.trace"));
+    out.push_back(standin_arg_ptr_of(ts.gram_Xt, "sb_tiled_sync.gram_Xt"));
+    out.push_back(standin_arg_ptr_of(ts.gram_w, "sb_tiled_sync.gram_w"));
+    out.push_back(standin_arg_ptr_of(ts.gram_partials, "sb_tiled_sync.gram_partials"));
+    out.push_back(standin_arg_ptr_of(ts.gram_counts, "sb_tiled_sync.gram_counts"));
 }
 namespace { /* internal linkage: see below */
 #include "rs_mma.cuh"
