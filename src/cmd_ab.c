@@ -433,9 +433,12 @@ int sb_cmd_ab(int argc, char **argv)
     int exit_code = stop >= 0 ? stop : (st.label == SB_CMP_REGRESSION || gate_failed) ? SB_EXIT_GATE_FAIL : SB_EXIT_PASS;
     if (stop < 0 && gate_failed)
         snprintf(reason, sizeof reason, "a run's own gates failed (see the rounds' exit codes)");
-    if (stop < 0 && st.label == SB_CMP_REGRESSION)
-        snprintf(reason, sizeof reason, "new slower by %+.1f%% (threshold %.1f%%), paired t p=%.2g < %.2g over %lld rounds",
-                 100 * st.change, 100 * o.threshold, st.p, o.alpha, (long long)done);
+    if (stop < 0 && st.label == SB_CMP_REGRESSION) {
+        /* both can hold: say both, the gates first */
+        size_t at = gate_failed ? strlen(reason) : 0;
+        snprintf(reason + at, sizeof reason - at, "%snew slower by %+.1f%% (threshold %.1f%%), paired t p=%.2g < %.2g over %lld rounds",
+                 at ? "; and " : "", 100 * st.change, 100 * o.threshold, st.p, o.alpha, (long long)done);
+    }
     if (!o.quiet && stop < 0)
         fprintf(stderr, "ab: %s  new/base %+.1f%%  paired t %.3g (df %.0f) p=%.3g  threshold %.1f%%  alpha %.3g\n",
                 sb_cmp_label_name(st.label), 100 * st.change, st.t, st.df, st.p, 100 * o.threshold, o.alpha);
