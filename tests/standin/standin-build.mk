@@ -10,6 +10,7 @@
 #   make test-standin       build it and run tests/standin/run-standin-tests.sh
 #   make test-battery-dryrun  the GPU battery's dry run on it (scripts/gpu-results.sh --standin)
 #   make examples-standin  the CUDA example plugin against the stand-in (run by make test-plugin)
+#   make test-standin-full  the direct GPU test programs at full size and calibrate on it (minutes)
 # Every variable here starts with STANDIN_SB_.
 
 STANDIN_SB_OBJDIR := $(STANDIN_BUILD)/obj
@@ -63,10 +64,11 @@ $(STANDIN_SB_OBJDIR)/cuda/%.o: cuda/%.cu $(STANDIN_FLAGS_STAMP) | $(STANDIN_SB_C
 
 $(STANDIN_SB_MAIN) $(STANDIN_SB_OBJDIR)/src/verdict.o: $(REV_STAMP)
 
-# The direct GPU test programs (tests/gpu/*.c) and the fault tests
-# (tests/standin/fault_test.cpp), linked against the same stand-in objects:
-# build/standin/tests/NAME. tiled_trace is built too; the battery runs it
-# at small sizes only (its default sizes take minutes on the CPU).
+# The direct GPU test programs (tests/gpu/*.c), the fault tests
+# (tests/standin/fault_test.cpp) and the failure paths
+# (tests/standin/paths_test.cpp), linked against the same stand-in objects:
+# build/standin/tests/NAME. The battery runs rs_backend_test and tiled_trace
+# at small sizes only; test-standin-full at their full sizes (minutes).
 STANDIN_SB_TESTDIR := $(STANDIN_BUILD)/tests
 STANDIN_SB_GPU_TESTS := $(patsubst tests/gpu/%.c,$(STANDIN_SB_TESTDIR)/%,$(wildcard tests/gpu/*.c))
 STANDIN_SB_OWN_TESTS := $(STANDIN_SB_TESTDIR)/fault_test $(STANDIN_SB_TESTDIR)/paths_test
@@ -101,6 +103,14 @@ test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML) saebench
 .PHONY: test-standin-clock
 test-standin-clock: $(STANDIN_SB_BIN) saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-clock-tests.sh $(STANDIN_SB_BIN) ./saebench
+
+# The GPU battery's direct programs at their full sizes (rs_backend_test, tiled_trace) and the
+# device calibration's small branch through the stand-in: minutes of CPU, not part of make test
+# (tests/standin/run-standin-full.sh).
+.PHONY: test-standin-full
+test-standin-full: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS)
+	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
+	    tests/standin/run-standin-full.sh $(STANDIN_SB_BIN)
 
 # The device's conditions and the validity block through the fake NVML alone (part of test-standin).
 test-standin-nvml: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML) saebench
