@@ -13,7 +13,10 @@
 # GPU's.
 # usage: tests/standin/run-standin-full.sh STANDIN_BINARY
 # Environment: STANDIN_TESTS, the folder of the direct test programs built
-# against the stand-in (default: tests/ beside STANDIN_BINARY).
+# against the stand-in (default: tests/ beside STANDIN_BINARY);
+# STANDIN_FULL_TRACE_ARGS, tiled_trace's arguments instead of its defaults
+# (e.g. "--gram 200 300 1024 2000": its two smaller orders, minutes instead
+# of more than an hour).
 set -u
 
 # shellcheck source=tests/lib/battery.sh
@@ -47,8 +50,12 @@ timed() {
 }
 
 timed "rs_backend_test (every case)" "$TESTS_DIR/rs_backend_test"
-timed "tiled_trace (default orders and the sae-8k-1024 Gram)" "$TESTS_DIR/tiled_trace" --json "$WORK/tiled-trace.json"
-if [ -s "$WORK/tiled-trace.json" ] && jq -se 'length >= 5' "$WORK/tiled-trace.json" >/dev/null 2>&1; then
+read -r -a trace_args <<<"${STANDIN_FULL_TRACE_ARGS:-}"
+trace_lines=5 # the four default orders and the Gram
+[ ${#trace_args[@]} -eq 0 ] || trace_lines=2
+timed "tiled_trace (${STANDIN_FULL_TRACE_ARGS:-default orders and the sae-8k-1024 Gram})" \
+    "$TESTS_DIR/tiled_trace" --json "$WORK/tiled-trace.json" "${trace_args[@]}"
+if [ -s "$WORK/tiled-trace.json" ] && jq -se "length >= $trace_lines" "$WORK/tiled-trace.json" >/dev/null 2>&1; then
     ok "tiled_trace: one JSON line per order and one for the Gram ($(jq -s length "$WORK/tiled-trace.json") lines)"
 else
     bad "tiled_trace: JSON lines missing" "$(head -c 300 "$WORK/tiled-trace.json" 2>/dev/null)"
