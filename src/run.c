@@ -921,6 +921,16 @@ static void write_gates(sb_run *r)
         cJSON_AddBoolToObject(r->parity, "pass", parity_pass);
 }
 
+/* Throttled reps kept and discarded, over every phase. */
+static void throttle_totals(const sb_run *r, int64_t *kept, int64_t *discarded)
+{
+    *kept = *discarded = 0;
+    for (int i = 0; i < r->nphases; i++) {
+        *kept += r->phases[i].throttled_kept;
+        *discarded += r->phases[i].ndiscarded;
+    }
+}
+
 /* timing.sm_clock (docs/verdict.md): how the SM clock was measured around
  * each timed rep, the throttle rule, what it found over every phase, and
  * what the probe cost outside the timed reps. */
@@ -959,10 +969,7 @@ static cJSON *sm_clock_json(const sb_run *r)
     cJSON_AddItemToObject(o, "median_mhz", n ? cJSON_CreateNumber(st.median) : cJSON_CreateNull());
     cJSON_AddItemToObject(o, "min_mhz", n ? cJSON_CreateNumber(lo) : cJSON_CreateNull());
     int64_t kept = 0, discarded = 0;
-    for (int i = 0; i < r->nphases; i++) {
-        kept += r->phases[i].throttled_kept;
-        discarded += r->phases[i].ndiscarded;
-    }
+    throttle_totals(r, &kept, &discarded);
     cJSON_AddNumberToObject(o, "throttled_kept", (double)kept);
     cJSON_AddNumberToObject(o, "throttled_discarded", (double)discarded);
     cJSON *cost = cJSON_AddObjectToObject(o, "cost_s");
@@ -1007,10 +1014,7 @@ static void write_measurements(sb_run *r, double *rate_out)
     }
     cJSON_AddItemToObject(root, "timing", timing);
     int64_t kept = 0, discarded = 0;
-    for (int i = 0; i < r->nphases; i++) {
-        kept += r->phases[i].throttled_kept;
-        discarded += r->phases[i].ndiscarded;
-    }
+    throttle_totals(r, &kept, &discarded);
     if (kept)
         sb_run_note(r, "WARNING: %lld timed rep%s ran below the throttle threshold (%.0f MHz SM clock) and %s kept: "
                        "the times are of a throttled GPU", (long long)kept, kept == 1 ? "" : "s", r->threshold_mhz,
@@ -1231,9 +1235,8 @@ static int write_validity(sb_run *r)
         SB_COND("no-clock-events", NULL, -1, why_unread[0] ? why_unread : "NVML could not read the clock-event reasons");
     }
     /* no-throttled-reps: no timed rep kept below the SM clock threshold */
-    int64_t kept = 0;
-    for (int i = 0; i < r->nphases; i++)
-        kept += r->phases[i].throttled_kept;
+    int64_t kept = 0, discarded = 0;
+    throttle_totals(r, &kept, &discarded);
     if (!own_device || !(r->probe_tried && r->probe_reps > 0))
         SB_COND("no-throttled-reps", NULL, -1, !own_device ? "not a device run" : r->probe_why[0] ? r->probe_why : "the SM clock was not measured");
     else if (!(r->threshold_mhz > 0))

@@ -34,19 +34,8 @@ extern "C" {
 #include "rs_gram.h"
 #include "rs_kernels.h"
 
-static int g_pass, g_fail;
-
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    (ok ? g_pass : g_fail)++;
-}
+/* One ok/FAIL line per check, the counters and the summary: the direct GPU tests' own. */
+#include "gpu_check.h"
 
 static bool has(const sb_err &err, const char *needle) { return strstr(err.msg, needle) != nullptr; }
 
@@ -656,6 +645,5 @@ int main(void)
     rs_mixed_paths();
     arrow_paths();
     encode_paths();
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return check_summary();
 }
