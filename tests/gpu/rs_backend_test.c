@@ -187,7 +187,15 @@ out:
  * solve, the status word downloaded with β. ill = 1: X rank one plus 1e-5
  * noise, w spanning 1e-8..1, ridge 1e-13: every mixed solve falls back to
  * FP64 on the device (two factorizations) and gives the fp64 state's answer;
- * auto then chooses fp64 after its first solve. */
+ * auto then chooses fp64 after its first solve.
+ * One exception, a 1×1 system (N = 1): there dsposv's criterion,
+ * |r| ≤ |x|·|a|·2⁻⁵³, is below one ulp of b unless the residual is formed
+ * exactly, so the refinement converges only when fl(a·x) rounds to b, which
+ * depends on the data and on how the device rounds the product (an FMA forms
+ * it exactly). LAPACK's dsposv falls back there too. A well-conditioned 1×1
+ * solve may therefore fall back, for that reason only (the iteration cap);
+ * its answer is checked like every other, and each fallback is one more
+ * FP64 factorization. */
 static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec, int ill, int reupload)
 {
     const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
@@ -223,7 +231,9 @@ static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec,
     if (rc != SB_OK)
         goto out;
     double worst = 0.0, worst_twin = 0.0;
-    int as_expected = 1, most_iters = 0;
+    int as_expected = 1, most_iters = 0, tiny_fallbacks = 0;
+    const int tiny = !ill && (method == SB_METHOD_DUAL ? n : p) == 1;
+    static const char cap_why[] = "the FP64 refinement did not converge within the iteration cap";
     for (int s = 0; s < total; s++) {
         for (int64_t i = 0; i < n; i++)
             w[i] = ill ? pow(10.0, -8.0 * (double)i / (double)(n > 1 ? n - 1 : 1)) * (1.0 + 0.1 * draw())
@@ -238,7 +248,11 @@ static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec,
         memset(&info, 0, sizeof info);
         ops->last_solve(st, &info);
         const int want_mixed = !(prec == SB_PREC_AUTO && ill && s > 0);
-        if (info.mixed != want_mixed || info.fallback != (ill && want_mixed) || (info.fallback && !info.why) ||
+        const int tiny_fallback = tiny && prec == SB_PREC_MIXED && info.fallback && info.why &&
+                                  strcmp(info.why, cap_why) == 0;
+        tiny_fallbacks += tiny_fallback;
+        if (info.mixed != want_mixed || (info.fallback != (ill && want_mixed) && !tiny_fallback) ||
+            (info.fallback && !info.why) ||
             (prec == SB_PREC_AUTO && (s == 0) != (info.auto_choice != NULL))) {
             check(0, "%s: solve %d: mixed %d fallback %d (%s) iterations %d auto %s", tag, s, info.mixed,
                   info.fallback, info.why ? info.why : "-", info.iterations,
@@ -256,7 +270,10 @@ static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec,
             worst = fmax(worst, rel_err(beta, ref, p));
         }
     }
-    check(as_expected, "%s: every solve ran as expected (most refinement iterations %d)", tag, most_iters);
+    check(as_expected, "%s: every solve ran as expected (most refinement iterations %d%s)", tag, most_iters,
+          tiny_fallbacks ? "; at N = 1 some fell back at the iteration cap, as dsposv's rule does" : "");
+    if (tiny)
+        printf("     %s: %d of %d solves fell back to FP64 at the iteration cap\n", tag, tiny_fallbacks, total);
     if (!ill)
         check(worst < 1e-9, "%s: worst rel err vs LAPACKE %.3g", tag, worst);
     check(worst_twin < (ill ? 1e-12 : 1e-9), "%s: worst rel err vs the fp64 state %.3g", tag, worst_twin);
@@ -265,7 +282,7 @@ static void run_mixed(int64_t n, int64_t p, sb_method method, sb_precision prec,
     sb_telemetry t;
     ops->telemetry(st, &t);
     const long long fp32 = (prec == SB_PREC_AUTO && ill) ? 1 : total;
-    const long long fp64 = ill ? total : 0;
+    const long long fp64 = (ill ? total : 0) + tiny_fallbacks;
     check(t.factorizations == fp32 + fp64, "%s: factorizations %lld (expected %lld FP32 + %lld FP64)", tag,
           t.factorizations, fp32, fp64);
     check(t.d2h_bytes >= p * 8LL * total + 4LL * total + 8LL * fp32, "%s: d2h_bytes %lld (beta, info, status)", tag,
