@@ -7,13 +7,29 @@
 #include <string.h>
 #include <unistd.h>
 
+/* After a cut at len bytes: drop a last character the cut left incomplete. */
+static void utf8_trim_cut(char *s, size_t len)
+{
+    size_t j = len;
+    while (j > 0 && len - j < 3 && ((unsigned char)s[j - 1] & 0xc0) == 0x80)
+        j--;
+    if (j == 0 || (unsigned char)s[j - 1] < 0xc0)
+        return; /* ASCII or continuation bytes only: nothing begun and cut */
+    const unsigned c = (unsigned char)s[j - 1];
+    const size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (len - (j - 1) < need)
+        s[j - 1] = '\0';
+}
+
 sb_rc sb_fail(sb_err *err, sb_rc rc, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        const int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        if (n >= (int)sizeof err->msg)
+            utf8_trim_cut(err->msg, sizeof err->msg - 1);
     }
     return rc;
 }
@@ -48,11 +64,47 @@ uint64_t sb_physical_memory(void)
     return (uint64_t)pages * (uint64_t)page;
 }
 
+/* The length of the well-formed UTF-8 sequence at s (1 to 4 bytes), or 0
+ * where the bytes there are not one (Unicode's table of well-formed byte
+ * sequences: no overlong forms, no surrogates, nothing above U+10FFFF; a
+ * NUL ends a sequence early). */
+static size_t utf8_len(const unsigned char *s)
+{
+    const unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : lo, hi = c == 0xed ? 0x9f : hi;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : lo, hi = c == 0xf4 ? 0x8f : hi;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
 const char *sb_printable(const char *text, char *buf, size_t len)
 {
-    size_t i = 0;
-    for (; text[i] && i + 1 < len; i++)
-        buf[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-    buf[i] = '\0';
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0, o = 0;
+    while (s[i]) {
+        const size_t n = utf8_len(s + i), step = n ? n : 1;
+        if (o + step >= len)
+            break;
+        if (n > 1)
+            memcpy(buf + o, s + i, n);
+        else
+            buf[o] = n == 0 || s[i] < 0x20 || s[i] == 0x7f ? '?' : (char)s[i];
+        o += step, i += step;
+    }
+    buf[o] = '\0';
     return buf;
 }

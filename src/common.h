@@ -29,7 +29,8 @@ typedef struct sb_err {
     char msg[512];
 } sb_err;
 
-/* printf-style: fill err (if non-NULL) and return rc. */
+/* printf-style: fill err (if non-NULL) and return rc. A message cut to fit
+ * never ends inside a UTF-8 character. */
 sb_rc sb_fail(sb_err *err, sb_rc rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -39,8 +40,11 @@ void *sb_alloc(size_t count, size_t size, sb_err *err);
 /* count*size without overflow; 0 on overflow. */
 int sb_mul_ok(size_t a, size_t b, size_t *out);
 
-/* A user's text for an error line, control bytes shown as '?', so the line
- * stays one line whatever the text holds; at most len - 1 bytes. */
+/* A user's text for an error line or a verdict string: control bytes and
+ * bytes that are not valid UTF-8 (a plugin's message cut mid-character, a
+ * Latin-1 name) shown as '?', so the line stays one line and the JSON stays
+ * valid UTF-8 whatever the text holds; at most len - 1 bytes, never ending
+ * inside a character. */
 const char *sb_printable(const char *text, char *buf, size_t len);
 
 /* Physical memory of this machine in bytes (0 if unknown). */

@@ -342,7 +342,7 @@ sb_rc sb_plugin_bind(sb_plugin *pl, sb_run_where *where, sb_err *err)
     if (!same_id(&again, &pl->id))
         return sb_fail(err, SB_E_RUNTIME, "%s described itself differently when loaded again (name, version, claim, "
                                           "workloads or methods changed)", pl->noun);
-    sb_plugin_rs_bind(d->resident_solve, pl->noun, where);
+    sb_plugin_rs_bind(d->resident_solve, where);
     sb_plugin_arrow_bind((pl->id.workloads & SAEBENCH_WORKLOAD_INNER_LOOP) ? d->arrow : NULL, pl->threads, where);
     return SB_OK;
 }

@@ -101,9 +101,9 @@ const char *sb_plugin_engagement(const sb_plugin *pl, char *buf, size_t len);
 /* The resident-solve ops over the bound plugin (src/plugin_rs.c). One
  * plugin is bound per process: the run's child. */
 extern const sb_rs_ops sb_plugin_rs_ops;
-/* Bind (src/plugin.c calls it): the plugin's table, its noun, the record. */
+/* Bind (src/plugin.c calls it): the plugin's table and the record. */
 struct saebench_rs_ops_v1;
-void sb_plugin_rs_bind(const struct saebench_rs_ops_v1 *ops, const char *noun, struct sb_run_where *where);
+void sb_plugin_rs_bind(const struct saebench_rs_ops_v1 *ops, struct sb_run_where *where);
 
 /* The arrow-Schur ops of inner-loop and outer-seq over the bound plugin
  * (src/plugin_arrow.c); condition is NULL (κ̂ is the oracle's). Bound the

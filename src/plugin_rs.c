@@ -12,13 +12,11 @@
 
 /* The plugin bound in this process (sb_plugin_bind): one per child. */
 static const saebench_rs_ops_v1 *g_ops;
-static const char *g_noun = "plugin";
 static sb_run_where *g_where;
 
-void sb_plugin_rs_bind(const saebench_rs_ops_v1 *ops, const char *noun, sb_run_where *where)
+void sb_plugin_rs_bind(const saebench_rs_ops_v1 *ops, sb_run_where *where)
 {
     g_ops = ops;
-    g_noun = noun;
     g_where = where;
 }
 

@@ -115,6 +115,16 @@ if SBTP_AT=3 expect_exit 4 "an error at solve call 3 is exit 4" -- "${RS[@]}" --
     check "not engaged, the plugin's message in engaged_reason" "$V" '.engaged == false and (.engaged_reason | test("solve returned SAEBENCH_ERR_RUNTIME \\(2\\): test plugin: injected failure at solve call 3"))'
     check "plugin.failure: an error in solve at timed rep 1" "$V" \
         '.plugin.failure.kind == "error" and .plugin.failure.stage == "timed" and .plugin.failure.rep == 1 and .plugin.failure.call == "solve" and .plugin.failure.phase == "resident" and (.plugin.failure.message | test("injected failure"))'
+    # the message's whole characters kept, the two bytes of its cut '€' shown as '?': the
+    # verdict and the error line are valid UTF-8 (iconv refuses a stray byte; jq would not)
+    check "the plugin's cut UTF-8 message: whole characters kept, the cut one's bytes as '?'" "$V" \
+        '(.plugin.failure.message | endswith("call 3: déjà vu ??")) and (.engaged_reason | endswith("déjà vu ??"))'
+    if iconv -f UTF-8 -t UTF-8 "$V" >/dev/null 2>&1 && iconv -f UTF-8 -t UTF-8 "$ERR" >/dev/null 2>&1 &&
+        grep -q 'déjà vu ??' "$ERR"; then
+        ok "verdict and error line are valid UTF-8"
+    else
+        bad "verdict or error line is not valid UTF-8" "$(grep -a 'vu' "$ERR" | od -c | tail -n 4)"
+    fi
     check "nothing measured, every gate not evaluated" "$V" '.timing.reps == 0 and .throughput.measured_rows_per_s == 0 and ([.gates[] | .pass] | any | not) and ([.gates[] | .reason] | all(. == "not evaluated: the run failed"))'
 fi
 V="$WORK/error-warmup.json"

@@ -91,7 +91,10 @@ static saebench_status contract(saebench_error *err)
 static saebench_status misbehave(saebench_error *err, const char *call, long k)
 {
     if (TP_MODE == TP_ERROR) {
-        snprintf(err->msg, err->msg_cap, "test plugin: injected failure at %s call %ld", call, k);
+        /* it ends inside a '€' (E2 82 AC), as a C plugin's snprintf leaves a
+         * UTF-8 message it had to cut: saebench must not pass the stray bytes on */
+        snprintf(err->msg, err->msg_cap, "test plugin: injected failure at %s call %ld: d\xc3\xa9j\xc3\xa0 vu \xe2\x82",
+                 call, k);
         return SAEBENCH_ERR_RUNTIME;
     }
     if (TP_MODE == TP_SEGV) {

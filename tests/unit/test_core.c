@@ -362,10 +362,68 @@ static void test_host_rejects_unknown_factor(void **st)
     assert_null(state);
 }
 
+/* sb_printable: control bytes and bytes that are not well-formed UTF-8
+ * become '?'; whole characters pass; a cut never ends inside a character. */
+static void test_printable(void **st)
+{
+    (void)st;
+    char buf[64];
+    assert_string_equal(sb_printable("a\tb\nc\x7f", buf, sizeof buf), "a?b?c?");
+    /* é (2 bytes), € (3), 😀 (4) pass whole */
+    assert_string_equal(sb_printable("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", buf, sizeof buf),
+                        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    /* a plugin's message cut inside € and inside 😀: each stray byte is '?' */
+    assert_string_equal(sb_printable("x\xe2\x82", buf, sizeof buf), "x??");
+    assert_string_equal(sb_printable("x\xf0\x9f\x98", buf, sizeof buf), "x???");
+    /* Latin-1 é, a lone continuation byte, an overlong '/', a surrogate, above U+10FFFF, 0xff */
+    assert_string_equal(sb_printable("caf\xe9", buf, sizeof buf), "caf?");
+    assert_string_equal(sb_printable("\x80", buf, sizeof buf), "?");
+    assert_string_equal(sb_printable("\xc0\xaf", buf, sizeof buf), "??");
+    assert_string_equal(sb_printable("\xe0\x80\xaf", buf, sizeof buf), "???");
+    assert_string_equal(sb_printable("\xed\xa0\x80", buf, sizeof buf), "???");
+    assert_string_equal(sb_printable("\xf4\x90\x80\x80", buf, sizeof buf), "????");
+    assert_string_equal(sb_printable("\xff", buf, sizeof buf), "?");
+    /* the edges that are well formed */
+    assert_string_equal(sb_printable("\xe0\xa0\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf", buf, sizeof buf),
+                        "\xe0\xa0\x80\xed\x9f\xbf\xf4\x8f\xbf\xbf");
+    /* room for 4 bytes: "ab" then € (3 bytes) does not fit, so it stops at "ab" */
+    char small[5];
+    assert_string_equal(sb_printable("ab\xe2\x82\xac", small, sizeof small), "ab");
+    assert_string_equal(sb_printable("abcdef", small, sizeof small), "abcd");
+    char one[1];
+    assert_string_equal(sb_printable("abc", one, sizeof one), "");
+}
+
+/* sb_fail cuts a long message to sb_err's 511 bytes, never inside a
+ * character: a '€' (3 bytes) with one or two of its bytes past the end goes
+ * whole; one that fits stays. */
+static void test_fail_cut(void **st)
+{
+    (void)st;
+    sb_err err;
+    char a[512];
+    for (int before = 507; before <= 510; before++) {
+        memset(a, 'a', (size_t)before);
+        a[before] = '\0';
+        assert_int_equal(sb_fail(&err, SB_E_INPUT, "%s\xe2\x82\xac", a), SB_E_INPUT);
+        const size_t want = before + 3 <= 511 ? (size_t)before + 3 : (size_t)before;
+        assert_int_equal(strlen(err.msg), want);
+        assert_memory_equal(err.msg, a, (size_t)before);
+        if (want > (size_t)before)
+            assert_memory_equal(err.msg + before, "\xe2\x82\xac", 3);
+    }
+    memset(a, 'b', 511);
+    a[511] = '\0';
+    sb_fail(&err, SB_E_INPUT, "%sccc", a); /* an ASCII cut keeps all 511 bytes */
+    assert_int_equal(strlen(err.msg), 511);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lcg_first_draws),
+        cmocka_unit_test(test_printable),
+        cmocka_unit_test(test_fail_cut),
         cmocka_unit_test(test_splitmix_first_draws),
         cmocka_unit_test(test_rs_fixture_layout),
         cmocka_unit_test(test_stats),
