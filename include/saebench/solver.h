@@ -94,7 +94,8 @@ typedef int32_t saebench_status;
  * msg_cap bytes (at least 256), msg[0] is '\0' when the call starts. The
  * plugin writes one line of text, NUL-terminated within msg_cap bytes (as
  * snprintf(err->msg, err->msg_cap, ...) does), and never keeps the pointer.
- * saebench shows control bytes as '?' and cuts at msg_cap - 1 bytes. */
+ * saebench shows control bytes and bytes that are not well-formed UTF-8 as
+ * '?', and cuts at msg_cap - 1 bytes. */
 typedef struct saebench_error {
     size_t struct_size; /* set by saebench */
     char *msg;          /* owned by saebench */
