@@ -139,6 +139,23 @@ $(BUILD)/examples/solver-rust.so: examples/solver-rust/Cargo.toml examples/solve
 	    --manifest-path examples/solver-rust/Cargo.toml --target-dir $(RUST_CARGO)/target
 	cp $(RUST_CARGO)/target/release/libsaebench_solver_rust.so $@
 
+# The Rust example's #[repr(C)] structs against the header, field by field: its cargo test,
+# given the offsets and sizes tests/plugins/abi_layout.c prints. Part of test-plugin where
+# cargo is.
+RUST_LAYOUT := $(if $(CARGO),$(BUILD)/examples/solver-rust-layout.ok)
+$(BUILD)/examples/solver-rust-layout.ok: tests/plugins/abi_layout.c include/saebench/solver.h \
+                                         examples/solver-rust/Cargo.toml examples/solver-rust/Cargo.lock \
+                                         $(wildcard examples/solver-rust/src/*.rs)
+	@mkdir -p $(dir $@) $(BUILD)/tests/plugins
+	$(CC) $(OPT) -std=c11 -Wall -Wextra -Werror -Iinclude -o $(BUILD)/tests/plugins/abi_layout $<
+	$(BUILD)/tests/plugins/abi_layout >$(BUILD)/examples/abi-layout.txt
+	SAEBENCH_ABI_LAYOUT=$(abspath $(BUILD)/examples/abi-layout.txt) RUSTC=$(RUSTC) \
+	    CARGO_HOME=$(abspath $(RUST_CARGO))/home RUSTFLAGS="-D warnings" \
+	    $(CARGO) test --offline --locked --release --manifest-path examples/solver-rust/Cargo.toml \
+	    --target-dir $(RUST_CARGO)/target -- --nocapture >$@.tmp 2>&1 || { cat $@.tmp; exit 1; }
+	@grep "^layout: .* fields at the C header's offsets and sizes" $@.tmp
+	@mv $@.tmp $@
+
 # tests/plugins/test_plugin.c, one library per misbehaviour (TP_<MODE> in the source).
 TEST_PLUGIN_MODES := wrong error segv hang exit abi nosym newer device-only print claims-device load-crash \
                      bad-telemetry bad-name old-desc
@@ -205,7 +222,7 @@ test-cli: saebench $(FAKE_BIN)
 
 # --backend plugin: the example plugins (the CUDA one on the CPU stand-in: its prerequisite
 # is added in tests/standin/standin-build.mk) and the misbehaving ones of tests/plugins/
-test-plugin: saebench $(EXAMPLE_PLUGINS) $(TEST_PLUGINS)
+test-plugin: saebench $(EXAMPLE_PLUGINS) $(TEST_PLUGINS) $(RUST_LAYOUT)
 	@SB_RUST_EXAMPLE='$(RUST_EXAMPLE)' tests/cli/run-plugin-tests.sh ./saebench $(BUILD) $(STANDIN_SB_CUDA_PLUGIN)
 
 # outputs that are nodes, links or inputs; FIFOs as inputs and outputs (docs/safety.md)

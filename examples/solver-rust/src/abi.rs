@@ -1,5 +1,6 @@
 //! include/saebench/solver.h (ABI version 1), field for field: copy this file unchanged.
-//! #[repr(C)] lays each struct out as C does, and the sizes are checked at compile time.
+//! #[repr(C)] lays each struct out as C does; the sizes are checked at compile time, each
+//! field's offset and size by the test at the end.
 //! Every struct starts with struct_size, set by the side that allocated it.
 use std::mem;
 use std::os::raw::{c_char, c_void};
@@ -78,7 +79,7 @@ pub struct SolverDescV1 {
 unsafe impl Sync for SolverDescV1 {}
 
 // sizeof as a C compiler gives it on a 64-bit target: a field missed, added or retyped fails
-// the build here. (Checking offsets needs offset_of!, Rust 1.77; Debian 12 has 1.63.)
+// the build here. Offsets: the test at the end (offset_of! is Rust 1.77; Debian 12 has 1.63).
 #[cfg(target_pointer_width = "64")]
 const _: () = {
     assert!(mem::size_of::<Error>() == 24 && mem::size_of::<Telemetry>() == 56);
@@ -99,4 +100,59 @@ macro_rules! has_field {
 /// offsetof + sizeof of the field at `field` in the struct at `base` (addresses only).
 pub fn field_end<T, F>(base: *const T, field: *const F) -> usize {
     field as usize - base as usize + mem::size_of::<F>()
+}
+
+/// Every field's offset and size against the C compiler's (cargo test; saebench's make
+/// test-plugin runs it with SAEBENCH_ABI_LAYOUT naming the lines tests/plugins/abi_layout.c
+/// prints from the header). The sizes above miss two fields of one type swapped; this does not.
+#[cfg(test)]
+mod layout {
+    use super::*;
+
+    fn pointee_size<F>(_: *const F) -> usize {
+        mem::size_of::<F>()
+    }
+
+    // "Struct field offset size" for each field named, as abi_layout.c prints them.
+    macro_rules! fields {
+        ($out:ident, $T:ident, $($f:ident),+) => {{
+            let probe = mem::MaybeUninit::<$T>::uninit();
+            let base = probe.as_ptr();
+            $(
+                // SAFETY: an address inside the probe, computed without reading it
+                let at = unsafe { ::std::ptr::addr_of!((*base).$f) };
+                let size = pointee_size(at);
+                let offset = field_end(base, at) - size;
+                $out.push(format!("{} {} {} {}", stringify!($T), stringify!($f), offset, size));
+            )+
+        }};
+    }
+
+    #[test]
+    fn every_field_where_the_header_has_it() {
+        let path = match std::env::var("SAEBENCH_ABI_LAYOUT") {
+            Ok(path) => path,
+            Err(_) => {
+                println!("layout: not checked (SAEBENCH_ABI_LAYOUT names no file)");
+                return;
+            }
+        };
+        let c = std::fs::read_to_string(&path).expect("SAEBENCH_ABI_LAYOUT: the file abi_layout printed");
+        let mut rust: Vec<String> = Vec::new();
+        fields!(rust, Error, struct_size, msg, msg_cap);
+        fields!(rust, Telemetry, struct_size, h2d_bytes, d2h_bytes, factorizations, library_calls,
+                kernel_launches, handle_creations);
+        fields!(rust, RsProblem, struct_size, n, p, ridge, method, threads, max_solves);
+        fields!(rust, RsData, struct_size, x, rhs);
+        fields!(rust, RsOpsV1, struct_size, methods, create, stage, upload_w, solve, download_beta,
+                telemetry, destroy);
+        fields!(rust, SolverDescV1, struct_size, api_version, name, version, claims_device, device,
+                workloads, resident_solve);
+        let c: Vec<&str> = c.lines().collect();
+        for (k, (r, c)) in rust.iter().zip(c.iter()).enumerate() {
+            assert_eq!(r, c, "field {}: Rust (left) and the C header (right) disagree", k + 1);
+        }
+        assert_eq!(rust.len(), c.len(), "fields checked in Rust and in C");
+        println!("layout: {} fields at the C header's offsets and sizes", rust.len());
+    }
 }
