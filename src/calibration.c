@@ -61,6 +61,14 @@ sb_rc sb_calibration_load(const char *path, sb_calibration *cal, sb_err *err)
         const cJSON *name = cJSON_GetObjectItemCaseSensitive(dev, "name");
         if (cJSON_IsString(name))
             snprintf(cal->device_name, sizeof cal->device_name, "%s", name->valuestring);
+        const cJSON *cond = cJSON_GetObjectItemCaseSensitive(dev, "conditions");
+        const cJSON *warn = cJSON_GetObjectItemCaseSensitive(cond, "warnings"), *w;
+        if (!cJSON_IsArray(warn))
+            warn = NULL;
+        cJSON_ArrayForEach(w, warn)
+            if (cJSON_IsString(w) && cal->device_warnings++ == 0)
+                sb_printable(w->valuestring + (strncmp(w->valuestring, "WARNING: ", 9) ? 0 : 9), cal->device_warning,
+                             sizeof cal->device_warning);
     }
     cJSON_Delete(root);
     return rc;

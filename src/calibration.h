@@ -15,6 +15,8 @@ typedef struct sb_calibration {
     int have_host, have_device;
     sb_ceilings host, device;
     char device_name[256];
+    int device_warnings;       /* device.conditions.warnings of the file: how many */
+    char device_warning[256];  /* and the first, printable */
 } sb_calibration;
 
 sb_rc sb_calibration_load(const char *path, sb_calibration *cal, sb_err *err);

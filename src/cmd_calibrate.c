@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "host/host_info.h"
+#include "nvml.h"
 #include "verdict.h"
 
 #define CAL_ACCEPTED (SB_OPT_OUT | SB_OPT_BACKEND | SB_OPT_REQUIRE_DEVICE | SB_OPT_QUIET | SB_OPT_THREADS)
@@ -75,8 +76,18 @@ int sb_cmd_calibrate(int argc, char **argv)
             if (o.require_device || strcmp(o.backend, "cuda") == 0)
                 exit_code = SB_EXIT_NO_DEVICE;
         } else {
+            /* the device's conditions around its measurement, as a run records
+             * them around its timed phases: a ceiling measured by a throttled
+             * or shared GPU is too low for every roofline that uses it */
+            sb_conditions cond;
+            memset(&cond, 0, sizeof cond);
+            sb_conditions_read(&cond, info.pci_bus_id, 1);
             sb_ceilings c;
-            if (b->calibrate(&c, &err)) {
+            const int failed = b->calibrate(&c, &err) != SB_OK;
+            sb_conditions_read(&cond, info.pci_bus_id, 0);
+            char warn[2][256];
+            const int nwarn = failed ? 0 : sb_conditions_warnings(&cond, "calibration", "the ceilings may be low", warn);
+            if (failed) {
                 fprintf(stderr, "saebench: device calibration failed: %s\n", err.msg);
                 cJSON_AddStringToObject(root, "device_reason", err.msg);
                 exit_code = SB_EXIT_RUNTIME;
@@ -88,10 +99,19 @@ int sb_cmd_calibrate(int argc, char **argv)
                 cJSON_AddStringToObject(dev, "name", info.name);
                 cJSON_AddStringToObject(dev, "compute_capability", cc);
                 cJSON_AddItemToObject(dev, "ceilings", sb_ceilings_json(&c));
-                if (!o.quiet)
+                cJSON *cj = sb_conditions_json(&cond);
+                cJSON *warnings = cJSON_AddArrayToObject(cj, "warnings");
+                for (int i = 0; i < nwarn; i++)
+                    cJSON_AddItemToArray(warnings, cJSON_CreateString(warn[i]));
+                cJSON_AddItemToObject(dev, "conditions", cj);
+                if (!o.quiet) {
                     fprintf(stderr, "device: %s  DGEMM %.2f TFLOP/s (n=%.0f), copy %.3f TB/s\n", info.name,
                             c.fp64_flops / 1e12, c.dgemm_n, c.mem_bw / 1e12);
+                    for (int i = 0; i < nwarn; i++)
+                        fprintf(stderr, "device: %s\n", warn[i]);
+                }
             }
+            sb_conditions_close(&cond);
         }
     }
     cJSON_AddItemToObject(root, "device", dev);

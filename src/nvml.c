@@ -2,6 +2,7 @@
  * NVML's public C API (nvml.h of the CUDA toolkit), declared here so that no
  * NVML header or library is needed to build saebench. */
 #include "nvml.h"
+#include "timing.h"
 
 #include <cjson/cJSON.h>
 #include <dlfcn.h>
@@ -287,4 +288,76 @@ cJSON *sb_nvml_snap_json(const sb_nvml_snap *s)
         cJSON_AddNullToObject(o, "other_processes");
     }
     return o;
+}
+
+void sb_conditions_read(sb_conditions *c, const char *pci_bus_id, int first)
+{
+    if (!c->tried) {
+        c->tried = 1;
+        const double t0 = sb_now_s();
+        sb_nvml_open(&c->nvml, NULL, pci_bus_id);
+        c->open_s = sb_now_s() - t0;
+    }
+    if (!c->nvml.ok)
+        return;
+    const double t0 = sb_now_s();
+    sb_nvml_snapshot(&c->nvml, first ? &c->before : &c->after);
+    const double cost = sb_now_s() - t0;
+    if (first)
+        c->before_s = cost, c->have_before = 1;
+    else
+        c->after_s = cost, c->have_after = 1;
+}
+
+cJSON *sb_conditions_json(const sb_conditions *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "nvml", c->nvml.ok ? "loaded" : c->nvml.absent);
+    cJSON_AddItemToObject(o, "before", c->have_before ? sb_nvml_snap_json(&c->before) : cJSON_CreateNull());
+    cJSON_AddItemToObject(o, "after", c->have_after ? sb_nvml_snap_json(&c->after) : cJSON_CreateNull());
+    cJSON *cost = cJSON_AddObjectToObject(o, "cost_s");
+    cJSON_AddNumberToObject(cost, "open", c->open_s);
+    cJSON_AddItemToObject(cost, "before", c->have_before ? cJSON_CreateNumber(c->before_s) : cJSON_CreateNull());
+    cJSON_AddItemToObject(cost, "after", c->have_after ? cJSON_CreateNumber(c->after_s) : cJSON_CreateNull());
+    return o;
+}
+
+int sb_conditions_warnings(const sb_conditions *c, const char *during, const char *shared, char warn[2][256])
+{
+    if (!c->nvml.ok)
+        return 0;
+    int nwarn = 0;
+    /* Other tenants: each pid once, over both readings. */
+    char who[160] = "";
+    int others = 0;
+    const sb_nvml_snap *snaps[2] = {c->have_before ? &c->before : NULL, c->have_after ? &c->after : NULL};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; snaps[s] && i < snaps[s]->nprocs; i++) {
+            const unsigned pid = snaps[s]->proc_pid[i];
+            int listed_before = 0;
+            for (int k = 0; s == 1 && snaps[0] && k < snaps[0]->nprocs; k++)
+                listed_before |= snaps[0]->proc_pid[k] == pid;
+            if (listed_before)
+                continue;
+            others++;
+            const size_t at = strlen(who);
+            snprintf(who + at, sizeof who - at, "%s%u", at ? ", " : "", pid);
+        }
+    if (others)
+        snprintf(warn[nwarn++], 256, "WARNING: %d other process%s used the GPU during %s (pid %s): %s", others,
+                 others == 1 ? "" : "es", during, who, shared);
+    const unsigned long long busy =
+        (snaps[0] ? sb_nvml_busy_reasons(snaps[0]) : 0) | (snaps[1] ? sb_nvml_busy_reasons(snaps[1]) : 0);
+    if (busy) {
+        char words[160];
+        sb_nvml_reasons_text(busy, words, sizeof words);
+        snprintf(warn[nwarn++], 256, "WARNING: the GPU reported clock-event (throttle) reasons during %s: %s", during,
+                 words);
+    }
+    return nwarn;
+}
+
+void sb_conditions_close(sb_conditions *c)
+{
+    sb_nvml_close(&c->nvml);
 }

@@ -73,4 +73,32 @@ int sb_nvml_reasons_text(unsigned long long reasons, char *out, size_t len);
 /* Clock-event reasons other than gpu-idle in either snapshot. */
 unsigned long long sb_nvml_busy_reasons(const sb_nvml_snap *s);
 
+/* The device's conditions around one measurement (a run's timed phases,
+ * calibrate's DGEMM and copy): one NVML session, a reading before and one
+ * after, each outside the measurement, and what each cost. */
+typedef struct sb_conditions {
+    sb_nvml nvml;
+    int tried;                     /* a reading was asked for: NVML opened or found absent */
+    int have_before, have_after;
+    sb_nvml_snap before, after;
+    double open_s, before_s, after_s;
+} sb_conditions;
+
+/* The reading before (first: 1; opens NVML on the device at pci_bus_id the
+ * first time) or after (first: 0; a later one replaces the earlier). Nothing
+ * when NVML is absent: c->nvml.absent says why. */
+void sb_conditions_read(sb_conditions *c, const char *pci_bus_id, int first);
+
+/* device.conditions (docs/verdict.md): nvml ("loaded" or why absent),
+ * before, after (null where not read) and cost_s. */
+struct cJSON *sb_conditions_json(const sb_conditions *c);
+
+/* The warnings the readings call for, one line each into warn (at most 2):
+ * other compute processes ("... used the GPU during <during> (pid ...):
+ * <shared>") and clock-event reasons other than gpu-idle. Returns how many. */
+int sb_conditions_warnings(const sb_conditions *c, const char *during, const char *shared, char warn[2][256]);
+
+/* Close the NVML session. */
+void sb_conditions_close(sb_conditions *c);
+
 #endif

@@ -556,25 +556,9 @@ static void note_discarded(sb_phase *ph, int64_t attempt, double seconds, double
  * timed interval; the cost of each reading is written beside it. */
 static void conditions_read(sb_run *r, int first)
 {
-    if (!r->backend || !r->backend->is_device || r->plugin || (first && r->conditions_tried))
+    if (!r->backend || !r->backend->is_device || r->plugin || (first && r->cond.tried))
         return;
-    if (!r->conditions_tried) {
-        r->conditions_tried = 1;
-        double t0 = sb_now_s();
-        sb_nvml_open(&r->nvml, NULL, r->info.pci_bus_id);
-        r->nvml_open_s = sb_now_s() - t0;
-    }
-    if (!r->nvml.ok)
-        return;
-    double t0 = sb_now_s();
-    sb_nvml_snapshot(&r->nvml, first ? &r->before : &r->after);
-    if (first) {
-        r->before_read_s = sb_now_s() - t0;
-        r->have_before = 1;
-    } else {
-        r->after_read_s = sb_now_s() - t0;
-        r->have_after = 1;
-    }
+    sb_conditions_read(&r->cond, r->info.pci_bus_id, first);
 }
 
 sb_phase *sb_run_time(sb_run *r, const char *name, const sb_rep *rep)
@@ -1065,6 +1049,10 @@ static void write_measurements(sb_run *r, double *rate_out)
             c = r->backend->is_device ? r->cal.device : r->cal.host;
             snprintf(source, sizeof source, "%s", r->opts.calibration);
             have = 1;
+            if (r->backend->is_device && r->cal.device_warnings)
+                sb_run_note(r, "WARNING: the calibration's device ceilings were measured under %d warning%s (%.90s): "
+                               "the roofline bound may be loose",
+                            r->cal.device_warnings, r->cal.device_warnings == 1 ? "" : "s", r->cal.device_warning);
         } else {
             sb_run_progress(r, "measuring this machine's ceilings for the roofline");
             have = r->backend->calibrate(&c, &cerr) == SB_OK;
@@ -1108,45 +1096,17 @@ static void write_measurements(sb_run *r, double *rate_out)
 static void write_conditions(sb_run *r)
 {
     cJSON *dev = cJSON_GetObjectItemCaseSensitive(r->v.root, "device");
-    if (!r->conditions_tried || !cJSON_IsObject(dev))
+    if (!r->cond.tried || !cJSON_IsObject(dev))
         return;
-    cJSON *c = cJSON_AddObjectToObject(dev, "conditions");
-    cJSON_AddStringToObject(c, "nvml", r->nvml.ok ? "loaded" : r->nvml.absent);
-    cJSON_AddItemToObject(c, "before", r->have_before ? sb_nvml_snap_json(&r->before) : cJSON_CreateNull());
-    cJSON_AddItemToObject(c, "after", r->have_after ? sb_nvml_snap_json(&r->after) : cJSON_CreateNull());
-    cJSON *cost = cJSON_AddObjectToObject(c, "cost_s");
-    cJSON_AddNumberToObject(cost, "open", r->nvml_open_s);
-    cJSON_AddItemToObject(cost, "before", r->have_before ? cJSON_CreateNumber(r->before_read_s) : cJSON_CreateNull());
-    cJSON_AddItemToObject(cost, "after", r->have_after ? cJSON_CreateNumber(r->after_read_s) : cJSON_CreateNull());
-    if (!r->nvml.ok) {
-        sb_run_note(r, "note: the device's conditions were not read (NVML %s)", r->nvml.absent);
+    cJSON_AddItemToObject(dev, "conditions", sb_conditions_json(&r->cond));
+    if (!r->cond.nvml.ok) {
+        sb_run_note(r, "note: the device's conditions were not read (NVML %s)", r->cond.nvml.absent);
         return;
     }
-    /* Other tenants: each pid once, over both readings. */
-    char who[160] = "";
-    int others = 0;
-    const sb_nvml_snap *snaps[2] = {r->have_before ? &r->before : NULL, r->have_after ? &r->after : NULL};
-    for (int s = 0; s < 2; s++)
-        for (int i = 0; snaps[s] && i < snaps[s]->nprocs; i++) {
-            unsigned pid = snaps[s]->proc_pid[i];
-            int listed_before = 0;
-            for (int k = 0; s == 1 && snaps[0] && k < snaps[0]->nprocs; k++)
-                listed_before |= snaps[0]->proc_pid[k] == pid;
-            if (listed_before)
-                continue;
-            others++;
-            size_t at = strlen(who);
-            snprintf(who + at, sizeof who - at, "%s%u", at ? ", " : "", pid);
-        }
-    if (others)
-        sb_run_note(r, "WARNING: %d other process%s used the GPU during timing (pid %s): the times may be shared",
-                    others, others == 1 ? "" : "es", who);
-    unsigned long long busy = (snaps[0] ? sb_nvml_busy_reasons(snaps[0]) : 0) | (snaps[1] ? sb_nvml_busy_reasons(snaps[1]) : 0);
-    if (busy) {
-        char words[160];
-        sb_nvml_reasons_text(busy, words, sizeof words);
-        sb_run_note(r, "WARNING: the GPU reported clock-event (throttle) reasons during timing: %s", words);
-    }
+    char warn[2][256];
+    const int nwarn = sb_conditions_warnings(&r->cond, "timing", "the times may be shared", warn);
+    for (int i = 0; i < nwarn; i++)
+        sb_run_note(r, "%s", warn[i]);
 }
 
 /* One condition of the validity block: ok is 1, 0, or -1 for "nobody could
@@ -1207,10 +1167,14 @@ static int write_validity(sb_run *r)
         snprintf(note, sizeof note, "noisy or incomplete: %s", noisy);
     SB_COND("timing-quiet", r->nphases ? cJSON_CreateBool(quiet) : NULL, quiet, noisy[0] ? note : r->nphases ? "" : "nothing timed");
     /* no-other-tenants, no-clock-events: from NVML's readings, or unchecked */
-    const sb_nvml_snap *snaps[2] = {r->have_before ? &r->before : NULL, r->have_after ? &r->after : NULL};
-    const char *why_unread = !own_device ? "not a device run" : r->nvml.ok ? "" : r->nvml.absent[0] ? r->nvml.absent : "not read";
+    const sb_conditions *cd = &r->cond;
+    const sb_nvml_snap *snaps[2] = {cd->have_before ? &cd->before : NULL, cd->have_after ? &cd->after : NULL};
+    const char *why_unread = !own_device        ? "not a device run"
+                             : cd->nvml.ok      ? ""
+                             : cd->nvml.absent[0] ? cd->nvml.absent
+                                                : "not read";
     int have_procs = (snaps[0] || snaps[1]) && (!snaps[0] || snaps[0]->have_procs) && (!snaps[1] || snaps[1]->have_procs);
-    if (own_device && r->nvml.ok && have_procs) {
+    if (own_device && cd->nvml.ok && have_procs) {
         int most = 0, trunc = 0;
         for (int s = 0; s < 2; s++)
             if (snaps[s]) {
@@ -1223,7 +1187,7 @@ static int write_validity(sb_run *r)
         SB_COND("no-other-tenants", NULL, -1, why_unread[0] ? why_unread : "NVML could not list the GPU's processes");
     }
     int have_reasons = (snaps[0] || snaps[1]) && (!snaps[0] || snaps[0]->have_reasons) && (!snaps[1] || snaps[1]->have_reasons);
-    if (own_device && r->nvml.ok && have_reasons) {
+    if (own_device && cd->nvml.ok && have_reasons) {
         unsigned long long busy = (snaps[0] ? sb_nvml_busy_reasons(snaps[0]) : 0) | (snaps[1] ? sb_nvml_busy_reasons(snaps[1]) : 0);
         cJSON *names = cJSON_CreateArray();
         char words[200];
@@ -1472,5 +1436,5 @@ void sb_run_free(sb_run *r)
     r->timing_extra = NULL;
     sb_plugin_close(r->plugin);
     r->plugin = NULL;
-    sb_nvml_close(&r->nvml);
+    sb_conditions_close(&r->cond);
 }

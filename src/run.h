@@ -176,11 +176,7 @@ typedef struct sb_run {
     /* The device's conditions (device.conditions): read through NVML before
      * the first timed rep and after each phase's last, outside every timed
      * interval; a built-in device backend only. */
-    sb_nvml nvml;
-    int conditions_tried;
-    int have_before, have_after;
-    sb_nvml_snap before, after;
-    double nvml_open_s, before_read_s, after_read_s;
+    sb_conditions cond;
 
     /* The SM clock probe and --cold's L2 flush (backend->probe_ops): opened
      * before the first timed rep of a built-in device run; between reps

@@ -62,6 +62,21 @@ if expect_exit 0 "calibration from another device: exit 0" -- "${RS[@]}" --calib
          and ($(cond calibration-device).note | test(\"H100\")) and $OTHER_FAILED == [\"calibration-device\"]"
 fi
 
+# ---- 2b. a calibration whose device measurement was warned of: the run's summary says so ----
+CAL_WARNED="$WORK/cal-warned.json"
+jq '.device.conditions = {"nvml": "loaded", "warnings": ["WARNING: 1 other process used the GPU during calibration (pid 4242): the ceilings may be low"]}' \
+    "$CAL_SAME" >"$CAL_WARNED"
+if expect_exit 0 "a calibration measured under a warning: exit 0" -- "${RS[@]}" --calibration "$CAL_WARNED" --out "$WORK/cal-warned-rs.json"; then
+    says "a calibration measured under a warning: the summary passes it on" \
+        "WARNING: the calibration's device ceilings were measured under 1 warning (1 other process used the GPU during calibration (pid 4242)"
+fi
+expect_exit 0 "the same run with the unwarned calibration: exit 0" -- "${RS[@]}" --calibration "$CAL_SAME" --out "$WORK/cal-plain-rs.json"
+if grep -q "calibration's device ceilings were measured under" "$OUTS" "$ERR"; then
+    bad "an unwarned calibration: no such warning" "$(grep "calibration's device" "$OUTS" "$ERR")"
+else
+    ok "an unwarned calibration: no such warning"
+fi
+
 # ---- 3. another tenant: warned, not valid, --require-valid exits 1 ----
 out="$WORK/tenant.json"
 if SB_FAKE_NVML="others=4242:1048576,4343" expect_exit 0 "another tenant: exit 0 without --require-valid" -- \

@@ -64,9 +64,21 @@ fi
 # ---- calibrate, host and device in one file: the device's small branch ----
 cal="$WORK/calibration-standin.json"
 t0=$(date +%s)
-STANDIN_DEVICE_FREE_MB=1024 expect_exit 0 "calibrate with 1 GiB of device memory free: exit 0" -- \
-    "$BIN" calibrate --quiet --out "$cal"
+# the fake NVML (tests/standin/fake_nvml.c) reports another process and, in its second
+# reading, a thermal slowdown: both recorded around the device's measurement, both warned of
+STANDIN_DEVICE_FREE_MB=1024 SB_FAKE_NVML="others=4242:1048576 reasons=0x1 after-reasons=0x40" \
+    expect_exit 0 "calibrate with 1 GiB of device memory free: exit 0" -- "$BIN" calibrate --quiet --out "$cal"
 echo "     (calibrate: $(($(date +%s) - t0)) s)"
+check "calibrate: the device's conditions before and after its measurement, the tenant and the slowdown warned of" "$cal" \
+    '.device.conditions.nvml == "loaded"
+     and .device.conditions.before.clock_event_reasons == ["gpu-idle"]
+     and (.device.conditions.after.clock_event_reasons | index("hw-thermal-slowdown") != null)
+     and .device.conditions.before.other_processes[0].pid == 4242
+     and (.device.conditions.cost_s.before >= 0) and (.device.conditions.cost_s.after >= 0)
+     and (.device.conditions.warnings | length == 2)
+     and (.device.conditions.warnings[0] | test("^WARNING: 1 other process used the GPU during calibration \\(pid 4242\\): the ceilings may be low$"))
+     and (.device.conditions.warnings[1] | test("clock-event \\(throttle\\) reasons during calibration: .*thermal"))
+     and .host.conditions == null'
 check "calibrate: the stand-in device named, the small branch measured (DGEMM 4096, copy 256 MiB)" "$cal" \
     '.schema == "saebench.calibration/1" and .exit_code == 0
      and .device.name == "CPU stand-in for NVIDIA H100 SXM (not a GPU)"

@@ -108,7 +108,7 @@ test-standin-clock: $(STANDIN_SB_BIN) saebench
 # device calibration's small branch through the stand-in: minutes of CPU, not part of make test
 # (tests/standin/run-standin-full.sh).
 .PHONY: test-standin-full
-test-standin-full: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS)
+test-standin-full: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
 	    tests/standin/run-standin-full.sh $(STANDIN_SB_BIN)
 
