@@ -575,9 +575,15 @@ conditions_summary() {
              (if .validity.valid then "valid" else "not valid: " + (.validity.failed + [.validity.unchecked[] | . + "?"] | join(",")) end)
             ] | join("\t")' "$f" 2>/dev/null
     done
+    # the device calibration's own conditions, when it measured (a comment line: not a verdict)
+    [ -f "$R/calibration.json" ] && jq -r '
+        select(.device.conditions.nvml != null) | .device.conditions as $d |
+        "# calibration.json: NVML \($d.nvml); warnings: \(($d.warnings // []) | if length == 0 then "none" else join("; ") end)"
+        ' "$R/calibration.json" 2>/dev/null
+    true
 }
 conditions_summary >"$R/CONDITIONS"
-say "== conditions (CONDITIONS: $(($(wc -l <"$R/CONDITIONS") - 1)) verdicts):"
+say "== conditions (CONDITIONS: $(grep -vc '^#' "$R/CONDITIONS") verdicts):"
 if command -v column >/dev/null; then column -t -s $'\t' "$R/CONDITIONS"; else cat "$R/CONDITIONS"; fi | tee -a "$R/run.log"
 say "== stages ($SECONDS s in all):"
 grep -v '^#' "$R/STAGES" | tee -a "$R/run.log"
