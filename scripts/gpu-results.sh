@@ -26,9 +26,12 @@
 #                 H100 performance targets), inner-loop, outer-seq, encode, multiplex; then the
 #                 PyTorch peer (.anchors/peer_torch.py, when present) and side-by-side.txt
 #   4-variants    the own factors (blocked, tiled), --precision mixed, tests/gpu/tiled_trace,
-#                 then the GPU test battery (make test-gpu)
+#                 then the GPU test battery's checks (make test-gpu GPU_TESTS_PARTS=checks:
+#                 tiled_trace has just run, its sanitizer part is stage 5's)
 #   5-sanitizers  compute-sanitizer memcheck, then racecheck, on a tiny resident-solve and a
-#                 tiny inner-loop (when compute-sanitizer is there)
+#                 tiny inner-loop (when compute-sanitizer is there), then the GPU test
+#                 battery's sanitizer part (GPU_TESTS_PARTS=sanitizer: the direct test
+#                 programs under memcheck, racecheck, synccheck and initcheck)
 # A stage runs under min(its limit, the time left) and is skipped, with the reason, when less
 # than its least is left or when stage 1 did not build; every command in it has a limit too.
 #
@@ -49,7 +52,7 @@
 # project's shapes/), STAGES (one line a stage: name, start (UTC), seconds, "exit N" or
 # "cut off at its limit (N s)" or "skipped: reason", and which commands exited how),
 # stage-NAME.log (each stage's whole output, e.g. stage-3-canonical.log), run.log (this script's lines), BUILD (the
-# node's GPU and CUDA_ARCH), calibration.json, tiled-trace.json, test-gpu.log,
+# node's GPU and CUDA_ARCH), calibration.json, tiled-trace.json, test-gpu.log, test-gpu-sanitizer.log,
 # peer_torch.json, side-by-side.txt. A file that changed is appended again: tar keeps
 # both and the later one wins when unpacked.
 #
@@ -345,7 +348,7 @@ stage_4_variants() {
     fi
     run_cmd tiled_trace "$SBB_CMD_LIMIT" "$ROOT/build/cuda/tests/gpu/tiled_trace" --json tiled-trace.json
     make_gpu_cmd
-    run_cmd test-gpu 0 --log test-gpu.log "${MAKE_GPU[@]}" test-gpu
+    run_cmd test-gpu 0 --log test-gpu.log "${MAKE_GPU[@]}" GPU_TESTS_PARTS=checks test-gpu
 }
 
 stage_5_sanitizers() {
@@ -355,6 +358,13 @@ stage_5_sanitizers() {
         sb "san-$tool-rs-tiny-primal" resident-solve --shape tiny-primal --require-device --reps 2 --warmup 1
         sb "san-$tool-il-tiny-arrow" inner-loop --shape tiny-arrow --require-device --reps 2 --warmup 1
     done
+    if [ "$SBB_MODE" = standin ]; then
+        echo "make test-gpu (its sanitizer part): skipped: the GPU test battery needs a GPU"
+        return
+    fi
+    make_gpu_cmd
+    run_cmd test-gpu-sanitizer 0 --log test-gpu-sanitizer.log "${MAKE_GPU[@]}" GPU_TESTS_PARTS=sanitizer \
+        COMPUTE_SANITIZER="$SBB_SANITIZER" test-gpu
 }
 
 use_calibration() {

@@ -7,7 +7,11 @@
 #   tests/gpu/run-gpu-tests.sh [SAEBENCH_BINARY]      (make test-gpu passes ./saebench)
 # Environment: BUILD (the make build directory, default build), CUDA_HOME,
 # COMPUTE_SANITIZER, GPU_TEST_REPS / GPU_TEST_WARMUP,
-# GPU_TRACE_JSON (where tiled_trace writes its JSON lines).
+# GPU_TRACE_JSON (where tiled_trace writes its JSON lines),
+# GPU_TESTS_PARTS: which parts run, of "checks trace sanitizer" (default all three):
+# the GPU battery (scripts/gpu-results.sh) runs the checks in its stage 4, right after
+# running tiled_trace itself, and the sanitizer part in its stage 5, so that no part
+# runs twice in its one window. A part left out prints one SKIP line.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,6 +23,16 @@ if [ -z "${CUDA_HOME:-}" ]; then
     CUDA_HOME=${nvcc_path%/bin/nvcc}
 fi
 SANITIZER=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo "$CUDA_HOME/bin/compute-sanitizer")}
+PARTS_SHOWN=${GPU_TESTS_PARTS:-checks trace sanitizer}
+PARTS=" $PARTS_SHOWN "
+want() { [[ $PARTS == *" $1 "* ]]; }
+for part in $PARTS; do
+    case $part in checks | trace | sanitizer) ;; *)
+        echo "run-gpu-tests: GPU_TESTS_PARTS: unknown part '$part' (checks, trace, sanitizer)" >&2
+        exit 2
+        ;;
+    esac
+done
 REPS=${GPU_TEST_REPS:-5}
 WARMUP=${GPU_TEST_WARMUP:-2}
 TMP=$(mktemp -d)
@@ -152,6 +166,7 @@ check_telemetry() {
         bad "$name: handle_creations $got, expected $EXPECTED_HANDLES"; fi
 }
 
+if want checks; then
 # ---- 1. every shape × method × factor on the device ----
 for entry in "${SHAPES[@]}"; do
     read -r shape n p <<<"$entry"
@@ -248,16 +263,6 @@ done
 if [ -x "$GPU_BIN/arrow_backend_test" ]; then
     CUDA_VISIBLE_DEVICES='' run_counted "arrow_backend_test nodevice" "$GPU_BIN/arrow_backend_test" nodevice
 fi
-# The tiled factor at N = 1024, 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
-# traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
-# (scripts/gpu-results.sh runs tiled_trace itself first and keeps its JSON under results/).
-if build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
-    ok "tiled_trace: built"
-    run_counted "tiled_trace" "$GPU_BIN/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
-    grep -E '^     (N=|gram )' "$TMP/tiled_trace.log"
-else
-    bad "tiled_trace: build failed: $(last_err "$TMP/build-tiled_trace.log")"
-fi
 
 # ---- 3b. inner-loop and outer-seq through the CLI on the device ----
 # Exit 0, or 1 when only a performance gate failed (IL-002 residency speedup,
@@ -349,6 +354,24 @@ else
     bad "multiplex --concurrency 24 beyond device memory: exit $mx_rc: $(last_err "$TMP/mx-big.err")"
 fi
 
+else
+    echo "SKIP the checks (sections 1 to 3c): GPU_TESTS_PARTS is '$PARTS_SHOWN'"
+fi
+
+# ---- 3d. tiled_trace ----
+# The tiled factor at N = 1024, 2000 and 4000 beside cuSOLVER Xpotrf, parity, and one
+# traced launch (tests/gpu/tiled_trace.c); the JSON lines go to $GPU_TRACE_JSON
+# (scripts/gpu-results.sh runs tiled_trace itself first and keeps its JSON under results/).
+if ! want trace; then
+    echo "SKIP tiled_trace: GPU_TESTS_PARTS is '$PARTS_SHOWN'"
+elif build_gpu_test tiled_trace >"$TMP/build-tiled_trace.log" 2>&1; then
+    ok "tiled_trace: built"
+    run_counted "tiled_trace" "$GPU_BIN/tiled_trace" --json "${GPU_TRACE_JSON:-$TMP/tiled-trace.json}"
+    grep -E '^     (N=|gram )' "$TMP/tiled_trace.log"
+else
+    bad "tiled_trace: build failed: $(last_err "$TMP/build-tiled_trace.log")"
+fi
+
 # ---- 4. compute-sanitizer ----
 sanitize() {
     local tool=$1 name=$2; shift 2
@@ -358,7 +381,9 @@ sanitize() {
     if [ "$rc" -eq 0 ]; then ok "compute-sanitizer $tool, $name: exit 0"; else
         bad "compute-sanitizer $tool, $name: exit $rc: $(grep -m 2 -E 'ERROR|=========' "$log" | tr '\n' ' ')$(last_err "$log")"; fi
 }
-if [ -x "$SANITIZER" ]; then
+if ! want sanitizer; then
+    echo "SKIP compute-sanitizer: GPU_TESTS_PARTS is '$PARTS_SHOWN'"
+elif [ -x "$SANITIZER" ]; then
     small=(--backend cuda --reps 2 --warmup 1 --quiet --out "$TMP/san.json")
     sanitize memcheck "tiny-primal" "$BIN" resident-solve --shape tiny-primal "${small[@]}"
     sanitize memcheck "tiny-dual dual" "$BIN" resident-solve --shape tiny-dual --method dual "${small[@]}"
