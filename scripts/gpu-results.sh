@@ -42,7 +42,7 @@
 # stages against the CPU stand-in build (build/standin/saebench-standin, tests/standin/):
 # stage 1 is `make standin-saebench` (build it beforehand: a first build takes minutes),
 # stages 2-4 run the same commands with the canonical shapes replaced by the small ones of
-# STANDIN_SHAPES (the one difference), and calibrate, the peer, tiled_trace, make test-gpu
+# tests/lib/standin-shapes.sh (the one difference), and calibrate, the peer, tiled_trace, make test-gpu
 # and stage 5 are skipped with the reason. Overall limit 240 s by default. Its verdicts say
 # execution_path stand-in-gpu-resident-full and are never results: nothing of it goes into
 # results/ (make test-battery-dryrun checks both).
@@ -85,25 +85,11 @@ CMD_LIMIT_GPU=120
 CMD_LIMIT_DRY=30
 PEER_LIMIT=120
 
-# The dry run's shapes: each canonical shape that stages 3 and 4 name, and the jq edit that
-# makes its substitute standin-NAME.json from shapes/NAME.json (after STANDIN_EDIT_ALL). The
-# CPU stand-in simulates every GPU thread, so a substitute is small: resident-solve N = 130,
-# 140, 200, 210 (two or three 64-row blocks and a partial last one), arrow frames of 60 and
-# 20 row blocks, encode at the 4096 rows the device path takes at least, multiplex with every
-# fit of its matrix at 16 x 24. Each run takes a few seconds on the stand-in.
-STANDIN_EDIT_ALL='.reps = 2 | .warmup = 1'
-STANDIN_SHAPES=(
-    "sae-2k-2048          .n = 130 | .p = 140"
-    "sae-4k-4096          .n = 200 | .p = 210"
-    "sae-8k-1024          .n = 300 | .p = 130"
-    "qwen                 .n = 60 | .p = 100"
-    "color-arm            .n = 20 | .p = 200"
-    "encode-device-small  ."
-    "encode-qwen          .n = 4096 | .p = 128 | .atoms = 8"
-    "encode-color         .n = 4096 | .p = 128 | .atoms = 4"
-    "color-arm-variants   .n = 16 | .p = 24 | .reps = 1 | .warmup = 0"
-    "battery              .n = 16 | .p = 24 | .reps = 1 | .warmup = 0"
-)
+# The dry run's shapes: each canonical shape that stages 3 and 4 name has a small
+# substitute, from the one table in tests/lib/standin-shapes.sh (shared with make test-gpu's
+# own dry run).
+# shellcheck source=tests/lib/standin-shapes.sh
+. "$ROOT/tests/lib/standin-shapes.sh"
 
 # resident-solve gated at the H100 performance targets (docs/workloads.md §1: 5 M, 2.5 M,
 # 20 M rows/s) instead of the 100 000 rows/s deployment target, so each verdict's target
@@ -186,21 +172,12 @@ sb() {
 }
 
 # shape NAME: the shape a stage 3 or 4 command names: NAME on a GPU; in the dry run its
-# substitute from STANDIN_SHAPES, written here as standin-NAME.json
+# substitute (tests/lib/standin-shapes.sh), written here as standin-NAME.json
 shape() {
     [ "$SBB_MODE" = standin ] || { echo "$1"; return 0; }
-    local row name edit=""
-    for row in "${STANDIN_SHAPES[@]}"; do
-        read -r name row <<<"$row"
-        [ "$name" = "$1" ] && edit=$row
-    done
-    [ -n "$edit" ] || { echo "gpu-results: no stand-in substitute for $1 in STANDIN_SHAPES" >&2; return 1; }
-    if [ ! -s "standin-$1.json" ]; then
-        jq --arg n "$1" "$STANDIN_EDIT_ALL | $edit"' | .name = "standin-" + $n
-            | .description = "dry-run substitute for " + $n + " (CPU stand-in only)"' \
-            "$ROOT/shapes/$1.json" >"standin-$1.json" || return 1
-    fi
-    echo "standin-$1.json"
+    local path
+    path=$(sb_standin_shape "$ROOT" . "$1") || return 1
+    echo "${path#./}"
 }
 
 # cuda_plugin: the CUDA example plugin stage 1 built: its CUDA build, or in the dry run its
