@@ -254,13 +254,7 @@ stage_2_smoke() {
         # measuring would run a device DGEMM of n = 8192 through the simulation (minutes)
         echo "calibrate: skipped on the CPU stand-in (its device DGEMM of n = 8192 takes minutes);" \
             "calibration.json holds fixed ceilings, not measured"
-        cat >calibration.json <<'JSON'
-{
-  "schema": "saebench.calibration/1",
-  "host": {"cpu": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": {"name": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
-}
-JSON
+        sb_standin_calibration calibration.json
     else
         run_cmd calibrate "$SBB_CMD_LIMIT" "$SBB_BIN" calibrate --require-device --out calibration.json
     fi

@@ -12,6 +12,12 @@
 # the GPU battery (scripts/gpu-results.sh) runs the checks in its stage 4, right after
 # running tiled_trace itself, and the sanitizer part in its stage 5, so that no part
 # runs twice in its one window. A part left out prints one SKIP line.
+# GPU_TESTS_STANDIN=1: this script's dry run on the CPU stand-in (TEST-ONLY: make
+# test-standin-gpu-script, part of make test-standin-full). SAEBENCH_BINARY is then the
+# stand-in build and GPU_TESTS_BIN_DIR its direct test programs (run quick: their full
+# sizes are test-standin-full's own part); each canonical shape is replaced by its small
+# substitute (tests/lib/standin-shapes.sh), the execution path expected is the stand-in's,
+# and 2 reps after 1 warm-up are the default. Every assertion is the GPU's.
 set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,10 +39,37 @@ for part in $PARTS; do
         ;;
     esac
 done
-REPS=${GPU_TEST_REPS:-5}
-WARMUP=${GPU_TEST_WARMUP:-2}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT # the scratch folder made above with mktemp
+STANDIN=${GPU_TESTS_STANDIN:-0}
+if [ "$STANDIN" = 1 ]; then
+    REPS=${GPU_TEST_REPS:-2}
+    WARMUP=${GPU_TEST_WARMUP:-1}
+    PATH_EXPECTED=stand-in-gpu-resident-full
+    DIRECT_ARGS=(quick)
+    # shellcheck source=tests/lib/standin-shapes.sh
+    . "$ROOT/tests/lib/standin-shapes.sh"
+    CAL_ARGS=(--calibration "$TMP/calibration.json")
+    sb_standin_calibration "$TMP/calibration.json"
+else
+    REPS=${GPU_TEST_REPS:-5}
+    WARMUP=${GPU_TEST_WARMUP:-2}
+    PATH_EXPECTED=gpu-resident-full
+    DIRECT_ARGS=()
+    CAL_ARGS=()
+fi
+
+# canon NAME: "SHAPE N P" for a canonical shape: NAME itself on a GPU, its small substitute
+# on the stand-in; N and P from the shape file, which the verdict's shape must agree with
+canon() {
+    local path=$1
+    if [ "$STANDIN" = 1 ]; then path=$(sb_standin_shape "$ROOT" "$TMP" "$1") || return 1; fi
+    local file=$path
+    [ -f "$file" ] || file=shapes/$path.json
+    echo "$path $(jq -r '"\(.n) \(.p)"' "$file")"
+}
+# canon_path NAME: the SHAPE of canon
+canon_path() { local c; c=$(canon "$1") && echo "${c%% *}"; }
 
 pass=0
 fail=0
@@ -50,7 +83,7 @@ last_err() { tail -n 3 "$1" 2>/dev/null | tr '\n' ' '; }
 
 # The direct test programs are built by make (make test-gpu: $BUILD/tests/gpu/NAME,
 # with the Makefile's flags, against the objects ./saebench was built from).
-GPU_BIN=$BUILD/tests/gpu
+GPU_BIN=${GPU_TESTS_BIN_DIR:-$BUILD/tests/gpu}
 build_gpu_test() {
     [ -x "$GPU_BIN/$1" ] || { echo "no $GPU_BIN/$1 (run make test-gpu, which builds it)"; return 1; }
 }
@@ -82,10 +115,10 @@ total_solves_reupload() { local warmup=$1 reps=$2; echo $((warmup + reps)); }
 SHAPES=(
     "tiny-primal 64 32"
     "tiny-dual 32 64"
-    "sae-2k-2048 2000 2048"
-    "sae-4k-4096 4000 4096"
-    "sae-8k-1024 8000 1024"
 )
+for s in sae-2k-2048 sae-4k-4096 sae-8k-1024; do SHAPES+=("$(canon "$s")"); done
+read -r SAE_2K N_2K P_2K <<<"$(canon sae-2k-2048)"
+read -r SAE_8K N_8K P_8K <<<"$(canon sae-8k-1024)"
 FACTORS=(library blocked)
 # Mid-sized shapes from tiny-primal.json: several 64-row blocks with a partial
 # last one (N = 200), cheap enough for compute-sanitizer.
@@ -105,7 +138,7 @@ fi
 # resident_case SHAPE N P METHOD FACTOR REUPLOAD(0|1)
 resident_case() {
     local shape=$1 n=$2 p=$3 method=$4 factor=$5 reupload=$6
-    local name="${shape##*/} $method $factor" path=gpu-resident-full
+    local name="${shape##*/} $method $factor" path=$PATH_EXPECTED
     local args=(--shape "$shape" --backend cuda --method "$method" --factor "$factor"
         --require-device --reps "$REPS" --warmup "$WARMUP")
     if [ "$reupload" = 1 ]; then
@@ -114,7 +147,7 @@ resident_case() {
     fi
     local tag=${name// /_}
     local out="$TMP/$tag.json" err="$TMP/$tag.err"
-    "$BIN" resident-solve "${args[@]}" --out "$out" --quiet 2>"$err"
+    "$BIN" resident-solve "${args[@]}" "${CAL_ARGS[@]}" --out "$out" --quiet 2>"$err"
     local rc=$?
     if [ "$rc" -ne 0 ]; then
         bad "$name: exit $rc, want 0: $(last_err "$err")"
@@ -178,8 +211,8 @@ for entry in "${SHAPES[@]}"; do
     done
 done
 # the residency baseline beside the resident run: X re-sent every solve
-resident_case sae-2k-2048 2000 2048 primal library 1
-resident_case sae-2k-2048 2000 2048 dual blocked 1
+resident_case "$SAE_2K" "$N_2K" "$P_2K" primal library 1
+resident_case "$SAE_2K" "$N_2K" "$P_2K" dual blocked 1
 resident_case "$MID_DUAL" 200 300 dual library 1
 
 # ---- 1b. --precision mixed: FP32 factor, FP64 refinement on the device ----
@@ -189,7 +222,7 @@ mixed_case() {
     local name="${shape##*/} $method mixed" tag="${shape##*/}_${method}_mixed"
     local out="$TMP/$tag.json" err="$TMP/$tag.err"
     "$BIN" resident-solve --shape "$shape" --backend cuda --method "$method" --precision mixed \
-        --require-device --reps "$REPS" --warmup "$WARMUP" --out "$out" --quiet 2>"$err"
+        --require-device --reps "$REPS" --warmup "$WARMUP" "${CAL_ARGS[@]}" --out "$out" --quiet 2>"$err"
     local rc=$?
     if [ "$rc" -ne 0 ] || [ ! -s "$out" ]; then
         bad "$name: exit $rc, want 0 and a verdict: $(last_err "$err")"
@@ -213,8 +246,8 @@ mixed_case tiny-primal 64 32 primal
 mixed_case tiny-dual 32 64 dual
 mixed_case "$MID_PRIMAL" 300 200 primal
 mixed_case "$MID_DUAL" 200 300 dual
-mixed_case sae-2k-2048 2000 2048 dual
-mixed_case sae-8k-1024 8000 1024 primal
+mixed_case "$SAE_2K" "$N_2K" "$P_2K" dual
+mixed_case "$SAE_8K" "$N_8K" "$P_8K" primal
 
 # ---- 2. no device visible ----
 # hidden NAME WANT_EXIT ARGS...: run tiny-primal with no device visible; the
@@ -224,7 +257,8 @@ hidden() {
     local name=$1 want=$2; shift 2
     HIDDEN_OUT="$TMP/hidden-$name.json"
     local err="$TMP/hidden-$name.err"
-    CUDA_VISIBLE_DEVICES='' "$BIN" resident-solve --shape tiny-primal "$@" --out "$HIDDEN_OUT" --quiet 2>"$err"
+    CUDA_VISIBLE_DEVICES='' "$BIN" resident-solve --shape tiny-primal "$@" "${CAL_ARGS[@]}" --out "$HIDDEN_OUT" --quiet \
+        2>"$err"
     local rc=$?
     if [ "$rc" -eq "$want" ]; then ok "hidden device, $name: exit $rc"; else
         bad "hidden device, $name: exit $rc, want $want: $(last_err "$err")"; fi
@@ -255,7 +289,7 @@ run_counted() {
 for prog in rs_backend_test arrow_backend_test; do
     if build_gpu_test "$prog" >"$TMP/build-$prog.log" 2>&1; then
         ok "$prog: built"
-        run_counted "$prog" "$GPU_BIN/$prog"
+        run_counted "$prog" "$GPU_BIN/$prog" "${DIRECT_ARGS[@]}"
     else
         bad "$prog: build failed: $(last_err "$TMP/build-$prog.log")"
     fi
@@ -272,9 +306,9 @@ fi
 gate_pass() { jqt "$1" ".gates[] | select(.id == \"$2\") | .applies and .pass"; }
 arrow_cli_case() {
     local cmd=$1 shape=$2; shift 2
-    local name="$cmd $shape cuda" out="$TMP/$cmd-$shape.json" err="$TMP/$cmd-$shape.err"
+    local name="$cmd ${shape##*/} cuda" out="$TMP/$cmd-${shape##*/}.json" err="$TMP/$cmd-${shape##*/}.err"
     "$BIN" "$cmd" --shape "$shape" --backend cuda --require-device --reps "$REPS" --warmup "$WARMUP" \
-        --out "$out" --quiet 2>"$err"
+        "${CAL_ARGS[@]}" --out "$out" --quiet 2>"$err"
     local rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
         bad "$name: exit $rc, want 0 or 1: $(last_err "$err")"
@@ -297,6 +331,7 @@ for shp in tiny-arrow tiny-arrow-d1 tiny-arrow-d3; do
 done
 # The residency gate (IL-002, docs/workloads.md §2 Gates) applies to the canonical shapes
 for shp in qwen color-arm; do
+    shp=$(canon_path "$shp")
     arrow_cli_case inner-loop "$shp" IL-001 IL-002 IL-003
     arrow_cli_case outer-seq "$shp" OS-001 OS-002 OS-003
 done
@@ -309,9 +344,10 @@ done
 # mx_cli_case SHAPE TAG REPS WARMUP [ARGS...]: one rep is a whole-matrix sweep
 mx_cli_case() {
     local shape=$1 tag=$2 reps=$3 warmup=$4; shift 4
-    local name="multiplex $shape cuda $tag" out="$TMP/multiplex-$shape-$tag.json" err="$TMP/multiplex-$shape-$tag.err"
+    local name="multiplex ${shape##*/} cuda $tag" out="$TMP/multiplex-${shape##*/}-$tag.json"
+    local err="$TMP/multiplex-${shape##*/}-$tag.err"
     "$BIN" multiplex --shape "$shape" --backend cuda --require-device --reps "$reps" --warmup "$warmup" "$@" \
-        --out "$out" --quiet 2>"$err"
+        "${CAL_ARGS[@]}" --out "$out" --quiet 2>"$err"
     local rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 1 ]; then
         bad "$name: exit $rc, want 0 or 1: $(last_err "$err")"
@@ -332,21 +368,24 @@ mx_cli_case() {
 }
 mx_cli_case tiny-variants default "$REPS" "$WARMUP"
 mx_cli_case tiny-variants c8 "$REPS" "$WARMUP" --concurrency 8
-mx_cli_case color-arm-variants target 2 1 --gate MX-002=3
+mx_cli_case "$(canon_path color-arm-variants)" target 2 1 --gate MX-002=3
 # fits in flight that device memory cannot hold are refused before any work:
 # 24 fits with a 20000 x 20000 H_bb (3.2 GB each: 77 GB of host memory) need
-# about 6.5 GB each on the device: 24 in flight (156 GB) fit neither an H100 nor an H200
+# about 6.5 GB each on the device: 24 in flight (156 GB) fit neither an H100 nor an H200.
+# On the stand-in, whose machine may have less host memory than that: 4000 x 4000 (3 GB
+# of host memory in all) against 1 GiB of device memory left free (STANDIN_DEVICE_FREE_MB)
+if [ "$STANDIN" = 1 ]; then MX_BIG_P=4000 MX_BIG_ENV=(STANDIN_DEVICE_FREE_MB=1024); else MX_BIG_P=20000 MX_BIG_ENV=(); fi
 mx_big="$TMP/mx-big.json"
 {
     printf '['
     for i in $(seq 0 23); do
         [ "$i" -gt 0 ] && printf ','
-        printf '{"name": "big%d", "n": 1, "p": 20000, "d": 1, "basis_cols": 1, "seed": %d}' "$i" "$i"
+        printf '{"name": "big%d", "n": 1, "p": %d, "d": 1, "basis_cols": 1, "seed": %d}' "$i" "$MX_BIG_P" "$i"
     done
     printf ']'
 } >"$mx_big"
-"$BIN" multiplex --variants "$mx_big" --backend cuda --require-device --concurrency 24 --oracle-sample 1 \
-    --out "$TMP/mx-big-verdict.json" 2>"$TMP/mx-big.err"
+env "${MX_BIG_ENV[@]}" "$BIN" multiplex --variants "$mx_big" --backend cuda --require-device --concurrency 24 \
+    --oracle-sample 1 --out "$TMP/mx-big-verdict.json" 2>"$TMP/mx-big.err"
 mx_rc=$?
 if [ "$mx_rc" -eq 2 ] && grep -q "of device memory" "$TMP/mx-big.err" && [ ! -e "$TMP/mx-big-verdict.json" ]; then
     ok "multiplex --concurrency 24 beyond device memory: exit 2, no verdict"
@@ -397,7 +436,7 @@ elif [ -x "$SANITIZER" ]; then
     sanitize memcheck "mid dual tiled" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor tiled "${small[@]}"
     sanitize racecheck "mid dual tiled" "$BIN" resident-solve --shape "$MID_DUAL" --method dual --factor tiled "${small[@]}"
     # 32 chained row blocks, partial last block
-    sanitize memcheck "sae-2k-2048 dual blocked" "$BIN" resident-solve --shape sae-2k-2048 --method dual \
+    sanitize memcheck "sae-2k-2048 dual blocked" "$BIN" resident-solve --shape "$SAE_2K" --method dual \
         --factor blocked --backend cuda --reps 1 --warmup 0 --quiet --out "$TMP/san.json"
     if [ -x "$GPU_BIN/rs_backend_test" ]; then
         sanitize memcheck "rs_backend_test quick" "$GPU_BIN/rs_backend_test" quick

@@ -39,3 +39,16 @@ sb_standin_shape() {
     fi
     echo "$dir/standin-$want.json"
 }
+
+# sb_standin_calibration FILE: fixed ceilings for the dry runs (not measured: a device
+# calibration on the stand-in, an 8192 DGEMM through the CPU, takes minutes, and a run
+# without --calibration measures one at its start).
+sb_standin_calibration() {
+    cat >"$1" <<'JSON'
+{
+  "schema": "saebench.calibration/1",
+  "host": {"cpu": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
+  "device": {"name": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
+}
+JSON
+}

@@ -98,6 +98,7 @@ test-standin: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML) saebench
 	    tests/standin/run-standin-tests.sh $(STANDIN_SB_BIN) ./saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-nvml-tests.sh $(STANDIN_SB_BIN) ./saebench
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 tests/standin/run-clock-tests.sh $(STANDIN_SB_BIN) ./saebench
+	@$(GPU_SCRIPT_ON_STANDIN)
 
 # The SM clock of every timed rep, throttled reps retaken, --cold (part of test-standin).
 .PHONY: test-standin-clock
@@ -111,6 +112,16 @@ test-standin-clock: $(STANDIN_SB_BIN) saebench
 test-standin-full: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS) $(STANDIN_SB_NVML)
 	@OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 STANDIN_TESTS=$(STANDIN_SB_TESTDIR) \
 	    tests/standin/run-standin-full.sh $(STANDIN_SB_BIN)
+
+# make test-gpu's own script (tests/gpu/run-gpu-tests.sh), its checks, against the stand-in:
+# the shell logic and every assertion of the GPU test battery run on every landing, not first
+# on a lent GPU (GPU_TESTS_STANDIN=1: small substitutes for the canonical shapes, the direct
+# programs quick; part of test-standin, about 30 s).
+GPU_SCRIPT_ON_STANDIN = OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 GPU_TESTS_STANDIN=1 GPU_TESTS_PARTS=checks \
+    GPU_TESTS_BIN_DIR=$(STANDIN_SB_TESTDIR) tests/gpu/run-gpu-tests.sh $(STANDIN_SB_BIN)
+.PHONY: test-standin-gpu-script
+test-standin-gpu-script: $(STANDIN_SB_BIN) $(STANDIN_SB_TESTS)
+	@$(GPU_SCRIPT_ON_STANDIN)
 
 # The device's conditions and the validity block through the fake NVML alone (part of test-standin).
 test-standin-nvml: $(STANDIN_SB_BIN) $(STANDIN_SB_NVML) saebench
