@@ -87,9 +87,11 @@ PEER_LIMIT=120
 
 # The dry run's shapes: each canonical shape that stages 3 and 4 name has a small
 # substitute, from the one table in tests/lib/standin-shapes.sh (shared with make test-gpu's
-# own dry run).
-# shellcheck source=tests/lib/standin-shapes.sh
-. "$ROOT/tests/lib/standin-shapes.sh"
+# own dry run), read by the dry run only (standin_lib).
+standin_lib() {
+    # shellcheck source=tests/lib/standin-shapes.sh
+    declare -F sb_standin_shape >/dev/null || . "$ROOT/tests/lib/standin-shapes.sh"
+}
 
 # resident-solve gated at the H100 performance targets (docs/workloads.md §1: 5 M, 2.5 M,
 # 20 M rows/s) instead of the 100 000 rows/s deployment target, so each verdict's target
@@ -176,6 +178,7 @@ sb() {
 shape() {
     [ "$SBB_MODE" = standin ] || { echo "$1"; return 0; }
     local path
+    standin_lib || return 1
     path=$(sb_standin_shape "$ROOT" . "$1") || return 1
     echo "${path#./}"
 }
@@ -254,7 +257,7 @@ stage_2_smoke() {
         # measuring would run a device DGEMM of n = 8192 through the simulation (minutes)
         echo "calibrate: skipped on the CPU stand-in (its device DGEMM of n = 8192 takes minutes);" \
             "calibration.json holds fixed ceilings, not measured"
-        sb_standin_calibration calibration.json
+        standin_lib && sb_standin_calibration calibration.json
     else
         run_cmd calibrate "$SBB_CMD_LIMIT" "$SBB_BIN" calibrate --require-device --out calibration.json
     fi
