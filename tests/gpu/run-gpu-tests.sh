@@ -13,7 +13,7 @@
 # running tiled_trace itself, and the sanitizer part in its stage 5, so that no part
 # runs twice in its one window. A part left out prints one SKIP line.
 # GPU_TESTS_STANDIN=1: this script's dry run on the CPU stand-in (TEST-ONLY: make
-# test-standin-gpu-script, part of make test-standin-full). SAEBENCH_BINARY is then the
+# test-standin-gpu-script, part of make test-standin). SAEBENCH_BINARY is then the
 # stand-in build and GPU_TESTS_BIN_DIR its direct test programs (run quick: their full
 # sizes are test-standin-full's own part); each canonical shape is replaced by its small
 # substitute (tests/lib/standin-shapes.sh), the execution path expected is the stand-in's,
