@@ -29,6 +29,7 @@ extern "C" {
 #include "backend.h"
 #include "encode.h"
 #include "encode_ops.h"
+#include "rs_fixture.h"
 }
 #include "arrow_kernels.h"
 #include "rs_gram.h"
@@ -65,6 +66,22 @@ struct rs_problem {
         prob.method = m, prob.max_solves = 4, prob.factor = factor;
     }
 };
+
+/* Create f's state, run `solves` solves and read the last one's info (zeroed
+ * when a call failed; err says which). The state is destroyed. */
+static sb_rc rs_solve_info(const sb_rs_ops *ops, rs_problem &f, int solves, sb_rs_solve_info *info, sb_err *err)
+{
+    memset(info, 0, sizeof *info);
+    void *st = nullptr;
+    sb_rc rc = ops->create(&f.prob, &st, err);
+    for (int k = 0; k < solves && rc == SB_OK; k++)
+        rc = ops->solve(st, f.w.data(), f.beta.data(), err);
+    if (rc == SB_OK)
+        ops->last_solve(st, info);
+    if (st)
+        ops->destroy(st);
+    return rc;
+}
 
 /* ---- the launchers' argument checks: cudaErrorInvalidValue, nothing queued ---- */
 static void launcher_checks(void)
@@ -395,19 +412,11 @@ static void rs_mixed_paths(void)
         rs_problem f(40, 60, SB_METHOD_DUAL, "library");
         f.prob.precision = SB_PREC_MIXED;
         f.prob.reupload = 1;
-        void *st = nullptr;
         sb_err err = {{0}};
-        sb_rc rc = ops->create(&f.prob, &st, &err);
-        for (int k = 0; k < 2 && rc == SB_OK; k++)
-            rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
         sb_rs_solve_info info;
-        memset(&info, 0, sizeof info);
-        if (rc == SB_OK)
-            ops->last_solve(st, &info);
+        const sb_rc rc = rs_solve_info(ops, f, 2, &info, &err);
         check(rc == SB_OK && info.mixed && !info.fallback, "mixed dual --reupload: solves run mixed (%s)",
               rc == SB_OK ? "ok" : err.msg);
-        if (st)
-            ops->destroy(st);
     }
     /* nearly collinear columns: cond grows as the noise shrinks; ridge tiny */
     struct {
@@ -419,25 +428,16 @@ static void rs_mixed_paths(void)
         rs_problem f(n, p, SB_METHOD_PRIMAL, "library");
         f.prob.precision = SB_PREC_MIXED;
         f.prob.ridge = c.ridge;
-        uint64_t u = 0x51a7e5u;
-        auto draw = [&u]() { /* saebench's LCG, uniform in [-1, 1) */
-            u = u * 6364136223846793005ull + 1442695040888963407ull;
-            return (double)(u >> 11) / 9007199254740992.0 * 2.0 - 1.0;
-        };
+        sb_lcg g;
+        sb_lcg_seed(&g, 0x51a7e5u);
         for (int64_t i = 0; i < n; i++) {
-            const double a = draw();
+            const double a = sb_lcg_uniform(&g);
             for (int64_t j = 0; j < p; j++)
-                f.X[(size_t)(i * p + j)] = a * std::cos(0.1 * (double)j) + c.noise * draw();
+                f.X[(size_t)(i * p + j)] = a * std::cos(0.1 * (double)j) + c.noise * sb_lcg_uniform(&g);
         }
-        void *st = nullptr;
         sb_err err = {{0}};
-        sb_rc rc = ops->create(&f.prob, &st, &err);
-        if (rc == SB_OK)
-            rc = ops->solve(st, f.w.data(), f.beta.data(), &err);
         sb_rs_solve_info info;
-        memset(&info, 0, sizeof info);
-        if (rc == SB_OK)
-            ops->last_solve(st, &info);
+        const sb_rc rc = rs_solve_info(ops, f, 1, &info, &err);
         if (c.fallback)
             check(rc == SB_OK && info.mixed && info.fallback && info.why,
                   "mixed, nearly collinear columns, ridge 1e-9: falls back to FP64 (%s) (%s)", info.why ? info.why : "-",
@@ -447,8 +447,6 @@ static void rs_mixed_paths(void)
                   "mixed, ill-conditioned: converges after %d refinement iterations, more than the 3 rounds "
                   "scheduled (%s)",
                   info.iterations, rc == SB_OK ? "ok" : err.msg);
-        if (st)
-            ops->destroy(st);
     }
 }
 
