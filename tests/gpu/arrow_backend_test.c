@@ -390,12 +390,9 @@ int main(int argc, char **argv)
               "no device: create says SB_E_NODEVICE: %s", err.msg);
         return check_summary();
     }
-    sb_err why = {{0}};
     sb_device_info info;
-    if (sb_cuda_backend.probe(&info, &why) != SB_OK) {
-        printf("FAIL probe: %s\n0 passed, 1 failed\n", why.msg);
+    if (!check_device(&info))
         return 1;
-    }
     printf("device: %s, cc %d.%d, %d SMs\n", info.name, info.cc_major, info.cc_minor, info.sm_count);
 
     static const shape tiny[] = {

@@ -607,13 +607,9 @@ int main(int argc, char **argv)
 {
     /* "quick": only the multi-block blocked cases, for the slow compute-sanitizer tools */
     const int quick = argc > 1 && strcmp(argv[1], "quick") == 0;
-    sb_err why = {{0}};
     sb_device_info info;
-    if (sb_cuda_backend.probe(&info, &why) != SB_OK) {
-        printf("FAIL probe: %s\n", why.msg);
-        printf("0 passed, 1 failed\n");
+    if (!check_device(&info))
         return 1;
-    }
     printf("device: %s, cc %d.%d, %d SMs, driver %d, runtime %d, %.0f MHz\n", info.name,
            info.cc_major, info.cc_minor, info.sm_count, info.driver_version, info.runtime_version,
            info.clock_mhz);
@@ -629,6 +625,7 @@ int main(int argc, char **argv)
         prob.max_solves = 1;
         prob.factor = "qr";
         void *st = NULL;
+        sb_err why = {{0}};
         sb_rc rc = sb_cuda_backend.resident_solve->create(&prob, &st, &why);
         check(rc == SB_E_INPUT && st == NULL &&
                   strcmp(why.msg, "unknown --factor 'qr' (cuda: library|blocked|tiled|auto)") == 0,

@@ -25,24 +25,9 @@ extern "C" {
 #include "arrow_kernels.h"
 #include "rs_kernels.h"
 
-/* One ok/FAIL line per check (g_pass, g_fail: sim_cuda.h's counters). */
-static void check(int ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void check(int ok, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    printf("%s ", ok ? "ok  " : "FAIL");
-    vprintf(fmt, ap);
-    printf("\n");
-    va_end(ap);
-    (ok ? g_pass : g_fail)++;
-}
-
-static int check_summary(void)
-{
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
-}
+/* One ok/FAIL line per check (on sim_cuda.h's counters), the summary, the device probe:
+ * the direct GPU tests' own. */
+#include "gpu_check.h"
 
 /* The test's own kernels, once per residency slot as the preludes do for
  * cuda/'s (launch/<unit>.h); the stand-in build's copy of the header (its
@@ -531,12 +516,9 @@ static void fault_struct_extent(void)
 
 int main(void)
 {
-    sb_err why = {{0}};
     sb_device_info info;
-    if (sb_cuda_backend.probe(&info, &why) != SB_OK) {
-        printf("FAIL probe: %s\n0 passed, 1 failed\n", why.msg);
+    if (!check_device(&info))
         return 1;
-    }
     fault_missing_sync();
     fault_host_pointer();
     fault_workspace_short();

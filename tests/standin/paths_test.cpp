@@ -628,12 +628,9 @@ static void encode_paths(void)
 
 int main(void)
 {
-    sb_err why = {{0}};
     sb_device_info info;
-    if (sb_cuda_backend.probe(&info, &why) != SB_OK) {
-        printf("FAIL probe: %s\n0 passed, 1 failed\n", why.msg);
+    if (!check_device(&info))
         return 1;
-    }
     launcher_checks();
     rs_refusals();
     rs_factor_auto();
