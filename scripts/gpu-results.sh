@@ -257,7 +257,7 @@ stage_2_smoke() {
         # measuring would run a device DGEMM of n = 8192 through the simulation (minutes)
         echo "calibrate: skipped on the CPU stand-in (its device DGEMM of n = 8192 takes minutes);" \
             "calibration.json holds fixed ceilings, not measured"
-        standin_lib && sb_standin_calibration calibration.json
+        standin_lib && sb_fixed_calibration calibration.json "dry run: fixed ceilings, not measured"
     else
         run_cmd calibrate "$SBB_CMD_LIMIT" "$SBB_BIN" calibrate --require-device --out calibration.json
     fi

@@ -50,7 +50,7 @@ if [ "$STANDIN" = 1 ]; then
     # shellcheck source=tests/lib/standin-shapes.sh
     . "$ROOT/tests/lib/standin-shapes.sh"
     CAL_ARGS=(--calibration "$TMP/calibration.json")
-    sb_standin_calibration "$TMP/calibration.json"
+    sb_fixed_calibration "$TMP/calibration.json" "dry run: fixed ceilings, not measured"
 else
     REPS=${GPU_TEST_REPS:-5}
     WARMUP=${GPU_TEST_WARMUP:-2}

@@ -30,13 +30,33 @@ sb_battery_setup() {
     cd "$ROOT" || exit 2
     unset SAEBENCH_FAKE_DEVICE SAEBENCH_SHAPES
     CAL="$WORK/calibration.json"
-    cat >"$CAL" <<'JSON'
-{
-  "schema": "saebench.calibration/1",
-  "host": {"cpu": "test", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": {"name": "test", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
-}
-JSON
+    # shellcheck source=tests/lib/standin-shapes.sh
+    . "$ROOT/tests/lib/standin-shapes.sh"
+    sb_fixed_calibration "$CAL" test
     # shellcheck source=tests/lib/harness.sh
     . "$ROOT/tests/lib/harness.sh"
+}
+
+# sb_run_counted LABEL COMMAND...: run a test program that prints ok/FAIL lines; one ok
+# line when it exits 0 with some ok lines and no FAIL, else one FAIL line with its first
+# FAIL lines; its wall time in both. Its output is kept in WORK.
+sb_run_counted() {
+    local label=$1
+    shift
+    local log="$WORK/run-${label//[^A-Za-z0-9_.-]/_}.log" rc n_ok n_bad t0 t
+    if [ ! -x "$1" ]; then
+        bad "$label: $1 not built (make standin-tests)"
+        return
+    fi
+    t0=$(date +%s)
+    "$@" >"$log" 2>&1
+    rc=$?
+    t=$(($(date +%s) - t0))
+    n_ok=$(grep -c '^ok ' "$log")
+    n_bad=$(grep -c '^FAIL ' "$log")
+    if [ "$rc" -eq 0 ] && [ "$n_bad" -eq 0 ] && [ "$n_ok" -gt 0 ]; then
+        ok "$label: exit 0, $n_ok checks pass ($t s)"
+    else
+        bad "$label: exit $rc, $n_ok ok, $n_bad FAIL ($t s)" "$(grep -m 8 '^FAIL ' "$log"; tail -n 3 "$log")"
+    fi
 }

@@ -40,15 +40,14 @@ sb_standin_shape() {
     echo "$dir/standin-$want.json"
 }
 
-# sb_standin_calibration FILE: fixed ceilings for the dry runs (not measured: a device
-# calibration on the stand-in, an 8192 DGEMM through the CPU, takes minutes, and a run
-# without --calibration measures one at its start).
-sb_standin_calibration() {
-    cat >"$1" <<'JSON'
-{
-  "schema": "saebench.calibration/1",
-  "host": {"cpu": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e10, "mem_bw": 2e10, "dgemm_n": 2048, "copy_bytes": 268435456}},
-  "device": {"name": "dry run: fixed ceilings, not measured", "ceilings": {"fp64_flops": 5e13, "mem_bw": 3e12, "dgemm_n": 8192, "copy_bytes": 1073741824}}
-}
-JSON
+# sb_fixed_calibration FILE LABEL: ceilings given up front, named LABEL (host cpu and device
+# name), for runs that must not measure the machine: a run without --calibration measures
+# its backend's at its start, and the stand-in's device calibration is an 8192 DGEMM through
+# the CPU, minutes (the dry runs; tests/lib/battery.sh's CAL).
+sb_fixed_calibration() {
+    jq -n --arg l "$2" '{
+      schema: "saebench.calibration/1",
+      host: {cpu: $l, ceilings: {fp64_flops: 5e10, mem_bw: 2e10, dgemm_n: 2048, copy_bytes: 268435456}},
+      device: {name: $l, ceilings: {fp64_flops: 5e13, mem_bw: 3e12, dgemm_n: 8192, copy_bytes: 1073741824}}
+    }' >"$1"
 }

@@ -27,33 +27,11 @@ sb_battery_setup standin-full numpy
 
 echo "== saebench stand-in, full sizes: $BIN"
 
-# timed LABEL COMMAND...: run it, relay its FAIL lines, one ok/FAIL line with its wall time
-timed() {
-    local label=$1
-    shift
-    local log="$WORK/${label// /_}.log" rc n_ok n_bad t0 t
-    if [ ! -x "$1" ]; then
-        bad "$label: $1 not built (make standin-tests)"
-        return
-    fi
-    t0=$(date +%s)
-    "$@" >"$log" 2>&1
-    rc=$?
-    t=$(($(date +%s) - t0))
-    n_ok=$(grep -c '^ok ' "$log")
-    n_bad=$(grep -c '^FAIL ' "$log")
-    if [ "$rc" -eq 0 ] && [ "$n_bad" -eq 0 ] && [ "$n_ok" -gt 0 ]; then
-        ok "$label: exit 0, $n_ok checks pass ($t s)"
-    else
-        bad "$label: exit $rc, $n_ok ok, $n_bad FAIL ($t s)" "$(grep -m 8 '^FAIL ' "$log"; tail -n 3 "$log")"
-    fi
-}
-
-timed "rs_backend_test (every case)" "$TESTS_DIR/rs_backend_test"
+sb_run_counted "rs_backend_test (every case)" "$TESTS_DIR/rs_backend_test"
 read -r -a trace_args <<<"${STANDIN_FULL_TRACE_ARGS:-}"
 trace_lines=5 # the four default orders and the Gram
 [ ${#trace_args[@]} -eq 0 ] || trace_lines=2
-timed "tiled_trace (${STANDIN_FULL_TRACE_ARGS:-default orders and the sae-8k-1024 Gram})" \
+sb_run_counted "tiled_trace (${STANDIN_FULL_TRACE_ARGS:-default orders and the sae-8k-1024 Gram})" \
     "$TESTS_DIR/tiled_trace" --json "$WORK/tiled-trace.json" "${trace_args[@]}"
 if [ -s "$WORK/tiled-trace.json" ] && jq -se "length >= $trace_lines" "$WORK/tiled-trace.json" >/dev/null 2>&1; then
     ok "tiled_trace: one JSON line per order and one for the Gram ($(jq -s length "$WORK/tiled-trace.json") lines)"

@@ -251,35 +251,17 @@ check "a stand-in rate is labelled stand-in and is never an engaged device rate"
 
 # ---- 8. the direct GPU test programs (tests/gpu/*.c) built against the stand-in,
 # with their own assertions, and the injected faults (tests/standin/fault_test.cpp) ----
-# run_direct LABEL COMMAND...: relay a test program's ok/FAIL lines (as run-gpu-tests.sh does)
-run_direct() {
-    local label=$1
-    shift
-    local log="$WORK/direct-${label// /_}.log" rc n_ok n_bad
-    if [ ! -x "$1" ]; then
-        bad "$label: $1 not built (make standin-tests)"
-        return
-    fi
-    "$@" >"$log" 2>&1
-    rc=$?
-    n_ok=$(grep -c '^ok ' "$log")
-    n_bad=$(grep -c '^FAIL ' "$log")
-    if [ "$rc" -eq 0 ] && [ "$n_bad" -eq 0 ] && [ "$n_ok" -gt 0 ]; then
-        ok "$label: exit 0, $n_ok checks pass"
-    else
-        bad "$label: exit $rc, $n_ok ok, $n_bad FAIL" "$(grep -m 8 '^FAIL ' "$log"; tail -n 3 "$log")"
-    fi
-}
-run_direct "rs_backend_test quick" "$TESTS_DIR/rs_backend_test" quick
-run_direct "arrow_backend_test quick" "$TESTS_DIR/arrow_backend_test" quick
-CUDA_VISIBLE_DEVICES='' run_direct "arrow_backend_test nodevice (CUDA_VISIBLE_DEVICES='')" \
+# the direct test programs, their ok/FAIL lines counted (sb_run_counted, tests/lib/battery.sh)
+sb_run_counted "rs_backend_test quick" "$TESTS_DIR/rs_backend_test" quick
+sb_run_counted "arrow_backend_test quick" "$TESTS_DIR/arrow_backend_test" quick
+CUDA_VISIBLE_DEVICES='' sb_run_counted "arrow_backend_test nodevice (CUDA_VISIBLE_DEVICES='')" \
     "$TESTS_DIR/arrow_backend_test" nodevice
-run_direct "tiled_trace N=200,130, Gram p=200 n=300" "$TESTS_DIR/tiled_trace" --gram 200 300 200 130
+sb_run_counted "tiled_trace N=200,130, Gram p=200 n=300" "$TESTS_DIR/tiled_trace" --gram 200 300 200 130
 # the backend ops' refusals and failure paths below the CLI (tests/standin/paths_test.cpp)
-run_direct "paths_test" "$TESTS_DIR/paths_test"
+sb_run_counted "paths_test" "$TESTS_DIR/paths_test"
 # one line per injected fault class, each naming what caught it
-fault_log="$WORK/direct-fault_test.log"
-run_direct "fault_test" "$TESTS_DIR/fault_test"
+fault_log="$WORK/run-fault_test.log"
+sb_run_counted "fault_test" "$TESTS_DIR/fault_test"
 for want in "missing sync (minimal)" "missing sync (rs_backend library" "missing sync (rs_backend blocked" \
     "host pointer to kernel:" "host pointer to kernel (struct member)" "freed pointer to kernel (struct member)" \
     "cuSOLVER workspace one byte short (minimal)" "cuSOLVER workspace one byte short (rs_backend" \
