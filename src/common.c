@@ -7,17 +7,41 @@
 #include <string.h>
 #include <unistd.h>
 
-/* After a cut at len bytes: drop a last character the cut left incomplete. */
+/* The length of the well-formed UTF-8 sequence at s (1 to 4 bytes), or 0
+ * where the bytes there are not one (Unicode's table of well-formed byte
+ * sequences: no overlong forms, no surrogates, nothing above U+10FFFF; a
+ * NUL ends a sequence early). */
+static size_t utf8_len(const unsigned char *s)
+{
+    const unsigned c = s[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        n = 2;
+    else if (c >= 0xe0 && c <= 0xef)
+        n = 3, lo = c == 0xe0 ? 0xa0 : lo, hi = c == 0xed ? 0x9f : hi;
+    else if (c >= 0xf0 && c <= 0xf4)
+        n = 4, lo = c == 0xf0 ? 0x90 : lo, hi = c == 0xf4 ? 0x8f : hi;
+    else
+        return 0;
+    if (s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k < n; k++)
+        if ((s[k] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* After a cut at len bytes (s[len] is the NUL): drop a last character the
+ * cut left incomplete, the lead byte that utf8_len no longer reads whole. */
 static void utf8_trim_cut(char *s, size_t len)
 {
     size_t j = len;
     while (j > 0 && len - j < 3 && ((unsigned char)s[j - 1] & 0xc0) == 0x80)
         j--;
-    if (j == 0 || (unsigned char)s[j - 1] < 0xc0)
-        return; /* ASCII or continuation bytes only: nothing begun and cut */
-    const unsigned c = (unsigned char)s[j - 1];
-    const size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (len - (j - 1) < need)
+    if (j > 0 && (unsigned char)s[j - 1] >= 0xc0 && utf8_len((const unsigned char *)s + j - 1) == 0)
         s[j - 1] = '\0';
 }
 
@@ -62,33 +86,6 @@ uint64_t sb_physical_memory(void)
     if (pages <= 0 || page <= 0)
         return 0;
     return (uint64_t)pages * (uint64_t)page;
-}
-
-/* The length of the well-formed UTF-8 sequence at s (1 to 4 bytes), or 0
- * where the bytes there are not one (Unicode's table of well-formed byte
- * sequences: no overlong forms, no surrogates, nothing above U+10FFFF; a
- * NUL ends a sequence early). */
-static size_t utf8_len(const unsigned char *s)
-{
-    const unsigned c = s[0];
-    size_t n;
-    unsigned lo = 0x80, hi = 0xbf; /* the range of the second byte */
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        n = 2;
-    else if (c >= 0xe0 && c <= 0xef)
-        n = 3, lo = c == 0xe0 ? 0xa0 : lo, hi = c == 0xed ? 0x9f : hi;
-    else if (c >= 0xf0 && c <= 0xf4)
-        n = 4, lo = c == 0xf0 ? 0x90 : lo, hi = c == 0xf4 ? 0x8f : hi;
-    else
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t k = 2; k < n; k++)
-        if ((s[k] & 0xc0) != 0x80)
-            return 0;
-    return n;
 }
 
 const char *sb_printable(const char *text, char *buf, size_t len)
