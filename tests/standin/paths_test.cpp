@@ -67,17 +67,17 @@ struct rs_problem {
     }
 };
 
-/* Create f's state, run `solves` solves and read the last one's info (zeroed
- * when a call failed; err says which). The state is destroyed. */
+/* Create f's state, run `solves` solves and read each one's info into
+ * info[0 .. solves-1] (zeroed from a failed call on; err says which). The
+ * state is destroyed. */
 static sb_rc rs_solve_info(const sb_rs_ops *ops, rs_problem &f, int solves, sb_rs_solve_info *info, sb_err *err)
 {
-    memset(info, 0, sizeof *info);
+    memset(info, 0, (size_t)solves * sizeof *info);
     void *st = nullptr;
     sb_rc rc = ops->create(&f.prob, &st, err);
     for (int k = 0; k < solves && rc == SB_OK; k++)
-        rc = ops->solve(st, f.w.data(), f.beta.data(), err);
-    if (rc == SB_OK)
-        ops->last_solve(st, info);
+        if ((rc = ops->solve(st, f.w.data(), f.beta.data(), err)) == SB_OK)
+            ops->last_solve(st, &info[k]);
     if (st)
         ops->destroy(st);
     return rc;
@@ -383,21 +383,13 @@ static void rs_precision_auto(void)
     const sb_rs_ops *ops = sb_cuda_backend.resident_solve;
     rs_problem f(60, 40, SB_METHOD_PRIMAL, "library");
     f.prob.precision = SB_PREC_AUTO;
-    void *st = nullptr;
     sb_err err = {{0}};
-    sb_rc rc = ops->create(&f.prob, &st, &err);
-    sb_rs_solve_info first, second;
-    memset(&first, 0, sizeof first), memset(&second, 0, sizeof second);
-    if (rc == SB_OK && (rc = ops->solve(st, f.w.data(), f.beta.data(), &err)) == SB_OK) {
-        ops->last_solve(st, &first);
-        if ((rc = ops->solve(st, f.w.data(), f.beta.data(), &err)) == SB_OK)
-            ops->last_solve(st, &second);
-    }
+    sb_rs_solve_info info[2];
+    const sb_rc rc = rs_solve_info(ops, f, 2, info, &err);
+    const sb_rs_solve_info &first = info[0], &second = info[1];
     check(rc == SB_OK && first.mixed && first.auto_choice && second.mixed && !second.auto_choice,
           "resident-solve --precision auto: the first solve runs mixed and decides (%s), the next runs mixed (%s)",
           first.auto_choice ? first.auto_choice : "-", rc == SB_OK ? "ok" : err.msg);
-    if (st)
-        ops->destroy(st);
 }
 
 /* --precision mixed below the CLI: the dual reupload rep (K rebuilt every
@@ -413,8 +405,9 @@ static void rs_mixed_paths(void)
         f.prob.precision = SB_PREC_MIXED;
         f.prob.reupload = 1;
         sb_err err = {{0}};
-        sb_rs_solve_info info;
-        const sb_rc rc = rs_solve_info(ops, f, 2, &info, &err);
+        sb_rs_solve_info infos[2];
+        const sb_rc rc = rs_solve_info(ops, f, 2, infos, &err);
+        const sb_rs_solve_info &info = infos[1];
         check(rc == SB_OK && info.mixed && !info.fallback, "mixed dual --reupload: solves run mixed (%s)",
               rc == SB_OK ? "ok" : err.msg);
     }
